@@ -1,0 +1,63 @@
+//! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
+
+pub mod parse;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes (interface.md): 0 success, 1 invalid input, 2 usage or configuration error.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_INVALID: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "entrywatch",
+    version,
+    about = "Customs post-entry watch: CBP ABI and X12 messages, holds, variance, deadlines, alerts"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse files without any state; no config needed. Exit 0 valid, 1 invalid.
+    Parse {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Read grammars from this folder instead of the embedded copy.
+        #[arg(long)]
+        grammars: Option<PathBuf>,
+    },
+    /// Grammar files.
+    Grammars {
+        #[command(subcommand)]
+        command: GrammarsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrammarsCommand {
+    /// Load and check grammar files (the embedded copy when DIR is not given).
+    Check { dir: Option<PathBuf> },
+}
+
+/// Run the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
+        Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
+    }
+}

@@ -1,0 +1,500 @@
+//! Configuration: serde types for entrywatch.toml (kebab-case, unknown keys refused), lookup order, defaults, validation.
+
+use crate::grammar::codes::AlertSeverity;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The embedded default used when no config file is found (interface.md).
+pub const EMBEDDED_DEFAULT: &str = r#"
+data-dir = "./entrywatch-data"
+
+[[inbox]]
+name = "broker"
+path = "./entrywatch-data/inbox/broker"
+role = "broker"
+settle-secs = 1
+
+[[inbox]]
+name = "approved"
+path = "./entrywatch-data/inbox/approved"
+role = "approved"
+settle-secs = 1
+
+[[route]]
+to = ["compliance@localhost"]
+categories = ["disposition", "rejection", "variance", "deadline", "statement", "liquidation"]
+min-severity = "warning"
+
+[dashboard]
+listen = "127.0.0.1:8480"
+"#;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// sled store, archive/, quarantine/, work/, mail/.
+    pub data_dir: PathBuf,
+    /// Read grammars from this folder instead of the copy embedded in the binary.
+    #[serde(default)]
+    pub grammar_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub inbox: Vec<Inbox>,
+    #[serde(default)]
+    pub smtp: Option<Smtp>,
+    #[serde(default)]
+    pub route: Vec<Route>,
+    #[serde(default)]
+    pub deadlines: Deadlines,
+    #[serde(default)]
+    pub variance: Variance,
+    #[serde(default)]
+    pub dashboard: Dashboard,
+    #[serde(default)]
+    pub alerts: Alerts,
+    #[serde(default)]
+    pub daemon: Daemon,
+}
+
+/// What an inbox receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Filings and CBP messages from a broker.
+    Broker,
+    /// The importer's approved pre-entries.
+    Approved,
+}
+
+/// Which functional acknowledgment to send for X12 input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum AckKind {
+    #[default]
+    #[serde(rename = "997")]
+    Ack997,
+    #[serde(rename = "999")]
+    Ack999,
+}
+
+/// One watched folder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Inbox {
+    pub name: String,
+    pub path: PathBuf,
+    pub role: Role,
+    #[serde(default = "default_settle")]
+    pub settle_secs: u64,
+    /// 997/999/TA1 are written here for X12 input.
+    #[serde(default)]
+    pub ack_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub ack_kind: AckKind,
+    /// Poll instead of inotify (network filesystems).
+    #[serde(default)]
+    pub poll: bool,
+    /// How long a file with an incomplete envelope may wait for the rest before it is quarantined as truncated.
+    #[serde(default = "default_truncated_grace")]
+    pub truncated_grace_secs: u64,
+}
+
+fn default_settle() -> u64 {
+    2
+}
+fn default_truncated_grace() -> u64 {
+    300
+}
+
+/// SMTP transport security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    #[default]
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Smtp {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub security: Security,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    pub from: String,
+    /// PEM file of extra CA certificates to trust (private relays).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_smtp_port() -> u16 {
+    25
+}
+fn default_timeout() -> u64 {
+    30
+}
+
+/// Alert categories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Disposition,
+    Rejection,
+    Variance,
+    Deadline,
+    Statement,
+    Liquidation,
+}
+
+/// Who gets what.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Route {
+    pub to: Vec<String>,
+    #[serde(default = "all_categories")]
+    pub categories: Vec<Category>,
+    #[serde(default = "default_min_severity")]
+    pub min_severity: AlertSeverity,
+    #[serde(default)]
+    pub importers: Vec<String>,
+    #[serde(default)]
+    pub inboxes: Vec<String>,
+}
+
+fn all_categories() -> Vec<Category> {
+    vec![
+        Category::Disposition,
+        Category::Rejection,
+        Category::Variance,
+        Category::Deadline,
+        Category::Statement,
+        Category::Liquidation,
+    ]
+}
+fn default_min_severity() -> AlertSeverity {
+    AlertSeverity::Warning
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Deadlines {
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    #[serde(default = "default_remind_days")]
+    pub remind_days: Vec<u32>,
+    /// Extra days CBP is closed (YYYY-MM-DD), beyond the computed federal holidays.
+    #[serde(default)]
+    pub closures: Vec<chrono::NaiveDate>,
+    /// Local hour of day at which reminders go out.
+    #[serde(default = "default_remind_hour")]
+    pub remind_hour: u32,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            timezone: default_tz(),
+            remind_days: default_remind_days(),
+            closures: Vec::new(),
+            remind_hour: default_remind_hour(),
+        }
+    }
+}
+
+fn default_tz() -> String {
+    "America/New_York".into()
+}
+fn default_remind_days() -> Vec<u32> {
+    vec![30, 14, 7, 3, 1]
+}
+fn default_remind_hour() -> u32 {
+    8
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Variance {
+    #[serde(default = "default_value_tol")]
+    pub value_tolerance_pct: f64,
+    #[serde(default = "default_duty_tol")]
+    pub duty_tolerance_usd: f64,
+    /// Severity per field name (interface.md field names), overriding the defaults.
+    #[serde(default)]
+    pub severity: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for Variance {
+    fn default() -> Self {
+        Variance {
+            value_tolerance_pct: default_value_tol(),
+            duty_tolerance_usd: default_duty_tol(),
+            severity: Default::default(),
+        }
+    }
+}
+fn default_value_tol() -> f64 {
+    1.0
+}
+fn default_duty_tol() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Dashboard {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Bearer token required when bound to a non-loopback address.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// `user:password` file for basic auth, as an alternative to the token.
+    #[serde(default)]
+    pub basic_auth_file: Option<PathBuf>,
+    /// The link put in mails.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Set false to run without the dashboard.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Dashboard { listen: default_listen(), token_file: None, basic_auth_file: None, public_url: None, enabled: true }
+    }
+}
+fn default_listen() -> String {
+    "127.0.0.1:8480".into()
+}
+fn yes() -> bool {
+    true
+}
+
+/// A severity override for a code (optionally only for one importer or inbox).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SeverityOverride {
+    /// Code list name (e.g. `so60`, `x407`); empty for any list.
+    #[serde(default)]
+    pub list: Option<String>,
+    pub code: String,
+    pub severity: AlertSeverity,
+    #[serde(default)]
+    pub importer: Option<String>,
+    #[serde(default)]
+    pub inbox: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Alerts {
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<SeverityOverride>,
+    /// Group non-critical alerts into one daily digest mail.
+    #[serde(default)]
+    pub digest: bool,
+    /// Give up on an undeliverable alert after this long (state `failed`).
+    #[serde(default = "default_give_up")]
+    pub give_up_hours: u64,
+    /// Confirm release with no hold and a final statement (info alert).
+    #[serde(default)]
+    pub release_confirmation: bool,
+    /// Warn when an entry has no release this many days after arrival (demurrage risk).
+    #[serde(default = "default_no_release")]
+    pub no_release_days: u32,
+}
+
+impl Default for Alerts {
+    fn default() -> Self {
+        Alerts {
+            overrides: Vec::new(),
+            digest: false,
+            give_up_hours: default_give_up(),
+            release_confirmation: false,
+            no_release_days: default_no_release(),
+        }
+    }
+}
+fn default_give_up() -> u64 {
+    48
+}
+fn default_no_release() -> u32 {
+    5
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Daemon {
+    /// Full rescan of every inbox this often, whatever inotify says.
+    #[serde(default = "default_rescan")]
+    pub rescan_secs: u64,
+    /// Files processed at once across inboxes (each inbox stays in order).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon { rescan_secs: default_rescan(), concurrency: default_concurrency() }
+    }
+}
+fn default_rescan() -> u64 {
+    30
+}
+fn default_concurrency() -> usize {
+    2
+}
+
+/// Where a loaded config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Embedded,
+}
+
+/// A configuration problem (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {err}")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("config {path}: {msg}")]
+    Parse { path: String, msg: String },
+    #[error("config {path}: {}", .problems.join("; "))]
+    Invalid { path: String, problems: Vec<String> },
+}
+
+impl Config {
+    /// The embedded default configuration.
+    pub fn embedded() -> Config {
+        toml::from_str(EMBEDDED_DEFAULT).expect("embedded default config is valid")
+    }
+
+    /// Parse and validate config text.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.into(), msg: e.to_string().replace('\n', " ") })?;
+        let problems = c.validate();
+        if problems.is_empty() {
+            Ok(c)
+        } else {
+            Err(ConfigError::Invalid { path: origin.into(), problems })
+        }
+    }
+
+    /// Find and load the config: `--config`, `$ENTRYWATCH_CONFIG`, `./entrywatch.toml`,
+    /// `/etc/entrywatch/entrywatch.toml`, else the embedded default.
+    pub fn discover(explicit: Option<&Path>) -> Result<(Config, ConfigSource), ConfigError> {
+        let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
+        if let Some(p) = explicit {
+            candidates.push((p.to_path_buf(), true));
+        } else if let Some(p) = std::env::var_os("ENTRYWATCH_CONFIG").filter(|v| !v.is_empty()) {
+            candidates.push((PathBuf::from(p), true));
+        } else {
+            candidates.push((PathBuf::from("./entrywatch.toml"), false));
+            candidates.push((PathBuf::from("/etc/entrywatch/entrywatch.toml"), false));
+        }
+        for (p, required) in candidates {
+            match std::fs::read_to_string(&p) {
+                Ok(text) => return Ok((Config::from_toml(&text, &p.display().to_string())?, ConfigSource::File(p))),
+                Err(e) if required || e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(ConfigError::Read { path: p, err: e })
+                }
+                Err(_) => continue,
+            }
+        }
+        Ok((Config::embedded(), ConfigSource::Embedded))
+    }
+
+    /// Every problem in the config, in words (empty when valid).
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for i in &self.inbox {
+            if i.name.is_empty() || !i.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                p.push(format!("inbox name {:?} must be letters, digits, '-' or '_'", i.name));
+            }
+            if !names.insert(i.name.clone()) {
+                p.push(format!("inbox name {:?} is used twice", i.name));
+            }
+        }
+        for (n, r) in self.route.iter().enumerate() {
+            if r.to.is_empty() {
+                p.push(format!("route {} has no recipients (`to`)", n + 1));
+            }
+            for a in &r.to {
+                if a.parse::<lettre::Address>().is_err() {
+                    p.push(format!("route {}: {:?} is not an email address", n + 1, a));
+                }
+            }
+        }
+        if let Some(s) = &self.smtp {
+            if s.from.parse::<lettre::message::Mailbox>().is_err() {
+                p.push(format!("smtp.from {:?} is not a mailbox (\"Name <addr@host>\")", s.from));
+            }
+            if s.username.is_some() != s.password_file.is_some() {
+                p.push("smtp.username and smtp.password-file go together".into());
+            }
+        }
+        if self.deadlines.timezone.parse::<chrono_tz::Tz>().is_err() {
+            p.push(format!("deadlines.timezone {:?} is not an IANA time zone", self.deadlines.timezone));
+        }
+        if self.deadlines.remind_hour > 23 {
+            p.push("deadlines.remind-hour must be 0..=23".into());
+        }
+        if self.dashboard.listen.parse::<std::net::SocketAddr>().is_err() {
+            p.push(format!("dashboard.listen {:?} is not ADDRESS:PORT", self.dashboard.listen));
+        }
+        if self.daemon.concurrency == 0 {
+            p.push("daemon.concurrency must be at least 1".into());
+        }
+        if self.variance.value_tolerance_pct < 0.0 || self.variance.duty_tolerance_usd < 0.0 {
+            p.push("variance tolerances must not be negative".into());
+        }
+        p
+    }
+
+    /// The configured time zone (validated).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.deadlines.timezone.parse().unwrap_or(chrono_tz::America::New_York)
+    }
+
+    pub fn inbox(&self, name: &str) -> Option<&Inbox> {
+        self.inbox.iter().find(|i| i.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid() {
+        let c = Config::embedded();
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+        assert_eq!(c.inbox.len(), 2);
+        assert!(c.smtp.is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = Config::from_toml("data-dir = \"x\"\nbogus = 1\n", "t").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn problems_are_listed() {
+        let text = "data-dir = \"x\"\n[[inbox]]\nname=\"a b\"\npath=\"/tmp\"\nrole=\"broker\"\n[deadlines]\ntimezone=\"Mars/Base\"\n";
+        match Config::from_toml(text, "t") {
+            Err(ConfigError::Invalid { problems, .. }) => assert_eq!(problems.len(), 2, "{problems:?}"),
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+}

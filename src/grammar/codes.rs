@@ -1,0 +1,189 @@
+//! Code lists (grammars/codes/*.toml): each code's meaning, its effect on an entry, and its default alert severity.
+//!
+//! Format of one file:
+//!
+//! ```toml
+//! name = "x407"                      # the list's id, referenced from grammars as `codes = "x407"`
+//! title = "CBP disposition codes (X12 350 X407)"
+//! source = "CBP ACE 350 implementation guide"
+//!
+//! [[code]]
+//! code = "1A"
+//! meaning = "Manifest/bill on hold: intensive examination"
+//! effect = "exam"                    # see `Effect`
+//! agency = "CBP"                     # optional
+//! severity = "critical"              # optional: info | warning | critical (default from effect)
+//! removes = ["1H"]                   # optional, for hold-removed: the hold codes it lifts
+//! action = "Arrange the exam ..."    # optional: what staff should do
+//! ```
+
+use super::{from_toml, GrammarError, GrammarFile};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a code does to an entry's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// The entry/bill was entered (accepted for processing).
+    Entered,
+    /// Cargo released (does not clear holds).
+    Released,
+    /// A hold is placed; it stays open until a matching removal.
+    HoldPlaced,
+    /// A hold is removed (the codes it lifts are in `removes`, or all holds of its agency when empty).
+    HoldRemoved,
+    /// An examination is ordered (also an open hold).
+    Exam,
+    /// Informational only.
+    Advisory,
+    /// A rejection (summary, batch, document).
+    Rejected,
+    /// An earlier release or entry is cancelled / deleted.
+    Cancelled,
+    /// Documents are requested.
+    DocumentsRequired,
+    /// Seizure or general order: the worst outcomes.
+    Seizure,
+    /// Anything else (plain data code: entry types, modes, fees ...).
+    None,
+}
+
+/// Alert severity of a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    #[default]
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Effect {
+    /// The default alert severity of a code with this effect, when the list does not say.
+    pub fn default_severity(self) -> AlertSeverity {
+        match self {
+            Effect::HoldPlaced | Effect::Exam | Effect::Rejected | Effect::Seizure | Effect::DocumentsRequired => {
+                AlertSeverity::Critical
+            }
+            Effect::Cancelled => AlertSeverity::Warning,
+            _ => AlertSeverity::Info,
+        }
+    }
+}
+
+/// One code of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Code {
+    pub code: String,
+    pub meaning: String,
+    #[serde(default = "effect_none")]
+    pub effect: Effect,
+    #[serde(default)]
+    pub agency: Option<String>,
+    #[serde(default)]
+    pub severity: Option<AlertSeverity>,
+    #[serde(default)]
+    pub removes: Vec<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+fn effect_none() -> Effect {
+    Effect::None
+}
+
+impl Code {
+    /// The severity to alert with: the list's own, else the effect's default.
+    pub fn severity(&self) -> AlertSeverity {
+        self.severity.unwrap_or(self.effect.default_severity())
+    }
+}
+
+/// One code list file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CodeList {
+    pub name: String,
+    pub title: String,
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Free-form notes (e.g. where a layout is secondary).
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default, rename = "code")]
+    pub codes: Vec<Code>,
+    /// Extra tables of numbers or text keyed by name (e.g. MPF minimum/maximum per fiscal year).
+    #[serde(default)]
+    pub table: Vec<toml::Table>,
+}
+
+impl CodeList {
+    pub fn get(&self, code: &str) -> Option<&Code> {
+        self.codes.iter().find(|c| c.code == code)
+    }
+}
+
+/// Every code list, by name.
+#[derive(Debug, Clone, Default)]
+pub struct CodeLists {
+    pub lists: BTreeMap<String, CodeList>,
+}
+
+impl CodeLists {
+    /// Load code list files; checks: G301 duplicate list name, G302 duplicate code in a list,
+    /// G303 empty meaning, G304 `removes` on a code whose effect is not hold-removed.
+    pub fn load(files: &[GrammarFile]) -> Result<CodeLists, Vec<GrammarError>> {
+        let mut errors = Vec::new();
+        let mut out = CodeLists::default();
+        for f in files {
+            let list: CodeList = match from_toml(f) {
+                Ok(l) => l,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let mut seen = std::collections::BTreeSet::new();
+            for c in &list.codes {
+                if !seen.insert(c.code.as_str()) {
+                    errors.push(GrammarError::new(
+                        "G302",
+                        &f.path,
+                        format!("code {:?} appears twice in list {}", c.code, list.name),
+                    ));
+                }
+                if c.meaning.trim().is_empty() {
+                    errors.push(GrammarError::new("G303", &f.path, format!("code {:?} has no meaning", c.code)));
+                }
+                if !c.removes.is_empty() && c.effect != Effect::HoldRemoved {
+                    errors.push(GrammarError::new(
+                        "G304",
+                        &f.path,
+                        format!("code {:?} lists `removes` but its effect is not hold-removed", c.code),
+                    ));
+                }
+            }
+            if out.lists.contains_key(&list.name) {
+                errors.push(GrammarError::new("G301", &f.path, format!("code list {:?} is defined twice", list.name)));
+                continue;
+            }
+            out.lists.insert(list.name.clone(), list);
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn list(&self, name: &str) -> Option<&CodeList> {
+        self.lists.get(name)
+    }
+
+    /// Look a code up in a list.
+    pub fn get(&self, list: &str, code: &str) -> Option<&Code> {
+        self.lists.get(list).and_then(|l| l.get(code))
+    }
+}

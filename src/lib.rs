@@ -1,0 +1,19 @@
+//! entrywatch: a daemon for US importers' customs post-entry work.
+//!
+//! The pipeline (see ../shared/design.md):
+//!
+//! ```text
+//! inbox folders ─► source (settle, claim, fingerprint) ─► parse (sniff ► x12 | abi | csv)
+//!   ─► interpret (domain facts) ─► store (one sled transaction per file, flush, archive)
+//!   ─► rules (severity, variance, deadlines ─► alerts) ─► outbox ─► mailer
+//!   query side: CLI, reports, dashboard (read-only views of the store)
+//! ```
+//!
+//! Module map: [`grammar`] loads the data grammars; [`parse`] reads bytes into messages and
+//! diagnostics; [`config`] and [`clock`] are the injected context; [`cli`] is the command line.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod grammar;
+pub mod parse;

@@ -1,0 +1,100 @@
+//! Diagnostics: every problem found in an inbound file, as a value with a stable code and a place.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How bad a diagnostic is. Only `Error` makes a file invalid (`ok: false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// Where in a file a diagnostic points. All counts are 1-based except `byte` (0-based offset).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// 1-based line number (lines split on LF).
+    pub line: usize,
+    /// 0-based byte offset into the file.
+    pub byte: usize,
+    /// 1-based segment index within its transaction set (X12), when known.
+    pub segment: Option<usize>,
+    /// 1-based record index within the file (ABI), when known.
+    pub record: Option<usize>,
+}
+
+impl Position {
+    /// A position from a byte offset, computing the line by counting LFs before it.
+    pub fn at_byte(input: &[u8], byte: usize) -> Self {
+        let end = byte.min(input.len());
+        let line = 1 + input[..end].iter().filter(|&&b| b == b'\n').count();
+        Position { line, byte, segment: None, record: None }
+    }
+}
+
+/// One problem in a file: a stable code (documented in the README), a severity,
+/// a readable message and a place. X12 envelope and structure errors also carry the
+/// acknowledgment code they map to (e.g. `TA105:021`, `AK905:5`, `AK502:4`, `AK304:2`, `AK403:1`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+    pub line: usize,
+    pub byte: usize,
+    pub segment: Option<usize>,
+    pub record: Option<usize>,
+    /// The acknowledgment code this maps to, e.g. `AK304:2` (X12 only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ack: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: &str, severity: Severity, message: impl Into<String>, pos: Position) -> Self {
+        Diagnostic {
+            code: code.to_string(),
+            severity,
+            message: message.into(),
+            line: pos.line,
+            byte: pos.byte,
+            segment: pos.segment,
+            record: pos.record,
+            ack: None,
+        }
+    }
+    pub fn error(code: &str, message: impl Into<String>, pos: Position) -> Self {
+        Self::new(code, Severity::Error, message, pos)
+    }
+    pub fn warning(code: &str, message: impl Into<String>, pos: Position) -> Self {
+        Self::new(code, Severity::Warning, message, pos)
+    }
+    /// Attach the acknowledgment code this diagnostic maps to.
+    pub fn with_ack(mut self, ack: impl Into<String>) -> Self {
+        self.ack = Some(ack.into());
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{sev} {}: {} (line {}, byte {}", self.code, self.message, self.line, self.byte)?;
+        if let Some(s) = self.segment {
+            write!(f, ", segment {s}")?;
+        }
+        if let Some(r) = self.record {
+            write!(f, ", record {r}")?;
+        }
+        if let Some(a) = &self.ack {
+            write!(f, ", {a}")?;
+        }
+        write!(f, ")")
+    }
+}

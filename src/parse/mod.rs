@@ -1,0 +1,100 @@
+//! Parsing without state: sniff a file's format and hand it to the X12, ABI or CSV reader.
+//!
+//! Readers know nothing of entries; they turn bytes into messages plus [`error::Diagnostic`]s.
+
+pub mod abi;
+pub mod csv;
+pub mod error;
+pub mod x12;
+
+use crate::grammar::Grammars;
+use error::{Diagnostic, Position};
+use serde::Serialize;
+
+/// The formats entrywatch reads, sniffed from content (never from the file name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    X12,
+    Abi,
+    Csv,
+    Unknown,
+}
+
+/// Sniff the format of a file from its first bytes.
+///
+/// X12 starts with `ISA` (after an optional UTF-8 byte-order mark or white space, or in
+/// UTF-16); ABI starts with an `A` batch header record (or any 80-column record stream whose
+/// first record is a known ABI record); CSV is a header row naming `entry_number`.
+pub fn sniff(bytes: &[u8]) -> Format {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let b = &b[start..];
+    if b.starts_with(b"ISA") {
+        return Format::X12;
+    }
+    // UTF-16 (with or without BOM): "I\0S\0A\0" or "\0I\0S\0A".
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Format::X12;
+    }
+    if b.starts_with(b"I\0S\0A\0") || b.starts_with(b"\0I\0S\0A") {
+        return Format::X12;
+    }
+    let first_line = b.split(|&c| c == b'\n').next().unwrap_or(b);
+    let lower = String::from_utf8_lossy(&first_line[..first_line.len().min(400)]).to_ascii_lowercase();
+    if lower.contains("entry_number") && lower.contains(',') {
+        return Format::Csv;
+    }
+    if b.first() == Some(&b'A') && b.len() >= 27 {
+        return Format::Abi;
+    }
+    Format::Unknown
+}
+
+/// The result of `entrywatch parse` for one file: the shape of `parse --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParsedFile {
+    pub file: String,
+    pub format: Format,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x12: Option<x12::X12Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abi: Option<abi::AbiSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv: Option<csv::CsvSummary>,
+    pub errors: Vec<Diagnostic>,
+}
+
+/// Parse one file's bytes with no state: the engine behind `entrywatch parse`.
+pub fn parse_file(file: &str, bytes: &[u8], grammars: &Grammars) -> ParsedFile {
+    let format = sniff(bytes);
+    let mut out =
+        ParsedFile { file: file.to_string(), format, ok: true, x12: None, abi: None, csv: None, errors: Vec::new() };
+    match format {
+        Format::X12 => {
+            let (summary, errors) = x12::summarize(bytes, grammars);
+            out.x12 = Some(summary);
+            out.errors = errors;
+        }
+        Format::Abi => {
+            let (summary, errors) = abi::summarize(bytes, grammars);
+            out.abi = Some(summary);
+            out.errors = errors;
+        }
+        Format::Csv => {
+            let (summary, errors) = csv::summarize(bytes);
+            out.csv = Some(summary);
+            out.errors = errors;
+        }
+        Format::Unknown => {
+            out.errors.push(Diagnostic::error(
+                "P001",
+                "unknown format: not X12 (no ISA), not ABI (no A batch header), not a pre-entry CSV (no entry_number header)",
+                Position { line: 1, byte: 0, segment: None, record: None },
+            ));
+        }
+    }
+    out.ok = !out.errors.iter().any(Diagnostic::is_error);
+    out
+}
