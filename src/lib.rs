@@ -15,5 +15,6 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod entry_number;
 pub mod grammar;
 pub mod parse;
