@@ -50,6 +50,68 @@ pub struct Reminder {
     pub late: bool,
 }
 
+impl Reminder {
+    /// The mail subject (interface.md "Mail"):
+    /// `[entrywatch] REMINDER Protest window closes in 7 days: EEE-1234567-3 (due 2027-06-09)`.
+    pub fn subject(&self) -> String {
+        let when = match self.days_left {
+            0 => "today".to_string(),
+            1 => "tomorrow".to_string(),
+            n => format!("in {n} days"),
+        };
+        let est = if self.deadline.estimated { ", estimated" } else { "" };
+        format!(
+            "[entrywatch] REMINDER {} {when}: {} (due {}{est})",
+            self.deadline.kind.title(),
+            self.key.entry,
+            self.deadline.due
+        )
+    }
+
+    /// A plain-text body: what is due, when, by which rule, and what to do.
+    pub fn text(&self) -> String {
+        let d = &self.deadline;
+        let mut t = format!(
+            "Entry {}: {} on {} ({} day(s) left).\nRule: {}\n",
+            self.key.entry,
+            d.kind.title(),
+            d.due,
+            self.days_left,
+            d.rule
+        );
+        if d.legal != d.due {
+            t.push_str(&format!(
+                "The rule gives {}; entrywatch shows the last working day on or before it.\n",
+                d.legal
+            ));
+        }
+        if d.estimated {
+            t.push_str("This date is an estimate: a fact it depends on is not known yet.\n");
+        }
+        if self.late {
+            t.push_str("This reminder is late: it was due while entrywatch was not running.\n");
+        }
+        t.push_str(match d.kind {
+            DeadlineKind::SummaryFiling => "Make sure the broker files the entry summary.\n",
+            DeadlineKind::StatementPayment => "Make sure the statement is paid (ACH authorization).\n",
+            DeadlineKind::Psc => "File any post summary correction before this date.\n",
+            DeadlineKind::FtaClaim => "File any post-importation preference claim before this date.\n",
+            DeadlineKind::Reconciliation => "File the reconciliation entry before this date.\n",
+            DeadlineKind::Liquidation | DeadlineKind::DeemedLiquidation => {
+                "Review the entry before it liquidates; corrections after liquidation need a protest.\n"
+            }
+            DeadlineKind::ExtensionRequest => {
+                "Request an extension of liquidation in writing before this date, if needed.\n"
+            }
+            DeadlineKind::Protest => "File any protest before this date.\n",
+            DeadlineKind::CourtAction => {
+                "Any action at the Court of International Trade must be commenced by this date.\n"
+            }
+        });
+        t
+    }
+}
+
 /// The reminder settings (config `[deadlines]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderPlan {
@@ -205,6 +267,33 @@ mod tests {
         assert_eq!(p.fire_at(due, 7).unwrap().to_rfc3339(), "2026-03-03T08:00:00-05:00");
         // 2026-03-10 is after it: 08:00 EDT.
         assert_eq!(p.fire_at(due, 0).unwrap().to_rfc3339(), "2026-03-10T08:00:00-04:00");
+    }
+
+    #[test]
+    fn subject_and_text() {
+        let entry: EntryNumber = "EEE-1234567-3".parse().unwrap();
+        let due: NaiveDate = "2027-06-09".parse().unwrap();
+        let r = Reminder {
+            key: ReminderKey { entry, kind: DeadlineKind::Protest, due, lead_days: 7 },
+            deadline: Deadline {
+                kind: DeadlineKind::Protest,
+                due,
+                legal: due,
+                estimated: false,
+                rule: "liquidation date + 180 days".into(),
+                done: false,
+            },
+            fire_at: DateTime::parse_from_rfc3339("2027-06-02T08:00:00-04:00").unwrap(),
+            days_left: 7,
+            late: true,
+        };
+        assert_eq!(
+            r.subject(),
+            "[entrywatch] REMINDER Protest window closes in 7 days: EEE-1234567-3 (due 2027-06-09)"
+        );
+        assert!(r.text().contains("Rule: liquidation date + 180 days"));
+        assert!(r.text().contains("late"));
+        assert_eq!(r.key.id(), "reminder/EEE12345673/protest/2027-06-09/7");
     }
 
     #[test]
