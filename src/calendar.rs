@@ -99,6 +99,11 @@ impl Calendar {
         Calendar { closures: closures.into_iter().collect() }
     }
 
+    /// From config `[deadlines] closures`.
+    pub fn from_config(d: &crate::config::Deadlines) -> Calendar {
+        Calendar::new(d.closures.iter().copied())
+    }
+
     /// The federal holiday observed on `d` (its name, with " (observed)" when moved off a
     /// weekend), or [`CLOSURE_NAME`] for a configured closure; `None` on other days.
     pub fn holiday_name(&self, d: NaiveDate) -> Option<String> {
@@ -278,6 +283,14 @@ mod tests {
         assert_eq!(cal.working_day_on_or_before(d("2026-12-27")), d("2026-12-23"));
         assert_eq!(cal.working_day_on_or_after(d("2026-12-24")), d("2026-12-28"));
         assert_eq!(cal.working_days_between(d("2026-12-23"), d("2026-12-28")), 1);
+    }
+
+    #[test]
+    fn from_config_takes_closures() {
+        let mut cfg = crate::config::Deadlines::default();
+        cfg.closures.push(d("2026-03-02"));
+        assert!(!Calendar::from_config(&cfg).is_working_day(d("2026-03-02")));
+        assert!(Calendar::default().is_working_day(d("2026-03-02")));
     }
 
     #[test]

@@ -131,6 +131,11 @@ pub struct EntryDeadline {
     pub deadline: Deadline,
 }
 
+/// Today's date in the configured time zone: what `listing` and the overdue checks take.
+pub fn local_today(now: chrono::DateTime<chrono::FixedOffset>, tz: chrono_tz::Tz) -> NaiveDate {
+    now.with_timezone(&tz).date_naive()
+}
+
 /// One row of `entrywatch deadlines --json` (interface.md), plus `legal` and `done`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineRow {
@@ -190,6 +195,14 @@ mod tests {
             assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
         }
         assert!("nope".parse::<DeadlineKind>().is_err());
+    }
+
+    #[test]
+    fn local_today_uses_the_zone() {
+        // 03:30 UTC on March 2 is still March 1 in New York.
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T03:30:00+00:00").unwrap();
+        assert_eq!(local_today(now, chrono_tz::America::New_York).to_string(), "2026-03-01");
+        assert_eq!(local_today(now, chrono_tz::UTC).to_string(), "2026-03-02");
     }
 
     #[test]
