@@ -232,11 +232,8 @@ impl AppGrammar {
                 }
             }
         }
-        self.starts = self
-            .records
-            .iter()
-            .map(|r| self.transactions.iter().position(|t| t.starts.iter().any(|s| *s == r.name)))
-            .collect();
+        self.starts =
+            self.records.iter().map(|r| self.transactions.iter().position(|t| t.starts.contains(&r.name))).collect();
         let mut order: Vec<usize> = (0..self.records.len()).collect();
         // Variants with a select literal first, then longer identifiers first.
         order.sort_by_key(|&i| {
