@@ -508,3 +508,109 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn grouping_and_envelope_faults_give_their_codes() {
+    let g = grammars();
+    let ten = "10AEEE  12345673 2704BR0001      0111 X           2021026";
+    let eleven = "1112-345678900                           020226013126       CA";
+    let cases: &[(&str, Vec<&str>, &str)] = &[
+        // An 11 three times under one 10 (max 1).
+        (
+            "ABIE012",
+            vec![
+                "A2704EEE      020226     AE",
+                "B  2704EEEAE",
+                ten,
+                eleven,
+                eleven,
+                "Y  2704EEEAE",
+                "Z2704EEE      020226",
+            ],
+            "repeat",
+        ),
+        // A block whose first record is a line, not a 10.
+        (
+            "ABIE013",
+            vec![
+                "A2704EEE      020226     AE",
+                "B  2704EEEAE",
+                "40  001 CNCN010526",
+                "Y  2704EEEAE",
+                "Z2704EEE      020226",
+            ],
+            "no start",
+        ),
+        // A record between the A and the first B.
+        (
+            "ABIE049",
+            vec![
+                "A2704EEE      020226     AE",
+                ten,
+                "B  2704EEEAE",
+                ten,
+                eleven,
+                "Y  2704EEEAE",
+                "Z2704EEE      020226",
+            ],
+            "outside",
+        ),
+        // The Y names another port.
+        (
+            "ABIE045",
+            vec!["A2704EEE      020226     AE", "B  2704EEEAE", ten, eleven, "Y  3001EEEAE", "Z2704EEE      020226"],
+            "y mismatch",
+        ),
+        // An application without a grammar.
+        (
+            "ABIE048",
+            vec!["A2704EEE      020226     NR", "B  2704EEENR", "N1XXXX", "Y  2704EEENR", "Z2704EEE      020226"],
+            "unknown app",
+        ),
+        // An entry number that is not 7 digits + check digit.
+        (
+            "ABIE031",
+            vec![
+                "A2704EEE      020226     AE",
+                "B  2704EEEAE",
+                "10AEEE  1234X673 2704BR0001      0111 X           2021026",
+                eleven,
+                "Y  2704EEEAE",
+                "Z2704EEE      020226",
+            ],
+            "bad entry",
+        ),
+        // Punctuation in an AN field.
+        (
+            "ABIE024",
+            vec![
+                "A2704EEE      020226     AE",
+                "B  2704EEEAE",
+                "10AEEE  12345673 27-4BR0001      0111 X           2021026",
+                eleven,
+                "Y  2704EEEAE",
+                "Z2704EEE      020226",
+            ],
+            "AN class",
+        ),
+    ];
+    for (code, recs, what) in cases {
+        let diags = abi::read(&lines(recs), &g, &mut |_| {});
+        assert!(codes(&diags).contains(code), "{what}: want {code}, got {:?}", codes(&diags));
+    }
+    // An empty line between records is a warning, and records keep their line numbers.
+    let mut text =
+        String::from_utf8(lines(&["A2704EEE      020226     AE", "B  2704EEEAE", ten, eleven])).expect("utf8");
+    text.push('\n');
+    text.push_str(&String::from_utf8(lines(&["Y  2704EEEAE", "Z2704EEE      020226"])).expect("utf8"));
+    let mut y_line = 0;
+    let diags = abi::read(text.as_bytes(), &g, &mut |ev| {
+        if let AbiEvent::BlockEnd(Some(y)) = ev {
+            y_line = y.line;
+        }
+    });
+    assert_eq!(codes(&diags), ["ABIE006"]);
+    assert_eq!(y_line, 6);
+    // Nothing at all.
+    assert_eq!(codes(&abi::read(b"", &g, &mut |_| {})), ["ABIE001"]);
+}
