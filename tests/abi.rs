@@ -614,3 +614,50 @@ fn grouping_and_envelope_faults_give_their_codes() {
     // Nothing at all.
     assert_eq!(codes(&abi::read(b"", &g, &mut |_| {})), ["ABIE001"]);
 }
+
+#[test]
+fn code_lists_hold_rules_and_mpf_table() {
+    let g = grammars();
+    // Every code a removal names is a hold (or exam) somewhere in the ABI lists.
+    let holds: Vec<(&str, &str)> = g
+        .codes
+        .lists
+        .values()
+        .flat_map(|l| l.codes.iter().map(move |c| (l.name.as_str(), c)))
+        .filter(|(_, c)| matches!(c.effect, Effect::HoldPlaced | Effect::Exam))
+        .map(|(l, c)| (l, c.code.as_str()))
+        .collect();
+    let mut removals = 0;
+    for l in g.codes.lists.values() {
+        for c in l.codes.iter().filter(|c| c.effect == Effect::HoldRemoved) {
+            removals += 1;
+            for r in &c.removes {
+                assert!(holds.iter().any(|(_, h)| h == r), "{} {} removes {r}, which places no hold", l.name, c.code);
+            }
+        }
+    }
+    assert!(removals >= 6);
+    let effect = |l: &str, c: &str| g.codes.get(l, c).map(|c| c.effect);
+    for (l, c) in [
+        ("so50_dispositions", "51"),
+        ("so50_dispositions", "52"),
+        ("so50_dispositions", "53"),
+        ("so60_dispositions", "99"),
+        ("so70_statuses", "02"),
+        ("so70_statuses", "06"),
+        ("uc_dispositions", "D"),
+    ] {
+        assert_eq!(effect(l, c), Some(Effect::HoldPlaced), "{l} {c}");
+    }
+    assert_eq!(effect("so60_dispositions", "98"), Some(Effect::Released));
+    assert_eq!(g.codes.get("so50_dispositions", "56").map(|c| c.removes.clone()), Some(vec!["53".to_string()]));
+    // The MPF table: FY26 row and ten fiscal periods, amounts in cents.
+    let mpf = g.codes.list("mpf").expect("mpf list");
+    assert_eq!(mpf.table.len(), 10);
+    let fy26 = mpf.table.iter().find(|r| r.get("fiscal_year").and_then(|v| v.as_str()) == Some("FY26")).expect("FY26");
+    assert_eq!(fy26.get("min_cents").and_then(|v| v.as_integer()), Some(3358));
+    assert_eq!(fy26.get("max_cents").and_then(|v| v.as_integer()), Some(65150));
+    assert_eq!(fy26.get("rate_per_million").and_then(|v| v.as_integer()), Some(3464));
+    // Every ABI field's code list exists and every entry type the samples use is known.
+    assert!(g.codes.get("entry_types", "01").is_some() && g.codes.get("modes_of_transport", "11").is_some());
+}
