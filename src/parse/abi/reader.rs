@@ -545,7 +545,7 @@ impl<'a, 'f> State<'a, 'f> {
         let (Some(filer), Some(number)) = (rec.text(&e.filer), rec.text(&e.number)) else {
             return;
         };
-        let col = rec.def.and_then(|d| d.field(&e.number)).map_or(0, |f| f.start - 1);
+        let col = rec.def.and_then(|d| d.field(&e.number)).map_or(0, |f| f.start.saturating_sub(1));
         match EntryNumber::from_parts(filer, number) {
             Ok(n) => {
                 if !n.check_ok() {
@@ -579,7 +579,7 @@ fn check_record_fields(g: &AbiGrammars, def: &RecordDef, rec: &Record<'_>, out: 
             continue; // printable already checked for the whole record
         }
         let Some(raw) = rec.image.get(f.range()) else { continue };
-        let at = pos(rec, f.start - 1);
+        let at = pos(rec, f.start.saturating_sub(1));
         match value::check(raw, f.class) {
             Ok(true) => {
                 if f.mandatory {
