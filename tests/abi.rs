@@ -110,7 +110,7 @@ fn valid_samples_are_ok_and_broken_ones_give_their_codes() {
         ("broken-mandatory-blank", "ABIE020", false),
         ("broken-missing-y", "ABIE044", false),
         ("broken-missing-z", "ABIE041", false),
-        ("broken-no-envelope", "P001", false),
+        ("broken-no-envelope", "ABIE049", false),
         ("broken-non-printable", "ABIE004", false),
         ("broken-out-of-sequence", "ABIE011", false),
         ("broken-short-records", "ABIE002", true),
