@@ -424,6 +424,8 @@ async fn exam_alert_sends_one_mail_to_routed_recipients_and_never_twice() {
     assert_eq!(mail.header("Message-ID"), vec![message_id(&exam.id).as_str()]);
     assert_eq!(mail.header("X-Entrywatch-Alert-Id"), vec![exam.id.as_str()]);
     assert_eq!(mail.header("From"), vec!["entrywatch <entrywatch@example.com>"]);
+    // The Date comes from the injected clock, not the system's.
+    assert_eq!(mail.header("Date"), vec!["Tue, 03 Feb 2026 15:15:00 +0000"]);
     for part in [&mail.text, &mail.html] {
         for want in [
             "Intensive exam",
@@ -529,7 +531,7 @@ async fn gives_up_after_the_configured_age_and_on_permanent_refusal() {
     let port2 = free_port();
     let _busy = Server::start(port2, &tmp2.path().join("rx"), &["--reply", "451 4.3.0 try later"]);
     let item = OutboxItem::for_alert(exam.clone(), vec!["compliance@example.com".into()], t0());
-    match mailer(&smtp(port2, Security::None)).send(&item).await {
+    match mailer(&smtp(port2, Security::None)).send(&item, t0()).await {
         Err(SendError::Transient(e)) => assert!(e.contains("451"), "{e}"),
         other => panic!("451 should be transient: {other:?}"),
     }
@@ -591,14 +593,14 @@ async fn starttls_with_auth_and_tls_wrapper_with_a_private_ca() {
     s.ca_file = Some(ca.clone());
     s.username = Some("entrywatch".into());
     s.password_file = Some(pw.clone());
-    mailer(&s).send(&item).await.expect("sent over STARTTLS with AUTH");
+    mailer(&s).send(&item, t0()).await.expect("sent over STARTTLS with AUTH");
     assert_eq!(server.received().len(), 1);
     assert_eq!(server.received()[0].rcpt_tos, vec!["compliance@example.com"]);
 
     // Wrong password: 535, permanent.
     let mut wrong = s.clone();
     wrong.password_file = Some(bad_pw);
-    match mailer(&wrong).send(&item).await {
+    match mailer(&wrong).send(&item, t0()).await {
         Err(SendError::Permanent(e)) => assert!(e.contains("535"), "{e}"),
         other => panic!("a refused login is permanent: {other:?}"),
     }
@@ -606,11 +608,11 @@ async fn starttls_with_auth_and_tls_wrapper_with_a_private_ca() {
     let mut anon = s.clone();
     anon.username = None;
     anon.password_file = None;
-    assert!(matches!(mailer(&anon).send(&item).await, Err(SendError::Permanent(_))));
+    assert!(matches!(mailer(&anon).send(&item, t0()).await, Err(SendError::Permanent(_))));
     // The private CA not trusted: the handshake fails, transient (retried until give-up).
     let mut untrusted = s.clone();
     untrusted.ca_file = None;
-    assert!(matches!(mailer(&untrusted).send(&item).await, Err(SendError::Transient(_))));
+    assert!(matches!(mailer(&untrusted).send(&item, t0()).await, Err(SendError::Transient(_))));
     assert_eq!(server.received().len(), 1);
 
     // Implicit TLS (SMTPS).
@@ -618,7 +620,7 @@ async fn starttls_with_auth_and_tls_wrapper_with_a_private_ca() {
     let tls_server = Server::start(tls_port, &tmp.path().join("rx-tls"), &["--tls", &leaf_s, &key_s]);
     let mut t = smtp(tls_port, Security::Tls);
     t.ca_file = Some(ca);
-    mailer(&t).send(&item).await.expect("sent over TLS");
+    mailer(&t).send(&item, t0()).await.expect("sent over TLS");
     let got = tls_server.received();
     assert_eq!(got.len(), 1);
     assert_eq!(parse_mail(&got[0].data).header("X-Entrywatch-Alert-Id"), vec![exam.id.as_str()]);

@@ -3,6 +3,7 @@
 use super::outbox::{OutboxItem, RetryPolicy};
 use super::render::{self, header_safe, RenderContext};
 use crate::config::{Config, Security, Smtp};
+use chrono::{DateTime, FixedOffset};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -10,7 +11,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// The `From` used by the file transport when there is no `[smtp]`.
 pub const DEFAULT_FROM: &str = "entrywatch <entrywatch@localhost>";
@@ -149,12 +150,14 @@ impl Mailer {
         &self.ctx
     }
 
-    /// The message for an item: From, To (its recipients), Subject, Message-ID from the
-    /// identity, `X-Entrywatch-Alert-Id`, multipart/alternative text + HTML.
-    pub fn message(&self, item: &OutboxItem) -> Result<Message, SendError> {
+    /// The message for an item: From, To (its recipients), Subject, Date (`now`, from the
+    /// injected clock), Message-ID from the identity, `X-Entrywatch-Alert-Id`,
+    /// multipart/alternative text + HTML.
+    pub fn message(&self, item: &OutboxItem, now: DateTime<FixedOffset>) -> Result<Message, SendError> {
         let mail = render::render(&item.payload, &self.ctx);
         let mut b = Message::builder()
             .from(self.from.clone())
+            .date(SystemTime::from(now))
             .subject(mail.subject)
             .message_id(Some(message_id(&item.id)))
             .header(AlertIdHeader(item.id.clone()));
@@ -173,8 +176,8 @@ impl Mailer {
     }
 
     /// Send one item; `Ok` only once the server accepted it (or the file is written).
-    pub async fn send(&self, item: &OutboxItem) -> Result<(), SendError> {
-        let msg = self.message(item)?;
+    pub async fn send(&self, item: &OutboxItem, now: DateTime<FixedOffset>) -> Result<(), SendError> {
+        let msg = self.message(item, now)?;
         match &self.transport {
             Transport::Smtp(t) => t.send(msg).await.map(|_| ()).map_err(classify_smtp),
             Transport::File(t, _) => t.send(msg).await.map(|_| ()).map_err(|e| SendError::Transient(e.to_string())),

@@ -214,7 +214,7 @@ pub async fn deliver_due<S: OutboxStore>(store: &S, mailer: &Mailer, now: DateTi
         let result = if item.to.is_empty() {
             Err(SendError::Permanent("no recipients".into()))
         } else {
-            mailer.send(&item).await
+            mailer.send(&item, now).await
         };
         let attempts = item.attempts.saturating_add(1);
         let outcome = match result {

@@ -10,11 +10,13 @@ SIGTERM/SIGINT or when stdin closes.
 """
 import argparse
 import json
+import logging
 import os
 import signal
 import ssl
 import sys
 import threading
+import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -53,6 +55,10 @@ def main():
     ap.add_argument("--auth", metavar="USER:PASSWORD")
     ap.add_argument("--reply", help="answer DATA with this reply instead of accepting")
     a = ap.parse_args()
+    # Refused handshakes and logins are expected in the tests: keep stderr quiet.
+    if not os.environ.get("SMTP_TEST_VERBOSE"):
+        logging.getLogger("mail.log").setLevel(logging.CRITICAL)
+        warnings.simplefilter("ignore")
     os.makedirs(a.dir, exist_ok=True)
     kw = {}
     if a.starttls:
