@@ -358,4 +358,20 @@ mod tests {
         assert_eq!(body_safe("a\r\nb\rc\u{1b}[31md\u{0}", 100), "a\nb\nc[31md");
         assert!(body_safe(&"y".repeat(50), 10).ends_with("[...]"));
     }
+
+    #[test]
+    fn subject_labels() {
+        use crate::alert::rules::alert_for_event;
+        use crate::alert::EntryFacts;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-02-03T10:12:00-05:00").expect("time");
+        let f = EntryFacts { entry: "EEE12345673".parse().ok(), ..Default::default() };
+        let r = alert_for_event(AlertKind::DeadlineReminder, AlertSeverity::Warning, Some("psc"), at, f.clone(), at);
+        assert_eq!(subject(&r), "[entrywatch] REMINDER Deadline coming: EEE-1234567-3");
+        let v = alert_for_event(AlertKind::Variance, AlertSeverity::Critical, Some("duty"), at, f, at);
+        assert_eq!(subject(&v), "[entrywatch] CRITICAL Filing differs from approved pre-entry: EEE-1234567-3");
+        let ctx = RenderContext { dashboard_url: "http://127.0.0.1:8480".into() };
+        let mail = render_alert(&v, &ctx);
+        assert!(mail.text.contains("Compare the filing with the approved pre-entry"));
+        assert!(mail.html.contains("<a href=\"http://127.0.0.1:8480/entries/EEE-1234567-3\">"));
+    }
 }

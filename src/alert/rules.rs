@@ -140,6 +140,48 @@ pub fn alert_for_event(
     }
 }
 
+/// Whether an alert waits for the daily digest (`alerts.digest` on, not critical, not a
+/// deadline reminder or miss, which go out on their own) instead of being mailed at once.
+pub fn goes_to_digest(alert: &Alert, cfg: &Alerts) -> bool {
+    cfg.digest
+        && alert.severity < AlertSeverity::Critical
+        && !matches!(alert.kind, AlertKind::DeadlineReminder | AlertKind::DeadlineMissed)
+}
+
+/// Demurrage risk: a warning when an entry arrived `alerts.no-release-days` (calendar days)
+/// ago or more and has no release. One per arrival (the identity carries the arrival time).
+pub fn no_release_alert(
+    cfg: &Alerts,
+    facts: &EntryFacts,
+    arrived: DateTime<FixedOffset>,
+    released: bool,
+    now: DateTime<FixedOffset>,
+) -> Option<Alert> {
+    if released || now - arrived < chrono::Duration::days(i64::from(cfg.no_release_days)) {
+        return None;
+    }
+    let mut a = alert_for_event(AlertKind::NoRelease, AlertSeverity::Warning, None, arrived, facts.clone(), now);
+    a.narrative =
+        Some(format!("Arrived {}; no release after {} days.", arrived.format("%Y-%m-%d"), (now - arrived).num_days()));
+    Some(a)
+}
+
+/// Release confirmation (`alerts.release-confirmation`, off by default): an info alert when
+/// the entry is released, has no open hold, and its statement is final.
+pub fn release_confirmation_alert(
+    cfg: &Alerts,
+    facts: &EntryFacts,
+    released_at: Option<DateTime<FixedOffset>>,
+    statement_final: bool,
+    now: DateTime<FixedOffset>,
+) -> Option<Alert> {
+    let at = released_at?;
+    if !cfg.release_confirmation || !facts.open_holds.is_empty() || !statement_final {
+        return None;
+    }
+    Some(alert_for_event(AlertKind::ReleaseConfirmed, AlertSeverity::Info, None, at, facts.clone(), now))
+}
+
 /// Whether a route takes an alert: its category listed, severity at least the route's
 /// minimum, importer in `importers` (when not empty), inbox in `inboxes` (when not empty).
 pub fn route_matches(alert: &Alert, route: &Route) -> bool {
@@ -295,5 +337,38 @@ meaning = "Entry type"
         assert_eq!(routes_for(&a, &routes), vec!["all@example.com".to_string(), "imp@example.com".to_string()]);
         let info = alert_for_code(&lists(), &Alerts::default(), fact("01", "1", "broker"), at()).expect("alert");
         assert_eq!(routes_for(&info, &routes), vec!["ALL@example.com".to_string()]);
+    }
+
+    #[test]
+    fn no_release_and_release_confirmation() {
+        let cfg = Alerts::default();
+        let f = EntryFacts { entry: "EEE-1234567-3".parse().ok(), ..Default::default() };
+        let arrived = at();
+        let day = chrono::Duration::days(1);
+        assert!(no_release_alert(&cfg, &f, arrived, false, arrived + day * 4).is_none());
+        let a = no_release_alert(&cfg, &f, arrived, false, arrived + day * 5).expect("demurrage warning");
+        assert_eq!(
+            (a.kind, a.severity, a.category),
+            (AlertKind::NoRelease, AlertSeverity::Warning, Category::Disposition)
+        );
+        assert_eq!(a.id, "EEE-1234567-3/no-release/-/2026-02-03T10:12");
+        // Same identity on the next day's check: the outbox dedups it.
+        assert_eq!(no_release_alert(&cfg, &f, arrived, false, arrived + day * 6).map(|a| a.id), Some(a.id.clone()));
+        assert!(no_release_alert(&cfg, &f, arrived, true, arrived + day * 9).is_none());
+
+        assert!(release_confirmation_alert(&cfg, &f, Some(arrived), true, arrived).is_none(), "off by default");
+        let on = Alerts { release_confirmation: true, ..Alerts::default() };
+        let c = release_confirmation_alert(&on, &f, Some(arrived), true, arrived).expect("confirmation");
+        assert_eq!((c.kind, c.severity), (AlertKind::ReleaseConfirmed, AlertSeverity::Info));
+        assert!(release_confirmation_alert(&on, &f, Some(arrived), false, arrived).is_none());
+        assert!(release_confirmation_alert(&on, &f, None, true, arrived).is_none());
+        let held = EntryFacts { open_holds: vec!["SO50 A1".into()], ..f.clone() };
+        assert!(release_confirmation_alert(&on, &held, Some(arrived), true, arrived).is_none());
+
+        let digest = Alerts { digest: true, ..Alerts::default() };
+        assert!(goes_to_digest(&c, &digest));
+        assert!(!goes_to_digest(&c, &cfg));
+        let exam = alert_for_code(&lists(), &digest, fact("03", "1", "broker"), at()).expect("alert");
+        assert!(!goes_to_digest(&exam, &digest));
     }
 }
