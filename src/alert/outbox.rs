@@ -385,4 +385,42 @@ mod tests {
         assert_eq!(json["severity"], "warning");
         assert!(json["next_attempt"].is_null());
     }
+
+    #[test]
+    fn items_round_trip_through_json_and_digests_group_by_recipients() {
+        use crate::alert::rules::alert_for_event;
+        use crate::alert::{AlertKind, EntryFacts, LineRef};
+        use crate::grammar::codes::AlertSeverity;
+        let at = DateTime::parse_from_rfc3339("2026-02-03T10:12:00-05:00").expect("time");
+        let f = EntryFacts {
+            entry: "EEE-1234567-3".parse().ok(),
+            lines: vec![LineRef { line: 1, po_number: Some("PO-1".into()), po_line: None }],
+            ..Default::default()
+        };
+        let a = alert_for_event(AlertKind::HoldRemoved, AlertSeverity::Info, Some("07"), at, f, at);
+        let item = OutboxItem::for_alert(a.clone(), vec!["x@example.com".into()], at);
+        let back: OutboxItem = serde_json::from_str(&serde_json::to_string(&item).expect("ser")).expect("de");
+        assert_eq!(back, item);
+        let date = NaiveDate::from_ymd_opt(2026, 2, 3).expect("date");
+        let ds = group_digests(
+            date,
+            vec![
+                (a.clone(), vec!["X@example.com".into(), "y@example.com".into()]),
+                (a.clone(), vec!["y@example.com".into(), "x@example.com".into()]),
+                (a.clone(), vec!["z@example.com".into()]),
+                (a, vec![]),
+            ],
+            at,
+        );
+        assert_eq!(ds.len(), 2);
+        assert!(ds[0].id.starts_with("digest/2026-02-03/"));
+        assert_ne!(ds[0].id, ds[1].id);
+        assert_eq!(ds[0].to, vec!["x@example.com".to_string(), "y@example.com".to_string()]);
+        match (&ds[0].payload, &ds[1].payload) {
+            (Payload::Digest(d0), Payload::Digest(d1)) => assert_eq!((d0.alerts.len(), d1.alerts.len()), (2, 1)),
+            other => panic!("digests expected: {other:?}"),
+        }
+        let back: OutboxItem = serde_json::from_str(&serde_json::to_string(&ds[0]).expect("ser")).expect("de");
+        assert_eq!(back, ds[0]);
+    }
 }
