@@ -200,7 +200,7 @@ pub fn read_isa(input: &[u8], start: usize) -> Result<IsaRead, IsaError> {
     }
     let fixed_ok = chars.len() == 105
         && ISA_SEPARATOR_OFFSETS.iter().all(|&o| chars.get(o) == Some(&elem))
-        && chars.iter().filter(|&&c| c == elem).count() == 16;
+        && chars.iter().take(104).filter(|&&c| c == elem).count() == 16;
     let (fields, component, term_start, recovered) = if fixed_ok {
         let mut fields = Vec::with_capacity(16);
         for w in ISA_SEPARATOR_OFFSETS.windows(2) {
