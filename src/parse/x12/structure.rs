@@ -137,11 +137,37 @@ fn lossy(v: &[u8]) -> Option<String> {
     }
 }
 
+type ErrFn<'x> = dyn FnMut(usize, Option<usize>, Option<usize>, &str, u8, &[u8]) + 'x;
+
+/// Check one (repetition of an) element value: composite component count, components in a
+/// simple element, then the value itself.
+fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, err: &mut ErrFn<'_>) {
+    if e.ty == ElemType::C {
+        let comps = v.split(|&b| b == comp).count() as u32;
+        if comps > e.max {
+            err(n, Some(comps as usize), rep, &e.reference, 13, v);
+        }
+        return;
+    }
+    if memchr::memchr(comp, v).is_some() {
+        err(n, Some(2), rep, &e.reference, 13, v);
+        return;
+    }
+    if let Some(code) = check_value(e, v) {
+        err(n, None, rep, &e.reference, code, v);
+    }
+}
+
 /// Check a segment's elements against its definition, appending element errors.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
     let d = seg.delimiters;
     let mut n = 0;
-    let mut err = |position, component, repetition, reference: &str, code, bad: &[u8]| {
+    let mut err = |position: usize,
+                   component: Option<usize>,
+                   repetition: Option<usize>,
+                   reference: &str,
+                   code: u8,
+                   bad: &[u8]| {
         out.push(ElementError {
             position,
             component,
@@ -169,30 +195,19 @@ pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<Element
         if e.ty == ElemType::B {
             continue;
         }
-        let reps: Box<dyn Iterator<Item = &[u8]>> = match d.repetition {
-            Some(r) if memchr::memchr(r, v).is_some() => Box::new(v.split(move |&b| b == r)),
-            _ => Box::new(std::iter::once(v)),
-        };
-        for (ri, rv) in reps.enumerate() {
+        let has_rep = d.repetition.is_some_and(|r| memchr::memchr(r, v).is_some());
+        if !has_rep {
+            check_one(e, v, n, None, d.component, &mut err);
+            continue;
+        }
+        let r = d.repetition.unwrap_or(0);
+        for (ri, rv) in v.split(|&b| b == r).enumerate() {
             if ri as u32 >= e.repeat {
                 err(n, None, Some(ri + 1), &e.reference, 12, rv);
                 break;
             }
             let rep = if e.repeat > 1 { Some(ri + 1) } else { None };
-            if e.ty == ElemType::C {
-                let comps = rv.split(|&b| b == d.component).count() as u32;
-                if comps > e.max {
-                    err(n, Some(comps as usize), rep, &e.reference, 13, rv);
-                }
-                continue;
-            }
-            if memchr::memchr(d.component, rv).is_some() {
-                err(n, Some(2), rep, &e.reference, 13, rv);
-                continue;
-            }
-            if let Some(code) = check_value(e, rv) {
-                err(n, None, rep, &e.reference, code, rv);
-            }
+            check_one(e, rv, n, rep, d.component, &mut err);
         }
     }
     for (i, e) in def.elements.iter().enumerate().skip(n) {
