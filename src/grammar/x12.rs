@@ -153,6 +153,8 @@ pub enum Node {
         min: u32,
         max: u32,
         children: Vec<Node>,
+        /// The trigger segment (first child), precomputed.
+        first: SegId,
     },
 }
 
@@ -161,7 +163,7 @@ impl Node {
     pub fn first_segment(&self) -> SegId {
         match self {
             Node::Segment { id, .. } => *id,
-            Node::Loop { children, .. } => children.first().map(Node::first_segment).unwrap_or(0),
+            Node::Loop { first, .. } => *first,
         }
     }
     pub fn min(&self) -> u32 {
@@ -315,8 +317,9 @@ pub fn parse_structure(text: &str) -> Result<Vec<Node>, String> {
                     Some(Node::Segment { .. }) => {}
                     _ => return Err(format!("loop {id} must start with a segment")),
                 }
+                let first = children.first().map(Node::first_segment).unwrap_or(0);
                 if let Some(top) = stack.last_mut() {
-                    top.3.push(Node::Loop { id, min, max, children });
+                    top.3.push(Node::Loop { id, min, max, children, first });
                 }
             }
             ["LOOP", id, min, max, "{"] => {

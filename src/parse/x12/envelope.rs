@@ -325,6 +325,18 @@ impl<'g> Reader<'g, '_> {
             };
             self.out.segments += 1;
             let id = seg.id();
+            // Fast path: a body segment inside a set (envelope ids start with I, G, S or T).
+            if !matches!(id.first(), Some(b'I' | b'G' | b'S' | b'T')) {
+                if let Some(t) = txn.as_mut() {
+                    let mut seg = seg;
+                    seg.index = segs.len() + 1;
+                    if self.opts.validate {
+                        validator.segment(&seg, &mut t.errors);
+                    }
+                    segs.push(seg);
+                    continue;
+                }
+            }
             match id {
                 b"ISA" => {
                     resume = (seg.byte, seg.line);

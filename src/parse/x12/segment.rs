@@ -11,11 +11,13 @@ use std::borrow::Cow;
 #[derive(Debug, Clone)]
 pub struct Segment<'a> {
     data: Cow<'a, [u8]>,
+    id_len: usize,
     /// The interchange's delimiters.
     pub delimiters: Delimiters,
     /// 1-based line of the segment's first byte.
     pub line: usize,
-    /// 0-based byte offset of the segment in the (decoded) input.
+    /// 0-based byte offset of the segment in the decoded input (after a UTF-8 BOM is stripped;
+    /// diagnostics add the BOM back).
     pub byte: usize,
     /// 1-based position in its transaction set (ST = 1); 0 for envelope segments outside a set.
     pub index: usize,
@@ -36,7 +38,8 @@ pub fn element(sep: u8) -> impl Fn(&[u8]) -> IResult<&[u8], &[u8]> {
 
 impl<'a> Segment<'a> {
     pub fn new(data: Cow<'a, [u8]>, delimiters: Delimiters, line: usize, byte: usize) -> Self {
-        Segment { data, delimiters, line, byte, index: 0 }
+        let id_len = data.iter().position(|&b| b == delimiters.element).unwrap_or(data.len());
+        Segment { data, id_len, delimiters, line, byte, index: 0 }
     }
     /// The whole segment without its terminator.
     pub fn raw(&self) -> &[u8] {
@@ -44,8 +47,7 @@ impl<'a> Segment<'a> {
     }
     /// The segment id as written (may be empty or malformed).
     pub fn id(&self) -> &[u8] {
-        let n = memchr::memchr(self.delimiters.element, &self.data).unwrap_or(self.data.len());
-        self.data.get(..n).unwrap_or(&[])
+        self.data.get(..self.id_len).unwrap_or(&[])
     }
     /// The segment id as text.
     pub fn id_str(&self) -> Cow<'_, str> {

@@ -159,7 +159,70 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 }
 
 /// Check a segment's elements against its definition, appending element errors.
+///
+/// Fast path: one pass over the segment finds the elements; when the segment holds no component
+/// or repetition separator, control character or non-ASCII byte, values are checked without
+/// re-scanning their characters. Anything else takes the general path.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+    let d = seg.delimiters;
+    let raw = seg.raw();
+    let body = raw.get(seg.id().len()..).unwrap_or(&[]);
+    let rep = d.repetition.unwrap_or(d.component);
+    let plain = seg.id() != b"BIN" && !body.iter().any(|&b| b == d.component || b == rep || !(0x20..0x7F).contains(&b));
+    if !plain {
+        return check_elements_general(seg, def, out);
+    }
+    let mut n = 0usize;
+    let mut rest = body.get(1..).unwrap_or(&[]);
+    let mut more = !body.is_empty();
+    while more {
+        let end = rest.iter().position(|&b| b == d.element);
+        let v = match end {
+            Some(k) => rest.get(..k).unwrap_or(&[]),
+            None => rest,
+        };
+        n += 1;
+        let Some(e) = def.elements.get(n - 1) else {
+            return check_elements_general(seg, def, out);
+        };
+        if v.is_empty() {
+            if e.req == Req::M {
+                return check_elements_general(seg, def, out);
+            }
+        } else if !matches!(e.ty, ElemType::B | ElemType::C) && check_plain(e, v).is_some() {
+            return check_elements_general(seg, def, out);
+        }
+        match end {
+            Some(k) => rest = rest.get(k + 1..).unwrap_or(&[]),
+            None => more = false,
+        }
+    }
+    if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
+        check_elements_general(seg, def, out);
+    }
+}
+
+/// [`check_value`] for a value known to be printable ASCII.
+#[inline]
+fn check_plain(e: &ElementDef, v: &[u8]) -> Option<u8> {
+    match e.ty {
+        ElemType::AN | ElemType::ID => {
+            let len = v.len() as u32;
+            if len < e.min {
+                Some(4)
+            } else if len > e.max {
+                Some(5)
+            } else if e.ty == ElemType::ID && !e.code_ok(v) {
+                Some(7)
+            } else {
+                None
+            }
+        }
+        _ => check_value(e, v),
+    }
+}
+
+fn check_elements_general(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
     let d = seg.delimiters;
     let mut n = 0;
     let mut err = |position: usize,
@@ -272,6 +335,9 @@ impl<'g> StructureValidator<'g> {
     }
 
     fn missing(&self, f: &Frame<'g>, from: usize, to: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        if from >= to {
+            return;
+        }
         for k in from..to {
             let (Some(node), Some(&c)) = (f.nodes.get(k), self.counts.get(f.base + k)) else { continue };
             if c < node.min() {
