@@ -155,7 +155,21 @@ pub enum Node {
         children: Vec<Node>,
         /// The trigger segment (first child), precomputed.
         first: SegId,
+        /// Each child's first segment, for a fast search.
+        firsts: Vec<SegId>,
+        /// Index just past the last child with min > 0 (missing-segment checks stop there).
+        required_end: usize,
     },
+}
+
+/// Each node's first segment.
+pub fn firsts(nodes: &[Node]) -> Vec<SegId> {
+    nodes.iter().map(Node::first_segment).collect()
+}
+
+/// Index just past the last node with min > 0.
+pub fn required_end(nodes: &[Node]) -> usize {
+    nodes.iter().rposition(|n| n.min() > 0).map(|i| i + 1).unwrap_or(0)
 }
 
 impl Node {
@@ -186,6 +200,10 @@ pub struct SetGrammar {
     /// GS01 values this set may travel in.
     pub functional_ids: Vec<String>,
     pub structure: Vec<Node>,
+    /// The first segment of each top-level node.
+    pub root_firsts: Vec<SegId>,
+    /// Index just past the last top-level node with min > 0.
+    pub root_required_end: usize,
     /// Set-specific segment definitions that replace the version dictionary's.
     pub overrides: SegmentDict,
     /// Every segment id the structure names.
@@ -318,8 +336,9 @@ pub fn parse_structure(text: &str) -> Result<Vec<Node>, String> {
                     _ => return Err(format!("loop {id} must start with a segment")),
                 }
                 let first = children.first().map(Node::first_segment).unwrap_or(0);
+                let (f, required_end) = (firsts(&children), required_end(&children));
                 if let Some(top) = stack.last_mut() {
-                    top.3.push(Node::Loop { id, min, max, children, first });
+                    top.3.push(Node::Loop { id, min, max, children, first, firsts: f, required_end });
                 }
             }
             ["LOOP", id, min, max, "{"] => {
@@ -506,6 +525,8 @@ impl X12Grammars {
                 set: set.clone(),
                 name: raw.name.clone().unwrap_or_default(),
                 functional_ids: raw.functional_ids.clone(),
+                root_firsts: firsts(&structure),
+                root_required_end: required_end(&structure),
                 structure,
                 overrides,
                 segment_ids: ids,

@@ -283,6 +283,8 @@ fn check_elements_general(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<Ele
 #[derive(Debug, Clone, Copy)]
 struct Frame<'g> {
     nodes: &'g [Node],
+    firsts: &'g [SegId],
+    required_end: usize,
     pos: usize,
     base: usize,
     loop_id: &'g str,
@@ -326,7 +328,14 @@ impl<'g> StructureValidator<'g> {
         self.counts.clear();
         if let Some(s) = ctx.set {
             self.counts.resize(s.structure.len(), 0);
-            self.stack.push(Frame { nodes: &s.structure, pos: 0, base: 0, loop_id: "" });
+            self.stack.push(Frame {
+                nodes: &s.structure,
+                firsts: &s.root_firsts,
+                required_end: s.root_required_end,
+                pos: 0,
+                base: 0,
+                loop_id: "",
+            });
         }
     }
 
@@ -335,6 +344,7 @@ impl<'g> StructureValidator<'g> {
     }
 
     fn missing(&self, f: &Frame<'g>, from: usize, to: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        let to = to.min(f.required_end);
         if from >= to {
             return;
         }
@@ -400,8 +410,8 @@ impl<'g> StructureValidator<'g> {
         let mut found = None;
         'outer: for level in (0..self.stack.len()).rev() {
             let Some(f) = self.stack.get(level) else { continue };
-            for (j, node) in f.nodes.iter().enumerate().skip(f.pos) {
-                if node.first_segment() == id {
+            for (j, &first) in f.firsts.iter().enumerate().skip(f.pos) {
+                if first == id {
                     // Repeating the node at the frame's current position of a loop trigger within
                     // its own loop frame is handled by the parent (j == 0 in a loop frame).
                     if level > 0 && j == 0 {
@@ -440,7 +450,7 @@ impl<'g> StructureValidator<'g> {
         let count = *c;
         match f.nodes.get(j) {
             Some(Node::Segment { max, .. }) if count > *max => out.push(self.seg_error(seg, 5)),
-            Some(Node::Loop { id: lid, max, children, .. }) => {
+            Some(Node::Loop { id: lid, max, children, firsts, required_end, .. }) => {
                 if count > *max {
                     out.push(self.seg_error(seg, 4));
                 }
@@ -449,7 +459,14 @@ impl<'g> StructureValidator<'g> {
                 if let Some(c0) = self.counts.get_mut(base) {
                     *c0 = 1;
                 }
-                self.stack.push(Frame { nodes: children, pos: 0, base, loop_id: lid });
+                self.stack.push(Frame {
+                    nodes: children,
+                    firsts,
+                    required_end: *required_end,
+                    pos: 0,
+                    base,
+                    loop_id: lid,
+                });
             }
             _ => {}
         }
