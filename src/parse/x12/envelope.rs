@@ -105,7 +105,7 @@ struct Reader<'g, 'cb> {
     out: ReadOutcome,
     base: usize,
     seen_isa: HashSet<(String, String, String)>,
-    warned_versions: Vec<String>,
+    warned_versions: HashSet<String>,
 }
 
 static EMPTY_DICT: SegmentDict = SegmentDict::new();
@@ -119,7 +119,7 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         out: ReadOutcome::default(),
         base: 0,
         seen_isa: HashSet::new(),
-        warned_versions: Vec::new(),
+        warned_versions: HashSet::new(),
     };
     let input = match decode(bytes) {
         Ok((c, enc)) => {
@@ -509,8 +509,7 @@ impl<'g> Reader<'g, '_> {
                     let (dict, grammar_version) = match g.x12.dictionary(&version) {
                         Some((d, w)) => {
                             if let Some(w) = w {
-                                if !self.warned_versions.contains(&version) {
-                                    self.warned_versions.push(version.clone());
+                                if self.warned_versions.insert(version.clone()) {
                                     self.warn("X12E011", w, pos(seg.line, seg.byte, Some(1)));
                                 }
                             }

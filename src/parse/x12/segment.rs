@@ -121,6 +121,7 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// Skip CR/LF/space/tab after a segment (unless one of them is the terminator).
+    #[inline]
     pub fn skip_noise(&mut self) {
         let t = self.d.terminator.first();
         while let Some(&b) = self.input.get(self.pos) {
@@ -185,6 +186,7 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// Next segment (after skipping noise); `None` at the end of the input.
+    #[inline]
     pub fn next_token(&mut self) -> Option<Token<'a>> {
         self.skip_noise();
         let start = self.pos;
