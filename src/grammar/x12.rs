@@ -103,38 +103,51 @@ pub struct SegmentDef {
     pub elements: Vec<ElementDef>,
 }
 
-/// Segment definitions keyed by packed id (sorted for binary search).
+/// Segment definitions keyed by packed id: a compact sorted key array (binary search stays in a
+/// few cache lines) beside the definitions.
 #[derive(Debug, Clone, Default)]
 pub struct SegmentDict {
     pub version: String,
-    entries: Vec<(SegId, SegmentDef)>,
+    keys: Vec<SegId>,
+    defs: Vec<SegmentDef>,
 }
 
 impl SegmentDict {
     /// An empty dictionary.
     pub const fn new() -> Self {
-        SegmentDict { version: String::new(), entries: Vec::new() }
+        SegmentDict { version: String::new(), keys: Vec::new(), defs: Vec::new() }
     }
+    #[inline]
     pub fn get(&self, id: SegId) -> Option<&SegmentDef> {
-        self.entries.binary_search_by_key(&id, |e| e.0).ok().and_then(|i| self.entries.get(i)).map(|e| &e.1)
+        if self.keys.is_empty() {
+            return None;
+        }
+        self.keys.binary_search(&id).ok().and_then(|i| self.defs.get(i))
     }
     pub fn contains(&self, id: SegId) -> bool {
         self.get(id).is_some()
     }
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.keys.is_empty()
+    }
+    /// Every (id, definition), sorted by id.
+    pub fn iter(&self) -> impl Iterator<Item = (SegId, &SegmentDef)> {
+        self.keys.iter().copied().zip(self.defs.iter())
     }
     fn insert(&mut self, id: SegId, def: SegmentDef) {
-        match self.entries.binary_search_by_key(&id, |e| e.0) {
+        match self.keys.binary_search(&id) {
             Ok(i) => {
-                if let Some(e) = self.entries.get_mut(i) {
-                    e.1 = def;
+                if let Some(e) = self.defs.get_mut(i) {
+                    *e = def;
                 }
             }
-            Err(i) => self.entries.insert(i, (id, def)),
+            Err(i) => {
+                self.keys.insert(i, id);
+                self.defs.insert(i, def);
+            }
         }
     }
 }
@@ -465,7 +478,7 @@ impl X12Grammars {
                     },
                 };
                 let own = load_segments(&path, &raw.segments, codes, &mut errors);
-                for (id, def) in own.entries {
+                for (id, def) in own.keys.into_iter().zip(own.defs) {
                     dict.insert(id, def);
                 }
                 dict.version = version.clone();
