@@ -312,17 +312,34 @@ pub struct StructureValidator<'g> {
     stack: Vec<Frame<'g>>,
     counts: Vec<u32>,
     scratch: Vec<ElementError>,
+    /// Direct-mapped cache of segment definitions for the current set's context.
+    def_cache: [(SegId, Option<&'g SegmentDef>); 64],
 }
 
 impl<'g> StructureValidator<'g> {
     pub fn new(ctx: SetContext<'g>) -> Self {
-        let mut v = StructureValidator { ctx, stack: Vec::new(), counts: Vec::new(), scratch: Vec::new() };
+        let mut v = StructureValidator {
+            ctx,
+            stack: Vec::new(),
+            counts: Vec::new(),
+            scratch: Vec::new(),
+            def_cache: [(0, None); 64],
+        };
         v.reset(ctx);
         v
     }
 
     /// Start a new transaction set.
     pub fn reset(&mut self, ctx: SetContext<'g>) {
+        let same = std::ptr::eq(self.ctx.dict, ctx.dict)
+            && match (self.ctx.set, ctx.set) {
+                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+        if !same {
+            self.def_cache = [(0, None); 64];
+        }
         self.ctx = ctx;
         self.stack.clear();
         self.counts.clear();
@@ -378,7 +395,17 @@ impl<'g> StructureValidator<'g> {
             out.push(self.seg_error(seg, 1));
             return;
         };
-        let def = self.ctx.def(id);
+        let h = ((id ^ (id >> 7) ^ (id >> 13)) & 63) as usize;
+        let def = match self.def_cache.get(h) {
+            Some(&(k, d)) if k == id => d,
+            _ => {
+                let d = self.ctx.def(id);
+                if let Some(slot) = self.def_cache.get_mut(h) {
+                    *slot = (id, d);
+                }
+                d
+            }
+        };
         if self.ctx.set.is_some() {
             self.place(id, seg, def.is_some(), out);
         }
