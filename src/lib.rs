@@ -18,3 +18,6 @@ pub mod config;
 pub mod entry_number;
 pub mod grammar;
 pub mod parse;
+pub mod report;
+pub mod view;
+pub mod web;
