@@ -339,11 +339,12 @@ impl EntryView {
 
     /// Number of messages about this entry: distinct (file, line) sources of its events.
     pub fn messages(&self) -> usize {
-        let mut seen: Vec<(&str, Option<u64>)> =
-            self.events.iter().map(|e| (e.source.file.as_str(), e.source.line)).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        seen.len()
+        // Quadratic without allocating: entries carry a handful of events.
+        self.events
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| !self.events.iter().take(*i).any(|p| p.source == e.source))
+            .count()
     }
 
     /// Whether the entry was ever rejected.
@@ -488,26 +489,26 @@ pub trait ReadModel: Send + Sync {
     fn entry(&self, key: &str) -> Option<EntryView>;
     fn metrics(&self) -> Metrics;
 
-    /// Open holds, oldest first.
-    fn open_holds(&self) -> Vec<HoldRow> {
-        let mut v: Vec<HoldRow> = self.entries(&EntryFilter::default()).flat_map(|e| hold_rows(&e)).collect();
+    /// Open holds, oldest first (only critical ones when asked): the first `limit` and the total.
+    fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
+        let mut v: Vec<HoldRow> = self
+            .entries(&EntryFilter::default())
+            .flat_map(|e| hold_rows(&e))
+            .filter(|h| !critical_only || h.hold.is_critical())
+            .collect();
         v.sort_by(|a, b| a.hold.since.cmp(&b.hold.since).then_with(|| a.entry.cmp(&b.entry)));
-        v
+        Page::of(v, limit)
     }
 
-    /// Deadlines due within `[from, to]`, soonest first.
-    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate) -> Vec<DeadlineRow> {
+    /// Deadlines due within `[from, to]`, soonest first: the first `limit` and the total.
+    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
         let mut v: Vec<DeadlineRow> = self
             .entries(&EntryFilter::default())
-            .flat_map(|e| {
-                deadline_rows(&e)
-                    .into_iter()
-                    .filter(|d| d.deadline.due >= from && d.deadline.due <= to)
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|e| deadline_rows(&e))
+            .filter(|d| d.deadline.due >= from && d.deadline.due <= to)
             .collect();
         v.sort_by(|a, b| a.deadline.due.cmp(&b.deadline.due).then_with(|| a.entry.cmp(&b.entry)));
-        v
+        Page::of(v, limit)
     }
 
     /// Messages (events) per day within `[from, to]`, every day present (zeros included).
@@ -523,7 +524,23 @@ pub trait ReadModel: Send + Sync {
 
     /// Cycle-time trend per month of arrival, oldest first.
     fn cycle_trend(&self) -> Vec<TrendPoint> {
-        trend_from(&mut self.entries(&EntryFilter::default()))
+        trend_from(self.entries(&EntryFilter::default()))
+    }
+}
+
+/// The first rows of a longer list, and how long the list is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub total: usize,
+    pub rows: Vec<T>,
+}
+
+impl<T> Page<T> {
+    /// Keep the first `limit` of `all`.
+    pub fn of(mut all: Vec<T>, limit: usize) -> Page<T> {
+        let total = all.len();
+        all.truncate(limit);
+        Page { total, rows: all }
     }
 }
 
@@ -578,9 +595,10 @@ fn month_of(d: NaiveDate) -> NaiveDate {
     d.with_day(1).unwrap_or(d)
 }
 
-fn trend_from(it: &mut dyn Iterator<Item = EntryView>) -> Vec<TrendPoint> {
+fn trend_from<E: std::borrow::Borrow<EntryView>>(it: impl Iterator<Item = E>) -> Vec<TrendPoint> {
     let mut months: BTreeMap<NaiveDate, (u64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
     for e in it {
+        let e = e.borrow();
         let start = e.timestamps.arrival.map(|a| a.date_naive()).unwrap_or(e.entry_date);
         let slot = months.entry(month_of(start)).or_default();
         slot.0 += 1;
@@ -653,7 +671,7 @@ impl MemoryModel {
         }
         m.holds.sort_by_key(|&(i, j)| entries.get(i).and_then(|e| e.release.open_holds.get(j)).map(|h| h.since));
         m.deadlines.sort_unstable();
-        m.trend = trend_from(&mut entries.iter().cloned());
+        m.trend = trend_from(entries.iter());
         m.metrics.entries = entries.len() as u64;
         m.entries = entries;
         m
@@ -726,28 +744,32 @@ impl ReadModel for MemoryModel {
         self.metrics.clone()
     }
 
-    fn open_holds(&self) -> Vec<HoldRow> {
-        self.holds
-            .iter()
-            .filter_map(|&(i, j)| {
-                let e = self.entries.get(i)?;
-                let h = e.release.open_holds.get(j)?;
-                Some(HoldRow {
-                    entry: e.entry.clone(),
-                    importer: e.importer.clone(),
-                    port: e.port.clone(),
-                    broker: e.broker().to_string(),
-                    hold: h.clone(),
-                })
+    fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
+        let holds = self.holds.iter().filter_map(|&(i, j)| {
+            let e = self.entries.get(i)?;
+            let h = e.release.open_holds.get(j)?;
+            (!critical_only || h.is_critical()).then_some((e, h))
+        });
+        let total = holds.clone().count();
+        let rows = holds
+            .take(limit)
+            .map(|(e, h)| HoldRow {
+                entry: e.entry.clone(),
+                importer: e.importer.clone(),
+                port: e.port.clone(),
+                broker: e.broker().to_string(),
+                hold: h.clone(),
             })
-            .collect()
+            .collect();
+        Page { total, rows }
     }
 
-    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate) -> Vec<DeadlineRow> {
+    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
         let start = self.deadlines.partition_point(|(d, _, _)| *d < from);
-        self.deadlines[start..]
+        let end = self.deadlines.partition_point(|(d, _, _)| *d <= to).max(start);
+        let rows = self.deadlines[start..end]
             .iter()
-            .take_while(|(d, _, _)| *d <= to)
+            .take(limit)
             .filter_map(|&(_, i, j)| {
                 let e = self.entries.get(i)?;
                 Some(DeadlineRow {
@@ -756,7 +778,8 @@ impl ReadModel for MemoryModel {
                     deadline: e.deadlines.get(j)?.clone(),
                 })
             })
-            .collect()
+            .collect();
+        Page { total: end - start, rows }
     }
 
     fn message_volume(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
@@ -795,10 +818,13 @@ mod tests {
         assert_eq!(e.variance.status, VarianceStatus::NoPreEntry);
         assert_eq!(e.broker(), "EEE");
         assert_eq!(e.messages(), 1);
-        assert_eq!(m.open_holds().len(), 1);
+        assert_eq!(m.open_holds(false, 10).total, 1);
         let d = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert_eq!(m.deadlines_between(d, d).len(), 1);
-        assert!(m.deadlines_between(d.succ_opt().unwrap(), d.succ_opt().unwrap()).is_empty());
+        assert_eq!(m.deadlines_between(d, d, 10).rows.len(), 1);
+        assert_eq!(m.deadlines_between(d, d, 0), Page { total: 1, rows: vec![] });
+        let next = d.succ_opt().unwrap();
+        assert_eq!(m.deadlines_between(next, next, 10).total, 0);
+        assert_eq!(m.deadlines_between(next, d, 10).total, 0);
     }
 
     #[test]

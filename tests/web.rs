@@ -181,6 +181,8 @@ fn overview_page_and_api() {
     assert_eq!(v["entries"], 7);
     assert_eq!(v["open_holds"], 2);
     assert_eq!(v["open_critical_holds"].as_array().unwrap().len(), 1);
+    assert_eq!(v["open_critical_holds_total"], 1);
+    assert_eq!(v["deadlines_next_30_days_total"], 4);
     assert_eq!(v["open_critical_holds"][0]["entry"], "EEE-1234567-3");
     let dl: Vec<&str> =
         v["deadlines_next_30_days"].as_array().unwrap().iter().map(|d| d["due"].as_str().unwrap()).collect();

@@ -54,7 +54,7 @@ pub async fn brokers(State(s): State<AppState>) -> Response {
 pub async fn deadlines(State(s): State<AppState>, Query(q): Query<WithinQuery>) -> Response {
     blocking(move || {
         let today = s.clock.now().date_naive();
-        Json(s.model.deadlines_between(today, today + Duration::days(q.days()))).into_response()
+        Json(s.model.deadlines_between(today, today + Duration::days(q.days()), usize::MAX).rows).into_response()
     })
     .await
 }

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, FixedOffset};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::error::Error;
 
 const BRAND: RGBColor = RGBColor(31, 78, 140);
@@ -37,8 +38,16 @@ fn nice_max(v: f64) -> f64 {
     }
 }
 
-/// Vertical bars, one per label. Values are already in display units.
-pub fn bars(title: &str, y_desc: &str, labels: &[String], values: &[f64], max_labels: usize) -> String {
+/// Vertical bars, one per label. Values are already in display units, shown with `decimals`
+/// decimals (0: counts, integer ticks only); values are written on the bars when there are few.
+pub fn bars(
+    title: &str,
+    y_desc: &str,
+    labels: &[String],
+    values: &[f64],
+    max_labels: usize,
+    decimals: usize,
+) -> String {
     let mut svg = String::new();
     let r = (|| -> Res {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
@@ -63,16 +72,37 @@ pub fn bars(title: &str, y_desc: &str, labels: &[String], values: &[f64], max_la
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .light_line_style(RGBColor(238, 240, 243))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(234, 236, 240))
             .x_labels(n.min(60) * 2 + 1)
             .x_label_formatter(&|x| if (x.fract() - 0.5).abs() < 1e-6 { fmt(x) } else { String::new() })
+            .y_labels(6)
+            .y_label_formatter(&|v| {
+                if decimals == 0 && (v - v.round()).abs() > 1e-9 {
+                    String::new()
+                } else {
+                    format!("{v:.0$}", decimals.min(1))
+                }
+            })
+            .label_style(("sans-serif", 13))
             .y_desc(y_desc)
-            .axis_desc_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
             .draw()?;
+        let w = if n <= 4 { 0.3 } else { 0.15 };
         chart.draw_series(values.iter().enumerate().map(|(i, v)| {
             let x = i as f64;
-            Rectangle::new([(x + 0.15, 0.0), (x + 0.85, v.max(0.0))], BRAND.mix(0.85).filled())
+            Rectangle::new([(x + w, 0.0), (x + 1.0 - w, v.max(0.0))], BRAND.mix(0.85).filled())
         }))?;
+        if n <= 20 {
+            let style =
+                ("sans-serif", 14).into_font().color(&RGBColor(29, 35, 48)).pos(Pos::new(HPos::Center, VPos::Bottom));
+            chart.draw_series(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Text::new(format!("{v:.decimals$}"), (i as f64 + 0.5, v.max(0.0)), style.clone())),
+            )?;
+        }
         root.present()?;
         Ok(())
     })();
@@ -92,7 +122,8 @@ pub fn lines(title: &str, y_desc: &str, labels: &[String], series: &[Series]) ->
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
         root.fill(&WHITE)?;
         let n = labels.len().max(2);
-        let ymax = nice_max(series.iter().flat_map(|s| s.points.iter().filter_map(|p| p.1)).fold(0.0, f64::max));
+        // Head room for the legend.
+        let ymax = nice_max(series.iter().flat_map(|s| s.points.iter().filter_map(|p| p.1)).fold(0.0, f64::max)) * 1.35;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
@@ -101,7 +132,9 @@ pub fn lines(title: &str, y_desc: &str, labels: &[String], series: &[Series]) ->
             .build_cartesian_2d(-0.3f64..(n as f64 - 0.7), 0f64..ymax)?;
         chart
             .configure_mesh()
-            .light_line_style(RGBColor(238, 240, 243))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(234, 236, 240))
+            .label_style(("sans-serif", 13))
             .x_labels(n.min(12))
             .x_label_formatter(&|x| {
                 let i = x.round();
@@ -112,7 +145,7 @@ pub fn lines(title: &str, y_desc: &str, labels: &[String], series: &[Series]) ->
                 }
             })
             .y_desc(y_desc)
-            .axis_desc_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
             .draw()?;
         for (k, s) in series.iter().enumerate() {
             let c = PALETTE[k % PALETTE.len()];
@@ -126,6 +159,7 @@ pub fn lines(title: &str, y_desc: &str, labels: &[String], series: &[Series]) ->
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 13))
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(208, 213, 221))
             .draw()?;
@@ -152,14 +186,16 @@ pub fn timeline(events: &[(DateTime<FixedOffset>, String)]) -> String {
         let days = |t: DateTime<FixedOffset>| first.map_or(0.0, |f| (t - f).num_minutes() as f64 / 1440.0);
         let span = events.iter().map(|e| days(e.0)).fold(0.0, f64::max).max(1.0);
         let mut chart = ChartBuilder::on(&root)
-            .caption("Timeline", ("sans-serif", 16))
-            .margin(12)
+            .margin(16)
             .x_label_area_size(28)
-            .y_label_area_size(150)
+            .y_label_area_size(170)
             .build_cartesian_2d(-span * 0.03..span * 1.03, -0.6f64..(kinds.len().max(1) as f64 - 0.4))?;
+        let short = span < 4.0;
         chart
             .configure_mesh()
-            .light_line_style(RGBColor(238, 240, 243))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(234, 236, 240))
+            .label_style(("sans-serif", 13))
             .y_labels(kinds.len().max(1))
             .y_label_formatter(&|y| {
                 let i = y.round();
@@ -169,14 +205,19 @@ pub fn timeline(events: &[(DateTime<FixedOffset>, String)]) -> String {
                     String::new()
                 }
             })
-            .x_labels(10)
+            .x_labels(7)
             .x_label_formatter(&|x| match first {
-                Some(f) => (f + chrono::Duration::minutes((x * 1440.0) as i64)).format("%m-%d").to_string(),
+                Some(f) => {
+                    let t = f + chrono::Duration::minutes((x * 1440.0) as i64);
+                    t.format(if short { "%m-%d %H:%M" } else { "%Y-%m-%d" }).to_string()
+                }
                 None => String::new(),
             })
             .draw()?;
-        let pts: Vec<(f64, f64, usize)> = events
-            .iter()
+        let mut sorted: Vec<&(DateTime<FixedOffset>, String)> = events.iter().collect();
+        sorted.sort_by_key(|e| e.0);
+        let pts: Vec<(f64, f64, usize)> = sorted
+            .into_iter()
             .map(|(t, k)| {
                 let i = kinds.iter().position(|x| x == k).unwrap_or(0);
                 (days(*t), i as f64, i)
@@ -196,7 +237,7 @@ mod tests {
 
     #[test]
     fn charts_are_svg_and_escape_labels() {
-        let s = bars("t", "n", &["<b>".into(), "x".into()], &[1.0, 2.0], 10);
+        let s = bars("t", "n", &["<b>".into(), "x".into()], &[1.0, 2.0], 10, 0);
         assert!(s.starts_with("<svg"), "{s}");
         assert!(!s.contains("<b>"));
         let l = lines(
@@ -210,6 +251,6 @@ mod tests {
         let tl = timeline(&[(t, "<script>".into()), (t + chrono::Duration::days(2), "released".into())]);
         assert!(tl.starts_with("<svg") && !tl.contains("<script>"), "{tl}");
         assert!(timeline(&[]).starts_with("<svg"));
-        assert!(bars("t", "n", &[], &[], 10).starts_with("<svg"));
+        assert!(bars("t", "n", &[], &[], 10, 1).starts_with("<svg"));
     }
 }

@@ -55,7 +55,9 @@ h2{font-size:16px;margin:0 0 10px}
 .kpi .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.5px}
 .kpi.bad .v{color:var(--bad)} .kpi.warn .v{color:var(--warn)}
 table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
+td.wrap{white-space:normal;min-width:200px}
+.tw{overflow-x:auto}
 th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.4px;background:#fafbfc}
 tbody tr:hover{background:#f9fafb}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}

@@ -76,12 +76,16 @@ pub(crate) fn to_ics(rows: &[DeadlineRow], now: DateTime<FixedOffset>, base_url:
     o
 }
 
-/// Deadlines from 30 days ago to ten years ahead.
+/// Most events in the feed (the soonest).
+pub const ICS_MAX_EVENTS: usize = 10_000;
+
+/// Deadlines from 30 days ago to 400 days ahead, at most [`ICS_MAX_EVENTS`].
 pub async fn deadlines_ics(State(s): State<AppState>) -> Response {
     blocking(move || {
         let now = s.clock.now();
         let today = now.date_naive();
-        let rows = s.model.deadlines_between(today - Duration::days(30), today + Duration::days(3650));
+        let rows =
+            s.model.deadlines_between(today - Duration::days(30), today + Duration::days(400), ICS_MAX_EVENTS).rows;
         (
             [
                 (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),

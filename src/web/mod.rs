@@ -57,13 +57,21 @@ pub struct DayCount {
     pub messages: u64,
 }
 
-/// What the overview shows (`/api/overview`).
+/// Rows of each list on the overview (the totals are given beside them).
+pub const OVERVIEW_ROWS: usize = 50;
+
+/// What the overview shows (`/api/overview`): lists are the first [`OVERVIEW_ROWS`], with totals.
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
     pub now: DateTime<FixedOffset>,
     pub entries: u64,
+    /// Open holds of any severity.
     pub open_holds: usize,
+    pub open_critical_holds_total: usize,
+    /// The oldest open critical holds.
     pub open_critical_holds: Vec<HoldRow>,
+    pub deadlines_next_30_days_total: usize,
+    /// The soonest deadlines of the next 30 days.
     pub deadlines_next_30_days: Vec<DeadlineRow>,
     pub message_volume: Vec<DayCount>,
     pub cycle_trend: Vec<TrendPoint>,
@@ -72,14 +80,16 @@ pub struct Overview {
 /// Gather the overview from the model's aggregate queries.
 pub fn overview(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Overview {
     let today = now.date_naive();
-    let holds = model.open_holds();
-    let open_holds = holds.len();
+    let critical = model.open_holds(true, OVERVIEW_ROWS);
+    let deadlines = model.deadlines_between(today, today + Duration::days(DEADLINE_DAYS), OVERVIEW_ROWS);
     Overview {
         now,
         entries: model.metrics().entries,
-        open_holds,
-        open_critical_holds: holds.into_iter().filter(|h| h.hold.is_critical()).collect(),
-        deadlines_next_30_days: model.deadlines_between(today, today + Duration::days(DEADLINE_DAYS)),
+        open_holds: model.open_holds(false, 0).total,
+        open_critical_holds_total: critical.total,
+        open_critical_holds: critical.rows,
+        deadlines_next_30_days_total: deadlines.total,
+        deadlines_next_30_days: deadlines.rows,
         message_volume: model
             .message_volume(today - Duration::days(VOLUME_DAYS - 1), today)
             .into_iter()

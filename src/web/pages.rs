@@ -17,19 +17,20 @@ use std::fmt::Write;
 
 /// Rows per page on `/entries`; rows shown in overview tables.
 pub const PAGE_SIZE: usize = 100;
-const OVERVIEW_ROWS: usize = 50;
+/// Rows of each table on `/deadlines`.
+pub const DEADLINE_ROWS: usize = 500;
 
 fn hours(minutes: Option<i64>) -> String {
     minutes.map(|m| Cell::Hours(m).render()).unwrap_or_else(|| "–".into())
 }
 
 fn table(head: &[&str], numeric: &[usize], rows: &str) -> String {
-    let mut h = String::from("<table><thead><tr>");
+    let mut h = String::from("<div class=\"tw\"><table><thead><tr>");
     for (i, c) in head.iter().enumerate() {
         let cls = if numeric.contains(&i) { " class=\"n\"" } else { "" };
         let _ = write!(h, "<th{cls}>{c}</th>");
     }
-    let _ = write!(h, "</tr></thead><tbody>{rows}</tbody></table>");
+    let _ = write!(h, "</tr></thead><tbody>{rows}</tbody></table></div>");
     h
 }
 
@@ -74,8 +75,8 @@ pub fn overview_html(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Strin
         "open critical holds",
     ));
     b.push_str(&kpi(
-        if o.deadlines_next_30_days.is_empty() { "" } else { "warn" },
-        o.deadlines_next_30_days.len().to_string(),
+        if o.deadlines_next_30_days_total == 0 { "" } else { "warn" },
+        o.deadlines_next_30_days_total.to_string(),
         "deadlines in 30 days",
     ));
     b.push_str(&kpi("", messages.to_string(), "messages, last 60 days"));
@@ -84,7 +85,7 @@ pub fn overview_html(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Strin
     let values: Vec<f64> = o.message_volume.iter().map(|d| d.messages as f64).collect();
     b.push_str(&chart_card(
         "Message volume per day",
-        &charts::bars("Messages per day (60 days)", "messages", &labels, &values, 8),
+        &charts::bars("Messages per day (60 days)", "messages", &labels, &values, 8, 0),
     ));
     let tl: Vec<String> = o.cycle_trend.iter().map(|t| month_label(t.month)).collect();
     let h = |m: Option<i64>| m.map(|m| m as f64 / 60.0);
@@ -109,7 +110,7 @@ pub fn overview_html(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Strin
     b.push_str("</div><div style=\"height:16px\"></div>");
 
     let mut rows = String::new();
-    for r in o.open_critical_holds.iter().take(OVERVIEW_ROWS) {
+    for r in &o.open_critical_holds {
         let age = (now - r.hold.since).num_days();
         let _ = write!(
             rows,
@@ -125,7 +126,7 @@ pub fn overview_html(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Strin
             esc(&r.broker)
         );
     }
-    let more = o.open_critical_holds.len().saturating_sub(OVERVIEW_ROWS);
+    let more = o.open_critical_holds_total.saturating_sub(o.open_critical_holds.len());
     let holds = if o.open_critical_holds.is_empty() {
         empty("No open critical holds.")
     } else {
@@ -139,14 +140,14 @@ pub fn overview_html(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Strin
     b.push_str(&card("Open critical holds", &holds));
 
     let mut rows = String::new();
-    for d in o.deadlines_next_30_days.iter().take(OVERVIEW_ROWS) {
+    for d in &o.deadlines_next_30_days {
         rows.push_str(&deadline_row(d, now));
     }
     let dl = if o.deadlines_next_30_days.is_empty() {
         empty("No deadlines in the next 30 days.")
     } else {
         let mut t = table(&["Due", "In days", "Kind", "Entry", "Importer", "Basis", "Rule"], &[1], &rows);
-        let more = o.deadlines_next_30_days.len().saturating_sub(OVERVIEW_ROWS);
+        let more = o.deadlines_next_30_days_total.saturating_sub(o.deadlines_next_30_days.len());
         if more > 0 {
             let _ =
                 write!(t, "<p class=\"muted\">and {more} more: <a href=\"/deadlines?within=30\">all deadlines</a></p>");
@@ -160,7 +161,7 @@ pub fn overview_html(model: &dyn ReadModel, now: DateTime<FixedOffset>) -> Strin
 fn deadline_row(d: &crate::view::DeadlineRow, now: DateTime<FixedOffset>) -> String {
     let (left, tone) = days_left(now, d.deadline.due);
     format!(
-        "<tr><td>{}</td><td class=\"n\"><span class=\"badge {}\">{left}</span></td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+        "<tr><td>{}</td><td class=\"n\"><span class=\"badge {}\">{left}</span></td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"muted wrap\">{}</td></tr>",
         date(d.deadline.due),
         super::html::tone(tone),
         esc(&d.deadline.kind),
@@ -409,6 +410,7 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
     } else {
         table(&["Hold", "Agency", "Meaning", "Since", "Days"], &[4], &rows)
     };
+    b.push_str("<div>");
     b.push_str(&card("Open holds", &holds));
 
     // Deadlines.
@@ -417,7 +419,7 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
         let (left, tone) = days_left(now, d.due);
         let _ = write!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\"><span class=\"badge {}\">{left}</span></td><td>{}</td><td class=\"muted\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"n\"><span class=\"badge {}\">{left}</span></td><td>{}</td><td class=\"muted wrap\">{}</td></tr>",
             esc(&d.kind),
             date(d.due),
             super::html::tone(tone),
@@ -430,7 +432,7 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
     } else {
         table(&["Kind", "Due", "In days", "Basis", "Rule"], &[2], &rows)
     };
-    b.push_str(&card("Deadlines", &dl));
+    let deadlines_card = card("Deadlines", &dl);
 
     // Statement and liquidation.
     let mut s = String::from("<dl class=\"facts\">");
@@ -485,7 +487,8 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
     }
     s.push_str("</dl>");
     b.push_str(&card("Statement and liquidation", &s));
-    b.push_str("</div><div style=\"height:16px\"></div>");
+    b.push_str("</div></div><div style=\"height:16px\"></div>");
+    b.push_str(&deadlines_card);
 
     // Timeline chart and audit trail.
     let evs: Vec<(DateTime<FixedOffset>, String)> = e.events.iter().map(|v| (v.at, v.kind.clone())).collect();
@@ -500,7 +503,7 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
         };
         let _ = write!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td class=\"mono muted\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"wrap\">{}</td><td class=\"mono muted\">{}</td></tr>",
             time(v.at),
             esc(&v.kind),
             esc(v.code.as_deref().unwrap_or("")),
@@ -588,18 +591,21 @@ pub fn brokers_html(scores: &[BrokerScore], now: DateTime<FixedOffset>) -> Strin
     let fil: Vec<f64> =
         scores.iter().map(|s| if s.entries > 0 { s.filings as f64 / s.entries as f64 } else { 0.0 }).collect();
     let var: Vec<f64> = scores.iter().map(|s| s.variance_bp().unwrap_or(0) as f64 / 100.0).collect();
-    b.push_str(&chart_card("Rejection rate", &charts::bars("Entries with a rejected summary", "%", &labels, &rej, 12)));
+    b.push_str(&chart_card(
+        "Rejection rate",
+        &charts::bars("Entries with a rejected summary", "%", &labels, &rej, 12, 1),
+    ));
     b.push_str(&chart_card(
         "Arrival to release",
-        &charts::bars("Median arrival → release", "hours", &labels, &rel, 12),
+        &charts::bars("Median arrival → release", "hours", &labels, &rel, 12, 1),
     ));
     b.push_str(&chart_card(
         "Filings per entry",
-        &charts::bars("Summary filings per entry", "filings", &labels, &fil, 12),
+        &charts::bars("Summary filings per entry", "filings", &labels, &fil, 12, 2),
     ));
     b.push_str(&chart_card(
         "Variance rate",
-        &charts::bars("Entries differing from the pre-entry", "%", &labels, &var, 12),
+        &charts::bars("Entries differing from the pre-entry", "%", &labels, &var, 12, 1),
     ));
     b.push_str("</div><div style=\"height:16px\"></div>");
     let mut rows = String::new();
@@ -671,20 +677,32 @@ impl WithinQuery {
 
 pub fn deadlines_html(model: &dyn ReadModel, now: DateTime<FixedOffset>, within: i64) -> String {
     let today = now.date_naive();
-    let overdue = model.deadlines_between(today - Duration::days(30), today - Duration::days(1));
-    let upcoming = model.deadlines_between(today, today + Duration::days(within));
+    let overdue = model.deadlines_between(today - Duration::days(30), today - Duration::days(1), DEADLINE_ROWS);
+    let upcoming = model.deadlines_between(today, today + Duration::days(within), DEADLINE_ROWS);
     let mut b = format!(
         "<h1>Deadlines</h1><section class=\"card\"><form class=\"filters\" method=\"get\" action=\"/deadlines\">\
          <label>Within days<input name=\"within\" value=\"{within}\"></label><button type=\"submit\">Show</button>\
          <a href=\"/deadlines.ics\">Subscribe (iCalendar)</a></form></section>"
     );
     let head = ["Due", "In days", "Kind", "Entry", "Importer", "Basis", "Rule"];
-    let rows: String = overdue.iter().map(|d| deadline_row(d, now)).collect();
+    let more = |p: &crate::view::Page<crate::view::DeadlineRow>| {
+        let n = p.total - p.rows.len();
+        if n > 0 {
+            format!("<p class=\"muted\">and {n} more (all of them: <a href=\"/api/deadlines?within={within}\">JSON</a>)</p>")
+        } else {
+            String::new()
+        }
+    };
+    let rows: String = overdue.rows.iter().map(|d| deadline_row(d, now)).collect();
     if !rows.is_empty() {
-        b.push_str(&card("Overdue (last 30 days)", &table(&head, &[1], &rows)));
+        b.push_str(&card("Overdue (last 30 days)", &(table(&head, &[1], &rows) + &more(&overdue))));
     }
-    let rows: String = upcoming.iter().map(|d| deadline_row(d, now)).collect();
-    let t = if rows.is_empty() { empty("No deadlines in this window.") } else { table(&head, &[1], &rows) };
+    let rows: String = upcoming.rows.iter().map(|d| deadline_row(d, now)).collect();
+    let t = if rows.is_empty() {
+        empty("No deadlines in this window.")
+    } else {
+        table(&head, &[1], &rows) + &more(&upcoming)
+    };
     b.push_str(&card(&format!("Next {within} days"), &t));
     page("Deadlines", "/deadlines", now, &b)
 }
