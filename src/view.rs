@@ -489,6 +489,14 @@ pub trait ReadModel: Send + Sync {
     fn entry(&self, key: &str) -> Option<EntryView>;
     fn metrics(&self) -> Metrics;
 
+    /// Visit the entries passing the filter by reference (grouped reports, the scorecard); a
+    /// model holding entries in memory overrides this to avoid a copy per entry.
+    fn visit(&self, filter: &EntryFilter, f: &mut dyn FnMut(&EntryView)) {
+        for e in self.entries(filter) {
+            f(&e);
+        }
+    }
+
     /// Open holds, oldest first (only critical ones when asked): the first `limit` and the total.
     fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
         let mut v: Vec<HoldRow> = self
@@ -742,6 +750,10 @@ impl ReadModel for MemoryModel {
 
     fn metrics(&self) -> Metrics {
         self.metrics.clone()
+    }
+
+    fn visit(&self, filter: &EntryFilter, f: &mut dyn FnMut(&EntryView)) {
+        self.entries.iter().filter(|e| filter.matches(e)).for_each(f);
     }
 
     fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {

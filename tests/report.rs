@@ -259,3 +259,53 @@ fn cli_report_over_an_entries_folder() {
         .unwrap();
     assert_eq!(bad_date.status.code(), Some(2));
 }
+
+/// A model with only the required methods: the trait's scanning defaults (what a store
+/// without indexes gets) must agree with the in-memory indexes.
+struct Plain(MemoryModel);
+
+impl entrywatch::view::ReadModel for Plain {
+    fn entries(&self, f: &EntryFilter) -> Box<dyn Iterator<Item = entrywatch::view::EntryView> + '_> {
+        self.0.entries(f)
+    }
+    fn entry(&self, key: &str) -> Option<entrywatch::view::EntryView> {
+        self.0.entry(key)
+    }
+    fn metrics(&self) -> entrywatch::view::Metrics {
+        self.0.metrics()
+    }
+}
+
+#[test]
+fn scanning_defaults_agree_with_the_indexes() {
+    use entrywatch::view::ReadModel;
+    let plain = Plain(model());
+    let indexed = model();
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    for (critical, limit) in [(false, 10), (true, 10), (false, 1), (true, 0)] {
+        assert_eq!(plain.open_holds(critical, limit), indexed.open_holds(critical, limit));
+    }
+    assert_eq!(indexed.open_holds(false, 10).total, 2);
+    assert_eq!(indexed.open_holds(true, 10).total, 1);
+    for (from, to, limit) in
+        [("2026-03-01", "2026-03-31", 10), ("2026-01-01", "2026-12-31", 3), ("2026-03-21", "2026-03-01", 10)]
+    {
+        assert_eq!(plain.deadlines_between(d(from), d(to), limit), indexed.deadlines_between(d(from), d(to), limit));
+    }
+    assert_eq!(indexed.deadlines_between(d("2026-01-01"), d("2026-12-31"), 3).total, 8);
+    assert_eq!(
+        plain.message_volume(d("2026-01-01"), d("2026-03-01")),
+        indexed.message_volume(d("2026-01-01"), d("2026-03-01"))
+    );
+    assert_eq!(plain.cycle_trend(), indexed.cycle_trend());
+    let mut seen = Vec::new();
+    plain.visit(&EntryFilter { port: Some("3901".into()), ..Default::default() }, &mut |e| seen.push(e.entry.clone()));
+    assert_eq!(seen, ["KKK-1111111-1", "KKK-2222222-0", "KKK-3333333-9"]);
+    let p = Params::new(EntryFilter::default(), DateTime::parse_from_rfc3339(NOW).unwrap());
+    for name in report::NAMES {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        report::write_report(report::build(name, &plain, &p).unwrap(), Format::Csv, &mut a).unwrap();
+        report::write_report(report::build(name, &indexed, &p).unwrap(), Format::Csv, &mut b).unwrap();
+        assert_eq!(a, b, "{name}");
+    }
+}

@@ -29,7 +29,7 @@ struct HtsStats {
 fn first_pass(model: &dyn ReadModel, p: &Params) -> HtsStats {
     let mut rates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for e in model.entries(&p.filter) {
+    model.visit(&p.filter, &mut |e| {
         for l in e.lines.iter().filter(|l| p.filter.hts_matches(&l.hts)) {
             if let Some(r) = rate_bp(l.duty_cents, l.value_cents) {
                 rates.entry(l.hts.clone()).or_default().push(r);
@@ -42,7 +42,7 @@ fn first_pass(model: &dyn ReadModel, p: &Params) -> HtsStats {
                 }
             }
         }
-    }
+    });
     let median_bp = rates
         .into_iter()
         .filter(|(_, v)| v.len() >= 2)

@@ -97,13 +97,16 @@ impl Acc {
 /// The scorecard of every broker among the filtered entries, by broker name.
 pub fn scorecard(model: &dyn ReadModel, filter: &EntryFilter) -> Vec<BrokerScore> {
     let mut m: BTreeMap<String, Acc> = BTreeMap::new();
-    for e in model.entries(filter) {
-        let acc = m.entry(e.broker().to_string()).or_default();
-        if acc.score.broker.is_empty() {
-            acc.score.broker = e.broker().to_string();
-        }
-        acc.add(&e);
-    }
+    model.visit(filter, &mut |e| {
+        let acc = match m.get_mut(e.broker()) {
+            Some(a) => a,
+            None => m.entry(e.broker().to_string()).or_insert_with(|| Acc {
+                score: BrokerScore { broker: e.broker().to_string(), ..BrokerScore::default() },
+                ..Acc::default()
+            }),
+        };
+        acc.add(e);
+    });
     m.into_values().map(Acc::finish).collect()
 }
 

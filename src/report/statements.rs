@@ -25,8 +25,8 @@ pub struct StatementRow {
 /// Statements of the filtered entries, by number.
 pub fn statements(model: &dyn ReadModel, p: &Params) -> Vec<StatementRow> {
     let mut m: BTreeMap<String, StatementRow> = BTreeMap::new();
-    for e in model.entries(&p.filter) {
-        let Some(s) = &e.statement else { continue };
+    model.visit(&p.filter, &mut |e| {
+        let Some(s) = &e.statement else { return };
         let t = e.filed_totals();
         let filed = t.duty_cents + t.fees_cents;
         let r = m
@@ -44,7 +44,7 @@ pub fn statements(model: &dyn ReadModel, p: &Params) -> Vec<StatementRow> {
         if s.amount_cents.is_some_and(|a| a != filed) {
             r.disagreeing += 1;
         }
-    }
+    });
     m.into_values().collect()
 }
 
