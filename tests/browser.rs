@@ -46,7 +46,14 @@ fn fixtures() -> Vec<EntryView> {
 }
 
 fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
-    let model: Arc<dyn ReadModel> = Arc::new(MemoryModel::new(fixtures()));
+    // The importer name is made friendly for the screenshots; the narrative keeps its <script>.
+    let mut entries = fixtures();
+    for e in &mut entries {
+        if e.importer_name.is_some() {
+            e.importer_name = Some("Acme Apparel Inc.".into());
+        }
+    }
+    let model: Arc<dyn ReadModel> = Arc::new(MemoryModel::new(entries));
     let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339("2026-03-01T09:00:00-05:00").unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (atx, arx) = std::sync::mpsc::channel();

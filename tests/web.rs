@@ -36,6 +36,10 @@ fn hostile() -> EntryView {
     e.deadlines[1].kind = "psc<script>alert(5)</script>".into();
     e.lines[0].po_number = Some("PO'\"<x>".into());
     e.statement.as_mut().unwrap().number = "<u>stmt</u>".into();
+    // Extreme instants from a file must not break the timeline chart.
+    e.events[1].at = chrono::DateTime::parse_from_rfc3339("9999-12-31T23:59:59+14:00").unwrap();
+    e.events[2].at = chrono::DateTime::parse_from_rfc3339("0001-01-01T00:00:00-12:00").unwrap();
+    e.deadlines[0].due = chrono::NaiveDate::MAX;
     e
 }
 

@@ -207,10 +207,10 @@ pub fn timeline(events: &[(DateTime<FixedOffset>, String)]) -> String {
             })
             .x_labels(7)
             .x_label_formatter(&|x| match first {
-                Some(f) => {
-                    let t = f + chrono::Duration::minutes((x * 1440.0) as i64);
-                    t.format(if short { "%m-%d %H:%M" } else { "%Y-%m-%d" }).to_string()
-                }
+                Some(f) => match f.checked_add_signed(chrono::Duration::minutes((x * 1440.0) as i64)) {
+                    Some(t) => t.format(if short { "%m-%d %H:%M" } else { "%Y-%m-%d" }).to_string(),
+                    None => String::new(),
+                },
                 None => String::new(),
             })
             .draw()?;

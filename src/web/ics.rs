@@ -61,7 +61,7 @@ pub(crate) fn to_ics(rows: &[DeadlineRow], now: DateTime<FixedOffset>, base_url:
         fold(&mut o, &format!("UID:{uid}@entrywatch"));
         fold(&mut o, &format!("DTSTAMP:{stamp}"));
         fold(&mut o, &format!("DTSTART;VALUE=DATE:{}", d.due.format("%Y%m%d")));
-        fold(&mut o, &format!("DTEND;VALUE=DATE:{}", (d.due + Duration::days(1)).format("%Y%m%d")));
+        fold(&mut o, &format!("DTEND;VALUE=DATE:{}", d.due.succ_opt().unwrap_or(d.due).format("%Y%m%d")));
         let est = if d.estimated { " (estimated)" } else { "" };
         fold(&mut o, &format!("SUMMARY:{}", text(&format!("{} due: {}{est}", d.kind, r.entry))));
         let desc = format!("Importer {}. {}", r.importer, d.rule.as_deref().unwrap_or(""));
@@ -117,6 +117,9 @@ mod tests {
                 rule: Some(format!("a;b,c\nd {}", "x".repeat(100))),
             },
         }];
+        let mut far = rows[0].clone();
+        far.deadline.due = NaiveDate::MAX;
+        assert!(to_ics(&[far], now, None).contains("DTEND;VALUE=DATE:"));
         let ics = to_ics(&rows, now, Some("https://dash.example/"));
         assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
         assert!(ics.contains("DTSTART;VALUE=DATE:20261126\r\n"));

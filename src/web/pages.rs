@@ -269,7 +269,7 @@ pub fn entries_html(model: &dyn ReadModel, now: DateTime<FixedOffset>, q: &Entri
     let mut rows = String::new();
     let mut shown = 0;
     let mut more = false;
-    for e in model.entries(&f).skip((pageno - 1) * PAGE_SIZE) {
+    for e in model.entries(&f).skip((pageno - 1).saturating_mul(PAGE_SIZE)) {
         if shown == PAGE_SIZE {
             more = true;
             break;
