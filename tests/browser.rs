@@ -119,7 +119,16 @@ fn pages_render_with_charts_in_chromium() {
         assert!(!text.contains("<script"), "{name}: a script element in the DOM");
         let png = shots.join(format!("{name}.png"));
         let _ = std::fs::remove_file(&png);
-        let shot = run_chromium(&bin, profile.path(), &[format!("--screenshot={}", png.display())], &url);
+        let shot = run_chromium(
+            &bin,
+            profile.path(),
+            &[
+                "--run-all-compositor-stages-before-draw".into(),
+                "--virtual-time-budget=3000".into(),
+                format!("--screenshot={}", png.display()),
+            ],
+            &url,
+        );
         assert!(shot.status.success(), "{name}: {}", String::from_utf8_lossy(&shot.stderr));
         let bytes = std::fs::read(&png).expect("screenshot written");
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000, "{name}: not a real PNG");

@@ -56,6 +56,7 @@ h2{font-size:16px;margin:0 0 10px}
 .kpi.bad .v{color:var(--bad)} .kpi.warn .v{color:var(--warn)}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top;white-space:nowrap}
+th{white-space:normal}
 td.wrap{white-space:normal;min-width:200px}
 .tw{overflow-x:auto}
 th{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.4px;background:#fafbfc}

@@ -584,30 +584,30 @@ pub async fn entry(State(s): State<AppState>, Path(key): Path<String>) -> Respon
 }
 
 pub fn brokers_html(scores: &[BrokerScore], now: DateTime<FixedOffset>) -> String {
-    let mut b = String::from("<h1>Brokers</h1><div class=\"grid\">");
+    let mut charts_html = String::from("<div class=\"grid\">");
     let labels: Vec<String> = scores.iter().map(|s| s.broker.clone()).collect();
     let rej: Vec<f64> = scores.iter().map(|s| s.rejection_bp().unwrap_or(0) as f64 / 100.0).collect();
     let rel: Vec<f64> = scores.iter().map(|s| s.arrival_to_release_median_minutes.unwrap_or(0) as f64 / 60.0).collect();
     let fil: Vec<f64> =
         scores.iter().map(|s| if s.entries > 0 { s.filings as f64 / s.entries as f64 } else { 0.0 }).collect();
     let var: Vec<f64> = scores.iter().map(|s| s.variance_bp().unwrap_or(0) as f64 / 100.0).collect();
-    b.push_str(&chart_card(
+    charts_html.push_str(&chart_card(
         "Rejection rate",
         &charts::bars("Entries with a rejected summary", "%", &labels, &rej, 12, 1),
     ));
-    b.push_str(&chart_card(
+    charts_html.push_str(&chart_card(
         "Arrival to release",
         &charts::bars("Median arrival → release", "hours", &labels, &rel, 12, 1),
     ));
-    b.push_str(&chart_card(
+    charts_html.push_str(&chart_card(
         "Filings per entry",
         &charts::bars("Summary filings per entry", "filings", &labels, &fil, 12, 2),
     ));
-    b.push_str(&chart_card(
+    charts_html.push_str(&chart_card(
         "Variance rate",
         &charts::bars("Entries differing from the pre-entry", "%", &labels, &var, 12, 1),
     ));
-    b.push_str("</div><div style=\"height:16px\"></div>");
+    charts_html.push_str("</div>");
     let mut rows = String::new();
     for s in scores {
         let _ = write!(
@@ -651,7 +651,7 @@ pub fn brokers_html(scores: &[BrokerScore], now: DateTime<FixedOffset>) -> Strin
             &rows,
         )
     };
-    b.push_str(&card("Scorecard", &t));
+    let b = format!("<h1>Brokers</h1>{}<div style=\"height:4px\"></div>{charts_html}", card("Scorecard", &t));
     page("Brokers", "/brokers", now, &b)
 }
 
