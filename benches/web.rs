@@ -207,11 +207,23 @@ fn main() {
     time("entries page 1 (no filter)", 50, |_| {
         pages::entries_html(&*model, now, &pages::EntriesQuery::default()).len()
     });
+    let by_importer = pages::EntriesQuery { importer: Some("05-000000005".into()), ..Default::default() };
+    time("entries page (importer filter)", 10, |_| pages::entries_html(&*model, now, &by_importer).len());
+    time("deadlines page (90 days)", 10, |_| pages::deadlines_html(&*model, now, 90).len());
     time("overview JSON", 20, |_| serde_json::to_vec(&web::overview(&*model, now)).map(|v| v.len()).unwrap_or(0));
     time("broker scorecard (full scan)", 3, |_| {
         entrywatch::report::brokers::scorecard(&*model, &Default::default()).len()
     });
     let _ = NaiveDate::default();
+    let params = entrywatch::report::Params::new(Default::default(), now);
+    for name in ["entry-summary", "brokers"] {
+        let t = Instant::now();
+        let r = entrywatch::report::build(name, &*model, &params).expect("report");
+        let rows =
+            entrywatch::report::write_report(r, entrywatch::report::Format::Csv, &mut std::io::sink()).expect("write");
+        let s = t.elapsed().as_secs_f64();
+        println!("report {name:<20} csv: {rows} rows in {s:.2} s ({:.0} rows/s)", rows as f64 / s);
+    }
 
     // Over HTTP on loopback through the real router.
     let clock = Clock::Fixed(now);
