@@ -7,7 +7,7 @@ use crate::report::{self, Format, Params};
 use crate::view::{EntryFilter, MemoryModel, ReadModel};
 use chrono::NaiveDate;
 use clap::Args;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
@@ -78,14 +78,30 @@ impl ReportArgs {
 pub fn run_with_model(args: &ReportArgs, model: &dyn ReadModel, clock: Clock, out: &mut dyn Write) -> i32 {
     let mut params = Params::new(args.filter(), clock.now());
     params.hold_days = args.hold_days;
-    let rep = match report::build(&args.name, model, &params) {
+    let mut rep = match report::build(&args.name, model, &params) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     };
-    match report::write_report(rep, args.format(), out).and_then(|n| out.flush().map(|()| n)) {
+    // Progress on a terminal only (interface.md): a row count on stderr.
+    let progress = std::io::stderr().is_terminal();
+    if progress {
+        let name = rep.name;
+        let mut n: u64 = 0;
+        rep.rows = Box::new(rep.rows.inspect(move |_| {
+            n += 1;
+            if n % 50_000 == 0 {
+                eprint!("\rreport {name}: {n} rows");
+            }
+        }));
+    }
+    let written = report::write_report(rep, args.format(), out).and_then(|n| out.flush().map(|()| n));
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    match written {
         Ok(_) => EXIT_OK,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
