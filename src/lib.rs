@@ -21,3 +21,6 @@ pub mod deadline;
 pub mod entry_number;
 pub mod grammar;
 pub mod parse;
+pub mod report;
+pub mod view;
+pub mod web;

@@ -1,6 +1,7 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
 pub mod parse;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +34,8 @@ pub enum Command {
         #[arg(long)]
         grammars: Option<PathBuf>,
     },
+    /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers.
+    Report(report::ReportArgs),
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -59,5 +62,6 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
+        Command::Report(args) => report::run(&args),
     }
 }
