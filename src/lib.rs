@@ -15,6 +15,10 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod entry_number;
 pub mod grammar;
+pub mod ingest;
+pub mod interpret;
 pub mod parse;
+pub mod store;
