@@ -16,9 +16,9 @@ pub struct Meaning {
 /// Code list names tried for each ABI record / X12 element, in order.
 pub fn list_names(list: &str) -> &'static [&'static str] {
     match list {
-        "so50" => &["so50", "abi-so50", "bill-match", "wo50"],
-        "so60" => &["so60", "abi-so60", "cargo-release", "wo60"],
-        "so70" => &["so70", "abi-so70", "pga-status", "so70-status"],
+        "so50" => &["so50_dispositions", "so50"],
+        "so60" => &["so60_dispositions", "so60"],
+        "so70" => &["so70_statuses", "so70"],
         "x407" => &["x407"],
         _ => &[],
     }
@@ -75,6 +75,12 @@ fn fallback(list: &str, code: &str) -> Meaning {
     }
 }
 
-/// What an SO60 release (98 / 01) lifts: the cargo-release processing states of the same list
-/// (exam pending, document required, release suspended). Holds of other lists and agencies stay.
-pub const SO60_RELEASE_LIFTS: [&str; 3] = ["03", "96", "99"];
+/// What an SO60 release lifts, by release origin (SO60 63-64): origin `05` "intensive exam
+/// completed" lifts the pending intensive exam (`03`). Nothing else: every other hold stays open
+/// until its own removal code (grammars/codes/so60_dispositions.toml notes).
+pub fn so60_release_lifts(origin: &str) -> Vec<String> {
+    match origin {
+        "05" => vec!["03".to_string()],
+        _ => Vec::new(),
+    }
+}

@@ -68,7 +68,16 @@ impl Interpretation {
 /// Interpret one file's bytes.
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     match parse::sniff(bytes) {
-        Format::Abi => abi::interpret(bytes, ctx, grammars),
+        Format::Abi => {
+            // The grammar-driven reader validates (stable ABIE codes); facts come from the records.
+            let parsed = parse::parse_file(ctx.name, bytes, grammars);
+            if !parsed.ok {
+                return Interpretation { diagnostics: parsed.errors, ..Interpretation::default() };
+            }
+            let mut out = abi::interpret(bytes, ctx, grammars);
+            out.diagnostics.extend(parsed.errors);
+            out
+        }
         Format::Csv => csv_pre_entries(bytes, ctx),
         Format::X12 => {
             let parsed = parse::parse_file(ctx.name, bytes, grammars);
