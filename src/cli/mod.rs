@@ -41,7 +41,7 @@ pub enum Command {
         /// The inbox (from the config) the files arrived on.
         #[arg(long)]
         inbox: String,
-        #[arg(required = true)]
+        /// Files to ingest (none: only finish files an interrupted run had claimed).
         files: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
