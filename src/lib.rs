@@ -22,3 +22,4 @@ pub mod ingest;
 pub mod interpret;
 pub mod parse;
 pub mod store;
+pub mod variance;

@@ -2,6 +2,7 @@
 
 pub mod entries;
 pub mod parse;
+pub mod variance;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -69,6 +70,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Filed vs approved: every difference in words (or JSON / CSV).
+    Variance {
+        entry: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
     /// Replay the archive into a fresh store (same state).
     Rebuild {
         #[arg(long)]
@@ -104,6 +115,14 @@ pub fn main() -> i32 {
             entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
         }
         Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Variance { entry, config, json, csv } => {
+            let format = match (json, csv) {
+                (true, _) => variance::Format::Json,
+                (_, true) => variance::Format::Csv,
+                _ => variance::Format::Text,
+            };
+            variance::run_variance(config.as_deref(), &entry, format)
+        }
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
     }

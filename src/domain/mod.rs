@@ -63,6 +63,10 @@ pub struct Summary {
     pub import_date: Option<NaiveDate>,
     pub statement_print_date: Option<NaiveDate>,
     pub psc: bool,
+    /// Reconciliation flag (10-record 46-49): `""` not flagged, the issue code (`002`), `FTA`
+    /// for a trade-agreement reconciliation, or both (`FTA 002`).
+    #[serde(default)]
+    pub reconciliation: String,
     pub lines: Vec<Line>,
     /// Fee totals (89-record): class → cents.
     pub fee_totals: BTreeMap<String, i64>,
@@ -384,6 +388,9 @@ pub struct Entry {
     pub statement: Option<StatementState>,
     pub liquidation: LiquidationState,
     pub pre_entry: Option<PreEntry>,
+    /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
+    #[serde(default)]
+    pub variance: Option<crate::variance::VarianceReport>,
     pub facts: usize,
     pub last_at: Option<NaiveDateTime>,
 }

@@ -167,7 +167,7 @@ pub fn entry_json(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> Value {
         "notices": e.notices.iter().map(|n| json!({"at": local_time(n.at, tz), "disposition": n.disposition, "reason": n.reason, "line": n.line, "remarks": n.remarks})).collect::<Vec<_>>(),
         "filing": filing,
         "pre_entry": pre,
-        "variance": { "status": if e.pre_entry.is_some() { "none" } else { "no-pre-entry" }, "differences": 0 },
+        "variance": crate::variance::entry_summary_json(e.variance.as_ref(), e.pre_entry.is_some()),
         "deadlines": [],
         "events": events(facts, tz),
     })

@@ -124,6 +124,7 @@ pub struct Pipeline {
     layout: Layout,
     tz: chrono_tz::Tz,
     hooks: Vec<Arc<dyn IngestHook>>,
+    variance: crate::config::Variance,
     crash: Option<(String, usize)>,
     crash_count: AtomicUsize,
     journal_lock: Mutex<()>,
@@ -207,6 +208,7 @@ impl Pipeline {
             layout,
             tz: config.timezone(),
             hooks: Vec::new(),
+            variance: config.variance.clone(),
             crash: crash_setting(),
             crash_count: AtomicUsize::new(0),
             journal_lock: Mutex::new(()),
@@ -415,7 +417,7 @@ impl Pipeline {
 
     /// Write one file's facts in ONE transaction (not flushed).
     fn apply(&self, interp: &Interpretation, rec: FileRecord) -> Result<Applied, IngestError> {
-        apply(&self.store, &self.hooks, interp, rec)
+        apply(&self.store, &self.hooks, interp, rec, (&self.variance, &self.grammars))
     }
 }
 
@@ -461,6 +463,7 @@ fn apply(
     hooks: &[Arc<dyn IngestHook>],
     interp: &Interpretation,
     rec: FileRecord,
+    variance: (&crate::config::Variance, &Grammars),
 ) -> Result<Applied, IngestError> {
     let mut by_entry: BTreeMap<String, (EntryNumber, Vec<Fact>)> = BTreeMap::new();
     for (e, f) in &interp.facts {
@@ -542,7 +545,8 @@ fn apply(
             if added.is_empty() {
                 continue;
             }
-            let after = Entry::derive(&en, &facts);
+            let mut after = Entry::derive(&en, &facts);
+            crate::variance::annotate(&mut after, variance.0, variance.1);
             for h in hooks {
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
@@ -614,7 +618,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
                 entries: Vec::new(),
                 duplicates: Vec::new(),
             };
-            apply(&fresh, &[], &interp, rec)?;
+            apply(&fresh, &[], &interp, rec, (&config.variance, grammars))?;
             report.files += 1;
         }
         fresh.flush()?;

@@ -273,6 +273,7 @@ fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
                 payment_type: r.f(51, 51).to_string(),
                 statement_print_date: cx.date(r, 52, 57, "preliminary statement print date"),
                 psc: r.f(65, 65) == "Y",
+                reconciliation: reconciliation_flag(r.f(46, 46), r.f(47, 49)),
                 ..Summary::default()
             };
             cur = Some((e, s, *r));
@@ -348,6 +349,15 @@ fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
         }
     }
     flush(cx, cur.take());
+}
+
+/// The 10-record reconciliation flag: trade-agreement indicator (46) and issue code (47-49).
+fn reconciliation_flag(fta: &str, issue: &str) -> String {
+    match (fta == "Y", issue.is_empty()) {
+        (true, true) => "FTA".into(),
+        (true, false) => format!("FTA {issue}"),
+        (false, _) => issue.to_string(),
+    }
 }
 
 fn ax(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
