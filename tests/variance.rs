@@ -55,6 +55,9 @@ struct Ae {
     mpf_total: Option<i64>,
     duty_total: Option<i64>,
     hmf_on_non_vessel: bool,
+    psc: bool,
+    /// Transmission date (A record, MMDDYY): the facts' time.
+    batch_date: &'static str,
 }
 
 fn fee(value: i64, ppm: i64) -> i64 {
@@ -94,6 +97,8 @@ impl Ae {
             mpf_total: None,
             duty_total: None,
             hmf_on_non_vessel: false,
+            psc: false,
+            batch_date: "020226",
         }
     }
 
@@ -136,6 +141,7 @@ impl Ae {
                 (47, self.recon_issue),
                 (51, self.payment),
                 (52, "021026"),
+                (65, if self.psc { "Y" } else { "" }),
             ]),
             record(&[(1, "11"), (3, self.importer), (42, self.entry_date), (48, self.entry_date), (61, "CA")]),
         ];
@@ -167,7 +173,7 @@ impl Ae {
         let duty: i64 =
             self.duty_total.unwrap_or(self.lines.iter().flat_map(|l| l.tariffs.iter()).map(|t| t.duty).sum());
         body.push(record(&[(1, "90"), (3, &format!("{duty:011}")), (15, &format!("{:011}", mpf + hmf))]));
-        batch("AE", "020226", &body)
+        batch("AE", self.batch_date, &body)
     }
 
     /// The importer's copy: the same summary under another batch reference (other bytes).
@@ -633,6 +639,8 @@ fn a_replacement_that_fixes_the_variance_closes_it() {
     assert_eq!(before.status, Status::Major);
     let mut fixed = Ae::base();
     fixed.action = "R";
+    // A later day: facts fold by message time (same-day files fold by content hash).
+    fixed.batch_date = "020526";
     r.feed("broker", &fixed.bytes());
     let after = r.report();
     assert_eq!(after.status, Status::None, "{after:#?}");
@@ -641,6 +649,35 @@ fn a_replacement_that_fixes_the_variance_closes_it() {
     assert_eq!(closed[0].field, "hts");
     assert!(new_differences(Some(&before), &after).is_empty());
     assert_eq!(r.entry().filings.len(), 2);
+}
+
+#[test]
+fn a_post_summary_correction_is_re_evaluated_and_alerts_only_what_is_new() {
+    let mut r = Run::new("");
+    r.feed("approved", &Ae::base().approved_bytes());
+    let mut wrong = Ae::base();
+    wrong.lines[0].coo = "VN";
+    r.feed("broker", &wrong.bytes());
+    let first = r.entry();
+    assert_eq!(entrywatch::variance::alert_differences(None, &first).len(), 1);
+    // A PSC that fixes origin but changes the quantity: origin closes, quantity is new.
+    let mut psc = Ae::base();
+    psc.action = "R";
+    psc.psc = true;
+    psc.batch_date = "030226";
+    psc.lines[0].tariffs[1].qty = 12_000;
+    r.feed("broker", &psc.bytes());
+    let second = r.entry();
+    assert!(second.filings.last().unwrap().summary.psc);
+    let rep = second.variance.clone().unwrap();
+    expect(&rep, &[(Some(1), Some(2), "quantity")]);
+    assert_eq!(rep.status, Status::Minor);
+    let new = entrywatch::variance::alert_differences(Some(&first), &second);
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].field, "quantity");
+    assert_eq!(new[0].severity.alert_severity(), entrywatch::grammar::codes::AlertSeverity::Warning);
+    let closed = resolved_differences(first.variance.as_ref(), &rep);
+    assert_eq!(closed.iter().map(|d| d.field.as_str()).collect::<Vec<_>>(), vec!["country_of_origin"]);
 }
 
 #[test]

@@ -371,12 +371,15 @@ fn tariff(c: &mut Collector<'_>, line: u32, k: u32, a: &ATariff, f: &Tariff, lin
         ));
     }
     if !c.tol.value_ok(a.value_usd, f.value_usd) {
-        let diff = f.value_usd - a.value_usd;
+        let diff = f.value_usd.saturating_sub(a.value_usd);
         let pct = if a.value_usd != 0 {
             format!(
                 " ({}{})",
                 if diff > 0 { "+" } else { "-" },
-                rate(super::div_round(i128::from(diff.abs()) * 1_000_000, i128::from(a.value_usd.abs())) as i64)
+                rate(super::div_round(
+                    i128::from(diff.unsigned_abs()) * 1_000_000,
+                    i128::from(a.value_usd.unsigned_abs())
+                ) as i64)
             )
         } else {
             String::new()
@@ -392,7 +395,7 @@ fn tariff(c: &mut Collector<'_>, line: u32, k: u32, a: &ATariff, f: &Tariff, lin
                 "value filed {}, approved {} — entered value differs by {}{pct}, beyond the {} tolerance",
                 dollars_words(f.value_usd),
                 dollars_words(a.value_usd),
-                dollars_words(diff.abs()),
+                dollars_words(diff.saturating_abs()),
                 rate(c.tol.value_ppm)
             ),
         ));
@@ -428,7 +431,7 @@ fn tariff(c: &mut Collector<'_>, line: u32, k: u32, a: &ATariff, f: &Tariff, lin
         }
     }
     if !c.tol.money_ok(a.duty_cents, f.duty_cents) {
-        let diff = f.duty_cents - a.duty_cents;
+        let diff = f.duty_cents.saturating_sub(a.duty_cents);
         c.add(Found::new(
             n,
             t,
@@ -441,7 +444,7 @@ fn tariff(c: &mut Collector<'_>, line: u32, k: u32, a: &ATariff, f: &Tariff, lin
                 money_words(f.duty_cents),
                 money_words(a.duty_cents),
                 if diff > 0 { "overpaid" } else { "underpaid" },
-                money_words(diff.abs()),
+                money_words(diff.saturating_abs()),
                 money_words(c.tol.duty_cents)
             ),
         ));
@@ -495,7 +498,7 @@ fn fees_and_totals(c: &mut Collector<'_>, a: &Summary, f: &Summary) {
                     "{label} filed {}, approved {} — differs by {}",
                     money_words(fv),
                     money_words(av),
-                    money_words((fv - av).abs())
+                    money_words(fv.saturating_sub(av).saturating_abs())
                 ),
             ));
         }

@@ -329,7 +329,7 @@ fn liquidation(c: &mut Collector<'_>, e: &Entry, s: &Summary) {
             format!(
                 "liquidated {what} {} is {} more than filed {}{date} — {why}; a bill will follow; consider a protest (180 days from liquidation)",
                 money_words(liquidated),
-                money_words(liquidated - filed),
+                money_words(liquidated.saturating_sub(filed)),
                 money_words(filed)
             ),
         );
@@ -378,6 +378,29 @@ mod tests {
                 .collect(),
             ..Summary::default()
         }
+    }
+
+    #[test]
+    fn a_wrong_check_digit_is_a_minor_difference() {
+        let g = Grammars::embedded().unwrap();
+        let cfg = crate::config::Variance::default();
+        let mut e = Entry {
+            entry: Some(crate::entry_number::EntryNumber { filer: "B76".into(), number: "0324527".into(), check: 8 }),
+            ..Entry::default()
+        };
+        let r = crate::variance::evaluate(&e, None, &cfg, &g);
+        assert!(r.differences.is_empty(), "CBP's worked example B76-0324527-8 is right: {r:?}");
+        if let Some(n) = e.entry.as_mut() {
+            n.check = 9;
+        }
+        let r = crate::variance::evaluate(&e, None, &cfg, &g);
+        assert_eq!(r.differences.len(), 1);
+        let d = &r.differences[0];
+        assert_eq!(
+            (d.field.as_str(), d.approved.as_deref(), d.filed.as_deref()),
+            ("entry_number", Some("8"), Some("9"))
+        );
+        assert_eq!(d.severity, crate::variance::Severity::Minor);
     }
 
     #[test]

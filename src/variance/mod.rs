@@ -157,6 +157,14 @@ pub fn resolved_differences<'a>(before: Option<&'a VarianceReport>, after: &Vari
     before.map(|b| b.differences.iter().filter(|d| !now.contains(&d.key())).collect()).unwrap_or_default()
 }
 
+/// What the alert rules turn into an alert (category variance) when an entry changes: the
+/// differences the new state has that the previous one had not, each with both values, its
+/// severity ([`Severity::alert_severity`]) and its sentence. Empty when nothing new.
+pub fn alert_differences(before: Option<&Entry>, after: &Entry) -> Vec<Difference> {
+    let Some(now) = after.variance.as_ref() else { return Vec::new() };
+    new_differences(before.and_then(|b| b.variance.as_ref()), now).into_iter().cloned().collect()
+}
+
 /// Every field a severity can be configured for, with its default.
 pub const FIELDS: [(&str, Severity); 24] = [
     ("importer", Severity::Major),
