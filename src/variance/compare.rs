@@ -54,6 +54,7 @@ fn approved_lines(pre: &PreEntry) -> Vec<ALine> {
     }
     // CSV: one row per tariff; rows with the same line number are that line's tariffs in order.
     let mut out: Vec<ALine> = Vec::new();
+    let mut index: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
     for r in &pre.lines {
         let t = ATariff {
             hts: r.hts.trim().replace('.', ""),
@@ -63,15 +64,18 @@ fn approved_lines(pre: &PreEntry) -> Vec<ALine> {
             duty_cents: r.duty_cents,
             rate_ppm: r.duty_rate_millionths,
         };
-        match out.iter_mut().find(|l| l.line == r.line) {
+        match index.get(&r.line).and_then(|&i| out.get_mut(i)) {
             Some(l) => l.tariffs.push(t),
-            None => out.push(ALine {
-                line: r.line,
-                origin: r.country_of_origin.trim().to_string(),
-                export: None,
-                spi: r.spi.trim().to_string(),
-                tariffs: vec![t],
-            }),
+            None => {
+                index.insert(r.line, out.len());
+                out.push(ALine {
+                    line: r.line,
+                    origin: r.country_of_origin.trim().to_string(),
+                    export: None,
+                    spi: r.spi.trim().to_string(),
+                    tariffs: vec![t],
+                })
+            }
         }
     }
     out
@@ -162,12 +166,18 @@ fn recon_words(r: &str) -> String {
 pub(crate) fn compare(c: &mut Collector<'_>, pre: &PreEntry, filed: &Summary) {
     header(c, pre, filed);
     let approved = approved_lines(pre);
-    let mut line_nos: Vec<u32> = approved.iter().map(|l| l.line).chain(filed.lines.iter().map(|l| l.line)).collect();
-    line_nos.sort_unstable();
-    line_nos.dedup();
-    for n in line_nos {
-        let a = approved.iter().find(|l| l.line == n);
-        let f = filed.lines.iter().find(|l| l.line == n);
+    // By line number (the first line of a number wins when a file repeats it).
+    let mut by_no: std::collections::BTreeMap<u32, (Option<&ALine>, Option<&crate::domain::Line>)> =
+        std::collections::BTreeMap::new();
+    for l in &approved {
+        let slot = by_no.entry(l.line).or_default();
+        slot.0 = slot.0.or(Some(l));
+    }
+    for l in &filed.lines {
+        let slot = by_no.entry(l.line).or_default();
+        slot.1 = slot.1.or(Some(l));
+    }
+    for (n, (a, f)) in by_no {
         match (a, f) {
             (Some(a), Some(f)) => line(c, a, f),
             (Some(a), None) => c.add(Found::new(
