@@ -5,6 +5,8 @@
 //! Environment:
 //! - `ENTRYWATCH_BENCH_ENTRIES` (default 100000): entries to generate (5 files each).
 //! - `ENTRYWATCH_BENCH_THREADS` (default 1): inboxes processed in parallel, one thread each.
+//! - `ENTRYWATCH_INGEST_BATCH` (default 256, as `entrywatch ingest`): files per group commit
+//!   (each file is still one transaction; one flush + one journal fsync per batch). 1 = flush per file.
 //! - `ENTRYWATCH_BENCH_LOOKUP_ENTRIES` (default 0 = skip): also build a store of this many
 //!   entries (facts written directly, one transaction per 1,000 entries) and time lookups.
 //! - `ENTRYWATCH_BENCH_DIR` (default target/bench-ingest): where the data dir goes (same disk as the repo).
@@ -65,6 +67,7 @@ fn lookups(store: &Store, keys: &[EntryNumber], n: usize) -> (Duration, Duration
 fn main() {
     let entries = env_usize("ENTRYWATCH_BENCH_ENTRIES", 100_000);
     let threads = env_usize("ENTRYWATCH_BENCH_THREADS", 1).max(1);
+    let batch = env_usize("ENTRYWATCH_INGEST_BATCH", 256).max(1);
     let lookup_entries = env_usize("ENTRYWATCH_BENCH_LOOKUP_ENTRIES", 0);
     let root = PathBuf::from(
         std::env::var("ENTRYWATCH_BENCH_DIR")
@@ -83,7 +86,10 @@ fn main() {
     let grammars = Grammars::embedded().expect("grammars");
     let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339("2026-02-20T09:00:00-05:00").expect("time"));
     let pipeline = Pipeline::open(&config, &grammars, clock).expect("pipeline");
-    println!("ingest benchmark: {entries} entries x 5 files, {threads} thread(s), data in {}", root.display());
+    println!(
+        "ingest benchmark: {entries} entries x 5 files, {threads} thread(s), batch {batch}, data in {}",
+        root.display()
+    );
 
     let chunk = 2_000usize.min(entries.max(1));
     let mut files_done = 0usize;
@@ -113,10 +119,12 @@ fn main() {
                 let inbox = config.inbox.get(t).expect("inbox").clone();
                 let pipeline = &pipeline;
                 s.spawn(move || {
-                    for f in files {
-                        match pipeline.process(&inbox, f) {
-                            Ok(Outcome::Applied { .. }) => {}
-                            other => panic!("{}: {other:?}", f.display()),
+                    for chunk in files.chunks(batch) {
+                        for (f, r) in pipeline.process_batch(&inbox, chunk) {
+                            match r {
+                                Ok(Outcome::Applied { .. }) => {}
+                                other => panic!("{}: {other:?}", f.display()),
+                            }
                         }
                     }
                 });
