@@ -12,6 +12,13 @@ use crate::store::{Store, Table};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+/// Files per group commit (one flush, one journal fsync); `ENTRYWATCH_INGEST_BATCH` overrides.
+const BATCH: usize = 256;
+
+fn batch_size() -> usize {
+    std::env::var("ENTRYWATCH_INGEST_BATCH").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(BATCH)
+}
+
 fn load_config(path: Option<&Path>) -> Result<Config, i32> {
     match Config::discover(path) {
         Ok((c, _)) => Ok(c),
@@ -68,16 +75,19 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
         }
     }
     let tty = std::io::stderr().is_terminal();
-    for (n, f) in files.iter().enumerate() {
-        if tty {
-            eprint!("\r[{}/{}] {}", n + 1, files.len(), f.display());
+    let mut done = 0;
+    for chunk in files.chunks(batch_size()) {
+        let (present, missing): (Vec<PathBuf>, Vec<PathBuf>) = chunk.iter().cloned().partition(|f| f.is_file());
+        for f in missing {
+            results.push((f.display().to_string(), Err(format!("{}: not a file", f.display()))));
         }
-        let r = if f.is_file() {
-            pipeline.process(&ib, f).map_err(|e| e.to_string())
-        } else {
-            Err(format!("{}: not a file", f.display()))
-        };
-        results.push((f.display().to_string(), r));
+        for (f, r) in pipeline.process_batch(&ib, &present) {
+            results.push((f.display().to_string(), r.map_err(|e| e.to_string())));
+        }
+        done += chunk.len();
+        if tty {
+            eprint!("\r[{done}/{}]", files.len());
+        }
     }
     if tty {
         eprintln!();
