@@ -15,7 +15,7 @@
 
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
-use entrywatch::domain::Entry;
+use entrywatch::domain::EntryRow;
 use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::{load_entry, sample, Outcome, Pipeline};
@@ -145,7 +145,7 @@ fn main() {
     println!("input:            {:.1} MB = {:.2} MB/s", bytes_done as f64 / 1e6, bytes_done as f64 / 1e6 / secs);
     println!("store on disk:    {store_bytes} bytes = {:.0} bytes/entry", store_bytes as f64 / n_entries.max(1) as f64);
     let keys: Vec<EntryNumber> =
-        store.scan::<Entry>(Table::Entries).filter_map(|r| r.ok().and_then(|(_, e)| e.entry)).collect();
+        store.scan::<EntryRow>(Table::Entries).filter_map(|r| r.ok().and_then(|(_, e)| e.entry)).collect();
     let (p50, p99, max) = lookups(store, &keys, 10_000);
     println!("entry lookup ({n_entries} entries): p50 {p50:?}  p99 {p99:?}  max {max:?}");
     drop(pipeline);
@@ -159,7 +159,7 @@ fn main() {
 fn big_store_lookup(root: &Path, n: usize) {
     let src = Store::open(&root.join("data/store")).expect("store");
     let (_, (entry, facts)) = src
-        .scan::<Entry>(Table::Entries)
+        .scan::<EntryRow>(Table::Entries)
         .filter_map(|r| r.ok())
         .find_map(|(k, e)| {
             let f: Vec<entrywatch::domain::Fact> = src.get(Table::Facts, &k).ok().flatten()?;
@@ -175,7 +175,7 @@ fn big_store_lookup(root: &Path, n: usize) {
     let mut k = 0usize;
     while k < n {
         let end = (k + 1_000).min(n);
-        let batch: Vec<(EntryNumber, Entry)> = (k..end)
+        let batch: Vec<(EntryNumber, EntryRow)> = (k..end)
             .map(|i| {
                 let num = format!("{:07}", 3_000_000 + i);
                 let en: EntryNumber =

@@ -629,8 +629,9 @@ fn apply(
         let mut touched = Vec::new();
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
-            let before: Option<Entry> = tx.get(Table::Entries, kb)?;
             let mut facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+            let before: Option<Entry> =
+                if facts.is_empty() || hooks.is_empty() { None } else { Some(Entry::derive(&en, &facts)) };
             let mut added = Vec::new();
             let mut extra = Vec::new();
             for f in new_facts {
@@ -672,7 +673,7 @@ fn apply(
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
             tx.put(Table::Facts, kb, &facts)?;
-            tx.put(Table::Entries, kb, &after)?;
+            tx.put(Table::Entries, kb, &after.row())?;
             touched.push(en);
         }
         let mut r = rec.clone();
@@ -760,7 +761,6 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
 /// Read an entry and its facts from the store.
 pub fn load_entry(store: &Store, entry: &EntryNumber) -> Result<Option<(Entry, Vec<Fact>)>, StoreError> {
     let key = entry.compact();
-    let Some(e) = store.get::<Entry>(Table::Entries, key.as_bytes())? else { return Ok(None) };
-    let facts = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())?.unwrap_or_default();
-    Ok(Some((e, facts)))
+    let Some(facts) = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())? else { return Ok(None) };
+    Ok(Some((Entry::derive(entry, &facts), facts)))
 }
