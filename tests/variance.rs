@@ -8,11 +8,12 @@ mod common;
 use common::Env;
 use entrywatch::clock::Clock;
 use entrywatch::config::{Config, Inbox, Role};
-use entrywatch::domain::Entry;
+use entrywatch::domain::{Entry, EntryRow};
 use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::sample::{entry_field, record};
 use entrywatch::ingest::{load_entry, Outcome, Pipeline};
+use entrywatch::store::Table;
 use entrywatch::variance::{new_differences, resolved_differences, Basis, Severity, Status, VarianceReport};
 use std::collections::BTreeSet;
 
@@ -240,6 +241,7 @@ struct Run {
     _dir: tempfile::TempDir,
     pipeline: Pipeline,
     config: Config,
+    grammars: Grammars,
     n: usize,
 }
 
@@ -257,7 +259,7 @@ impl Run {
         let grammars = Grammars::embedded().unwrap();
         let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339(common::NOW).unwrap());
         let pipeline = Pipeline::open(&config, &grammars, clock).unwrap();
-        Run { _dir: dir, pipeline, config, n: 0 }
+        Run { _dir: dir, pipeline, config, grammars, n: 0 }
     }
 
     fn inbox(&self, name: &str) -> Inbox {
@@ -277,13 +279,21 @@ impl Run {
         }
     }
 
+    /// The entry as readers see it: derived from its facts, variance evaluated.
     fn entry(&self) -> Entry {
         let en: EntryNumber = E.parse().unwrap();
-        load_entry(self.pipeline.store(), &en).unwrap().expect("entry in store").0
+        let mut e = load_entry(self.pipeline.store(), &en).unwrap().expect("entry in store").0;
+        entrywatch::variance::annotate(&mut e, &self.config.variance, &self.grammars);
+        e
     }
 
+    /// The report; also checks the status the pipeline stored in the entry row at ingest.
     fn report(&self) -> VarianceReport {
-        self.entry().variance.expect("variance evaluated at ingest")
+        let r = self.entry().variance.expect("variance evaluated");
+        let row: EntryRow =
+            self.pipeline.store().get(Table::Entries, b"EEE12345673").unwrap().expect("entry row in the store");
+        assert_eq!((row.variance, row.variance_differences), (r.status, r.differences.len()));
+        r
     }
 }
 
@@ -749,6 +759,10 @@ fn variance_command_text_json_csv_and_entry_json() {
     let e = env.entry_json(E);
     assert_eq!(e["variance"]["status"], "major");
     assert_eq!(e["variance"]["differences"], 1);
+    let o = env.cmd().args(["entries", "--json", "--status", "major", "--config"]).arg(env.config()).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["entry"], E);
+    assert_eq!((rows[0]["variance"].as_str(), rows[0]["variance_differences"].as_u64()), (Some("major"), Some(1)));
     // --json and --csv together are a usage error.
     let o = env.cmd().args(["variance", E, "--json", "--csv", "--config"]).arg(env.config()).output().unwrap();
     assert_eq!(o.status.code(), Some(2));

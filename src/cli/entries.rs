@@ -151,7 +151,12 @@ pub fn run_entries(
             }
         };
         if let Some(s) = status {
-            let st = [summary_status(e.summary), release_status(e.release), liquidation_status(e.liquidation)];
+            let st = [
+                summary_status(e.summary),
+                release_status(e.release),
+                liquidation_status(e.liquidation),
+                e.variance.as_str(),
+            ];
             if !st.contains(&s) {
                 continue;
             }
@@ -195,8 +200,10 @@ pub fn run_entry(config: Option<&Path>, entry: &str, json: bool) -> i32 {
     };
     let Ok(config) = load_config(config) else { return EXIT_USAGE };
     let Ok(store) = open_store(&config) else { return EXIT_USAGE };
+    let Ok(grammars) = load_grammars(&config) else { return EXIT_USAGE };
     match load_entry(&store, &en) {
-        Ok(Some((e, facts))) => {
+        Ok(Some((mut e, facts))) => {
+            crate::variance::annotate(&mut e, &config.variance, &grammars);
             let tz = config.timezone();
             if json {
                 println!("{}", serde_json::to_string_pretty(&entry_json(&e, &facts, tz)).unwrap_or_default());

@@ -379,6 +379,11 @@ pub struct EntryRow {
     pub liquidation: LiquidationStatus,
     pub liquidation_date: Option<NaiveDate>,
     pub facts: usize,
+    /// Variance status and number of differences when the entry last changed.
+    #[serde(default)]
+    pub variance: crate::variance::Status,
+    #[serde(default)]
+    pub variance_differences: usize,
 }
 
 /// An entry's state, derived from its facts.
@@ -654,6 +659,8 @@ impl Entry {
             liquidation: self.liquidation.status,
             liquidation_date: self.liquidation.date,
             facts: self.facts,
+            variance: self.variance.as_ref().map_or(crate::variance::Status::NoPreEntry, |v| v.status),
+            variance_differences: self.variance.as_ref().map_or(0, |v| v.differences.len()),
         }
     }
 

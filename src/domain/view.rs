@@ -229,5 +229,6 @@ pub fn entry_row(e: &EntryRow) -> Value {
         "summary": summary_status(e.summary), "release": release_status(e.release),
         "open_holds": e.open_holds, "liquidation": liquidation_status(e.liquidation),
         "liquidation_date": date(e.liquidation_date),
+        "variance": e.variance.as_str(), "variance_differences": e.variance_differences,
     })
 }

@@ -630,8 +630,13 @@ fn apply(
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
             let mut facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
-            let before: Option<Entry> =
-                if facts.is_empty() || hooks.is_empty() { None } else { Some(Entry::derive(&en, &facts)) };
+            let before: Option<Entry> = if facts.is_empty() || hooks.is_empty() {
+                None
+            } else {
+                let mut b = Entry::derive(&en, &facts);
+                crate::variance::annotate(&mut b, variance.0, variance.1);
+                Some(b)
+            };
             let mut added = Vec::new();
             let mut extra = Vec::new();
             for f in new_facts {
