@@ -629,6 +629,21 @@ fn csv_pre_entry_before_and_after_the_filing_by_reference_and_by_entry_number() 
 }
 
 #[test]
+fn csv_spellings_do_not_make_differences() {
+    // Dotted HTS, lower-case codes, importer number without the dash: the same data.
+    let csv = csv_base(E)
+        .replace("6110202079", "6110.20.2079")
+        .replace(",CN,", ",cn,")
+        .replace(",DOZ,", ",doz,")
+        .replace("12-345678900", "12345678900");
+    let mut r = Run::new("");
+    r.feed("broker", &Ae::base().bytes());
+    r.feed("approved", csv.as_bytes());
+    let rep = r.report();
+    assert_eq!(rep.status, Status::None, "{rep:#?}");
+}
+
+#[test]
 fn approved_pre_entry_alone_waits_for_the_filing() {
     let mut r = Run::new("");
     r.feed("approved", &Ae::base().approved_bytes());

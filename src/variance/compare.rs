@@ -60,7 +60,7 @@ fn approved_lines(pre: &PreEntry) -> Vec<ALine> {
             hts: r.hts.trim().replace('.', ""),
             value_usd: r.value_usd,
             quantity: Some(r.quantity_hundredths),
-            uom: Some(r.uom.trim().to_string()),
+            uom: Some(r.uom.trim().to_ascii_uppercase()),
             duty_cents: r.duty_cents,
             rate_ppm: r.duty_rate_millionths,
         };
@@ -70,9 +70,9 @@ fn approved_lines(pre: &PreEntry) -> Vec<ALine> {
                 index.insert(r.line, out.len());
                 out.push(ALine {
                     line: r.line,
-                    origin: r.country_of_origin.trim().to_string(),
+                    origin: r.country_of_origin.trim().to_ascii_uppercase(),
                     export: None,
-                    spi: r.spi.trim().to_string(),
+                    spi: r.spi.trim().to_ascii_uppercase(),
                     tariffs: vec![t],
                 })
             }
@@ -214,7 +214,9 @@ pub(crate) fn compare(c: &mut Collector<'_>, pre: &PreEntry, filed: &Summary) {
 
 fn header(c: &mut Collector<'_>, pre: &PreEntry, filed: &Summary) {
     let approved_importer = pre.summary.as_ref().map_or(pre.importer.as_str(), |s| s.importer.as_str());
-    if !approved_importer.trim().is_empty() && approved_importer.trim() != filed.importer.trim() {
+    // Importer numbers compare on letters and digits (`12-345678900` = `1234567890 0`).
+    let ior = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
+    if !approved_importer.trim().is_empty() && ior(approved_importer) != ior(&filed.importer) {
         c.add(Found::new(
             None,
             None,
