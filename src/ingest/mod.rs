@@ -560,12 +560,6 @@ fn add_fact(facts: &mut Vec<Fact>, f: Fact) -> bool {
     true
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct StatementIndex {
-    entries: Vec<String>,
-    monthly: Vec<MonthlyLink>,
-}
-
 fn monthly_fact(link: &MonthlyLink) -> Fact {
     Fact {
         at: link.at,
@@ -590,6 +584,18 @@ fn apply(
     for (e, f) in &interp.facts {
         by_entry.entry(e.compact()).or_insert_with(|| (e.clone(), Vec::new())).1.push(f.clone());
     }
+    let mut monthly_targets: Vec<(MonthlyLink, Vec<String>)> = Vec::new();
+    for link in &interp.monthly {
+        let prefix = format!("e|{}|", link.daily_number);
+        let mut entries = Vec::new();
+        for item in store.scan_prefix::<u8>(Table::Statements, prefix.as_bytes()) {
+            let (k, _) = item?;
+            if let Some(e) = k.get(prefix.len()..) {
+                entries.push(String::from_utf8_lossy(e).to_string());
+            }
+        }
+        monthly_targets.push((link.clone(), entries));
+    }
     let r = store.transaction(|tx| {
         let sha = rec.sha256.as_bytes();
         if tx.get::<FileRecord>(Table::Files, sha)?.is_some() {
@@ -613,18 +619,20 @@ fn apply(
                 }
             }
         }
-        // Monthly statements: tie to the entries on each daily statement; remember for later ones.
-        for link in &interp.monthly {
-            let mut idx: StatementIndex = tx.get(Table::Statements, link.daily_number.as_bytes())?.unwrap_or_default();
-            if !idx.monthly.contains(link) {
-                idx.monthly.push(link.clone());
+        // Monthly statements: tie to the entries on each daily statement (found before the
+        // transaction, `monthly_targets`); remember the link for entries that come later.
+        for (link, entries) in &monthly_targets {
+            let mkey = format!("m|{}", link.daily_number);
+            let mut links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+            if !links.contains(link) {
+                links.push(link.clone());
+                tx.put(Table::Statements, mkey.as_bytes(), &links)?;
             }
-            for ek in &idx.entries {
+            for ek in entries {
                 if let Ok(en) = ek.parse::<EntryNumber>() {
                     work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1.push(monthly_fact(link));
                 }
             }
-            tx.put(Table::Statements, link.daily_number.as_bytes(), &idx)?;
         }
         let mut touched = Vec::new();
         for (key, (en, new_facts)) in work {
@@ -651,12 +659,13 @@ fn apply(
                         }
                     }
                     FactKind::Statement { number, .. } => {
-                        let mut idx: StatementIndex = tx.get(Table::Statements, number.as_bytes())?.unwrap_or_default();
-                        if !idx.entries.contains(&key) {
-                            idx.entries.push(key.clone());
-                            tx.put(Table::Statements, number.as_bytes(), &idx)?;
+                        let ekey = format!("e|{number}|{key}");
+                        if tx.get::<u8>(Table::Statements, ekey.as_bytes())?.is_none() {
+                            tx.put(Table::Statements, ekey.as_bytes(), &1u8)?;
                         }
-                        extra.extend(idx.monthly.iter().map(monthly_fact));
+                        let mkey = format!("m|{number}");
+                        let links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+                        extra.extend(links.iter().map(monthly_fact));
                     }
                     _ => {}
                 }
