@@ -771,6 +771,8 @@ fn variance_command_text_json_csv_and_entry_json() {
     assert_eq!(recs.len(), 1);
     assert_eq!(&recs[0][4], "hts");
     assert_eq!(&recs[0][5], "6110202079");
+    let o = env.cmd().args(["entry", E, "--config"]).arg(env.config()).output().unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Variance: major (1 difference(s)"));
     let e = env.entry_json(E);
     assert_eq!(e["variance"]["status"], "major");
     assert_eq!(e["variance"]["differences"], 1);

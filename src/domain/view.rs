@@ -205,6 +205,13 @@ pub fn entry_text(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> String {
         liquidation_status(e.liquidation.status),
         e.liquidation.date.map(|d| format!(" {d}")).unwrap_or_default()
     ));
+    if let Some(v) = &e.variance {
+        s.push_str(&format!(
+            "Variance: {} ({} difference(s); `entrywatch variance` explains)\n",
+            v.status.as_str(),
+            v.differences.len()
+        ));
+    }
     s.push_str("Timeline:\n");
     for ev in events(facts, tz) {
         s.push_str(&format!(
