@@ -1,7 +1,9 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
+pub mod entries;
 pub mod parse;
 pub mod report;
+pub mod variance;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -36,6 +38,56 @@ pub enum Command {
     },
     /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers.
     Report(report::ReportArgs),
+    /// Push files through the same pipeline as the daemon, once.
+    Ingest {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The inbox (from the config) the files arrived on.
+        #[arg(long)]
+        inbox: String,
+        /// Files to ingest (none: only finish files an interrupted run had claimed).
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List entries in the store.
+    Entries {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Summary, release or liquidation status (e.g. accepted, held, liquidated).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        importer: Option<String>,
+        /// Filer code.
+        #[arg(long)]
+        broker: Option<String>,
+    },
+    /// One entry: state, open holds, deadlines and the full timeline (audit trail).
+    Entry {
+        entry: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Filed vs approved: every difference in words (or JSON / CSV).
+    Variance {
+        entry: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Replay the archive into a fresh store (same state).
+    Rebuild {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -61,6 +113,20 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
+        Command::Ingest { config, inbox, files, json } => entries::run_ingest(config.as_deref(), &inbox, &files, json),
+        Command::Entries { config, json, status, importer, broker } => {
+            entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
+        }
+        Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Variance { entry, config, json, csv } => {
+            let format = match (json, csv) {
+                (true, _) => variance::Format::Json,
+                (_, true) => variance::Format::Csv,
+                _ => variance::Format::Text,
+            };
+            variance::run_variance(config.as_deref(), &entry, format)
+        }
+        Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
         Command::Report(args) => report::run(&args),
     }
