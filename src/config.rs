@@ -458,6 +458,7 @@ impl Config {
         if self.variance.value_tolerance_pct < 0.0 || self.variance.duty_tolerance_usd < 0.0 {
             p.push("variance tolerances must not be negative".into());
         }
+        p.extend(crate::variance::validate_config(&self.variance));
         p
     }
 
