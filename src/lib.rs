@@ -15,6 +15,9 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod entry_number;
 pub mod grammar;
+pub mod logging;
 pub mod parse;
+pub mod source;

@@ -1,6 +1,7 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
 pub mod parse;
+pub mod run;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +34,13 @@ pub enum Command {
         #[arg(long)]
         grammars: Option<PathBuf>,
     },
+    /// The daemon, in the foreground (systemd runs this): watch the inboxes, process what is dropped.
+    Run(run::RunArgs),
+    /// Validate the config and every grammar; exit 0, or list all problems and exit 2.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -58,6 +66,8 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
+        Command::Run(args) => run::run_run(&args),
+        Command::CheckConfig { config } => run::run_check_config(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
     }
 }
