@@ -267,7 +267,7 @@ fn bad_config_is_one_line_and_exit_2_and_check_config_lists_every_problem() {
 #[test]
 fn run_demo_with_the_embedded_default_creates_the_inboxes_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = entrywatch()
+    let child = entrywatch()
         .args(["run", "--demo", "--log-format", "json"])
         .current_dir(dir.path())
         .env_remove("ENTRYWATCH_CONFIG")
