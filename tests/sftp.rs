@@ -75,7 +75,7 @@ impl Sshd {
             std::fs::create_dir_all("/run/sshd").unwrap();
             USER.to_string()
         } else {
-            String::from_utf8_lossy(&run(&mut Command::new("id").arg("-un")).stdout).trim().to_string()
+            String::from_utf8_lossy(&run(Command::new("id").arg("-un")).stdout).trim().to_string()
         };
         let host_key = dir.join("host_key");
         let key = dir.join("client_key");
