@@ -219,6 +219,7 @@ impl<H: FileHandler> Daemon<H> {
             sup.spawn("watchdog", async move {
                 let mut last = u64::MAX;
                 let mut tick = tokio::time::interval(half);
+                tick.tick().await; // the immediate first tick: the first ping comes after READY
                 loop {
                     tokio::select! {
                         _ = sh.wait() => return Ok(()),

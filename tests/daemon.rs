@@ -267,16 +267,23 @@ fn bad_config_is_one_line_and_exit_2_and_check_config_lists_every_problem() {
 #[test]
 fn run_demo_with_the_embedded_default_creates_the_inboxes_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let child = entrywatch()
+    let mut child = entrywatch()
         .args(["run", "--demo", "--log-format", "json"])
         .current_dir(dir.path())
         .env_remove("ENTRYWATCH_CONFIG")
         .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(wait_until(Duration::from_secs(20), || dir.path().join("entrywatch-data/inbox/approved").is_dir()
-        && dir.path().join("entrywatch-data/inbox/broker").is_dir()));
+    let up = wait_until(Duration::from_secs(20), || {
+        dir.path().join("entrywatch-data/inbox/approved").is_dir()
+            && dir.path().join("entrywatch-data/inbox/broker").is_dir()
+    });
+    if !up {
+        let _ = child.kill();
+    }
+    assert!(up, "the inbox folders were not created");
     std::thread::sleep(Duration::from_millis(500));
     let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(st.success());
@@ -328,4 +335,64 @@ fn systemd_unit_verifies_and_scores() {
         .unwrap_or_else(|| panic!("no score in {score_line:?}"));
     // Measured 1.x (see docs/daemon.md); fail only if it slides out of the "OK" band.
     assert!(score <= 2.5, "exposure {score} is worse than recorded: {score_line}");
+}
+
+/// Under systemd (a NOTIFY_SOCKET and WATCHDOG_USEC set): READY=1 after the first scan,
+/// WATCHDOG=1 at half the watchdog interval, STOPPING=1 on SIGTERM.
+#[test]
+fn sd_notify_ready_watchdog_stopping() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, config_text(&dir.path().join("data"), &[("a", &dir.path().join("in"))], 1, 5, 30)).unwrap();
+    struct KillOnDrop(Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = KillOnDrop(
+        entrywatch()
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env_remove("WATCHDOG_PID")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut buf = [0u8; 256];
+    let mut recv = || {
+        let n = sock.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    // READY once the inboxes are scanned (a watchdog ping may race ahead of it under load).
+    loop {
+        let m = recv();
+        if m.trim() == "READY=1" {
+            break;
+        }
+        assert_eq!(m.trim(), "WATCHDOG=1", "unexpected {m:?}");
+    }
+    let mut watchdogs = 0;
+    while watchdogs < 3 {
+        let m = recv();
+        assert_eq!(m.trim(), "WATCHDOG=1");
+        watchdogs += 1;
+    }
+    let st = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    loop {
+        let m = recv();
+        if m.trim() == "STOPPING=1" {
+            break;
+        }
+        assert_eq!(m.trim(), "WATCHDOG=1", "unexpected {m:?}");
+    }
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
 }

