@@ -63,6 +63,8 @@ pub struct Sources<H: FileHandler> {
     sem: Arc<Semaphore>,
     permits: usize,
     jobs: JoinSet<(String, OsString, HandleOutcome)>,
+    /// Where the next dispatch round starts, so no inbox is always served last.
+    round: usize,
 }
 
 fn queue_capacity() -> usize {
@@ -89,6 +91,7 @@ impl<H: FileHandler> Sources<H> {
             sem: Arc::new(Semaphore::new(permits)),
             permits,
             jobs: JoinSet::new(),
+            round: 0,
         }
     }
 
@@ -248,7 +251,11 @@ impl<H: FileHandler> Sources<H> {
     /// Hand ready files to the handler while permits last; returns when to look again.
     fn dispatch(&mut self) -> Option<Instant> {
         let mut wake: Option<Instant> = None;
-        let names: Vec<String> = self.inboxes.keys().cloned().collect();
+        let mut names: Vec<String> = self.inboxes.keys().cloned().collect();
+        if !names.is_empty() {
+            self.round = (self.round + 1) % names.len();
+            names.rotate_left(self.round);
+        }
         for name in names {
             let Some(rt) = self.inboxes.get_mut(&name) else { continue };
             if rt.state.in_flight().is_some() {
