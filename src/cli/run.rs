@@ -94,11 +94,9 @@ impl FileHandler for ParseOnlyHandler {
         let parsed = crate::parse::parse_file(&path.display().to_string(), &bytes, &self.grammars);
         tracing::info!(inbox = %inbox.name, file = %path.display(), format = ?parsed.format, ok = parsed.ok,
             errors = parsed.errors.len(), bytes = bytes.len(), "FileParsed");
-        if parsed.ok {
-            HandleOutcome::Processed
-        } else {
-            HandleOutcome::Quarantined(format!("{} error(s)", parsed.errors.len()))
-        }
+        // Nothing is moved yet: the file stays in the inbox and is not handed over again
+        // until it changes.
+        HandleOutcome::Processed
     }
 }
 
