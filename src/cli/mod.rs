@@ -3,6 +3,7 @@
 pub mod entries;
 pub mod parse;
 pub mod report;
+pub mod run;
 pub mod variance;
 
 use clap::{Parser, Subcommand};
@@ -88,6 +89,13 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The daemon, in the foreground (systemd runs this): watch the inboxes, process what is dropped.
+    Run(run::RunArgs),
+    /// Validate the config and every grammar; exit 0, or list all problems and exit 2.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -127,6 +135,8 @@ pub fn main() -> i32 {
             variance::run_variance(config.as_deref(), &entry, format)
         }
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
+        Command::Run(args) => run::run_run(&args),
+        Command::CheckConfig { config } => run::run_check_config(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
         Command::Report(args) => report::run(&args),
     }

@@ -1,0 +1,92 @@
+//! `run --demo`: the samples embedded at build time (samples/) and seeding them into the configured inboxes.
+
+use crate::config::{Config, Role};
+use crate::parse::{sniff, Format};
+use std::path::{Path, PathBuf};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_samples.rs"));
+}
+
+/// The samples embedded in this binary: (path relative to samples/, bytes).
+pub fn samples() -> &'static [(&'static str, &'static [u8])] {
+    embedded::SAMPLES
+}
+
+/// Which role's inbox a sample belongs in: pre-entry CSV, or anything under a folder named
+/// `approved`/`pre-entry`, goes to the approved inbox; everything else to the broker's.
+pub fn role_for(rel: &str, bytes: &[u8]) -> Role {
+    let lower = rel.to_ascii_lowercase();
+    let approved_dir = lower.split('/').rev().skip(1).any(|d| d.contains("approved") || d.contains("pre-entry"));
+    if approved_dir || sniff(bytes) == Format::Csv {
+        Role::Approved
+    } else {
+        Role::Broker
+    }
+}
+
+/// Create every inbox folder, then copy each sample into the first inbox of its role
+/// (written under a temporary name and renamed, so the daemon never sees half a sample).
+/// Files already present are left alone. Returns the paths written.
+pub fn seed(config: &Config) -> std::io::Result<Vec<PathBuf>> {
+    seed_from(config, samples())
+}
+
+/// [`seed`] with a given set of samples.
+pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<Vec<PathBuf>> {
+    for i in &config.inbox {
+        std::fs::create_dir_all(&i.path)?;
+    }
+    let mut written = Vec::new();
+    for (rel, bytes) in samples {
+        let role = role_for(rel, bytes);
+        let Some(inbox) = config.inbox.iter().find(|i| i.role == role) else { continue };
+        // Flatten the relative path into one file name: subfolders are not read.
+        let name = rel.replace('/', "-");
+        let dest = inbox.path.join(&name);
+        if dest.exists() {
+            continue;
+        }
+        let tmp = inbox.path.join(format!(".{name}.tmp"));
+        write_then_rename(&tmp, &dest, bytes)?;
+        written.push(dest);
+    }
+    Ok(written)
+}
+
+fn write_then_rename(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(tmp, bytes)?;
+    std::fs::rename(tmp, dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_by_role_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::embedded();
+        cfg.data_dir = dir.path().join("data");
+        cfg.inbox[0].path = dir.path().join("in/broker");
+        cfg.inbox[1].path = dir.path().join("in/approved");
+        let samples: &[(&str, &[u8])] = &[
+            ("abi/ae.txt", b"A  2704EEE...\n"),
+            ("x12/856.x12", b"ISA*00*..."),
+            ("csv/pre.csv", b"entry_number,hts\nEEE-1,1\n"),
+            ("approved/ae.txt", b"A  2704EEE...\n"),
+        ];
+        let w = seed_from(&cfg, samples).unwrap();
+        assert_eq!(w.len(), 4);
+        let mut broker: Vec<_> =
+            std::fs::read_dir(&cfg.inbox[0].path).unwrap().map(|e| e.unwrap().file_name()).collect();
+        broker.sort();
+        assert_eq!(broker, ["abi-ae.txt", "x12-856.x12"]);
+        let mut approved: Vec<_> =
+            std::fs::read_dir(&cfg.inbox[1].path).unwrap().map(|e| e.unwrap().file_name()).collect();
+        approved.sort();
+        assert_eq!(approved, ["approved-ae.txt", "csv-pre.csv"]);
+        assert_eq!(std::fs::read(cfg.inbox[1].path.join("csv-pre.csv")).unwrap(), samples[2].1);
+        assert!(seed_from(&cfg, samples).unwrap().is_empty(), "a second seed writes nothing");
+    }
+}

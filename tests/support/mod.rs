@@ -1,0 +1,172 @@
+//! Test support shared by tests/daemon.rs and tests/sftp.rs: a small real file handler that claims by rename, logs each file's SHA-256, and moves it out.
+#![allow(dead_code)]
+
+use entrywatch::config::Inbox;
+use entrywatch::source::complete::{check, Completeness};
+use entrywatch::source::{FileHandler, HandleOutcome};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One line of the handler's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub inbox: String,
+    pub name: String,
+    pub sha: String,
+    pub len: u64,
+    pub truncated: bool,
+}
+
+/// Claims a file by renaming it into `work/`, appends `inbox name sha len truncated` to
+/// `handled.log` (fsynced), then moves it to `out/`. At construction it finishes whatever a
+/// killed predecessor left in `work/`: logged files are only moved on, others are processed.
+pub struct LogHandler {
+    pub root: PathBuf,
+    log: Mutex<std::fs::File>,
+    delay: Duration,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl LogHandler {
+    pub fn new(root: &Path, delay: Duration) -> std::io::Result<LogHandler> {
+        for d in ["work", "out"] {
+            std::fs::create_dir_all(root.join(d))?;
+        }
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(root.join("handled.log"))?;
+        let h = LogHandler { root: root.to_path_buf(), log: Mutex::new(log), delay };
+        // Recovery: the claimed files of a run that was killed.
+        let logged: Vec<(String, String)> =
+            read_log(root).into_iter().map(|l| (format!("{}__{}", l.inbox, l.name), l.sha)).collect();
+        for e in std::fs::read_dir(root.join("work"))?.flatten() {
+            let work = e.path();
+            let key = e.file_name().to_string_lossy().to_string();
+            let bytes = std::fs::read(&work)?;
+            let sha = sha256_hex(&bytes);
+            if !logged.iter().any(|(k, s)| *k == key && *s == sha) {
+                let (inbox, name) = key.split_once("__").unwrap_or(("?", key.as_str()));
+                h.append(inbox, name, &bytes)?;
+            }
+            std::fs::rename(&work, root.join("out").join(&key))?;
+        }
+        Ok(h)
+    }
+
+    fn append(&self, inbox: &str, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
+        let truncated = check(bytes.get(..512.min(bytes.len())).unwrap_or_default(), bytes) == Completeness::Incomplete;
+        let line = format!("{inbox}\t{name}\t{}\t{}\t{truncated}\n", sha256_hex(bytes), bytes.len());
+        let mut f = self.log.lock().unwrap();
+        f.write_all(line.as_bytes())?;
+        f.sync_data()?;
+        Ok(truncated)
+    }
+}
+
+impl FileHandler for LogHandler {
+    fn handle(&self, inbox: &Inbox, path: &Path) -> HandleOutcome {
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().to_string()) else {
+            return HandleOutcome::Gone;
+        };
+        let key = format!("{}__{}", inbox.name, name);
+        let work = self.root.join("work").join(&key);
+        match std::fs::rename(path, &work) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HandleOutcome::Gone,
+            Err(e) => return HandleOutcome::Retry(e.to_string()),
+        }
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
+        let bytes = match std::fs::read(&work) {
+            Ok(b) => b,
+            Err(e) => return HandleOutcome::Retry(e.to_string()),
+        };
+        let truncated = match self.append(&inbox.name, &name, &bytes) {
+            Ok(t) => t,
+            Err(e) => return HandleOutcome::Retry(e.to_string()),
+        };
+        if let Err(e) = std::fs::rename(&work, self.root.join("out").join(&key)) {
+            return HandleOutcome::Retry(e.to_string());
+        }
+        if truncated {
+            HandleOutcome::Quarantined("truncated".into())
+        } else {
+            HandleOutcome::Processed
+        }
+    }
+}
+
+/// Every line of the handler's log.
+pub fn read_log(root: &Path) -> Vec<Logged> {
+    let text = std::fs::read_to_string(root.join("handled.log")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Some(Logged {
+                inbox: f.first()?.to_string(),
+                name: f.get(1)?.to_string(),
+                sha: f.get(2)?.to_string(),
+                len: f.get(3)?.parse().ok()?,
+                truncated: *f.get(4)? == "true",
+            })
+        })
+        .collect()
+}
+
+/// How many times each (inbox, name) was logged.
+pub fn counts(root: &Path) -> BTreeMap<(String, String), usize> {
+    let mut m = BTreeMap::new();
+    for l in read_log(root) {
+        *m.entry((l.inbox, l.name)).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Poll `f` every 50 ms until it is true or `timeout` passes; returns its last value.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A config file text for the given inboxes `(name, path)`.
+pub fn config_text(data_dir: &Path, inboxes: &[(&str, &Path)], settle: u64, grace: u64, rescan: u64) -> String {
+    let mut s = format!(
+        "data-dir = {:?}\n[daemon]\nrescan-secs = {rescan}\nconcurrency = 2\n[dashboard]\nenabled = false\n",
+        data_dir.display().to_string()
+    );
+    for (name, path) in inboxes {
+        s.push_str(&format!(
+            "[[inbox]]\nname = {name:?}\npath = {:?}\nrole = \"broker\"\nsettle-secs = {settle}\ntruncated-grace-secs = {grace}\n",
+            path.display().to_string()
+        ));
+    }
+    s
+}
+
+/// A synthetic X12 interchange of about `size` bytes (whole envelope).
+pub fn x12_of_size(size: usize, tag: &str) -> Vec<u8> {
+    let mut s = String::from(
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *260201*1200*^*00501*000000001*0*P*:~\nGS*QO*S*R*20260201*1200*1*X*005010~\nST*350*0001~\n",
+    );
+    let mut i = 0;
+    while s.len() < size {
+        s.push_str(&format!("REF*ZZ*{tag}-{i:08}~\n"));
+        i += 1;
+    }
+    s.push_str(&format!("SE*{}*0001~\nGE*1*1~\nIEA*1*000000001~\n", i + 2));
+    s.into_bytes()
+}
