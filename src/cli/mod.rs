@@ -1,5 +1,6 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
+pub mod entries;
 pub mod parse;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +34,46 @@ pub enum Command {
         #[arg(long)]
         grammars: Option<PathBuf>,
     },
+    /// Push files through the same pipeline as the daemon, once.
+    Ingest {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The inbox (from the config) the files arrived on.
+        #[arg(long)]
+        inbox: String,
+        /// Files to ingest (none: only finish files an interrupted run had claimed).
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List entries in the store.
+    Entries {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        /// Summary, release or liquidation status (e.g. accepted, held, liquidated).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        importer: Option<String>,
+        /// Filer code.
+        #[arg(long)]
+        broker: Option<String>,
+    },
+    /// One entry: state, open holds, deadlines and the full timeline (audit trail).
+    Entry {
+        entry: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the archive into a fresh store (same state).
+    Rebuild {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -58,6 +99,12 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
+        Command::Ingest { config, inbox, files, json } => entries::run_ingest(config.as_deref(), &inbox, &files, json),
+        Command::Entries { config, json, status, importer, broker } => {
+            entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
+        }
+        Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
     }
 }

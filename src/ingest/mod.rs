@@ -1,0 +1,641 @@
+//! The ingest pipeline: claim → fingerprint → parse/interpret → ONE store transaction → flush →
+//! journal → archive (or quarantine with `<name>.error.txt`). Also recovery of claimed files and
+//! `rebuild` (replay the archive in original order into a fresh store).
+//!
+//! Crash points for the reliability tests: `ENTRYWATCH_CRASH_AT=<point>` aborts the process at
+//! `after-claim`, `after-commit` (before flush), `after-flush` (before journal and archive),
+//! `after-journal` (before archive move), `after-archive`. Optional `<point>:<n>` aborts at the
+//! n-th time (1-based) the point is reached.
+
+pub mod sample;
+
+use crate::clock::Clock;
+use crate::config::{Config, Inbox, Role};
+use crate::domain::{ref_key, Entry, Fact, FactKind};
+use crate::entry_number::EntryNumber;
+use crate::grammar::Grammars;
+use crate::interpret::{interpret, FileContext, Interpretation, MonthlyLink};
+use crate::store::{Store, StoreError, StoreTx, Table, TxError};
+use chrono::{Datelike, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Later modules (alert rules, variance, deadlines) add their writes inside the file's transaction.
+pub trait IngestHook: Send + Sync {
+    /// Called once per entry the file changed, inside the transaction. An error aborts the
+    /// whole file's transaction (nothing is written, the file stays claimed and is retried).
+    fn on_entry_changed(
+        &self,
+        tx: &mut StoreTx<'_>,
+        before: Option<&Entry>,
+        after: &Entry,
+        new_facts: &[Fact],
+    ) -> Result<(), TxError>;
+}
+
+/// What happened to a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Facts written; the entries they touched.
+    Applied { entries: Vec<EntryNumber> },
+    /// The same bytes were already processed (under `of`): nothing applied.
+    Duplicate { of: String },
+    /// Moved to quarantine; `reason` is the first error, the full report is in `<name>.error.txt`.
+    Quarantined { reason: String },
+}
+
+/// A pipeline failure (not a bad file: those are quarantined).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+}
+
+fn ioe(path: &Path) -> impl FnOnce(std::io::Error) -> IngestError + '_ {
+    move |err| IngestError::Io { path: path.to_path_buf(), err }
+}
+
+/// What the store keeps about each processed file (table `files`, keyed by SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub sha256: String,
+    pub name: String,
+    pub inbox: String,
+    pub role: Role,
+    pub received: NaiveDateTime,
+    pub seq: u64,
+    /// Path of the archived copy, relative to the data dir.
+    pub archive: String,
+    pub entries: Vec<String>,
+    /// Later arrivals of the same bytes: (name, inbox, when).
+    pub duplicates: Vec<(String, String, NaiveDateTime)>,
+}
+
+/// One line of `archive/journal.log`: the original processing order, for `rebuild`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalLine {
+    pub seq: u64,
+    pub sha256: String,
+    pub name: String,
+    pub inbox: String,
+    pub role: Role,
+    pub received: NaiveDateTime,
+    pub archive: String,
+}
+
+/// The folders under the data dir.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub data_dir: PathBuf,
+}
+
+impl Layout {
+    pub fn store(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+    pub fn work(&self, inbox: &str) -> PathBuf {
+        self.data_dir.join("work").join(inbox)
+    }
+    pub fn quarantine(&self, inbox: &str) -> PathBuf {
+        self.data_dir.join("quarantine").join(inbox)
+    }
+    pub fn archive_root(&self) -> PathBuf {
+        self.data_dir.join("archive")
+    }
+    pub fn journal(&self) -> PathBuf {
+        self.archive_root().join("journal.log")
+    }
+}
+
+/// The pipeline the daemon and `entrywatch ingest` push files through. Safe to share between
+/// threads (one per inbox).
+pub struct Pipeline {
+    store: Store,
+    grammars: Grammars,
+    clock: Clock,
+    layout: Layout,
+    tz: chrono_tz::Tz,
+    hooks: Vec<Arc<dyn IngestHook>>,
+    crash: Option<(String, usize)>,
+    crash_count: AtomicUsize,
+    journal_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("data_dir", &self.layout.data_dir).finish()
+    }
+}
+
+fn crash_setting() -> Option<(String, usize)> {
+    let v = std::env::var("ENTRYWATCH_CRASH_AT").ok()?;
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    match v.split_once(':') {
+        Some((p, n)) => Some((p.to_string(), n.parse().unwrap_or(1))),
+        None => Some((v.to_string(), 1)),
+    }
+}
+
+/// SHA-256 of bytes, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn fsync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+/// Move a file: rename, or copy + fsync + remove across filesystems. The destination's folder
+/// is created and synced.
+pub fn move_file(from: &Path, to: &Path) -> Result<(), IngestError> {
+    let dir = to.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(ioe(dir))?;
+    match std::fs::rename(from, to) {
+        Ok(()) => {}
+        Err(e) if from.exists() && e.kind() != std::io::ErrorKind::PermissionDenied => {
+            let tmp = dir.join(format!(".{}.copying", to.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+            std::fs::copy(from, &tmp).map_err(ioe(&tmp))?;
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(ioe(&tmp))?;
+            std::fs::rename(&tmp, to).map_err(ioe(to))?;
+            fsync_dir(dir);
+            std::fs::remove_file(from).map_err(ioe(from))?;
+        }
+        Err(e) => return Err(IngestError::Io { path: from.to_path_buf(), err: e }),
+    }
+    fsync_dir(dir);
+    Ok(())
+}
+
+/// A free path `dir/name`, else `dir/name.<n>`.
+fn free_path(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    if !p.exists() {
+        return p;
+    }
+    (1..).map(|n| dir.join(format!("{name}.{n}"))).find(|p| !p.exists()).unwrap_or(p)
+}
+
+/// The result of applying one file inside the store.
+enum Applied {
+    Done(Vec<EntryNumber>),
+    Duplicate(FileRecord),
+}
+
+impl Pipeline {
+    /// Open the store (checking it opens and has this schema version) and prepare the folders.
+    pub fn open(config: &Config, grammars: &Grammars, clock: Clock) -> Result<Pipeline, IngestError> {
+        let layout = Layout { data_dir: config.data_dir.clone() };
+        std::fs::create_dir_all(&layout.data_dir).map_err(ioe(&layout.data_dir))?;
+        let store = Store::open(&layout.store())?;
+        Ok(Pipeline {
+            store,
+            grammars: grammars.clone(),
+            clock,
+            layout,
+            tz: config.timezone(),
+            hooks: Vec::new(),
+            crash: crash_setting(),
+            crash_count: AtomicUsize::new(0),
+            journal_lock: Mutex::new(()),
+        })
+    }
+
+    /// Add a hook whose writes join every file's transaction.
+    pub fn with_hook(mut self, hook: Arc<dyn IngestHook>) -> Pipeline {
+        self.hooks.push(hook);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    fn crash_point(&self, point: &str) {
+        if let Some((p, n)) = &self.crash {
+            if p == point && self.crash_count.fetch_add(1, Ordering::SeqCst) + 1 >= *n {
+                eprintln!("ENTRYWATCH_CRASH_AT={point}: aborting");
+                std::process::abort();
+            }
+        }
+    }
+
+    /// Files claimed by an earlier run that did not finish (under `<data-dir>/work/<inbox>/`).
+    pub fn pending_work(&self, inbox: &Inbox) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.layout.work(&inbox.name))
+            .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_file() && !is_temp(p)).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Finish files an earlier run claimed but did not archive or quarantine.
+    pub fn recover(&self, inbox: &Inbox) -> Result<Vec<(PathBuf, Outcome)>, IngestError> {
+        let mut out = Vec::new();
+        for p in self.pending_work(inbox) {
+            let o = self.process_claimed(inbox, &p)?;
+            out.push((p, o));
+        }
+        Ok(out)
+    }
+
+    /// Push one file from an inbox through the pipeline.
+    pub fn process(&self, inbox: &Inbox, path: &Path) -> Result<Outcome, IngestError> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+        let work_dir = self.layout.work(&inbox.name);
+        let claimed = if path.parent().is_some_and(|p| p == work_dir) {
+            path.to_path_buf()
+        } else {
+            let to = free_path(&work_dir, &name);
+            move_file(path, &to)?;
+            tracing::debug!(target: "entrywatch", event = "FileClaimed", file = %name, inbox = %inbox.name);
+            to
+        };
+        self.crash_point("after-claim");
+        self.process_claimed(inbox, &claimed)
+    }
+
+    fn process_claimed(&self, inbox: &Inbox, claimed: &Path) -> Result<Outcome, IngestError> {
+        let name = original_name(claimed);
+        let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
+        let sha = sha256_hex(&bytes);
+        let now = self.clock.now();
+        let received = now.with_timezone(&self.tz).naive_local();
+
+        // Already processed: finish an interrupted archive move, or record a duplicate.
+        if let Some(rec) = self.store.get::<FileRecord>(Table::Files, sha.as_bytes())? {
+            return self.finish_known(inbox, claimed, &name, rec, received);
+        }
+
+        let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
+        let interp = interpret(&bytes, &ctx, &self.grammars);
+        if interp.has_errors() {
+            return self.quarantine(inbox, claimed, &name, &interp);
+        }
+        let day = now.with_timezone(&self.tz).date_naive();
+        let dir = self
+            .layout
+            .archive_root()
+            .join(format!("{:04}", day.year()))
+            .join(format!("{:02}", day.month()))
+            .join(format!("{:02}", day.day()))
+            .join(&inbox.name);
+        let mut target = dir.join(&name);
+        if target.exists() {
+            target = dir.join(format!("{name}.{}", sha.get(..12).unwrap_or(&sha)));
+        }
+        let archive_rel = target.strip_prefix(&self.layout.data_dir).unwrap_or(&target).to_string_lossy().to_string();
+        let rec = FileRecord {
+            sha256: sha.clone(),
+            name: name.clone(),
+            inbox: inbox.name.clone(),
+            role: inbox.role,
+            received,
+            seq: 0,
+            archive: archive_rel,
+            entries: Vec::new(),
+            duplicates: Vec::new(),
+        };
+        match self.apply(&interp, rec)? {
+            Applied::Duplicate(rec) => {
+                // Another thread committed the same bytes first.
+                self.finish_known(inbox, claimed, &name, rec, received)
+            }
+            Applied::Done(entries) => {
+                self.crash_point("after-commit");
+                self.store.flush()?;
+                self.crash_point("after-flush");
+                let rec = self.store.get::<FileRecord>(Table::Files, sha.as_bytes())?;
+                if let Some(rec) = rec {
+                    self.journal(&rec)?;
+                }
+                self.crash_point("after-journal");
+                move_file(claimed, &target)?;
+                self.crash_point("after-archive");
+                tracing::info!(target: "entrywatch", event = "FileIngested", file = %name, inbox = %inbox.name,
+                    sha256 = %sha, entries = entries.len());
+                Ok(Outcome::Applied { entries })
+            }
+        }
+    }
+
+    fn finish_known(
+        &self,
+        inbox: &Inbox,
+        claimed: &Path,
+        name: &str,
+        rec: FileRecord,
+        received: NaiveDateTime,
+    ) -> Result<Outcome, IngestError> {
+        let archived = self.layout.data_dir.join(&rec.archive);
+        if !archived.exists() {
+            // Crash after commit, before archive: finish what that run started.
+            self.journal(&rec)?;
+            move_file(claimed, &archived)?;
+            let entries = rec.entries.iter().filter_map(|e| e.parse().ok()).collect();
+            return Ok(Outcome::Applied { entries });
+        }
+        let sha = rec.sha256.clone();
+        let (n, i) = (name.to_string(), inbox.name.clone());
+        self.store.transaction(|tx| {
+            let mut r: FileRecord = tx.get(Table::Files, sha.as_bytes())?.unwrap_or_else(|| rec.clone());
+            if !r.duplicates.iter().any(|(a, b, c)| *a == n && *b == i && *c == received) {
+                r.duplicates.push((n.clone(), i.clone(), received));
+            }
+            tx.put(Table::Files, sha.as_bytes(), &r)
+        })?;
+        self.store.flush()?;
+        std::fs::remove_file(claimed).map_err(ioe(claimed))?;
+        tracing::info!(target: "entrywatch", event = "FileDuplicate", file = %name, inbox = %inbox.name, of = %rec.name);
+        Ok(Outcome::Duplicate { of: rec.name })
+    }
+
+    fn quarantine(
+        &self,
+        inbox: &Inbox,
+        claimed: &Path,
+        name: &str,
+        interp: &Interpretation,
+    ) -> Result<Outcome, IngestError> {
+        let dir = self.layout.quarantine(&inbox.name);
+        std::fs::create_dir_all(&dir).map_err(ioe(&dir))?;
+        let target = free_path(&dir, name);
+        let tname = target.file_name().and_then(|n| n.to_str()).unwrap_or(name).to_string();
+        let report_path = dir.join(format!("{tname}.error.txt"));
+        let mut report = format!("{name}: cannot be read; nothing from it was applied.\ninbox: {}\n\n", inbox.name);
+        for d in &interp.diagnostics {
+            report.push_str(&format!("{d}\n"));
+        }
+        let mut f = std::fs::File::create(&report_path).map_err(ioe(&report_path))?;
+        f.write_all(report.as_bytes()).and_then(|_| f.sync_all()).map_err(ioe(&report_path))?;
+        move_file(claimed, &target)?;
+        let first = interp.diagnostics.iter().find(|d| d.is_error()).map(|d| d.to_string()).unwrap_or_default();
+        tracing::warn!(target: "entrywatch", event = "FileQuarantined", file = %name, inbox = %inbox.name, reason = %first);
+        Ok(Outcome::Quarantined { reason: first })
+    }
+
+    fn journal(&self, rec: &FileRecord) -> Result<(), IngestError> {
+        let line = JournalLine {
+            seq: rec.seq,
+            sha256: rec.sha256.clone(),
+            name: rec.name.clone(),
+            inbox: rec.inbox.clone(),
+            role: rec.role,
+            received: rec.received,
+            archive: rec.archive.clone(),
+        };
+        let text = serde_json::to_string(&line).unwrap_or_default();
+        let path = self.layout.journal();
+        let _g = self.journal_lock.lock().unwrap_or_else(|e| e.into_inner());
+        std::fs::create_dir_all(self.layout.archive_root()).map_err(ioe(&path))?;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(ioe(&path))?;
+        f.write_all(format!("{text}\n").as_bytes()).and_then(|_| f.sync_data()).map_err(ioe(&path))?;
+        Ok(())
+    }
+
+    /// Write one file's facts in ONE transaction (not flushed).
+    fn apply(&self, interp: &Interpretation, rec: FileRecord) -> Result<Applied, IngestError> {
+        apply(&self.store, &self.hooks, interp, rec)
+    }
+}
+
+fn is_temp(p: &Path) -> bool {
+    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    n.starts_with('.')
+}
+
+/// The name a claimed file arrived with (work files keep it).
+fn original_name(p: &Path) -> String {
+    p.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string()
+}
+
+fn add_fact(facts: &mut Vec<Fact>, f: Fact) -> bool {
+    if facts.iter().any(|x| x.identity() == f.identity() && x.kind == f.kind) {
+        return false;
+    }
+    facts.push(f);
+    true
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StatementIndex {
+    entries: Vec<String>,
+    monthly: Vec<MonthlyLink>,
+}
+
+fn monthly_fact(link: &MonthlyLink) -> Fact {
+    Fact {
+        at: link.at,
+        kind: FactKind::MonthlyStatement {
+            daily_number: link.daily_number.clone(),
+            monthly_number: link.monthly_number.clone(),
+            due: link.due,
+            final_statement: link.final_statement,
+        },
+        source: link.source.clone(),
+    }
+}
+
+fn apply(
+    store: &Store,
+    hooks: &[Arc<dyn IngestHook>],
+    interp: &Interpretation,
+    rec: FileRecord,
+) -> Result<Applied, IngestError> {
+    let mut by_entry: BTreeMap<String, (EntryNumber, Vec<Fact>)> = BTreeMap::new();
+    for (e, f) in &interp.facts {
+        by_entry.entry(e.compact()).or_insert_with(|| (e.clone(), Vec::new())).1.push(f.clone());
+    }
+    let r = store.transaction(|tx| {
+        let sha = rec.sha256.as_bytes();
+        if let Some(existing) = tx.get::<FileRecord>(Table::Files, sha)? {
+            return Ok(Applied::Duplicate(existing));
+        }
+        let mut work = by_entry.clone();
+        // Pre-entries without an entry number: attach through a known reference, else wait.
+        for f in &interp.unmatched_pre_entries {
+            let FactKind::PreEntryApproved { pre_entry } = &f.kind else { continue };
+            let Some(key) = pre_entry.ref_key() else { continue };
+            match tx.get::<String>(Table::Refs, key.as_bytes())? {
+                Some(entry_key) => {
+                    if let Ok(en) = entry_key.parse::<EntryNumber>() {
+                        work.entry(entry_key).or_insert_with(|| (en, Vec::new())).1.push(f.clone());
+                    }
+                }
+                None => {
+                    let mut pending: Vec<Fact> = tx.get(Table::PendingPreEntries, key.as_bytes())?.unwrap_or_default();
+                    add_fact(&mut pending, f.clone());
+                    tx.put(Table::PendingPreEntries, key.as_bytes(), &pending)?;
+                }
+            }
+        }
+        // Monthly statements: tie to the entries on each daily statement; remember for later ones.
+        for link in &interp.monthly {
+            let mut idx: StatementIndex = tx.get(Table::Statements, link.daily_number.as_bytes())?.unwrap_or_default();
+            if !idx.monthly.contains(link) {
+                idx.monthly.push(link.clone());
+            }
+            for ek in &idx.entries {
+                if let Ok(en) = ek.parse::<EntryNumber>() {
+                    work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1.push(monthly_fact(link));
+                }
+            }
+            tx.put(Table::Statements, link.daily_number.as_bytes(), &idx)?;
+        }
+        let mut touched = Vec::new();
+        for (key, (en, new_facts)) in work {
+            let kb = key.as_bytes();
+            let before: Option<Entry> = tx.get(Table::Entries, kb)?;
+            let mut facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+            let mut added = Vec::new();
+            let mut extra = Vec::new();
+            for f in new_facts {
+                match &f.kind {
+                    FactKind::SummaryFiled { summary } => {
+                        if let Some(rk) = ref_key(&summary.importer, &summary.broker_ref) {
+                            tx.put(Table::Refs, rk.as_bytes(), &key)?;
+                            if let Some(p) = tx.get::<Vec<Fact>>(Table::PendingPreEntries, rk.as_bytes())? {
+                                extra.extend(p);
+                                tx.remove(Table::PendingPreEntries, rk.as_bytes())?;
+                            }
+                        }
+                    }
+                    FactKind::Statement { number, .. } => {
+                        let mut idx: StatementIndex = tx.get(Table::Statements, number.as_bytes())?.unwrap_or_default();
+                        if !idx.entries.contains(&key) {
+                            idx.entries.push(key.clone());
+                            tx.put(Table::Statements, number.as_bytes(), &idx)?;
+                        }
+                        extra.extend(idx.monthly.iter().map(monthly_fact));
+                    }
+                    _ => {}
+                }
+                if add_fact(&mut facts, f.clone()) {
+                    added.push(f);
+                }
+            }
+            for f in extra {
+                if add_fact(&mut facts, f.clone()) {
+                    added.push(f);
+                }
+            }
+            if added.is_empty() {
+                continue;
+            }
+            let after = Entry::derive(&en, &facts);
+            for h in hooks {
+                h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
+            }
+            tx.put(Table::Facts, kb, &facts)?;
+            tx.put(Table::Entries, kb, &after)?;
+            touched.push(en);
+        }
+        let mut r = rec.clone();
+        r.seq = tx.generate_id()?;
+        r.entries = touched.iter().map(EntryNumber::compact).collect();
+        tx.put(Table::Files, sha, &r)?;
+        tx.put(Table::Order, &r.seq.to_be_bytes(), &r.sha256)?;
+        Ok(Applied::Done(touched))
+    })?;
+    Ok(r)
+}
+
+/// What `rebuild` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RebuildReport {
+    pub files: usize,
+    pub entries: usize,
+    pub missing: Vec<String>,
+    pub old_store: Option<String>,
+}
+
+/// Read the journal: one line per archived file, first occurrence of each SHA-256 wins.
+pub fn read_journal(path: &Path) -> Vec<JournalLine> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<JournalLine>(l).ok())
+        .filter(|j| seen.insert(j.sha256.clone()))
+        .collect()
+}
+
+/// Replay the archive, in original processing order, into a fresh store; then swap it in
+/// (the old store is kept beside it as `store.old-<n>`).
+pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, IngestError> {
+    let layout = Layout { data_dir: config.data_dir.clone() };
+    let fresh_path = layout.data_dir.join("store.rebuild");
+    if fresh_path.exists() {
+        std::fs::remove_dir_all(&fresh_path).map_err(ioe(&fresh_path))?;
+    }
+    let mut report = RebuildReport::default();
+    {
+        let fresh = Store::open(&fresh_path)?;
+        for j in read_journal(&layout.journal()) {
+            let path = layout.data_dir.join(&j.archive);
+            let Ok(bytes) = std::fs::read(&path) else {
+                report.missing.push(j.archive.clone());
+                continue;
+            };
+            if sha256_hex(&bytes) != j.sha256 {
+                report.missing.push(format!("{} (content changed)", j.archive));
+                continue;
+            }
+            let ctx =
+                FileContext { name: &j.name, inbox: &j.inbox, role: j.role, sha256: &j.sha256, received: j.received };
+            let interp = interpret(&bytes, &ctx, grammars);
+            let rec = FileRecord {
+                sha256: j.sha256.clone(),
+                name: j.name.clone(),
+                inbox: j.inbox.clone(),
+                role: j.role,
+                received: j.received,
+                seq: 0,
+                archive: j.archive.clone(),
+                entries: Vec::new(),
+                duplicates: Vec::new(),
+            };
+            apply(&fresh, &[], &interp, rec)?;
+            report.files += 1;
+        }
+        fresh.flush()?;
+        report.entries = fresh.len(Table::Entries);
+    }
+    let live = layout.store();
+    if live.exists() {
+        let old =
+            (1..).map(|n| layout.data_dir.join(format!("store.old-{n}"))).find(|p| !p.exists()).unwrap_or(live.clone());
+        std::fs::rename(&live, &old).map_err(ioe(&live))?;
+        report.old_store = Some(old.display().to_string());
+    }
+    std::fs::rename(&fresh_path, &live).map_err(ioe(&fresh_path))?;
+    fsync_dir(&layout.data_dir);
+    Ok(report)
+}
+
+/// Read an entry and its facts from the store.
+pub fn load_entry(store: &Store, entry: &EntryNumber) -> Result<Option<(Entry, Vec<Fact>)>, StoreError> {
+    let key = entry.compact();
+    let Some(e) = store.get::<Entry>(Table::Entries, key.as_bytes())? else { return Ok(None) };
+    let facts = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())?.unwrap_or_default();
+    Ok(Some((e, facts)))
+}

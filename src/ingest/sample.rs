@@ -1,0 +1,212 @@
+//! Synthetic ABI files for one entry's life (AE, AX, SO, PF, ER), for tests, benchmarks and demos.
+//!
+//! Positions follow reference/abi.md; values are illustrative (not real entries).
+
+use crate::entry_number::check_digit;
+
+/// An 80-column record with `fields` placed at 1-based positions.
+pub fn record(fields: &[(usize, &str)]) -> String {
+    let mut r = vec![b' '; 80];
+    for (pos, text) in fields {
+        for (k, b) in text.bytes().enumerate() {
+            if let Some(slot) = r.get_mut(pos - 1 + k) {
+                *slot = b;
+            }
+        }
+    }
+    String::from_utf8_lossy(&r).trim_end().to_string()
+}
+
+/// The 8-character entry number field (7 digits + check digit) for a transaction number.
+pub fn entry_field(filer: &str, tx: u32) -> String {
+    let n = format!("{:07}", tx % 10_000_000);
+    format!("{n}{}", check_digit(filer, &n).unwrap_or(0))
+}
+
+/// `EEE-1234567-3` for a filer and transaction number.
+pub fn entry_display(filer: &str, tx: u32) -> String {
+    let f = entry_field(filer, tx);
+    format!("{filer}-{}-{}", &f[..7], &f[7..])
+}
+
+fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String], filer: &str) -> Vec<u8> {
+    let mut recs = vec![record(&[(1, "A"), (2, "2704"), (6, filer), (15, date), (26, app)])];
+    let mut b = vec![(1, "B"), (4, "2704"), (8, filer), (11, app)];
+    b.extend_from_slice(b_extra);
+    recs.push(record(&b));
+    recs.extend(body.iter().cloned());
+    let count = format!("{:05}", body.len());
+    recs.push(record(&[(1, "Y"), (4, "2704"), (8, filer), (11, app), (13, &count)]));
+    recs.push(record(&[(1, "Z"), (2, "2704"), (6, filer), (15, date)]));
+    let mut s = recs.join("\n");
+    s.push('\n');
+    s.into_bytes()
+}
+
+/// AE entry summary (one line, one tariff, MPF + HMF), payment type 2 on the 02/10/26 statement.
+pub fn ae(filer: &str, tx: u32, action: &str) -> Vec<u8> {
+    let en = entry_field(filer, tx);
+    let bref = format!("BR{:07}", tx % 10_000_000);
+    let body = vec![
+        record(&[
+            (1, "10"),
+            (3, action),
+            (4, filer),
+            (9, &en),
+            (18, "2704"),
+            (22, &bref),
+            (34, "01"),
+            (36, "11"),
+            (39, "X"),
+            (51, "2"),
+            (52, "021026"),
+        ]),
+        record(&[(1, "11"), (3, "12-345678900"), (42, "020226"), (48, "013126"), (61, "CA")]),
+        record(&[(1, "40"), (5, "001"), (9, "CN"), (11, "CN"), (13, "010526")]),
+        record(&[
+            (1, "50"),
+            (3, "6110202079"),
+            (14, "0000165000"),
+            (25, "0000010000"),
+            (36, "000000010000"),
+            (48, "DOZ"),
+        ]),
+        record(&[(1, "62"), (3, "499"), (6, "00003464")]),
+        record(&[(1, "62"), (3, "501"), (6, "00001250")]),
+        record(&[(1, "89"), (3, "499"), (6, "00000003464"), (17, "501"), (20, "00000001250")]),
+        record(&[(1, "90"), (3, "00000165000"), (15, "00000004714")]),
+    ];
+    batch("AE", "020226", &[], &body, filer)
+}
+
+/// AX: accepted (version 00100) or rejected (condition 408).
+pub fn ax(filer: &str, tx: u32, accepted: bool, date: &str) -> Vec<u8> {
+    let en = entry_field(filer, tx);
+    let bref = format!("BR{:07}", tx % 10_000_000);
+    let mut body =
+        vec![record(&[(1, "E0"), (4, "SUMMRY"), (11, "000001"), (18, "REF ID:"), (26, filer), (30, &en), (39, &bref)])];
+    if accepted {
+        body.push(record(&[
+            (1, "E1"),
+            (3, "A"),
+            (5, "995"),
+            (11, "SUMMARY HAS BEEN ADDED"),
+            (51, filer),
+            (56, &en),
+            (64, "00100"),
+            (69, &bref),
+        ]));
+    } else {
+        body.push(record(&[(1, "E1"), (4, "F"), (5, "408"), (11, "COUNTRY OF ORIGIN UNKNOWN")]));
+        body.push(record(&[
+            (1, "E1"),
+            (3, "R"),
+            (4, "F"),
+            (5, "999"),
+            (11, "TRANSACTION DATA REJECTED"),
+            (51, filer),
+            (56, &en),
+            (69, &bref),
+        ]));
+    }
+    batch("AX", date, &[], &body, filer)
+}
+
+/// SO: exam ordered, FDA hold, CBP release (origin 05: intensive exam completed).
+pub fn so_exam_fda_release(filer: &str, tx: u32) -> Vec<u8> {
+    let en = entry_field(filer, tx);
+    let body = vec![
+        record(&[(1, "SO10"), (5, "2704"), (9, filer), (14, &en), (23, "01"), (25, "12-345678900"), (37, "MAEU")]),
+        record(&[(1, "SO50"), (5, "020526"), (11, "0815"), (15, "95"), (17, "BILL ARRIVED")]),
+        record(&[(1, "SO60"), (5, "020526"), (11, "0930"), (15, "03"), (17, "PENDING INTENSIVE EXAM")]),
+        record(&[(1, "SO70"), (5, "FDA"), (8, "FOO"), (11, "020526"), (17, "1012"), (21, "02"), (23, "HOLD INTACT")]),
+        record(&[(1, "SO60"), (5, "020926"), (11, "1405"), (15, "98"), (17, "RELEASED"), (57, "020926"), (63, "05")]),
+    ];
+    batch("SO", "020926", &[], &body, filer)
+}
+
+/// SO: CBP hold, release, hold removed (ends released).
+pub fn so_hold_release_removed(filer: &str, tx: u32) -> Vec<u8> {
+    let en = entry_field(filer, tx);
+    let body = vec![
+        record(&[(1, "SO10"), (5, "2704"), (9, filer), (14, &en), (23, "01"), (25, "12-345678900")]),
+        record(&[(1, "SO50"), (5, "020326"), (11, "1012"), (15, "53"), (17, "CBP HOLD")]),
+        record(&[(1, "SO60"), (5, "020426"), (11, "0900"), (15, "98"), (17, "RELEASED"), (57, "020426"), (63, "01")]),
+        record(&[(1, "SO50"), (5, "020526"), (11, "1100"), (15, "56"), (17, "CBP HOLD REMOVED")]),
+    ];
+    batch("SO", "020526", &[], &body, filer)
+}
+
+/// PF: preliminary (or final) daily statement 2726041A01 printed 02/10/26.
+pub fn pf(filer: &str, txs: &[u32], final_statement: bool) -> Vec<u8> {
+    let mut body = Vec::new();
+    for &tx in txs {
+        let en = entry_field(filer, tx);
+        let bref = format!("BR{:07}", tx % 10_000_000);
+        body.push(record(&[
+            (1, "Q1"),
+            (3, "2704"),
+            (7, filer),
+            (12, &en),
+            (22, "12-345678900"),
+            (34, "021026"),
+            (40, "00000165000"),
+            (51, "00000000000"),
+            (63, &bref),
+            (78, "01"),
+        ]));
+        body.push(record(&[(1, "QA"), (3, "01"), (5, "499"), (8, "00000003464"), (19, "501"), (22, "00000001250")]));
+    }
+    let status = if final_statement { "F" } else { "P" };
+    batch("PF", "021026", &[(13, status), (14, "2726041A01"), (24, "021026"), (30, "2")], &body, filer)
+}
+
+/// ER: liquidation scheduled for 2026-12-11 (status 2), or liquidated (status 1) with reason 02.
+pub fn er(filer: &str, tx: u32, liquidated: bool) -> Vec<u8> {
+    let en = entry_field(filer, tx);
+    let body = vec![
+        record(&[
+            (1, "JB"),
+            (3, filer),
+            (8, &en),
+            (16, "00100"),
+            (21, "020226101500AM"),
+            (43, if liquidated { "1" } else { "2" }),
+            (44, "121126"),
+            (51, "CEE001"),
+        ]),
+        record(&[
+            (1, "JC"),
+            (3, "1"),
+            (4, "1"),
+            (5, "020226"),
+            (12, "1"),
+            (13, "020926"),
+            (20, "2"),
+            (21, "021726"),
+            (42, "NO"),
+        ]),
+        record(&[
+            (1, "JD"),
+            (4, "020226"),
+            (10, "000000165000"),
+            (22, "000000000000"),
+            (34, "000000004714"),
+            (46, "000000000000"),
+            (58, "000000000000"),
+            (70, if liquidated { "02" } else { "" }),
+        ]),
+    ];
+    batch("ER", "022026", &[], &body, filer)
+}
+
+/// The five files of one entry's life: (file name, bytes) for AE, AX, SO, PF, ER.
+pub fn life_files(filer: &str, tx: u32) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (format!("ae-{tx}.txt"), ae(filer, tx, "A")),
+        (format!("ax-{tx}.txt"), ax(filer, tx, true, "020226")),
+        (format!("so-{tx}.txt"), so_hold_release_removed(filer, tx)),
+        (format!("pf-{tx}.txt"), pf(filer, &[tx], false)),
+        (format!("er-{tx}.txt"), er(filer, tx, false)),
+    ]
+}

@@ -1,0 +1,86 @@
+//! Disposition codes → effects: looked up in the grammar code lists (grammars/codes/), with a
+//! built-in fallback (reference/abi.md §3.3) used only while a list is not shipped.
+
+use crate::grammar::codes::Effect;
+use crate::grammar::Grammars;
+
+/// A disposition code's meaning for the fold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meaning {
+    pub effect: Effect,
+    pub agency: Option<String>,
+    pub removes: Vec<String>,
+    pub meaning: String,
+}
+
+/// Code list names tried for each ABI record / X12 element, in order.
+pub fn list_names(list: &str) -> &'static [&'static str] {
+    match list {
+        "so50" => &["so50_dispositions", "so50"],
+        "so60" => &["so60_dispositions", "so60"],
+        "so70" => &["so70_statuses", "so70"],
+        "x407" => &["x407"],
+        _ => &[],
+    }
+}
+
+/// Look a code up: the shipped code list first, else the built-in table.
+pub fn lookup(grammars: &Grammars, list: &str, code: &str) -> Meaning {
+    for name in list_names(list) {
+        if let Some(c) = grammars.codes.get(name, code) {
+            return Meaning {
+                effect: c.effect,
+                agency: c.agency.clone(),
+                removes: c.removes.clone(),
+                meaning: c.meaning.clone(),
+            };
+        }
+    }
+    fallback(list, code)
+}
+
+fn m(effect: Effect, agency: &str, removes: &[&str], meaning: &str) -> Meaning {
+    Meaning {
+        effect,
+        agency: (!agency.is_empty()).then(|| agency.to_string()),
+        removes: removes.iter().map(|s| s.to_string()).collect(),
+        meaning: meaning.to_string(),
+    }
+}
+
+/// reference/abi.md §3.3, for lists not (yet) shipped as data.
+fn fallback(list: &str, code: &str) -> Meaning {
+    use Effect::*;
+    match (list, code) {
+        ("so50", "51") => m(HoldPlaced, "CBP", &[], "MANIFEST HOLD CBP"),
+        ("so50", "52") => m(HoldPlaced, "APHIS", &[], "MANIFEST HOLD AGRICULTURE"),
+        ("so50", "53") => m(HoldPlaced, "CBP", &[], "CBP HOLD"),
+        ("so50", "54") => m(HoldRemoved, "CBP", &["51"], "CBP MANIFEST HOLD REMOVED"),
+        ("so50", "55") => m(HoldRemoved, "APHIS", &["52"], "AGRICULTURE MANIFEST HOLD REMOVED"),
+        ("so50", "56") => m(HoldRemoved, "CBP", &["53"], "CBP HOLD REMOVED"),
+        ("so50", "61" | "62" | "63") => m(Cancelled, "CBP", &[], "BILL OR IN-BOND DELETED"),
+        ("so60", "01") => m(Released, "CBP", &[], "ONE USG RELEASE"),
+        ("so60", "03") => m(Exam, "CBP", &[], "PENDING INTENSIVE EXAM"),
+        ("so60", "21") => m(Cancelled, "CBP", &[], "ENTRY DELETED BY CBP"),
+        ("so60", "23") => m(Cancelled, "CBP", &[], "ENTRY CANCELLED"),
+        ("so60", "96") => m(DocumentsRequired, "CBP", &[], "DOCUMENT REQUIRED"),
+        ("so60", "98") => m(Released, "CBP", &[], "RELEASED"),
+        ("so60", "99") => m(HoldPlaced, "CBP", &[], "RELEASE SUSPENDED"),
+        ("so70", "02" | "06" | "08" | "13") => m(HoldPlaced, "", &[], "PGA HOLD"),
+        ("so70", "04") => m(Rejected, "", &[], "DATA REJECTED PER PGA REVIEW"),
+        ("so70", "10") => m(DocumentsRequired, "", &[], "DOCUMENTS REQUIRED"),
+        ("so70", "11") => m(Exam, "", &[], "INTENSIVE EXAM/SAMPLE"),
+        ("so70", "07") => m(HoldRemoved, "", &[], "MAY PROCEED"),
+        _ => m(Advisory, "", &[], ""),
+    }
+}
+
+/// What an SO60 release lifts, by release origin (SO60 63-64): origin `05` "intensive exam
+/// completed" lifts the pending intensive exam (`03`). Nothing else: every other hold stays open
+/// until its own removal code (grammars/codes/so60_dispositions.toml notes).
+pub fn so60_release_lifts(origin: &str) -> Vec<String> {
+    match origin {
+        "05" => vec!["03".to_string()],
+        _ => Vec::new(),
+    }
+}

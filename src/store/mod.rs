@@ -1,0 +1,362 @@
+//! The entry store: the ONLY module that imports sled. Logical tables with typed (serde JSON) values,
+//! one multi-table transaction per file, explicit flush, schema version, open check.
+//!
+//! Nothing outside this module sees a sled type: another engine could replace it by keeping
+//! [`Store`], [`StoreTx`], [`Table`], [`StoreError`] and [`TxError`].
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The schema version written under `meta/schema_version`. A store with another version is
+/// refused at open with the advice to run `entrywatch rebuild`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The logical tables. Values are JSON-encoded serde types; keys are UTF-8 strings or
+/// big-endian integers (see each table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// entry key (`EEE12345673`) → derived `domain::Entry`.
+    Entries,
+    /// entry key → `Vec<domain::Fact>` (append-only log; state is folded from it).
+    Facts,
+    /// SHA-256 hex → `FileRecord`.
+    Files,
+    /// sequence (u64 big-endian) → SHA-256 hex: processing order.
+    Order,
+    /// `importer|broker_ref` → approved pre-entry facts waiting for their filing.
+    PendingPreEntries,
+    /// `importer|broker_ref` → entry key, written when a filing names them.
+    Refs,
+    /// statement number → entry keys on it (ties periodic monthly statements to entries).
+    Statements,
+    /// Alerts queued for the mailer (written by alert rules inside the same transaction).
+    Outbox,
+    /// Deadline reminders already sent.
+    Reminders,
+    /// X12 acknowledgment control numbers.
+    Acks,
+    /// Store metadata: `schema_version`.
+    Meta,
+}
+
+impl Table {
+    pub const ALL: [Table; 11] = [
+        Table::Entries,
+        Table::Facts,
+        Table::Files,
+        Table::Order,
+        Table::PendingPreEntries,
+        Table::Refs,
+        Table::Statements,
+        Table::Outbox,
+        Table::Reminders,
+        Table::Acks,
+        Table::Meta,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Entries => "entries",
+            Table::Facts => "facts",
+            Table::Files => "files",
+            Table::Order => "order",
+            Table::PendingPreEntries => "pending_pre_entries",
+            Table::Refs => "refs",
+            Table::Statements => "statements",
+            Table::Outbox => "outbox",
+            Table::Reminders => "reminders",
+            Table::Acks => "acks",
+            Table::Meta => "meta",
+        }
+    }
+
+    fn index(self) -> usize {
+        Table::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// A store problem. `Open` carries the operator's next step.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the entry store at {path} does not open ({reason}); run `entrywatch rebuild` to rebuild it from the archive"
+    )]
+    Open { path: PathBuf, reason: String },
+    #[error("the entry store at {path} has schema version {found}, this entrywatch needs {wanted}; run `entrywatch rebuild` to rebuild it from the archive")]
+    Schema { path: PathBuf, found: String, wanted: u32 },
+    #[error("store I/O: {0}")]
+    Io(String),
+    #[error("stored value in {table} under {key:?} is not readable: {err}")]
+    Decode { table: &'static str, key: String, err: String },
+    #[error("transaction aborted: {0}")]
+    Aborted(String),
+}
+
+/// An error inside a transaction closure: a conflict/storage error (retried or reported by
+/// the engine) or an abort with a reason.
+#[derive(Debug)]
+pub struct TxError(TxErrorInner);
+
+#[derive(Debug)]
+enum TxErrorInner {
+    Engine(sled::transaction::UnabortableTransactionError),
+    Abort(String),
+}
+
+impl TxError {
+    /// Abort the transaction: nothing of it is written.
+    pub fn abort(reason: impl Into<String>) -> TxError {
+        TxError(TxErrorInner::Abort(reason.into()))
+    }
+}
+
+impl From<sled::transaction::UnabortableTransactionError> for TxError {
+    fn from(e: sled::transaction::UnabortableTransactionError) -> Self {
+        TxError(TxErrorInner::Engine(e))
+    }
+}
+
+impl std::fmt::Display for TxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            TxErrorInner::Engine(e) => write!(f, "{e}"),
+            TxErrorInner::Abort(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// A view of every table inside one transaction.
+pub struct StoreTx<'a> {
+    trees: &'a [sled::transaction::TransactionalTree],
+}
+
+impl StoreTx<'_> {
+    fn tree(&self, t: Table) -> Result<&sled::transaction::TransactionalTree, TxError> {
+        self.trees.get(t.index()).ok_or_else(|| TxError::abort(format!("table {} missing", t.name())))
+    }
+
+    /// Read a typed value.
+    pub fn get<T: DeserializeOwned>(&self, t: Table, key: &[u8]) -> Result<Option<T>, TxError> {
+        match self.tree(t)?.get(key)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| TxError::abort(format!("{} {:?}: {e}", t.name(), String::from_utf8_lossy(key)))),
+        }
+    }
+
+    /// Write a typed value.
+    pub fn put<T: Serialize>(&mut self, t: Table, key: &[u8], value: &T) -> Result<(), TxError> {
+        let bytes = serde_json::to_vec(value).map_err(|e| TxError::abort(e.to_string()))?;
+        self.tree(t)?.insert(key, bytes)?;
+        Ok(())
+    }
+
+    pub fn remove(&mut self, t: Table, key: &[u8]) -> Result<(), TxError> {
+        self.tree(t)?.remove(key)?;
+        Ok(())
+    }
+
+    /// A unique, increasing id (for sequence keys).
+    pub fn generate_id(&self) -> Result<u64, TxError> {
+        self.tree(Table::Meta)?.generate_id().map_err(|e| TxError::abort(e.to_string()))
+    }
+}
+
+/// The entry store.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+impl Store {
+    /// Open (or create) the store at `path` and check its schema version. A store that does
+    /// not open, or has another schema version, is an error whose message says to run
+    /// `entrywatch rebuild`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |e: &dyn std::fmt::Display| StoreError::Open { path: path.to_path_buf(), reason: e.to_string() };
+        // sled panics on some corrupt files: contain it so the operator gets the message.
+        let p = path.to_path_buf();
+        let opened = std::panic::catch_unwind(move || sled::Config::new().path(p).mode(sled::Mode::LowSpace).open());
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => return Err(open_err(&e)),
+            Err(_) => return Err(open_err(&"the storage engine crashed while opening it")),
+        };
+        let mut trees = Vec::new();
+        for t in Table::ALL {
+            trees.push(db.open_tree(t.name()).map_err(|e| open_err(&e))?);
+        }
+        let store = Store { db, trees, path: path.to_path_buf() };
+        let meta = &store.trees[Table::Meta.index()];
+        match meta.get(b"schema_version").map_err(|e| open_err(&e))? {
+            None => {
+                let is_empty = store.trees.iter().all(|t| t.is_empty());
+                if !is_empty {
+                    return Err(StoreError::Schema {
+                        path: path.to_path_buf(),
+                        found: "none".into(),
+                        wanted: SCHEMA_VERSION,
+                    });
+                }
+                meta.insert(b"schema_version", SCHEMA_VERSION.to_string().as_bytes()).map_err(|e| open_err(&e))?;
+                store.flush()?;
+            }
+            Some(v) => {
+                let found = String::from_utf8_lossy(&v).to_string();
+                if found != SCHEMA_VERSION.to_string() {
+                    return Err(StoreError::Schema { path: path.to_path_buf(), found, wanted: SCHEMA_VERSION });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` as ONE transaction over every table. The closure may run more than once
+    /// (on conflict); it must only read and write through `tx`.
+    pub fn transaction<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: Fn(&mut StoreTx<'_>) -> Result<T, TxError>,
+    {
+        use sled::transaction::{ConflictableTransactionError as C, TransactionError};
+        use sled::Transactional;
+        let r = self.trees.as_slice().transaction(|trees| {
+            let mut tx = StoreTx { trees: trees.as_slice() };
+            f(&mut tx).map_err(|e| match e.0 {
+                TxErrorInner::Engine(sled::transaction::UnabortableTransactionError::Conflict) => C::Conflict,
+                TxErrorInner::Engine(sled::transaction::UnabortableTransactionError::Storage(s)) => C::Storage(s),
+                TxErrorInner::Abort(s) => C::Abort(s),
+            })
+        });
+        match r {
+            Ok(v) => Ok(v),
+            Err(TransactionError::Abort(s)) => Err(StoreError::Aborted(s)),
+            Err(TransactionError::Storage(e)) => Err(io(e)),
+        }
+    }
+
+    /// Make every committed transaction durable. Called before any side effect.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(io)
+    }
+
+    /// Read one typed value outside a transaction.
+    pub fn get<T: DeserializeOwned>(&self, t: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.trees[t.index()].get(key).map_err(io)? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Decode {
+                table: t.name(),
+                key: String::from_utf8_lossy(key).into(),
+                err: e.to_string(),
+            }),
+        }
+    }
+
+    /// Every (key, value) of a table in key order; values that do not decode are errors.
+    pub fn scan<T: DeserializeOwned>(&self, t: Table) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
+        self.trees[t.index()].iter().map(move |kv| {
+            let (k, v) = kv.map_err(io)?;
+            let val = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
+                table: t.name(),
+                key: String::from_utf8_lossy(&k).into(),
+                err: e.to_string(),
+            })?;
+            Ok((k.to_vec(), val))
+        })
+    }
+
+    /// Keys starting with `prefix`, in order.
+    pub fn scan_prefix<T: DeserializeOwned>(
+        &self,
+        t: Table,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
+        self.trees[t.index()].scan_prefix(prefix).map(move |kv| {
+            let (k, v) = kv.map_err(io)?;
+            let val = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
+                table: t.name(),
+                key: String::from_utf8_lossy(&k).into(),
+                err: e.to_string(),
+            })?;
+            Ok((k.to_vec(), val))
+        })
+    }
+
+    pub fn len(&self, t: Table) -> usize {
+        self.trees[t.index()].len()
+    }
+
+    pub fn is_empty(&self, t: Table) -> bool {
+        self.trees[t.index()].is_empty()
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_writes_all_tables_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("store")).unwrap();
+        s.transaction(|tx| {
+            tx.put(Table::Entries, b"a", &1u32)?;
+            tx.put(Table::Files, b"f", &"x")?;
+            Ok(())
+        })
+        .unwrap();
+        let r: Result<(), _> = s.transaction(|tx| {
+            tx.put(Table::Entries, b"b", &2u32)?;
+            Err(TxError::abort("no"))
+        });
+        assert!(matches!(r, Err(StoreError::Aborted(_))));
+        s.flush().unwrap();
+        assert_eq!(s.get::<u32>(Table::Entries, b"a").unwrap(), Some(1));
+        assert_eq!(s.get::<u32>(Table::Entries, b"b").unwrap(), None);
+        assert_eq!(s.get::<String>(Table::Files, b"f").unwrap().as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn wrong_schema_version_says_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("store");
+        {
+            let s = Store::open(&p).unwrap();
+            s.trees[Table::Meta.index()].insert(b"schema_version", &b"999"[..]).unwrap();
+            s.flush().unwrap();
+        }
+        let e = Store::open(&p).unwrap_err();
+        assert!(e.to_string().contains("entrywatch rebuild"), "{e}");
+    }
+
+    #[test]
+    fn garbage_store_says_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("store");
+        std::fs::write(&p, b"not a database").unwrap();
+        let e = Store::open(&p).unwrap_err();
+        assert!(e.to_string().contains("entrywatch rebuild"), "{e}");
+    }
+}

@@ -1,0 +1,97 @@
+//! Helpers shared by the ingest and reliability tests: a data dir with a config, running the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const NOW: &str = "2026-02-20T09:00:00-05:00";
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["broker", "approved"] {
+            std::fs::create_dir_all(root.join("in").join(d)).unwrap();
+        }
+        let cfg = format!(
+            "data-dir = {:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\n[[inbox]]\nname = \"approved\"\npath = {:?}\nrole = \"approved\"\n",
+            root.join("data"),
+            root.join("in/broker"),
+            root.join("in/approved")
+        );
+        std::fs::write(root.join("entrywatch.toml"), cfg).unwrap();
+        Env { dir }
+    }
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn data(&self) -> PathBuf {
+        self.root().join("data")
+    }
+    pub fn inbox(&self, name: &str) -> PathBuf {
+        self.root().join("in").join(name)
+    }
+    pub fn config(&self) -> PathBuf {
+        self.root().join("entrywatch.toml")
+    }
+    /// Write a file into an inbox folder; returns its path.
+    pub fn drop_file(&self, inbox: &str, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.inbox(inbox).join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
+        c.env("ENTRYWATCH_NOW", NOW).env_remove("ENTRYWATCH_CRASH_AT").env_remove("ENTRYWATCH_CONFIG");
+        c
+    }
+    pub fn ingest(&self, inbox: &str, files: &[PathBuf]) -> Output {
+        let mut c = self.cmd();
+        c.arg("ingest").arg("--config").arg(self.config()).arg("--inbox").arg(inbox).args(files);
+        c.output().unwrap()
+    }
+    pub fn entry_json(&self, entry: &str) -> serde_json::Value {
+        let o = self.cmd().args(["entry", entry, "--json", "--config"]).arg(self.config()).output().unwrap();
+        assert!(o.status.success(), "entry {entry}: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+    pub fn entries(&self) -> Vec<String> {
+        let o = self.cmd().args(["entries", "--json", "--config"]).arg(self.config()).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array().unwrap().iter().map(|r| r["entry"].as_str().unwrap().to_string()).collect()
+    }
+    /// Every entry's `entry --json`, keyed by entry.
+    pub fn dump(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        self.entries().into_iter().map(|e| (e.clone(), self.entry_json(&e))).collect()
+    }
+    /// Files under a folder, recursively (relative names).
+    pub fn files_under(&self, rel: &str) -> Vec<String> {
+        fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+            if let Ok(rd) = std::fs::read_dir(d) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(root, &p, out);
+                    } else {
+                        out.push(p.strip_prefix(root).unwrap().display().to_string());
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let root = self.data().join(rel);
+        walk(&root, &root, &mut out);
+        out.sort();
+        out
+    }
+}
+
+/// The repo's samples/abi folder.
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/abi")
+}

@@ -1,0 +1,152 @@
+//! Kill-and-restart: `entrywatch ingest` is aborted at named crash points (ENTRYWATCH_CRASH_AT)
+//! and SIGKILLed after random delays, restarted until done, and the store must equal an
+//! uninterrupted run's: no file lost, none applied twice. Bounded to well under 60 s.
+
+mod common;
+
+use common::Env;
+use entrywatch::ingest::sample;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const ENTRIES: u32 = 6;
+
+fn corpus() -> Vec<(String, Vec<u8>)> {
+    let mut v = Vec::new();
+    for k in 0..ENTRIES {
+        v.extend(sample::life_files("EEE", 2000001 + k));
+    }
+    // The same bytes under another name, and a malformed file.
+    let dup = v[0].1.clone();
+    v.push(("zz-duplicate-of-ae.txt".to_string(), dup));
+    let bad = String::from_utf8(sample::er("EEE", 2000001, true)).unwrap().replace("121126", "13X126");
+    v.push(("bad-er.txt".to_string(), bad.into_bytes()));
+    v.sort();
+    v
+}
+
+fn remaining(env: &Env) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(env.inbox("broker")).unwrap().flatten().map(|e| e.path()).collect();
+    v.sort();
+    v
+}
+
+fn setup() -> Env {
+    let env = Env::new();
+    for (n, b) in corpus() {
+        env.drop_file("broker", &n, &b);
+    }
+    env
+}
+
+enum Interrupt {
+    CrashAt(String),
+    KillAfter(Duration),
+}
+
+/// Run ingest with one interruption, then restart (no interruption) until nothing is left.
+fn run_interrupted(env: &Env, how: Interrupt) -> bool {
+    let files = remaining(env);
+    let mut c = env.cmd();
+    c.arg("ingest").arg("--config").arg(env.config()).args(["--inbox", "broker"]).args(&files);
+    c.stdout(Stdio::null()).stderr(Stdio::null());
+    let interrupted = match how {
+        Interrupt::CrashAt(p) => {
+            let st = c.env("ENTRYWATCH_CRASH_AT", p).status().unwrap();
+            st.code() != Some(0) && st.code() != Some(1)
+        }
+        Interrupt::KillAfter(d) => {
+            let mut child = c.spawn().unwrap();
+            std::thread::sleep(d);
+            let done = child.try_wait().unwrap().is_some();
+            let _ = child.kill();
+            let _ = child.wait();
+            !done
+        }
+    };
+    for _ in 0..5 {
+        let files = remaining(env);
+        let o = env.ingest("broker", &files);
+        assert!(matches!(o.status.code(), Some(0) | Some(1)), "restart failed: {}", String::from_utf8_lossy(&o.stderr));
+        if remaining(env).is_empty() && env.files_under("work").is_empty() {
+            break;
+        }
+    }
+    interrupted
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
+    let start = Instant::now();
+    let base = setup();
+    let t0 = Instant::now();
+    let o = base.ingest("broker", &remaining(&base));
+    let full_run = t0.elapsed();
+    assert_eq!(o.status.code(), Some(1), "the malformed file is quarantined: {}", String::from_utf8_lossy(&o.stderr));
+    let expected = base.dump();
+    assert_eq!(expected.len(), ENTRIES as usize);
+    let expected_archive: Vec<String> =
+        base.files_under("archive").into_iter().filter(|f| !f.ends_with("journal.log")).collect();
+    assert_eq!(expected_archive.len(), ENTRIES as usize * 5);
+    let expected_quarantine = base.files_under("quarantine");
+    assert_eq!(expected_quarantine, vec!["broker/bad-er.txt", "broker/bad-er.txt.error.txt"]);
+
+    let check = |env: &Env, what: &str| {
+        assert!(remaining(env).is_empty(), "{what}: files left in the inbox");
+        assert!(env.files_under("work").is_empty(), "{what}: files left in work/");
+        let archive: Vec<String> =
+            env.files_under("archive").into_iter().filter(|f| !f.ends_with("journal.log")).collect();
+        assert_eq!(archive, expected_archive, "{what}: archive differs");
+        assert_eq!(env.files_under("quarantine"), expected_quarantine, "{what}: quarantine differs");
+        assert_eq!(env.dump(), expected, "{what}: store differs from the uninterrupted run");
+    };
+
+    let mut crashes = 0;
+    for point in ["after-claim", "after-commit", "after-flush", "after-journal", "after-archive"] {
+        for n in [1, 9, 26] {
+            let env = setup();
+            let how = format!("{point}:{n}");
+            if run_interrupted(&env, Interrupt::CrashAt(how.clone())) {
+                crashes += 1;
+            }
+            check(&env, &how);
+        }
+    }
+    assert!(crashes >= 12, "the crash points were reached ({crashes})");
+
+    let mut rng = Lcg(0x5eed);
+    let max_ms = (full_run.as_millis() as u64).max(20);
+    let mut kills = 0;
+    for k in 0..12 {
+        let env = setup();
+        let d = Duration::from_millis(rng.next() % max_ms);
+        if run_interrupted(&env, Interrupt::KillAfter(d)) {
+            kills += 1;
+        }
+        check(&env, &format!("SIGKILL #{k} after {d:?}"));
+    }
+    assert!(start.elapsed() < Duration::from_secs(120), "took {:?}", start.elapsed());
+    eprintln!(
+        "crash points hit: {crashes}; SIGKILLs mid-run: {kills}; full run {full_run:?}; total {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn rebuild_after_an_interrupted_run_matches() {
+    let env = setup();
+    run_interrupted(&env, Interrupt::CrashAt("after-journal:3".into()));
+    let before = env.dump();
+    let o = env.cmd().arg("rebuild").arg("--config").arg(env.config()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(env.dump(), before);
+}
