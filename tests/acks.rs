@@ -326,6 +326,16 @@ fn pipeline_writes_acks_with_numbers_that_survive_restarts() {
     assert_eq!(rej.acks[0].plan.ta1.as_ref().map(|t| t.note_code.as_str()), Some("001"));
     assert_eq!(ack::control::last_used(&store, "isa", "ZZ:ENTRYWATCHTEST").unwrap(), 3);
     assert_eq!(ack::control::last_used(&store, "gs", "ZZ:ENTRYWATCHTEST").unwrap(), 3);
+    drop(store);
+
+    // `rebuild` replays the archive into a fresh store: the numbers are carried over.
+    let o = env.cmd().arg("rebuild").arg("--config").arg(env.path("entrywatch.toml")).output().unwrap();
+    assert!(o.status.success(), "rebuild: {}", String::from_utf8_lossy(&o.stderr));
+    env.ingest_sample("err-seg-max.x12");
+    assert_eq!(env.out_files().len(), 4);
+    assert!(env.out_files().contains(&"997-ENTRYWATCHTEST-000000004.x12".to_string()), "{:?}", env.out_files());
+    let fourth = std::fs::read_to_string(env.path("out/997-ENTRYWATCHTEST-000000004.x12")).unwrap();
+    assert!(fourth.contains("*0930*4*X*005010~"), "{fourth}");
 }
 
 #[test]

@@ -55,6 +55,21 @@ pub fn last_used(store: &Store, kind: &str, partner: &str) -> Result<u64, StoreE
     Ok(store.get::<u64>(Table::Acks, &key(kind, partner))?.unwrap_or(0))
 }
 
+/// Copy the whole `acks` table (control numbers, sent-ack records, inbound acks) from the store
+/// at `from` into `to`: `entrywatch rebuild` replays the archive into a fresh store, and the
+/// control numbers must not start again at 1. Returns how many keys were copied.
+pub fn carry_over(from: &std::path::Path, to: &Store) -> Result<usize, StoreError> {
+    let old = Store::open(from)?;
+    let mut n = 0;
+    for kv in old.scan::<serde_json::Value>(Table::Acks) {
+        let (k, v) = kv?;
+        to.transaction(|tx| tx.put(Table::Acks, &k, &v))?;
+        n += 1;
+    }
+    to.flush()?;
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

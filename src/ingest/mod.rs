@@ -622,6 +622,12 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
             apply(&fresh, &[], &interp, rec)?;
             report.files += 1;
         }
+        // Acknowledgment control numbers and records (src/ack) are not in the archive: keep them.
+        if layout.store().exists() {
+            if let Err(e) = crate::ack::control::carry_over(&layout.store(), &fresh) {
+                tracing::warn!(target: "entrywatch", event = "AckNumbersNotCarried", error = %e);
+            }
+        }
         fresh.flush()?;
         report.entries = fresh.len(Table::Entries);
     }
