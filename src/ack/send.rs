@@ -1,12 +1,13 @@
-//! Sending acknowledgments for one received X12 file: plan, reserve control numbers, record the
-//! acks in the file's audit trail (store table `acks`, key `file|<sha256>`), write each reply
-//! atomically into the inbox's ack dir (temporary name, fsync, rename, fsync dir), mark written.
+//! Sending acknowledgments for one received X12 file: plan; in ONE store transaction take the
+//! control numbers and record the rendered acks in the file's audit trail (table `acks`, key
+//! `file|<sha256>`); flush; write each reply atomically into the inbox's ack dir (temporary name,
+//! fsync, rename, fsync dir); mark it written.
 //!
 //! Idempotent: a file already acknowledged is not acknowledged again (a retry after a crash only
 //! writes the replies recorded but not yet written, with the same bytes and control numbers).
 
 use super::build::{collect, plan, AckPlan};
-use super::control::reserve;
+use super::control::{take, Reserved};
 use super::envelope::{render, AckOptions};
 use crate::config::{AckKind, Inbox};
 use crate::grammar::Grammars;
@@ -104,51 +105,58 @@ pub fn acknowledge_file(
         return write_pending(store, rec);
     }
     let opts = AckOptions::new(inbox.ack_kind);
-    let mut acks = Vec::new();
+    let mut plans = Vec::new();
     let mut seen = Vec::new();
     for ic in collect(bytes, grammars) {
-        let partner = ic.partner();
-        let skey = seen_key(&partner, &ic.header.control_number);
+        let skey = seen_key(&ic.partner(), &ic.header.control_number);
         let seen_before = store.get::<String>(Table::Acks, &skey)?.is_some();
         seen.push(skey);
         let p = plan(&ic, inbox.ack_kind, seen_before);
-        if p.is_empty() {
-            continue;
+        if !p.is_empty() {
+            plans.push((ic, p));
         }
-        let numbers = reserve(store, &partner, p.groups.len())?;
-        let out = render(&ic.header, &p, &opts, &numbers, file.received);
-        let kind = match (p.groups.is_empty(), inbox.ack_kind) {
-            (true, _) => "TA1",
-            (false, AckKind::Ack997) => "997",
-            (false, AckKind::Ack999) => "999",
-        };
-        acks.push(SentAck {
-            file: format!("{kind}-{}-{:09}.x12", safe(&ic.header.sender_id), numbers.interchange),
-            partner,
-            interchange_control: numbers.interchange,
-            first_group_control: numbers.first_group,
-            acknowledged_interchange: ic.header.control_number.clone(),
-            plan: p,
-            bytes: out,
-            written: false,
-        });
     }
-    let rec = AckFileRecord {
-        sha256: file.sha256.to_string(),
-        name: file.name.to_string(),
-        inbox: inbox.name.clone(),
-        received: file.received,
-        dir,
-        entries: file.entries.clone(),
-        acks,
-    };
-    let name = file.name.to_string();
-    store.transaction(|tx| {
+    // One transaction: the control numbers, the rendered replies and the file's record; flushed
+    // before any reply is written, so a number on disk is never handed out again.
+    let rec = store.transaction(|tx| {
+        let mut acks = Vec::new();
+        for (ic, p) in &plans {
+            let partner = ic.partner();
+            let numbers = Reserved {
+                interchange: take(tx, "isa", &partner, 1)?,
+                first_group: take(tx, "gs", &partner, p.groups.len() as u64)?,
+            };
+            let out = render(&ic.header, p, &opts, &numbers, file.received);
+            let kind = match (p.groups.is_empty(), inbox.ack_kind) {
+                (true, _) => "TA1",
+                (false, AckKind::Ack997) => "997",
+                (false, AckKind::Ack999) => "999",
+            };
+            acks.push(SentAck {
+                file: format!("{kind}-{}-{:09}.x12", safe(&ic.header.sender_id), numbers.interchange),
+                partner,
+                interchange_control: numbers.interchange,
+                first_group_control: numbers.first_group,
+                acknowledged_interchange: ic.header.control_number.clone(),
+                plan: p.clone(),
+                bytes: out,
+                written: false,
+            });
+        }
+        let rec = AckFileRecord {
+            sha256: file.sha256.to_string(),
+            name: file.name.to_string(),
+            inbox: inbox.name.clone(),
+            received: file.received,
+            dir: dir.clone(),
+            entries: file.entries.clone(),
+            acks,
+        };
         tx.put(Table::Acks, &file_key(&rec.sha256), &rec)?;
         for k in &seen {
-            tx.put(Table::Acks, k, &name)?;
+            tx.put(Table::Acks, k, &file.name)?;
         }
-        Ok(())
+        Ok(rec)
     })?;
     store.flush()?;
     write_pending(store, rec)
