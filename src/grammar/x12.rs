@@ -103,38 +103,51 @@ pub struct SegmentDef {
     pub elements: Vec<ElementDef>,
 }
 
-/// Segment definitions keyed by packed id (sorted for binary search).
+/// Segment definitions keyed by packed id: a compact sorted key array (binary search stays in a
+/// few cache lines) beside the definitions.
 #[derive(Debug, Clone, Default)]
 pub struct SegmentDict {
     pub version: String,
-    entries: Vec<(SegId, SegmentDef)>,
+    keys: Vec<SegId>,
+    defs: Vec<SegmentDef>,
 }
 
 impl SegmentDict {
     /// An empty dictionary.
     pub const fn new() -> Self {
-        SegmentDict { version: String::new(), entries: Vec::new() }
+        SegmentDict { version: String::new(), keys: Vec::new(), defs: Vec::new() }
     }
+    #[inline]
     pub fn get(&self, id: SegId) -> Option<&SegmentDef> {
-        self.entries.binary_search_by_key(&id, |e| e.0).ok().and_then(|i| self.entries.get(i)).map(|e| &e.1)
+        if self.keys.is_empty() {
+            return None;
+        }
+        self.keys.binary_search(&id).ok().and_then(|i| self.defs.get(i))
     }
     pub fn contains(&self, id: SegId) -> bool {
         self.get(id).is_some()
     }
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.keys.is_empty()
+    }
+    /// Every (id, definition), sorted by id.
+    pub fn iter(&self) -> impl Iterator<Item = (SegId, &SegmentDef)> {
+        self.keys.iter().copied().zip(self.defs.iter())
     }
     fn insert(&mut self, id: SegId, def: SegmentDef) {
-        match self.entries.binary_search_by_key(&id, |e| e.0) {
+        match self.keys.binary_search(&id) {
             Ok(i) => {
-                if let Some(e) = self.entries.get_mut(i) {
-                    e.1 = def;
+                if let Some(e) = self.defs.get_mut(i) {
+                    *e = def;
                 }
             }
-            Err(i) => self.entries.insert(i, (id, def)),
+            Err(i) => {
+                self.keys.insert(i, id);
+                self.defs.insert(i, def);
+            }
         }
     }
 }
@@ -155,7 +168,21 @@ pub enum Node {
         children: Vec<Node>,
         /// The trigger segment (first child), precomputed.
         first: SegId,
+        /// Each child's first segment, for a fast search.
+        firsts: Vec<SegId>,
+        /// Index just past the last child with min > 0 (missing-segment checks stop there).
+        required_end: usize,
     },
+}
+
+/// Each node's first segment.
+pub fn firsts(nodes: &[Node]) -> Vec<SegId> {
+    nodes.iter().map(Node::first_segment).collect()
+}
+
+/// Index just past the last node with min > 0.
+pub fn required_end(nodes: &[Node]) -> usize {
+    nodes.iter().rposition(|n| n.min() > 0).map(|i| i + 1).unwrap_or(0)
 }
 
 impl Node {
@@ -186,6 +213,10 @@ pub struct SetGrammar {
     /// GS01 values this set may travel in.
     pub functional_ids: Vec<String>,
     pub structure: Vec<Node>,
+    /// The first segment of each top-level node.
+    pub root_firsts: Vec<SegId>,
+    /// Index just past the last top-level node with min > 0.
+    pub root_required_end: usize,
     /// Set-specific segment definitions that replace the version dictionary's.
     pub overrides: SegmentDict,
     /// Every segment id the structure names.
@@ -318,8 +349,9 @@ pub fn parse_structure(text: &str) -> Result<Vec<Node>, String> {
                     _ => return Err(format!("loop {id} must start with a segment")),
                 }
                 let first = children.first().map(Node::first_segment).unwrap_or(0);
+                let (f, required_end) = (firsts(&children), required_end(&children));
                 if let Some(top) = stack.last_mut() {
-                    top.3.push(Node::Loop { id, min, max, children, first });
+                    top.3.push(Node::Loop { id, min, max, children, first, firsts: f, required_end });
                 }
             }
             ["LOOP", id, min, max, "{"] => {
@@ -446,7 +478,7 @@ impl X12Grammars {
                     },
                 };
                 let own = load_segments(&path, &raw.segments, codes, &mut errors);
-                for (id, def) in own.entries {
+                for (id, def) in own.keys.into_iter().zip(own.defs) {
                     dict.insert(id, def);
                 }
                 dict.version = version.clone();
@@ -506,6 +538,8 @@ impl X12Grammars {
                 set: set.clone(),
                 name: raw.name.clone().unwrap_or_default(),
                 functional_ids: raw.functional_ids.clone(),
+                root_firsts: firsts(&structure),
+                root_required_end: required_end(&structure),
                 structure,
                 overrides,
                 segment_ids: ids,

@@ -168,33 +168,34 @@ pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<Element
     let raw = seg.raw();
     let body = raw.get(seg.id().len()..).unwrap_or(&[]);
     let rep = d.repetition.unwrap_or(d.component);
-    let plain = seg.id() != b"BIN" && !body.iter().any(|&b| b == d.component || b == rep || !(0x20..0x7F).contains(&b));
-    if !plain {
+    if seg.id() == b"BIN" {
         return check_elements_general(seg, def, out);
     }
+    // One pass: split elements and check each; anything unusual takes the general path.
+    let ok_value = |n: usize, v: &[u8]| -> bool {
+        match def.elements.get(n.wrapping_sub(1)) {
+            None => false,
+            Some(e) if v.is_empty() => e.req != Req::M,
+            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || check_plain(e, v).is_none(),
+        }
+    };
     let mut n = 0usize;
-    let mut rest = body.get(1..).unwrap_or(&[]);
-    let mut more = !body.is_empty();
-    while more {
-        let end = rest.iter().position(|&b| b == d.element);
-        let v = match end {
-            Some(k) => rest.get(..k).unwrap_or(&[]),
-            None => rest,
-        };
-        n += 1;
-        let Some(e) = def.elements.get(n - 1) else {
-            return check_elements_general(seg, def, out);
-        };
-        if v.is_empty() {
-            if e.req == Req::M {
+    if !body.is_empty() {
+        let mut start = 1usize;
+        for (k, &b) in body.iter().enumerate().skip(1) {
+            if b == d.element {
+                n += 1;
+                if !ok_value(n, body.get(start..k).unwrap_or(&[])) {
+                    return check_elements_general(seg, def, out);
+                }
+                start = k + 1;
+            } else if b == d.component || b == rep || !(0x20..0x7F).contains(&b) {
                 return check_elements_general(seg, def, out);
             }
-        } else if !matches!(e.ty, ElemType::B | ElemType::C) && check_plain(e, v).is_some() {
-            return check_elements_general(seg, def, out);
         }
-        match end {
-            Some(k) => rest = rest.get(k + 1..).unwrap_or(&[]),
-            None => more = false,
+        n += 1;
+        if !ok_value(n, body.get(start..).unwrap_or(&[])) {
+            return check_elements_general(seg, def, out);
         }
     }
     if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
@@ -283,6 +284,8 @@ fn check_elements_general(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<Ele
 #[derive(Debug, Clone, Copy)]
 struct Frame<'g> {
     nodes: &'g [Node],
+    firsts: &'g [SegId],
+    required_end: usize,
     pos: usize,
     base: usize,
     loop_id: &'g str,
@@ -310,23 +313,47 @@ pub struct StructureValidator<'g> {
     stack: Vec<Frame<'g>>,
     counts: Vec<u32>,
     scratch: Vec<ElementError>,
+    /// Direct-mapped cache of segment definitions for the current set's context.
+    def_cache: [(SegId, Option<&'g SegmentDef>); 64],
 }
 
 impl<'g> StructureValidator<'g> {
     pub fn new(ctx: SetContext<'g>) -> Self {
-        let mut v = StructureValidator { ctx, stack: Vec::new(), counts: Vec::new(), scratch: Vec::new() };
+        let mut v = StructureValidator {
+            ctx,
+            stack: Vec::new(),
+            counts: Vec::new(),
+            scratch: Vec::new(),
+            def_cache: [(0, None); 64],
+        };
         v.reset(ctx);
         v
     }
 
     /// Start a new transaction set.
     pub fn reset(&mut self, ctx: SetContext<'g>) {
+        let same = std::ptr::eq(self.ctx.dict, ctx.dict)
+            && match (self.ctx.set, ctx.set) {
+                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+        if !same {
+            self.def_cache = [(0, None); 64];
+        }
         self.ctx = ctx;
         self.stack.clear();
         self.counts.clear();
         if let Some(s) = ctx.set {
             self.counts.resize(s.structure.len(), 0);
-            self.stack.push(Frame { nodes: &s.structure, pos: 0, base: 0, loop_id: "" });
+            self.stack.push(Frame {
+                nodes: &s.structure,
+                firsts: &s.root_firsts,
+                required_end: s.root_required_end,
+                pos: 0,
+                base: 0,
+                loop_id: "",
+            });
         }
     }
 
@@ -335,6 +362,7 @@ impl<'g> StructureValidator<'g> {
     }
 
     fn missing(&self, f: &Frame<'g>, from: usize, to: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        let to = to.min(f.required_end);
         if from >= to {
             return;
         }
@@ -368,7 +396,17 @@ impl<'g> StructureValidator<'g> {
             out.push(self.seg_error(seg, 1));
             return;
         };
-        let def = self.ctx.def(id);
+        let h = ((id ^ (id >> 7) ^ (id >> 13)) & 63) as usize;
+        let def = match self.def_cache.get(h) {
+            Some(&(k, d)) if k == id => d,
+            _ => {
+                let d = self.ctx.def(id);
+                if let Some(slot) = self.def_cache.get_mut(h) {
+                    *slot = (id, d);
+                }
+                d
+            }
+        };
         if self.ctx.set.is_some() {
             self.place(id, seg, def.is_some(), out);
         }
@@ -400,8 +438,8 @@ impl<'g> StructureValidator<'g> {
         let mut found = None;
         'outer: for level in (0..self.stack.len()).rev() {
             let Some(f) = self.stack.get(level) else { continue };
-            for (j, node) in f.nodes.iter().enumerate().skip(f.pos) {
-                if node.first_segment() == id {
+            for (j, &first) in f.firsts.iter().enumerate().skip(f.pos) {
+                if first == id {
                     // Repeating the node at the frame's current position of a loop trigger within
                     // its own loop frame is handled by the parent (j == 0 in a loop frame).
                     if level > 0 && j == 0 {
@@ -440,7 +478,7 @@ impl<'g> StructureValidator<'g> {
         let count = *c;
         match f.nodes.get(j) {
             Some(Node::Segment { max, .. }) if count > *max => out.push(self.seg_error(seg, 5)),
-            Some(Node::Loop { id: lid, max, children, .. }) => {
+            Some(Node::Loop { id: lid, max, children, firsts, required_end, .. }) => {
                 if count > *max {
                     out.push(self.seg_error(seg, 4));
                 }
@@ -449,7 +487,14 @@ impl<'g> StructureValidator<'g> {
                 if let Some(c0) = self.counts.get_mut(base) {
                     *c0 = 1;
                 }
-                self.stack.push(Frame { nodes: children, pos: 0, base, loop_id: lid });
+                self.stack.push(Frame {
+                    nodes: children,
+                    firsts,
+                    required_end: *required_end,
+                    pos: 0,
+                    base,
+                    loop_id: lid,
+                });
             }
             _ => {}
         }
