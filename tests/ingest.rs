@@ -212,3 +212,146 @@ fn a_store_that_does_not_open_says_to_rebuild() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn notices_monthly_statement_and_approved_ae_pre_entry() {
+    let env = Env::new();
+    let read = |n: &str| std::fs::read(samples().join(n)).unwrap();
+    let p = env.drop_file("approved", "pre.abi", &read("life-00-approved-pre-entry.abi"));
+    assert!(env.ingest("approved", &[p]).status.success());
+    let mut paths: Vec<_> = life_samples().iter().map(|(n, b)| env.drop_file("broker", n, b)).collect();
+    paths.push(env.drop_file("broker", "ms.abi", &read("ms-monthly.abi")));
+    paths.push(env.drop_file("broker", "uc.abi", &read("uc-notifications.abi")));
+    assert!(env.ingest("broker", &paths).status.success());
+    let j = env.entry_json(E);
+    assert_eq!(j["statement"]["monthly"], "2726P02A01");
+    assert!(j["statement"]["due"].is_string());
+    let notices = j["notices"].as_array().unwrap();
+    assert!(notices.iter().any(|n| n["disposition"] == "4" && n["reason"] == "003"), "{notices:?}");
+    assert_eq!(j["summary"]["status"], "rejected", "a UC type 4 is a rejection of the summary");
+    assert!(!j["pre_entry"]["lines"].as_array().unwrap().is_empty());
+    assert_eq!(j["variance"]["status"], "none");
+    // The detention notice for another entry is kept even though its filing has not arrived.
+    let d = env.entry_json("EEE-5555555-0");
+    assert_eq!(d["notices"][0]["disposition"], "D");
+    assert_eq!(d["notices"][0]["remarks"][0], "DETAINED");
+}
+
+mod hooks {
+    use super::*;
+    use entrywatch::clock::Clock;
+    use entrywatch::config::Config;
+    use entrywatch::domain::{Entry, Fact};
+    use entrywatch::grammar::Grammars;
+    use entrywatch::ingest::{IngestHook, Outcome, Pipeline};
+    use entrywatch::store::{StoreTx, Table, TxError};
+    use std::sync::Arc;
+
+    struct Outbox {
+        fail: bool,
+    }
+    impl IngestHook for Outbox {
+        fn on_entry_changed(
+            &self,
+            tx: &mut StoreTx<'_>,
+            before: Option<&Entry>,
+            after: &Entry,
+            new_facts: &[Fact],
+        ) -> Result<(), TxError> {
+            if self.fail {
+                return Err(TxError::abort("hook refused"));
+            }
+            let key = format!("{}:{}", after.entry.as_ref().map(|e| e.compact()).unwrap_or_default(), new_facts.len());
+            tx.put(Table::Outbox, key.as_bytes(), &(before.is_some(), new_facts.len()))
+        }
+    }
+
+    fn pipeline(env: &Env, fail: bool) -> (Pipeline, Config) {
+        let config = Config::from_toml(&std::fs::read_to_string(env.config()).unwrap(), "t").unwrap();
+        let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339(common::NOW).unwrap());
+        let p = Pipeline::open(&config, &Grammars::embedded().unwrap(), clock)
+            .unwrap()
+            .with_hook(Arc::new(Outbox { fail }));
+        (p, config)
+    }
+
+    #[test]
+    fn hook_writes_join_the_file_transaction_and_a_failing_hook_applies_nothing() {
+        let env = Env::new();
+        {
+            let (p, config) = pipeline(&env, true);
+            let f = env.drop_file("broker", "ae.txt", &sample::ae("EEE", 1234567, "A"));
+            assert!(p.process(&config.inbox[0], &f).is_err());
+            assert_eq!(p.store().len(Table::Entries), 0);
+            assert_eq!(p.store().len(Table::Outbox), 0);
+            assert_eq!(p.pending_work(&config.inbox[0]).len(), 1, "the file stays claimed for a retry");
+        }
+        let (p, config) = pipeline(&env, false);
+        let done = p.recover(&config.inbox[0]).unwrap();
+        assert!(matches!(done[0].1, Outcome::Applied { .. }));
+        assert_eq!(p.store().len(Table::Entries), 1);
+        assert_eq!(p.store().get::<(bool, usize)>(Table::Outbox, b"EEE12345673:1").unwrap(), Some((false, 1)));
+    }
+
+    #[test]
+    fn inboxes_can_be_processed_from_several_threads() {
+        let env = Env::new();
+        let (p, config) = pipeline(&env, false);
+        let mut per_inbox = [Vec::new(), Vec::new()];
+        for k in 0..20u32 {
+            let (inbox, n) = if k % 2 == 0 { ("broker", 0) } else { ("approved", 1) };
+            // Both inboxes get broker-style files here; the approved one gets only AX files.
+            let bytes = if n == 0 {
+                sample::ae("EEE", 3000000 + k, "A")
+            } else {
+                sample::ax("EEE", 3000000 + k, true, "020226")
+            };
+            per_inbox[n].push(env.drop_file(inbox, &format!("f{k}.txt"), &bytes));
+        }
+        std::thread::scope(|s| {
+            for (n, files) in per_inbox.iter().enumerate() {
+                let (p, inbox) = (&p, &config.inbox[n]);
+                s.spawn(move || {
+                    for f in files {
+                        assert!(matches!(p.process(inbox, f).unwrap(), Outcome::Applied { .. }));
+                    }
+                });
+            }
+        });
+        assert_eq!(p.store().len(Table::Entries), 20);
+        assert_eq!(p.store().len(Table::Files), 20);
+    }
+}
+
+#[test]
+fn x12_350_dispositions_keep_holds_as_a_set() {
+    let env = Env::new();
+    let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
+    let read = |n: &str| std::fs::read(x12.join(n)).unwrap();
+    let good = read("350-holds-exam-release.x12");
+    let p1 = env.drop_file("broker", "350.x12", &good);
+    let p2 = env.drop_file("broker", "bad.x12", &read("err-iea-count.x12"));
+    let o = env.ingest("broker", &[p1, p2]);
+    assert_eq!(o.status.code(), Some(1));
+    let j = env.entry_json(E);
+    // 1H placed and 1I removed; 1A exam lifted by 1B; 1C/1B releases: released, nothing open.
+    assert_eq!(j["release"]["status"], "released", "{}", j["release"]);
+    assert!(j["release"]["open_holds"].as_array().unwrap().is_empty());
+    let codes: Vec<&str> = j["events"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes.len(), 5, "{codes:?}");
+    assert!(codes.contains(&"X407:1H") && codes.contains(&"X407:1I"));
+    // Without the 1I removal (only the hold and a release), the hold stays open.
+    let env2 = Env::new();
+    let text = String::from_utf8(good).unwrap();
+    let sep = if text.contains("~\n") { "~\n" } else { "~" };
+    let kept: Vec<&str> = text.split(sep).filter(|s| !s.contains("*1I*") && !s.contains("*1A*")).collect();
+    let mut edited = kept.join(sep);
+    // Keep the SE segment count right: 12 segments minus the 1A and 1I X4s.
+    edited = edited.replace("SE*12*0001", "SE*10*0001");
+    let p = env2.drop_file("broker", "350b.x12", edited.as_bytes());
+    let o = env2.ingest("broker", &[p]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let j = env2.entry_json(E);
+    assert_eq!(j["release"]["status"], "held");
+    assert_eq!(j["release"]["open_holds"][0]["code"], "1H");
+}

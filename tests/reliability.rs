@@ -46,9 +46,10 @@ enum Interrupt {
 }
 
 /// Run ingest with one interruption, then restart (no interruption) until nothing is left.
-fn run_interrupted(env: &Env, how: Interrupt) -> bool {
+fn run_interrupted(env: &Env, how: Interrupt, batch: usize) -> bool {
     let files = remaining(env);
     let mut c = env.cmd();
+    c.env("ENTRYWATCH_INGEST_BATCH", batch.to_string());
     c.arg("ingest").arg("--config").arg(env.config()).args(["--inbox", "broker"]).args(&files);
     c.stdout(Stdio::null()).stderr(Stdio::null());
     let interrupted = match how {
@@ -89,7 +90,9 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
     let start = Instant::now();
     let base = setup();
     let t0 = Instant::now();
-    let o = base.ingest("broker", &remaining(&base));
+    let mut c = base.cmd();
+    c.arg("ingest").arg("--config").arg(base.config()).args(["--inbox", "broker"]).args(remaining(&base));
+    let o = c.env("ENTRYWATCH_INGEST_BATCH", "1").output().unwrap();
     let full_run = t0.elapsed();
     assert_eq!(o.status.code(), Some(1), "the malformed file is quarantined: {}", String::from_utf8_lossy(&o.stderr));
     let expected = base.dump();
@@ -111,11 +114,13 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
     };
 
     let mut crashes = 0;
+    // Per-file points with the default batch; batch points with batches of 4 files.
     for point in ["after-claim", "after-commit", "after-flush", "after-journal", "after-archive"] {
-        for n in [1, 9, 26] {
+        let batch = if matches!(point, "after-flush" | "after-journal") { 4 } else { 256 };
+        for n in [1, 3, 7] {
             let env = setup();
-            let how = format!("{point}:{n}");
-            if run_interrupted(&env, Interrupt::CrashAt(how.clone())) {
+            let how = format!("{point}:{}", if batch == 4 { n } else { n * 4 - 2 });
+            if run_interrupted(&env, Interrupt::CrashAt(how.clone()), batch) {
                 crashes += 1;
             }
             check(&env, &how);
@@ -125,11 +130,12 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
 
     let mut rng = Lcg(0x5eed);
     let max_ms = (full_run.as_millis() as u64).max(20);
+    eprintln!("uninterrupted run, one flush per file: {full_run:?}");
     let mut kills = 0;
     for k in 0..12 {
         let env = setup();
         let d = Duration::from_millis(rng.next() % max_ms);
-        if run_interrupted(&env, Interrupt::KillAfter(d)) {
+        if run_interrupted(&env, Interrupt::KillAfter(d), if k % 2 == 0 { 1 } else { 8 }) {
             kills += 1;
         }
         check(&env, &format!("SIGKILL #{k} after {d:?}"));
@@ -144,7 +150,7 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
 #[test]
 fn rebuild_after_an_interrupted_run_matches() {
     let env = setup();
-    run_interrupted(&env, Interrupt::CrashAt("after-journal:3".into()));
+    run_interrupted(&env, Interrupt::CrashAt("after-journal:3".into()), 2);
     let before = env.dump();
     let o = env.cmd().arg("rebuild").arg("--config").arg(env.config()).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -179,6 +179,16 @@ pub fn move_file(from: &Path, to: &Path) -> Result<(), IngestError> {
     Ok(())
 }
 
+/// Rename, or copy + fsync + remove across filesystems; no folder fsync (the store knows every
+/// committed file by content, so a rename lost in a power cut is finished at the next start).
+fn rename_or_copy(from: &Path, to: &Path) -> Result<(), IngestError> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if from.exists() && e.kind() != std::io::ErrorKind::PermissionDenied => move_file(from, to),
+        Err(e) => Err(IngestError::Io { path: from.to_path_buf(), err: e }),
+    }
+}
+
 /// A free path `dir/name`, else `dir/name.<n>`.
 fn free_path(dir: &Path, name: &str) -> PathBuf {
     let p = dir.join(name);
@@ -190,8 +200,18 @@ fn free_path(dir: &Path, name: &str) -> PathBuf {
 
 /// The result of applying one file inside the store.
 enum Applied {
-    Done(Vec<EntryNumber>),
-    Duplicate(FileRecord),
+    Done(Vec<EntryNumber>, FileRecord),
+    Duplicate,
+}
+
+/// Where a claimed file stands after staging.
+enum Staged {
+    /// Committed (not yet flushed): archive target, record, entries.
+    Committed(PathBuf, FileRecord, Vec<EntryNumber>),
+    /// The store (or this batch) already has these bytes.
+    Known,
+    /// Finished without a commit (quarantined).
+    Done(Outcome),
 }
 
 impl Pipeline {
@@ -252,41 +272,137 @@ impl Pipeline {
     /// Finish files an earlier run claimed but did not archive or quarantine.
     pub fn recover(&self, inbox: &Inbox) -> Result<Vec<(PathBuf, Outcome)>, IngestError> {
         let mut out = Vec::new();
-        for p in self.pending_work(inbox) {
-            let o = self.process_claimed(inbox, &p)?;
-            out.push((p, o));
+        for (p, r) in self.process_batch(inbox, &self.pending_work(inbox)) {
+            out.push((p, r?));
         }
         Ok(out)
     }
 
     /// Push one file from an inbox through the pipeline.
     pub fn process(&self, inbox: &Inbox, path: &Path) -> Result<Outcome, IngestError> {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-        let work_dir = self.layout.work(&inbox.name);
-        let claimed = if path.parent().is_some_and(|p| p == work_dir) {
-            path.to_path_buf()
-        } else {
-            let to = free_path(&work_dir, &name);
-            move_file(path, &to)?;
-            tracing::debug!(target: "entrywatch", event = "FileClaimed", file = %name, inbox = %inbox.name);
-            to
-        };
-        self.crash_point("after-claim");
-        self.process_claimed(inbox, &claimed)
+        match self.process_batch(inbox, &[path.to_path_buf()]).pop() {
+            Some((_, r)) => r,
+            None => Err(IngestError::Io { path: path.to_path_buf(), err: std::io::ErrorKind::NotFound.into() }),
+        }
     }
 
-    fn process_claimed(&self, inbox: &Inbox, claimed: &Path) -> Result<Outcome, IngestError> {
+    /// Push several files from one inbox through the pipeline with group commit: each file is
+    /// still ONE transaction, but one flush (and one journal fsync) covers the batch, and every
+    /// side effect (archive move) happens after that flush. Results are in input order.
+    pub fn process_batch(&self, inbox: &Inbox, paths: &[PathBuf]) -> Vec<(PathBuf, Result<Outcome, IngestError>)> {
+        let work_dir = self.layout.work(&inbox.name);
+        let mut results: Vec<Option<Result<Outcome, IngestError>>> = (0..paths.len()).map(|_| None).collect();
+        // (index, claimed path, archive target, record, entries)
+        let mut committed: Vec<(usize, PathBuf, PathBuf, FileRecord, Vec<EntryNumber>)> = Vec::new();
+        let mut deferred: Vec<(usize, PathBuf)> = Vec::new();
+        let mut targets = std::collections::HashSet::new();
+        let mut batch_shas = std::collections::HashSet::new();
+        for (i, path) in paths.iter().enumerate() {
+            let claimed = if path.parent().is_some_and(|p| p == work_dir) {
+                path.clone()
+            } else {
+                let name = original_name(path);
+                let to = free_path(&work_dir, &name);
+                if let Err(e) =
+                    std::fs::create_dir_all(&work_dir).map_err(ioe(&work_dir)).and_then(|_| rename_or_copy(path, &to))
+                {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+                tracing::debug!(target: "entrywatch", event = "FileClaimed", file = %name, inbox = %inbox.name);
+                to
+            };
+            self.crash_point("after-claim");
+            match self.stage(inbox, &claimed, &mut targets, &batch_shas) {
+                Ok(Staged::Committed(target, rec, entries)) => {
+                    self.crash_point("after-commit");
+                    batch_shas.insert(rec.sha256.clone());
+                    committed.push((i, claimed, target, rec, entries));
+                }
+                Ok(Staged::Known) => deferred.push((i, claimed)),
+                Ok(Staged::Done(o)) => results[i] = Some(Ok(o)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        if !committed.is_empty() {
+            let durable = self.store.flush().map_err(IngestError::from).and_then(|_| {
+                self.crash_point("after-flush");
+                let recs: Vec<&FileRecord> = committed.iter().map(|c| &c.3).collect();
+                self.journal(&recs)
+            });
+            match durable {
+                Err(e) => {
+                    // Nothing moves before the flush: the files stay claimed and are finished later.
+                    let msg = e.to_string();
+                    for (i, ..) in &committed {
+                        results[*i] = Some(Err(IngestError::Io {
+                            path: paths[*i].clone(),
+                            err: std::io::Error::other(msg.clone()),
+                        }));
+                    }
+                }
+                Ok(()) => {
+                    self.crash_point("after-journal");
+                    let mut dirs = std::collections::BTreeSet::new();
+                    for (i, claimed, target, rec, entries) in committed {
+                        let moved = target
+                            .parent()
+                            .map_or(Ok(()), |d| std::fs::create_dir_all(d).map_err(ioe(d)))
+                            .and_then(|_| rename_or_copy(&claimed, &target));
+                        match moved {
+                            Ok(()) => {
+                                self.crash_point("after-archive");
+                                if let Some(d) = target.parent() {
+                                    dirs.insert(d.to_path_buf());
+                                }
+                                tracing::info!(target: "entrywatch", event = "FileIngested", file = %rec.name,
+                                    inbox = %inbox.name, sha256 = %rec.sha256, entries = entries.len());
+                                results[i] = Some(Ok(Outcome::Applied { entries }));
+                            }
+                            Err(e) => results[i] = Some(Err(e)),
+                        }
+                    }
+                    for d in dirs {
+                        fsync_dir(&d);
+                    }
+                }
+            }
+        }
+        for (i, claimed) in deferred {
+            results[i] = Some(self.finish_claimed_known(inbox, &claimed));
+        }
+        paths
+            .iter()
+            .cloned()
+            .zip(results)
+            .map(|(p, r)| {
+                (
+                    p,
+                    r.unwrap_or_else(|| {
+                        Err(IngestError::Io { path: PathBuf::new(), err: std::io::Error::other("not processed") })
+                    }),
+                )
+            })
+            .collect()
+    }
+
+    /// Read, fingerprint, interpret and commit one claimed file (no flush, no side effect
+    /// except quarantine, which writes nothing to the store).
+    fn stage(
+        &self,
+        inbox: &Inbox,
+        claimed: &Path,
+        targets: &mut std::collections::HashSet<PathBuf>,
+        batch_shas: &std::collections::HashSet<String>,
+    ) -> Result<Staged, IngestError> {
         let name = original_name(claimed);
         let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
         let sha = sha256_hex(&bytes);
+        if batch_shas.contains(&sha) || self.store.get::<FileRecord>(Table::Files, sha.as_bytes())?.is_some() {
+            return Ok(Staged::Known);
+        }
         let now = self.clock.now();
         let received = now.with_timezone(&self.tz).naive_local();
-
-        // Already processed: finish an interrupted archive move, or record a duplicate.
-        if let Some(rec) = self.store.get::<FileRecord>(Table::Files, sha.as_bytes())? {
-            return self.finish_known(inbox, claimed, &name, rec, received);
-        }
-
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
         let interp = interpret(&bytes, &ctx, &self.grammars);
         // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox has an ack-dir.
@@ -295,7 +411,7 @@ impl Pipeline {
         let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
         crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)?;
         if interp.has_errors() {
-            return self.quarantine(inbox, claimed, &name, &interp);
+            return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
         let day = now.with_timezone(&self.tz).date_naive();
         let dir = self
@@ -306,7 +422,7 @@ impl Pipeline {
             .join(format!("{:02}", day.day()))
             .join(&inbox.name);
         let mut target = dir.join(&name);
-        if target.exists() {
+        if target.exists() || targets.contains(&target) {
             target = dir.join(format!("{name}.{}", sha.get(..12).unwrap_or(&sha)));
         }
         let archive_rel = target.strip_prefix(&self.layout.data_dir).unwrap_or(&target).to_string_lossy().to_string();
@@ -322,24 +438,24 @@ impl Pipeline {
             duplicates: Vec::new(),
         };
         match self.apply(&interp, rec)? {
-            Applied::Duplicate(rec) => {
-                // Another thread committed the same bytes first.
-                self.finish_known(inbox, claimed, &name, rec, received)
+            Applied::Duplicate => Ok(Staged::Known),
+            Applied::Done(entries, rec) => {
+                targets.insert(target.clone());
+                Ok(Staged::Committed(target, rec, entries))
             }
-            Applied::Done(entries) => {
-                self.crash_point("after-commit");
-                self.store.flush()?;
-                self.crash_point("after-flush");
-                let rec = self.store.get::<FileRecord>(Table::Files, sha.as_bytes())?;
-                if let Some(rec) = rec {
-                    self.journal(&rec)?;
-                }
-                self.crash_point("after-journal");
-                move_file(claimed, &target)?;
-                self.crash_point("after-archive");
-                tracing::info!(target: "entrywatch", event = "FileIngested", file = %name, inbox = %inbox.name,
-                    sha256 = %sha, entries = entries.len());
-                Ok(Outcome::Applied { entries })
+        }
+    }
+
+    /// A claimed file whose bytes the store already knows: finish its archive move, or record a duplicate.
+    fn finish_claimed_known(&self, inbox: &Inbox, claimed: &Path) -> Result<Outcome, IngestError> {
+        let name = original_name(claimed);
+        let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
+        let sha = sha256_hex(&bytes);
+        let received = self.clock.now().with_timezone(&self.tz).naive_local();
+        match self.store.get::<FileRecord>(Table::Files, sha.as_bytes())? {
+            Some(rec) => self.finish_known(inbox, claimed, &name, rec, received),
+            None => {
+                Err(IngestError::Io { path: claimed.to_path_buf(), err: std::io::Error::other("file record vanished") })
             }
         }
     }
@@ -355,7 +471,7 @@ impl Pipeline {
         let archived = self.layout.data_dir.join(&rec.archive);
         if !archived.exists() {
             // Crash after commit, before archive: finish what that run started.
-            self.journal(&rec)?;
+            self.journal(&[&rec])?;
             move_file(claimed, &archived)?;
             let entries = rec.entries.iter().filter_map(|e| e.parse().ok()).collect();
             return Ok(Outcome::Applied { entries });
@@ -399,22 +515,27 @@ impl Pipeline {
         Ok(Outcome::Quarantined { reason: first })
     }
 
-    fn journal(&self, rec: &FileRecord) -> Result<(), IngestError> {
-        let line = JournalLine {
-            seq: rec.seq,
-            sha256: rec.sha256.clone(),
-            name: rec.name.clone(),
-            inbox: rec.inbox.clone(),
-            role: rec.role,
-            received: rec.received,
-            archive: rec.archive.clone(),
-        };
-        let text = serde_json::to_string(&line).unwrap_or_default();
+    /// Append journal lines (one fsync for all).
+    fn journal(&self, recs: &[&FileRecord]) -> Result<(), IngestError> {
+        let mut text = String::new();
+        for rec in recs {
+            let line = JournalLine {
+                seq: rec.seq,
+                sha256: rec.sha256.clone(),
+                name: rec.name.clone(),
+                inbox: rec.inbox.clone(),
+                role: rec.role,
+                received: rec.received,
+                archive: rec.archive.clone(),
+            };
+            text.push_str(&serde_json::to_string(&line).unwrap_or_default());
+            text.push('\n');
+        }
         let path = self.layout.journal();
         let _g = self.journal_lock.lock().unwrap_or_else(|e| e.into_inner());
         std::fs::create_dir_all(self.layout.archive_root()).map_err(ioe(&path))?;
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(ioe(&path))?;
-        f.write_all(format!("{text}\n").as_bytes()).and_then(|_| f.sync_data()).map_err(ioe(&path))?;
+        f.write_all(text.as_bytes()).and_then(|_| f.sync_data()).map_err(ioe(&path))?;
         Ok(())
     }
 
@@ -442,12 +563,6 @@ fn add_fact(facts: &mut Vec<Fact>, f: Fact) -> bool {
     true
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct StatementIndex {
-    entries: Vec<String>,
-    monthly: Vec<MonthlyLink>,
-}
-
 fn monthly_fact(link: &MonthlyLink) -> Fact {
     Fact {
         at: link.at,
@@ -471,10 +586,22 @@ fn apply(
     for (e, f) in &interp.facts {
         by_entry.entry(e.compact()).or_insert_with(|| (e.clone(), Vec::new())).1.push(f.clone());
     }
+    let mut monthly_targets: Vec<(MonthlyLink, Vec<String>)> = Vec::new();
+    for link in &interp.monthly {
+        let prefix = format!("e|{}|", link.daily_number);
+        let mut entries = Vec::new();
+        for item in store.scan_prefix::<u8>(Table::Statements, prefix.as_bytes()) {
+            let (k, _) = item?;
+            if let Some(e) = k.get(prefix.len()..) {
+                entries.push(String::from_utf8_lossy(e).to_string());
+            }
+        }
+        monthly_targets.push((link.clone(), entries));
+    }
     let r = store.transaction(|tx| {
         let sha = rec.sha256.as_bytes();
-        if let Some(existing) = tx.get::<FileRecord>(Table::Files, sha)? {
-            return Ok(Applied::Duplicate(existing));
+        if tx.get::<FileRecord>(Table::Files, sha)?.is_some() {
+            return Ok(Applied::Duplicate);
         }
         let mut work = by_entry.clone();
         // Pre-entries without an entry number: attach through a known reference, else wait.
@@ -494,24 +621,27 @@ fn apply(
                 }
             }
         }
-        // Monthly statements: tie to the entries on each daily statement; remember for later ones.
-        for link in &interp.monthly {
-            let mut idx: StatementIndex = tx.get(Table::Statements, link.daily_number.as_bytes())?.unwrap_or_default();
-            if !idx.monthly.contains(link) {
-                idx.monthly.push(link.clone());
+        // Monthly statements: tie to the entries on each daily statement (found before the
+        // transaction, `monthly_targets`); remember the link for entries that come later.
+        for (link, entries) in &monthly_targets {
+            let mkey = format!("m|{}", link.daily_number);
+            let mut links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+            if !links.contains(link) {
+                links.push(link.clone());
+                tx.put(Table::Statements, mkey.as_bytes(), &links)?;
             }
-            for ek in &idx.entries {
+            for ek in entries {
                 if let Ok(en) = ek.parse::<EntryNumber>() {
                     work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1.push(monthly_fact(link));
                 }
             }
-            tx.put(Table::Statements, link.daily_number.as_bytes(), &idx)?;
         }
         let mut touched = Vec::new();
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
-            let before: Option<Entry> = tx.get(Table::Entries, kb)?;
             let mut facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+            let before: Option<Entry> =
+                if facts.is_empty() || hooks.is_empty() { None } else { Some(Entry::derive(&en, &facts)) };
             let mut added = Vec::new();
             let mut extra = Vec::new();
             for f in new_facts {
@@ -526,12 +656,13 @@ fn apply(
                         }
                     }
                     FactKind::Statement { number, .. } => {
-                        let mut idx: StatementIndex = tx.get(Table::Statements, number.as_bytes())?.unwrap_or_default();
-                        if !idx.entries.contains(&key) {
-                            idx.entries.push(key.clone());
-                            tx.put(Table::Statements, number.as_bytes(), &idx)?;
+                        let ekey = format!("e|{number}|{key}");
+                        if tx.get::<u8>(Table::Statements, ekey.as_bytes())?.is_none() {
+                            tx.put(Table::Statements, ekey.as_bytes(), &1u8)?;
                         }
-                        extra.extend(idx.monthly.iter().map(monthly_fact));
+                        let mkey = format!("m|{number}");
+                        let links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+                        extra.extend(links.iter().map(monthly_fact));
                     }
                     _ => {}
                 }
@@ -552,7 +683,7 @@ fn apply(
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
             tx.put(Table::Facts, kb, &facts)?;
-            tx.put(Table::Entries, kb, &after)?;
+            tx.put(Table::Entries, kb, &after.row())?;
             touched.push(en);
         }
         let mut r = rec.clone();
@@ -560,7 +691,7 @@ fn apply(
         r.entries = touched.iter().map(EntryNumber::compact).collect();
         tx.put(Table::Files, sha, &r)?;
         tx.put(Table::Order, &r.seq.to_be_bytes(), &r.sha256)?;
-        Ok(Applied::Done(touched))
+        Ok(Applied::Done(touched, r))
     })?;
     Ok(r)
 }
@@ -646,7 +777,6 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
 /// Read an entry and its facts from the store.
 pub fn load_entry(store: &Store, entry: &EntryNumber) -> Result<Option<(Entry, Vec<Fact>)>, StoreError> {
     let key = entry.compact();
-    let Some(e) = store.get::<Entry>(Table::Entries, key.as_bytes())? else { return Ok(None) };
-    let facts = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())?.unwrap_or_default();
-    Ok(Some((e, facts)))
+    let Some(facts) = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())? else { return Ok(None) };
+    Ok(Some((Entry::derive(entry, &facts), facts)))
 }

@@ -8,10 +8,10 @@
 //! `I208` record before its header record (e.g. 50 before 40), `I209` no Z trailer,
 //! `I210` B/Y mismatch, `I211` unknown record for its application, `I212` ACE system failure (warning).
 
-use super::codes::{lookup, so60_release_lifts};
+use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation, MonthlyLink};
 use crate::config::Role;
-use crate::domain::{Fact, FactKind, Line, PreEntry, Summary, Tariff};
+use crate::domain::{Fact, FactKind, Line, PreEntry, PreEntryLine, Summary, Tariff};
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::parse::error::{Diagnostic, Position};
@@ -246,11 +246,28 @@ fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
         if let Some((e, s, r)) = cur {
             let at = cx.day();
             if cx.ctx.role == Role::Approved {
+                let lines = s
+                    .lines
+                    .iter()
+                    .flat_map(|l| {
+                        l.tariffs.iter().map(move |t| PreEntryLine {
+                            line: l.line,
+                            hts: t.hts.clone(),
+                            country_of_origin: l.country_of_origin.clone(),
+                            spi: l.spi.clone(),
+                            quantity_hundredths: t.quantity_hundredths,
+                            uom: t.uom.clone(),
+                            value_usd: t.value_usd,
+                            duty_cents: t.duty_cents,
+                            ..PreEntryLine::default()
+                        })
+                    })
+                    .collect();
                 let pre = PreEntry {
                     entry: Some(e.clone()),
                     importer: s.importer.clone(),
                     broker_ref: s.broker_ref.clone(),
-                    lines: Vec::new(),
+                    lines,
                     summary: Some(s),
                 };
                 cx.push(e, at, FactKind::PreEntryApproved { pre_entry: pre }, &r);
@@ -414,7 +431,7 @@ fn uc(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
                     disposition: r.f(3, 3).to_string(),
                     reason: r.f(8, 10).to_string(),
                     line: r.f(66, 68).to_string(),
-                    remarks: Vec::new(),
+                    remarks: Some(r.f(17, 50)).filter(|n| !n.is_empty()).map(str::to_string).into_iter().collect(),
                 };
                 cur = Some((e, at, kind, *r));
             }
@@ -478,7 +495,7 @@ fn so(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
         if list == "so60" && m.effect == crate::grammar::codes::Effect::Released {
             release_date = cx.date(r, 57, 62, "release date");
             release_origin = r.f(63, 64).to_string();
-            removes = so60_release_lifts(&release_origin);
+            removes = release_lifts("so60", &code, &release_origin);
         }
         let narrative =
             if r.f(narr.0, narr.1).is_empty() { m.meaning.clone() } else { r.f(narr.0, narr.1).to_string() };
