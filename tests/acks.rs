@@ -283,6 +283,15 @@ fn pipeline_writes_acks_with_numbers_that_survive_restarts() {
     let env = Env::new("997");
     env.ingest_sample("350-holds-exam-release.x12");
     assert_eq!(env.out_files(), ["997-ENTRYWATCHTEST-000000001.x12"]);
+    {
+        // The entry the 350 touched reaches the ack through its audit trail.
+        let store = env.store();
+        let recs = ack::acks_for_entry(&store, "EEE12345673").unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].name, "350-holds-exam-release.x12");
+        assert_eq!(recs[0].entries, ["EEE12345673"]);
+        assert_eq!(recs[0].acks[0].file, "997-ENTRYWATCHTEST-000000001.x12");
+    }
     let first = std::fs::read_to_string(env.path("out/997-ENTRYWATCHTEST-000000001.x12")).unwrap();
     assert!(first.starts_with("ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260302*0930*^*00501*000000001*0*T*:~"), "{first}");
     assert!(first.contains("GS*FA*CBPTEST*ENTRYWATCHTEST*20260302*0930*1*X*005010~"), "{first}");

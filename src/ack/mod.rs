@@ -17,4 +17,6 @@ pub use build::{collect, plan, AckPlan, GroupAck, ReceivedInterchange, SetAck, T
 pub use control::{next_control_number, reserve, Reserved};
 pub use envelope::{render, AckOptions};
 pub use inbound::{record_inbound, AckEvent, InboundAck};
-pub use send::{acknowledge_file, acks_of, on_received_file, retry_pending, AckFileRecord, ReceivedFile, SentAck};
+pub use send::{
+    acknowledge_file, acks_for_entry, acks_of, on_received_file, retry_pending, AckFileRecord, ReceivedFile, SentAck,
+};

@@ -68,6 +68,10 @@ fn file_key(sha: &str) -> Vec<u8> {
     format!("file|{sha}").into_bytes()
 }
 
+fn entry_key(entry: &str, sha: &str) -> Vec<u8> {
+    format!("entry|{entry}|{sha}").into_bytes()
+}
+
 fn seen_key(partner: &str, isa13: &str) -> Vec<u8> {
     format!("seen|{partner}|{isa13}").into_bytes()
 }
@@ -84,6 +88,22 @@ fn safe(s: &str) -> String {
 /// The acks of a received file, from the store (its audit trail).
 pub fn acks_of(store: &Store, sha256: &str) -> Result<Option<AckFileRecord>, StoreError> {
     store.get(Table::Acks, &file_key(sha256))
+}
+
+/// The ack records of every file that touched `entry` (compact entry number, `EEE12345673`), in
+/// store order: the entry's audit trail of acknowledgments (index `entry|<entry>|<sha256>`).
+pub fn acks_for_entry(store: &Store, entry: &str) -> Result<Vec<AckFileRecord>, StoreError> {
+    let mut out = Vec::new();
+    for kv in store.scan_prefix::<Vec<String>>(Table::Acks, format!("entry|{entry}|").as_bytes()) {
+        let (k, _) = kv?;
+        let key = String::from_utf8_lossy(&k).to_string();
+        if let Some(sha) = key.rsplit('|').next() {
+            if let Some(rec) = acks_of(store, sha)? {
+                out.push(rec);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Build, record and write the acknowledgments of one X12 file received on `inbox`. Nothing
@@ -153,6 +173,9 @@ pub fn acknowledge_file(
             acks,
         };
         tx.put(Table::Acks, &file_key(&rec.sha256), &rec)?;
+        for e in &rec.entries {
+            tx.put(Table::Acks, &entry_key(e, &rec.sha256), &rec.acks.iter().map(|a| &a.file).collect::<Vec<_>>())?;
+        }
         for k in &seen {
             tx.put(Table::Acks, k, &file.name)?;
         }

@@ -407,6 +407,7 @@ impl Pipeline {
         let interp = interpret(&bytes, &ctx, &self.grammars);
         // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox has an ack-dir.
         let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
+        ack_entries.sort();
         ack_entries.dedup();
         let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
         crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)?;
