@@ -411,3 +411,40 @@ fn pending_acks_are_written_by_retry() {
     assert_eq!(ack::control::last_used(&store, "isa", "ZZ:ENTRYWATCHTEST").unwrap(), 1);
     assert_eq!(std::fs::read_dir(&blocked).unwrap().count(), 1, "no temporary file left");
 }
+
+/// Damaged inputs (a byte replaced, a range removed) never break the builder, and whatever ack
+/// comes out is still valid for our reader.
+#[test]
+fn damaged_inputs_still_get_valid_acks() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let inputs: Vec<Vec<u8>> =
+        samples().iter().filter(|p| !stem(p).starts_with("quirk-utf16")).map(|p| std::fs::read(p).unwrap()).collect();
+    let mut runner = TestRunner::new(Config { cases: 2000, failure_persistence: None, ..Config::default() });
+    let alphabet = b"*:~^|>0123456789AZaz \n-.";
+    runner
+        .run(
+            &(0..inputs.len(), any::<prop::sample::Index>(), 0..alphabet.len(), 0usize..40, any::<bool>()),
+            |(i, at, c, cut, replace)| {
+                let mut b = inputs[i].clone();
+                let at = at.index(b.len());
+                if replace {
+                    b[at] = alphabet[c];
+                } else {
+                    let end = (at + cut).min(b.len());
+                    b.drain(at..end);
+                }
+                for kind in [AckKind::Ack997, AckKind::Ack999] {
+                    let out = acks_for(&b, kind);
+                    if out.is_empty() {
+                        continue;
+                    }
+                    let parsed = parse::parse_file("ack.x12", &out, grammars());
+                    let errors: Vec<_> = parsed.errors.iter().filter(|d| d.is_error()).collect();
+                    prop_assert!(errors.is_empty(), "input:\n{}\nack:\n{}\n{:?}", show(&b), show(&out), errors);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}

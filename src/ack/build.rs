@@ -181,9 +181,10 @@ impl AckPlan {
 pub fn is_old_version(version: &str) -> bool {
     let digits: String = version.chars().take_while(|c| c.is_ascii_digit()).collect();
     match digits.len() {
-        n if n >= 6 => digits.get(..6).is_some_and(|d| d < "005010"),
+        n if n >= 6 => digits.get(..6).is_none_or(|d| d < "005010"),
         5 => digits.as_str() < "00501",
-        _ => false,
+        // Not a version the reader recognises: it checks the 997 with the 004010 dictionary.
+        _ => true,
     }
 }
 
@@ -315,7 +316,8 @@ mod tests {
         assert!(is_old_version("00401"));
         assert!(!is_old_version("005010X231A1"));
         assert!(!is_old_version("00501"));
-        assert!(!is_old_version(""));
+        assert!(is_old_version(""));
+        assert!(is_old_version("A04010"));
         assert_eq!(element_code(12, true), 3);
         assert_eq!(element_code(12, false), 12);
         assert_eq!(group_code(19, true), 6);

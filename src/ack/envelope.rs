@@ -224,7 +224,13 @@ fn group(w: &mut Writer, g: &GroupAck, h: &InterchangeHeader, kind: AckKind, gs0
 }
 
 fn set(w: &mut Writer, s: &SetAck, kind: AckKind, old: bool) {
-    let mut ak2 = vec![w.clean(&s.set), w.clean(&s.control_number)];
+    // AK201 is 3 characters, AK202 4 to 9: a set whose ST01/ST02 cannot be echoed there (the
+    // partner's own ST element error) gets no AK2 loop; AK9 still counts it as not accepted.
+    let (st01, st02) = (w.clean(&s.set), w.clean(&s.control_number));
+    if st01.chars().count() != 3 || !(4..=9).contains(&st02.chars().count()) {
+        return;
+    }
+    let mut ak2 = vec![st01, st02];
     if kind == AckKind::Ack999 {
         if let Some(i) = &s.implementation {
             ak2.push(w.clean(i));
@@ -266,4 +272,65 @@ fn set(w: &mut Writer, s: &SetAck, kind: AckKind, old: bool) {
     let mut ak5 = vec![s.status.clone()];
     ak5.extend(s.codes.iter().cloned());
     w.seg(s5, &ak5);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ack::build::{collect, plan};
+    use crate::grammar::Grammars;
+    use crate::parse::x12::Terminator;
+
+    const INPUT: &[u8] =
+        b"ISA*00*          *00*          *ZZ*BROKER         *ZZ*IMPORTER       *260203*1012*^*00501*000000042*1*P*:~\
+GS*AU*BROKER*IMPORTER*20260203*1012*7*X*005010~ST*350*0001~M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\
+P4*2704*20260201*100*2704~X4*MAEU123456789*100*01*EEE12345673*20260203*1012*1H**MAEU~SE*5*0001~GE*1*7~IEA*1*000000042~";
+
+    fn now() -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 2).and_then(|d| d.and_hms_opt(9, 30, 0)).unwrap()
+    }
+
+    #[test]
+    fn ta1_requested_and_overrides_applied() {
+        let g = Grammars::embedded().unwrap();
+        let ics = collect(INPUT, &g);
+        let p = plan(&ics[0], AckKind::Ack997, false);
+        assert_eq!(p.ta1.as_ref().map(|t| (t.status.as_str(), t.note_code.as_str())), Some(("A", "000")));
+        let mut opts = AckOptions::new(AckKind::Ack997);
+        opts.delimiters =
+            Some(Delimiters { element: b'|', component: b'>', repetition: None, terminator: Terminator::new(b"\n") });
+        opts.version = Some("00401".into());
+        let out = render(&ics[0].header, &p, &opts, &Reserved { interchange: 7, first_group: 9 }, now());
+        let text = String::from_utf8(out).unwrap();
+        let want = "ISA|00|          |00|          |ZZ|IMPORTER       |ZZ|BROKER         |260302|0930|U|00401|000000007|0|P|>\n\
+TA1|000000042|260203|1012|A|000\n\
+GS|FA|IMPORTER|BROKER|20260302|0930|9|X|005010\n\
+ST|997|0001\nAK1|AU|7|005010\nAK2|350|0001\nAK5|A\nAK9|A|1|1|1\nSE|6|0001\nGE|1|9\nIEA|1|000000007\n";
+        assert_eq!(text, want);
+    }
+
+    #[test]
+    fn copied_values_lose_reply_delimiters() {
+        let w = Writer { d: Delimiters::default(), newline: false, out: Vec::new(), segments: 0 };
+        assert_eq!(w.clean("A*B:C^D~E\u{1}F"), "ABCDEF");
+        let mut t = Writer { d: Delimiters::default(), newline: true, out: Vec::new(), segments: 0 };
+        t.d.terminator = Terminator::new("…".as_bytes());
+        assert_eq!(t.clean("x…y"), "xy");
+        t.seg("AK5", &["A".into(), String::new(), String::new()]);
+        assert_eq!(String::from_utf8(t.out).unwrap(), "AK5*A…\n");
+    }
+
+    #[test]
+    fn ta1_echo_is_normalised_when_the_partner_field_is_invalid() {
+        let mut w = Writer { d: Delimiters::default(), newline: false, out: Vec::new(), segments: 0 };
+        let t = Ta1 {
+            control_number: "12345".into(),
+            date: "261341".into(),
+            time: "2599".into(),
+            status: "R".into(),
+            note_code: "014".into(),
+        };
+        ta1(&mut w, &t, now());
+        assert_eq!(String::from_utf8(w.out).unwrap(), "TA1*000012345*260302*0930*R*014~");
+    }
 }

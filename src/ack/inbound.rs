@@ -248,3 +248,32 @@ pub fn latest(store: &Store, partner: &str, reference: &str) -> Result<Option<In
 pub fn events(store: &Store) -> Result<Vec<AckEvent>, StoreError> {
     store.scan_prefix::<AckEvent>(Table::Acks, b"event|").map(|kv| kv.map(|(_, v)| v)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ta1_rejection_is_an_event() {
+        let g = Grammars::embedded().unwrap();
+        let bytes = b"ISA*00*          *00*          *ZZ*CBP            *ZZ*IMPORTER       *260203*1012*^*00501*000000501*0*P*:~\
+TA1*000000007*260202*1200*R*001~IEA*0*000000501~";
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 2, 3).and_then(|d| d.and_hms_opt(10, 12, 0)).unwrap();
+        let acks = parse_inbound(bytes, &g, "ta1.x12", "s", at);
+        assert_eq!(acks.len(), 1);
+        let a = &acks[0];
+        assert_eq!((a.kind.as_str(), a.level.as_str(), a.control_number.as_str()), ("TA1", "interchange", "000000007"));
+        assert_eq!((a.status.as_str(), a.codes.as_slice()), ("R", ["001".to_string()].as_slice()));
+        assert_eq!(a.partner, "ZZ:CBP");
+        assert!(a.is_rejection());
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let ev = record_inbound(&store, &g, bytes, "ta1.x12", "s", at).unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(events(&store).unwrap(), ev);
+        assert_eq!(latest(&store, "ZZ:CBP", "isa|000000007").unwrap().map(|a| a.status), Some("R".into()));
+        // Recording the same file again adds nothing.
+        assert!(record_inbound(&store, &g, bytes, "ta1.x12", "s", at).unwrap().is_empty());
+        assert_eq!(events(&store).unwrap().len(), 1);
+    }
+}
