@@ -407,6 +407,12 @@ impl Pipeline {
         let received = now.with_timezone(&self.tz).naive_local();
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
         let interp = interpret(&bytes, &ctx, &self.grammars);
+        // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox has an ack-dir.
+        let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
+        ack_entries.sort();
+        ack_entries.dedup();
+        let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
+        crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)?;
         if interp.has_errors() {
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
@@ -756,6 +762,12 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
             };
             apply(&fresh, &[], &interp, rec, (&config.variance, grammars))?;
             report.files += 1;
+        }
+        // Acknowledgment control numbers and records (src/ack) are not in the archive: keep them.
+        if layout.store().exists() {
+            if let Err(e) = crate::ack::control::carry_over(&layout.store(), &fresh) {
+                tracing::warn!(target: "entrywatch", event = "AckNumbersNotCarried", error = %e);
+            }
         }
         fresh.flush()?;
         report.entries = fresh.len(Table::Entries);
