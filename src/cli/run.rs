@@ -1,11 +1,14 @@
 //! `entrywatch run` (the daemon in the foreground) and `entrywatch check-config`.
 
 use super::{EXIT_OK, EXIT_USAGE};
+use crate::clock::Clock;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::daemon::Daemon;
 use crate::grammar::Grammars;
+use crate::ingest::Pipeline;
 use crate::logging::{self, LogFormat};
-use crate::source::{FileHandler, HandleOutcome};
+use crate::source::pipeline::PipelineHandler;
+use crate::source::FileHandler;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,41 +74,12 @@ pub fn run_check_config(config: Option<&Path>) -> i32 {
     }
 }
 
-/// The handler `run` uses until the ingest pipeline is plugged in: parses each ready file,
-/// logs what it found, and leaves the file where it is (the daemon does not hand an
-/// unchanged file over twice).
-pub struct ParseOnlyHandler {
-    grammars: Grammars,
-}
-
-impl ParseOnlyHandler {
-    pub fn new(grammars: Grammars) -> Self {
-        ParseOnlyHandler { grammars }
-    }
-}
-
-impl FileHandler for ParseOnlyHandler {
-    fn handle(&self, inbox: &crate::config::Inbox, path: &Path) -> HandleOutcome {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return HandleOutcome::Gone,
-            Err(e) => return HandleOutcome::Retry(e.to_string()),
-        };
-        let parsed = crate::parse::parse_file(&path.display().to_string(), &bytes, &self.grammars);
-        tracing::info!(inbox = %inbox.name, file = %path.display(), format = ?parsed.format, ok = parsed.ok,
-            errors = parsed.errors.len(), bytes = bytes.len(), "FileParsed");
-        // Nothing is moved yet: the file stays in the inbox and is not handed over again
-        // until it changes.
-        HandleOutcome::Processed
-    }
-}
-
 /// `run`: load config and grammars, optionally seed the demo, and run the daemon with the
 /// given handler (built from the config and grammars) until SIGTERM/SIGINT.
 pub fn run_with<H, F>(args: &RunArgs, make_handler: F) -> i32
 where
     H: FileHandler,
-    F: FnOnce(&Config, Grammars) -> anyhow::Result<H>,
+    F: FnOnce(&Config, Grammars) -> anyhow::Result<(H, Setup<H>)>,
 {
     logging::init(args.log_format);
     let (cfg, source) = match Config::discover(args.config.as_deref()) {
@@ -135,8 +109,8 @@ where
             }
         }
     }
-    let handler = match make_handler(&cfg, grammars) {
-        Ok(h) => Arc::new(h),
+    let (handler, setup) = match make_handler(&cfg, grammars) {
+        Ok((h, setup)) => (Arc::new(h), setup),
         Err(e) => {
             eprintln!("error: {e:#}");
             return EXIT_USAGE;
@@ -149,7 +123,8 @@ where
             return EXIT_USAGE;
         }
     };
-    let daemon = Daemon::new(cfg, source, handler);
+    let mut daemon = Daemon::new(cfg, source, handler.clone());
+    setup(&mut daemon, &handler);
     match rt.block_on(daemon.run()) {
         Ok(()) => EXIT_OK,
         Err(e) => {
@@ -159,7 +134,21 @@ where
     }
 }
 
-/// `run` with the default handler.
+/// Adds the daemon's other tasks (mailer, scheduler, dashboard) once the handler exists.
+pub type Setup<H> = Box<dyn FnOnce(&mut Daemon<H>, &Arc<H>)>;
+
+/// `run`: every settled file goes through the ingest pipeline, as `entrywatch ingest` does.
 pub fn run_run(args: &RunArgs) -> i32 {
-    run_with(args, |_cfg, grammars| Ok(ParseOnlyHandler::new(grammars)))
+    run_with(args, |cfg, grammars| {
+        let clock = Clock::from_env().map_err(anyhow::Error::msg)?;
+        let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the store under {}: {e}; if it is damaged, move it aside and run `entrywatch rebuild`",
+                cfg.data_dir.display()
+            )
+        })?;
+        let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox);
+        let setup: Setup<PipelineHandler> = Box::new(|_daemon, _handler| {});
+        Ok((handler, setup))
+    })
 }

@@ -66,11 +66,15 @@ fn x12_complete(head: &[u8], tail: &[u8]) -> bool {
         // UTF-16 or other encodings: not judged here.
         return true;
     }
-    let Some(&sep) = h.get(3) else { return false };
+    if h.get(3).is_none() {
+        return false;
+    }
     // The last "IEA<sep>" in the tail, followed only by the IEA elements, the terminator
-    // (one or more bytes, possibly multi-byte UTF-8) and white space.
-    let needle = [b'I', b'E', b'A', sep];
-    let Some(at) = tail.windows(4).rposition(|w| w == needle) else { return false };
+    // (one or more bytes, possibly multi-byte UTF-8) and white space. The separator is read
+    // from the tail itself: a file may hold several interchanges with different delimiters.
+    let is_sep = |c: u8| !c.is_ascii_alphanumeric() && !c.is_ascii_whitespace();
+    let Some(at) = tail.windows(4).rposition(|w| w.starts_with(b"IEA") && is_sep(w[3])) else { return false };
+    let sep = tail[at + 3];
     let rest = tail.get(at + 4..).unwrap_or_default();
     if rest.len() > 48 {
         return false;
@@ -126,6 +130,14 @@ mod tests {
 
     fn c(bytes: &[u8]) -> Completeness {
         check(bytes.get(..HEAD.min(bytes.len())).unwrap_or_default(), bytes)
+    }
+
+    #[test]
+    fn x12_last_interchange_has_its_own_delimiters() {
+        let file = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *260201*1200*U*00401*000000001*0*P*>~IEA*0*000000001~\nISA|00|          |00|          |ZZ|A              |ZZ|B              |260201|1200|U|00401|000000002|0|P|>^IEA|0|000000002^\n";
+        assert_eq!(check(&file[..], &file[..]), Completeness::Complete);
+        let cut = &file[..file.len() - 4];
+        assert_ne!(check(&file[..], cut), Completeness::Complete);
     }
 
     #[test]

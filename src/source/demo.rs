@@ -14,10 +14,10 @@ pub fn samples() -> &'static [(&'static str, &'static [u8])] {
 }
 
 /// Which role's inbox a sample belongs in: pre-entry CSV, or anything under a folder named
-/// `approved`/`pre-entry`, goes to the approved inbox; everything else to the broker's.
+/// `approved`/`pre-entry` (folder or file name), goes to the approved inbox; everything else to the broker's.
 pub fn role_for(rel: &str, bytes: &[u8]) -> Role {
     let lower = rel.to_ascii_lowercase();
-    let approved_dir = lower.split('/').rev().skip(1).any(|d| d.contains("approved") || d.contains("pre-entry"));
+    let approved_dir = lower.split('/').any(|d| d.contains("approved") || d.contains("pre-entry"));
     if approved_dir || sniff(bytes) == Format::Csv {
         Role::Approved
     } else {

@@ -10,6 +10,7 @@
 
 pub mod complete;
 pub mod demo;
+pub mod pipeline;
 pub mod scan;
 pub mod watch;
 
