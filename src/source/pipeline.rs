@@ -12,7 +12,8 @@ pub struct PipelineHandler {
 }
 
 impl PipelineHandler {
-    /// Wrap a pipeline, first finishing any file an earlier run claimed but did not archive.
+    /// Wrap a pipeline, first finishing any file an earlier run claimed but did not archive,
+    /// and writing acknowledgments recorded but not yet written.
     pub fn new(pipeline: Arc<Pipeline>, inboxes: &[Inbox]) -> Self {
         for inbox in inboxes {
             match pipeline.recover(inbox) {
@@ -22,6 +23,11 @@ impl PipelineHandler {
                 Ok(_) => {}
                 Err(e) => tracing::error!(inbox = %inbox.name, error = %e, "WorkRecoveryFailed"),
             }
+        }
+        match crate::ack::send::retry_pending(pipeline.store()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(acks = n, "AcksWritten"),
+            Err(e) => tracing::error!(error = %e, "AckRetryFailed"),
         }
         PipelineHandler { pipeline }
     }
