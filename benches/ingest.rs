@@ -5,6 +5,8 @@
 //! Environment:
 //! - `ENTRYWATCH_BENCH_ENTRIES` (default 100000): entries to generate (5 files each).
 //! - `ENTRYWATCH_BENCH_THREADS` (default 1): inboxes processed in parallel, one thread each.
+//! - `ENTRYWATCH_INGEST_BATCH` (default 256, as `entrywatch ingest`): files per group commit
+//!   (each file is still one transaction; one flush + one journal fsync per batch). 1 = flush per file.
 //! - `ENTRYWATCH_BENCH_LOOKUP_ENTRIES` (default 0 = skip): also build a store of this many
 //!   entries (facts written directly, one transaction per 1,000 entries) and time lookups.
 //! - `ENTRYWATCH_BENCH_DIR` (default target/bench-ingest): where the data dir goes (same disk as the repo).
@@ -13,7 +15,7 @@
 
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
-use entrywatch::domain::Entry;
+use entrywatch::domain::EntryRow;
 use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::{load_entry, sample, Outcome, Pipeline};
@@ -65,6 +67,7 @@ fn lookups(store: &Store, keys: &[EntryNumber], n: usize) -> (Duration, Duration
 fn main() {
     let entries = env_usize("ENTRYWATCH_BENCH_ENTRIES", 100_000);
     let threads = env_usize("ENTRYWATCH_BENCH_THREADS", 1).max(1);
+    let batch = env_usize("ENTRYWATCH_INGEST_BATCH", 256).max(1);
     let lookup_entries = env_usize("ENTRYWATCH_BENCH_LOOKUP_ENTRIES", 0);
     let root = PathBuf::from(
         std::env::var("ENTRYWATCH_BENCH_DIR")
@@ -83,7 +86,10 @@ fn main() {
     let grammars = Grammars::embedded().expect("grammars");
     let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339("2026-02-20T09:00:00-05:00").expect("time"));
     let pipeline = Pipeline::open(&config, &grammars, clock).expect("pipeline");
-    println!("ingest benchmark: {entries} entries x 5 files, {threads} thread(s), data in {}", root.display());
+    println!(
+        "ingest benchmark: {entries} entries x 5 files, {threads} thread(s), batch {batch}, data in {}",
+        root.display()
+    );
 
     let chunk = 2_000usize.min(entries.max(1));
     let mut files_done = 0usize;
@@ -113,10 +119,12 @@ fn main() {
                 let inbox = config.inbox.get(t).expect("inbox").clone();
                 let pipeline = &pipeline;
                 s.spawn(move || {
-                    for f in files {
-                        match pipeline.process(&inbox, f) {
-                            Ok(Outcome::Applied { .. }) => {}
-                            other => panic!("{}: {other:?}", f.display()),
+                    for chunk in files.chunks(batch) {
+                        for (f, r) in pipeline.process_batch(&inbox, chunk) {
+                            match r {
+                                Ok(Outcome::Applied { .. }) => {}
+                                other => panic!("{}: {other:?}", f.display()),
+                            }
                         }
                     }
                 });
@@ -137,7 +145,7 @@ fn main() {
     println!("input:            {:.1} MB = {:.2} MB/s", bytes_done as f64 / 1e6, bytes_done as f64 / 1e6 / secs);
     println!("store on disk:    {store_bytes} bytes = {:.0} bytes/entry", store_bytes as f64 / n_entries.max(1) as f64);
     let keys: Vec<EntryNumber> =
-        store.scan::<Entry>(Table::Entries).filter_map(|r| r.ok().and_then(|(_, e)| e.entry)).collect();
+        store.scan::<EntryRow>(Table::Entries).filter_map(|r| r.ok().and_then(|(_, e)| e.entry)).collect();
     let (p50, p99, max) = lookups(store, &keys, 10_000);
     println!("entry lookup ({n_entries} entries): p50 {p50:?}  p99 {p99:?}  max {max:?}");
     drop(pipeline);
@@ -151,7 +159,7 @@ fn main() {
 fn big_store_lookup(root: &Path, n: usize) {
     let src = Store::open(&root.join("data/store")).expect("store");
     let (_, (entry, facts)) = src
-        .scan::<Entry>(Table::Entries)
+        .scan::<EntryRow>(Table::Entries)
         .filter_map(|r| r.ok())
         .find_map(|(k, e)| {
             let f: Vec<entrywatch::domain::Fact> = src.get(Table::Facts, &k).ok().flatten()?;
@@ -167,7 +175,7 @@ fn big_store_lookup(root: &Path, n: usize) {
     let mut k = 0usize;
     while k < n {
         let end = (k + 1_000).min(n);
-        let batch: Vec<(EntryNumber, Entry)> = (k..end)
+        let batch: Vec<(EntryNumber, EntryRow)> = (k..end)
             .map(|i| {
                 let num = format!("{:07}", 3_000_000 + i);
                 let en: EntryNumber =

@@ -322,3 +322,36 @@ mod hooks {
         assert_eq!(p.store().len(Table::Files), 20);
     }
 }
+
+#[test]
+fn x12_350_dispositions_keep_holds_as_a_set() {
+    let env = Env::new();
+    let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
+    let read = |n: &str| std::fs::read(x12.join(n)).unwrap();
+    let good = read("350-holds-exam-release.x12");
+    let p1 = env.drop_file("broker", "350.x12", &good);
+    let p2 = env.drop_file("broker", "bad.x12", &read("err-iea-count.x12"));
+    let o = env.ingest("broker", &[p1, p2]);
+    assert_eq!(o.status.code(), Some(1));
+    let j = env.entry_json(E);
+    // 1H placed and 1I removed; 1A exam lifted by 1B; 1C/1B releases: released, nothing open.
+    assert_eq!(j["release"]["status"], "released", "{}", j["release"]);
+    assert!(j["release"]["open_holds"].as_array().unwrap().is_empty());
+    let codes: Vec<&str> = j["events"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes.len(), 5, "{codes:?}");
+    assert!(codes.contains(&"X407:1H") && codes.contains(&"X407:1I"));
+    // Without the 1I removal (only the hold and a release), the hold stays open.
+    let env2 = Env::new();
+    let text = String::from_utf8(good).unwrap();
+    let sep = if text.contains("~\n") { "~\n" } else { "~" };
+    let kept: Vec<&str> = text.split(sep).filter(|s| !s.contains("*1I*") && !s.contains("*1A*")).collect();
+    let mut edited = kept.join(sep);
+    // Keep the SE segment count right: 12 segments minus the 1A and 1I X4s.
+    edited = edited.replace("SE*12*0001", "SE*10*0001");
+    let p = env2.drop_file("broker", "350b.x12", edited.as_bytes());
+    let o = env2.ingest("broker", &[p]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let j = env2.entry_json(E);
+    assert_eq!(j["release"]["status"], "held");
+    assert_eq!(j["release"]["open_holds"][0]["code"], "1H");
+}

@@ -4,7 +4,7 @@ use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::view::{entry_json, entry_row, entry_text, liquidation_status, release_status, summary_status};
-use crate::domain::Entry;
+use crate::domain::EntryRow;
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::ingest::{load_entry, rebuild, Outcome, Pipeline};
@@ -143,7 +143,7 @@ pub fn run_entries(
     let mut rows = Vec::new();
     let out = std::io::stdout();
     let mut out = out.lock();
-    for item in store.scan::<Entry>(Table::Entries) {
+    for item in store.scan::<EntryRow>(Table::Entries) {
         let e = match item {
             Ok((_, e)) => e,
             Err(err) => {
@@ -152,8 +152,7 @@ pub fn run_entries(
             }
         };
         if let Some(s) = status {
-            let st =
-                [summary_status(e.summary_status), release_status(e.release), liquidation_status(e.liquidation.status)];
+            let st = [summary_status(e.summary), release_status(e.release), liquidation_status(e.liquidation)];
             if !st.contains(&s) {
                 continue;
             }
@@ -173,10 +172,10 @@ pub fn run_entries(
                 e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default(),
                 e.importer,
                 e.port,
-                summary_status(e.summary_status),
+                summary_status(e.summary),
                 release_status(e.release),
-                e.holds.len(),
-                liquidation_status(e.liquidation.status)
+                e.open_holds,
+                liquidation_status(e.liquidation)
             );
         }
     }

@@ -360,6 +360,23 @@ pub struct Filing {
     pub outcome: SummaryStatus,
 }
 
+/// The short row kept per entry in the `entries` table (for listing and filters); the full
+/// [`Entry`] is derived from the facts when needed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EntryRow {
+    pub entry: Option<EntryNumber>,
+    pub importer: String,
+    pub port: String,
+    pub entry_type: String,
+    pub entry_date: Option<NaiveDate>,
+    pub summary: SummaryStatus,
+    pub release: ReleaseStatus,
+    pub open_holds: usize,
+    pub liquidation: LiquidationStatus,
+    pub liquidation_date: Option<NaiveDate>,
+    pub facts: usize,
+}
+
 /// An entry's state, derived from its facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Entry {
@@ -614,6 +631,23 @@ impl Entry {
             ReleaseStatus::Pending
         };
         e
+    }
+
+    /// The listing row of this entry.
+    pub fn row(&self) -> EntryRow {
+        EntryRow {
+            entry: self.entry.clone(),
+            importer: self.importer.clone(),
+            port: self.port.clone(),
+            entry_type: self.entry_type.clone(),
+            entry_date: self.entry_date,
+            summary: self.summary_status,
+            release: self.release,
+            open_holds: self.holds.len(),
+            liquidation: self.liquidation.status,
+            liquidation_date: self.liquidation.date,
+            facts: self.facts,
+        }
     }
 
     /// The current (latest) filing, if any.

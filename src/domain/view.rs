@@ -1,6 +1,6 @@
 //! The outward views of an entry: `entry --json` (interface.md keys), the human text, the `entries` row.
 
-use super::{sort_facts, Entry, Fact, FactKind, LiquidationStatus, ReleaseStatus, SummaryStatus};
+use super::{sort_facts, Entry, EntryRow, Fact, FactKind, LiquidationStatus, ReleaseStatus, SummaryStatus};
 use chrono::{NaiveDateTime, TimeZone};
 use serde_json::{json, Value};
 
@@ -221,12 +221,13 @@ pub fn entry_text(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> String {
 }
 
 /// One row of `entries --json`.
-pub fn entry_row(e: &Entry) -> Value {
+pub fn entry_row(e: &EntryRow) -> Value {
     json!({
         "entry": e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default(),
         "importer": e.importer, "broker": e.entry.as_ref().map(|n| n.filer.clone()).unwrap_or_default(),
         "port": e.port, "entry_type": e.entry_type, "entry_date": date(e.entry_date),
-        "summary": summary_status(e.summary_status), "release": release_status(e.release),
-        "open_holds": e.holds.len(), "liquidation": liquidation_status(e.liquidation.status),
+        "summary": summary_status(e.summary), "release": release_status(e.release),
+        "open_holds": e.open_holds, "liquidation": liquidation_status(e.liquidation),
+        "liquidation_date": date(e.liquidation_date),
     })
 }

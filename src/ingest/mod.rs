@@ -558,12 +558,6 @@ fn add_fact(facts: &mut Vec<Fact>, f: Fact) -> bool {
     true
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct StatementIndex {
-    entries: Vec<String>,
-    monthly: Vec<MonthlyLink>,
-}
-
 fn monthly_fact(link: &MonthlyLink) -> Fact {
     Fact {
         at: link.at,
@@ -586,6 +580,18 @@ fn apply(
     let mut by_entry: BTreeMap<String, (EntryNumber, Vec<Fact>)> = BTreeMap::new();
     for (e, f) in &interp.facts {
         by_entry.entry(e.compact()).or_insert_with(|| (e.clone(), Vec::new())).1.push(f.clone());
+    }
+    let mut monthly_targets: Vec<(MonthlyLink, Vec<String>)> = Vec::new();
+    for link in &interp.monthly {
+        let prefix = format!("e|{}|", link.daily_number);
+        let mut entries = Vec::new();
+        for item in store.scan_prefix::<u8>(Table::Statements, prefix.as_bytes()) {
+            let (k, _) = item?;
+            if let Some(e) = k.get(prefix.len()..) {
+                entries.push(String::from_utf8_lossy(e).to_string());
+            }
+        }
+        monthly_targets.push((link.clone(), entries));
     }
     let r = store.transaction(|tx| {
         let sha = rec.sha256.as_bytes();
@@ -610,24 +616,27 @@ fn apply(
                 }
             }
         }
-        // Monthly statements: tie to the entries on each daily statement; remember for later ones.
-        for link in &interp.monthly {
-            let mut idx: StatementIndex = tx.get(Table::Statements, link.daily_number.as_bytes())?.unwrap_or_default();
-            if !idx.monthly.contains(link) {
-                idx.monthly.push(link.clone());
+        // Monthly statements: tie to the entries on each daily statement (found before the
+        // transaction, `monthly_targets`); remember the link for entries that come later.
+        for (link, entries) in &monthly_targets {
+            let mkey = format!("m|{}", link.daily_number);
+            let mut links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+            if !links.contains(link) {
+                links.push(link.clone());
+                tx.put(Table::Statements, mkey.as_bytes(), &links)?;
             }
-            for ek in &idx.entries {
+            for ek in entries {
                 if let Ok(en) = ek.parse::<EntryNumber>() {
                     work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1.push(monthly_fact(link));
                 }
             }
-            tx.put(Table::Statements, link.daily_number.as_bytes(), &idx)?;
         }
         let mut touched = Vec::new();
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
-            let before: Option<Entry> = tx.get(Table::Entries, kb)?;
             let mut facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+            let before: Option<Entry> =
+                if facts.is_empty() || hooks.is_empty() { None } else { Some(Entry::derive(&en, &facts)) };
             let mut added = Vec::new();
             let mut extra = Vec::new();
             for f in new_facts {
@@ -642,12 +651,13 @@ fn apply(
                         }
                     }
                     FactKind::Statement { number, .. } => {
-                        let mut idx: StatementIndex = tx.get(Table::Statements, number.as_bytes())?.unwrap_or_default();
-                        if !idx.entries.contains(&key) {
-                            idx.entries.push(key.clone());
-                            tx.put(Table::Statements, number.as_bytes(), &idx)?;
+                        let ekey = format!("e|{number}|{key}");
+                        if tx.get::<u8>(Table::Statements, ekey.as_bytes())?.is_none() {
+                            tx.put(Table::Statements, ekey.as_bytes(), &1u8)?;
                         }
-                        extra.extend(idx.monthly.iter().map(monthly_fact));
+                        let mkey = format!("m|{number}");
+                        let links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+                        extra.extend(links.iter().map(monthly_fact));
                     }
                     _ => {}
                 }
@@ -668,7 +678,7 @@ fn apply(
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
             tx.put(Table::Facts, kb, &facts)?;
-            tx.put(Table::Entries, kb, &after)?;
+            tx.put(Table::Entries, kb, &after.row())?;
             touched.push(en);
         }
         let mut r = rec.clone();
@@ -756,7 +766,6 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
 /// Read an entry and its facts from the store.
 pub fn load_entry(store: &Store, entry: &EntryNumber) -> Result<Option<(Entry, Vec<Fact>)>, StoreError> {
     let key = entry.compact();
-    let Some(e) = store.get::<Entry>(Table::Entries, key.as_bytes())? else { return Ok(None) };
-    let facts = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())?.unwrap_or_default();
-    Ok(Some((e, facts)))
+    let Some(facts) = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())? else { return Ok(None) };
+    Ok(Some((Entry::derive(entry, &facts), facts)))
 }

@@ -8,7 +8,7 @@
 //! `I208` record before its header record (e.g. 50 before 40), `I209` no Z trailer,
 //! `I210` B/Y mismatch, `I211` unknown record for its application, `I212` ACE system failure (warning).
 
-use super::codes::{lookup, so60_release_lifts};
+use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation, MonthlyLink};
 use crate::config::Role;
 use crate::domain::{Fact, FactKind, Line, PreEntry, PreEntryLine, Summary, Tariff};
@@ -495,7 +495,7 @@ fn so(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
         if list == "so60" && m.effect == crate::grammar::codes::Effect::Released {
             release_date = cx.date(r, 57, 62, "release date");
             release_origin = r.f(63, 64).to_string();
-            removes = so60_release_lifts(&release_origin);
+            removes = release_lifts("so60", &code, &release_origin);
         }
         let narrative =
             if r.f(narr.0, narr.1).is_empty() { m.meaning.clone() } else { r.f(narr.0, narr.1).to_string() };

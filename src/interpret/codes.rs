@@ -75,12 +75,14 @@ fn fallback(list: &str, code: &str) -> Meaning {
     }
 }
 
-/// What an SO60 release lifts, by release origin (SO60 63-64): origin `05` "intensive exam
-/// completed" lifts the pending intensive exam (`03`). Nothing else: every other hold stays open
-/// until its own removal code (grammars/codes/so60_dispositions.toml notes).
-pub fn so60_release_lifts(origin: &str) -> Vec<String> {
-    match origin {
-        "05" => vec!["03".to_string()],
+/// What a release lifts: only the examination it reports as completed. SO60 98 with release
+/// origin `05` "intensive exam completed" lifts the SO60 03 exam; X12 X407 `1B` "released,
+/// intensive exam completed" lifts the `1A` exam. Nothing else: every other hold stays open
+/// until its own removal code (design principle 6).
+pub fn release_lifts(list: &str, code: &str, origin: &str) -> Vec<String> {
+    match (list, code, origin) {
+        ("so60", _, "05") => vec!["03".to_string()],
+        ("x407", "1B", _) => vec!["1A".to_string()],
         _ => Vec::new(),
     }
 }

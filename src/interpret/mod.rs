@@ -1,10 +1,11 @@
 //! Interpretation: parsed messages → domain facts. Knows the meaning of records, never bytes-on-disk or the store.
 //!
 //! Diagnostic codes: `I2xx` ABI interpretation (see docs/ingest.md), `CSVnnn` from the CSV reader,
-//! `I100` X12 without an interpreter for its transaction set.
+//! `I101` X12 X4 without an entry number.
 
 pub mod abi;
 pub mod codes;
+pub mod x12;
 
 use crate::config::Role;
 use crate::domain::{Fact, FactKind, PreEntry, PreEntryLine, Source};
@@ -79,18 +80,7 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             out
         }
         Format::Csv => csv_pre_entries(bytes, ctx),
-        Format::X12 => {
-            let parsed = parse::parse_file(ctx.name, bytes, grammars);
-            let mut out = Interpretation { diagnostics: parsed.errors, ..Interpretation::default() };
-            if !out.has_errors() {
-                out.diagnostics.push(Diagnostic::warning(
-                    "I100",
-                    "X12 file read; no interpreter for its transaction sets yet (350 interpretation is pending the X12 reader)",
-                    Position::at_byte(bytes, 0),
-                ));
-            }
-            out
-        }
+        Format::X12 => x12::interpret(bytes, ctx, grammars),
         Format::Unknown => {
             let parsed = parse::parse_file(ctx.name, bytes, grammars);
             Interpretation { diagnostics: parsed.errors, ..Interpretation::default() }

@@ -28,7 +28,8 @@ pub enum Table {
     PendingPreEntries,
     /// `importer|broker_ref` → entry key, written when a filing names them.
     Refs,
-    /// statement number → entry keys on it (ties periodic monthly statements to entries).
+    /// `e|<statement>|<entry>` → 1 for each entry on a daily statement; `m|<statement>` → the
+    /// monthly statements listing that daily statement.
     Statements,
     /// Alerts queued for the mailer (written by alert rules inside the same transaction).
     Outbox,

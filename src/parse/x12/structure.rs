@@ -1,0 +1,534 @@
+//! Validation of one transaction set against its grammar: loop/segment order and repeats
+//! (AK304/IK304 codes) and element requirement, length, type, code, date and time (AK403/IK403).
+
+use super::segment::Segment;
+use crate::grammar::x12::{
+    seg_id, seg_name, ElemType, ElementDef, Node, Req, SegId, SegmentDef, SegmentDict, SetGrammar,
+};
+use serde::Serialize;
+
+/// An element error: the content of an AK4 / IK4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ElementError {
+    /// 1-based element position in the segment (AK401-1).
+    pub position: usize,
+    /// 1-based component position, for composites (AK401-2).
+    pub component: Option<usize>,
+    /// 1-based repetition, for repeated elements (AK401-3).
+    pub repetition: Option<usize>,
+    /// Data element reference number (AK402).
+    pub reference: Option<String>,
+    /// AK403 / IK403 code: 1 missing, 3 too many elements, 4 too short, 5 too long, 6 invalid
+    /// character, 7 invalid code, 8 invalid date, 9 invalid time, 12 too many repetitions,
+    /// 13 too many components.
+    pub code: u8,
+    /// Copy of the bad data (AK404), when there is any.
+    pub bad_data: Option<String>,
+}
+
+/// A segment error: the content of an AK3 / IK3 and its AK4s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentError {
+    /// AK301: the segment id (for a missing segment, the id of the missing one).
+    pub segment_id: String,
+    /// AK302: position in the set (ST = 1).
+    pub position: usize,
+    /// AK303: loop id where the error was found.
+    pub loop_id: Option<String>,
+    /// AK304 / IK304 code: 1 unrecognized, 2 unexpected, 3 mandatory missing, 4 loop over
+    /// maximum, 5 segment over maximum use, 6 not in set, 7 out of sequence, 8 element errors.
+    pub code: u8,
+    pub elements: Vec<ElementError>,
+    /// Where (of the segment that revealed it).
+    pub line: usize,
+    pub byte: usize,
+}
+
+fn valid_date(v: &[u8]) -> bool {
+    if !v.iter().all(u8::is_ascii_digit) || (v.len() != 6 && v.len() != 8) {
+        return false;
+    }
+    let num = |s: &[u8]| s.iter().fold(0u32, |a, &b| a * 10 + (b - b'0') as u32);
+    let (y, m, d) = if v.len() == 8 {
+        (num(&v[..4]), num(&v[4..6]), num(&v[6..8]))
+    } else {
+        (2000 + num(&v[..2]), num(&v[2..4]), num(&v[4..6]))
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let dim = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=dim).contains(&d)
+}
+
+fn valid_time(v: &[u8]) -> bool {
+    if !v.iter().all(u8::is_ascii_digit) || v.len() < 4 || v.len() > 8 {
+        return false;
+    }
+    let hh = (v[0] - b'0') * 10 + (v[1] - b'0');
+    let mm = (v[2] - b'0') * 10 + (v[3] - b'0');
+    let ss_ok = v.len() < 6 || (v[4] - b'0') * 10 + (v[5] - b'0') < 60;
+    hh < 24 && mm < 60 && ss_ok
+}
+
+/// Check one simple value (non-empty) against its definition; returns an AK403 code.
+pub fn check_value(e: &ElementDef, v: &[u8]) -> Option<u8> {
+    let len = match e.ty {
+        ElemType::N(_) => {
+            let digits = v.strip_prefix(b"-").unwrap_or(v);
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return Some(6);
+            }
+            digits.len()
+        }
+        ElemType::R => {
+            let body = v.strip_prefix(b"-").unwrap_or(v);
+            let dots = body.iter().filter(|&&b| b == b'.').count();
+            if body.is_empty() || dots > 1 || !body.iter().all(|b| b.is_ascii_digit() || *b == b'.') || body == b"." {
+                return Some(6);
+            }
+            body.len() - dots
+        }
+        ElemType::DT => {
+            if !valid_date(v) {
+                return Some(8);
+            }
+            v.len()
+        }
+        ElemType::TM => {
+            if !valid_time(v) {
+                return Some(9);
+            }
+            v.len()
+        }
+        ElemType::B | ElemType::C => return None,
+        ElemType::AN | ElemType::ID => {
+            if v.iter().any(|&b| b < 0x20 || b == 0x7F) {
+                return Some(6);
+            }
+            if v.is_ascii() {
+                v.len()
+            } else {
+                String::from_utf8_lossy(v).chars().count()
+            }
+        }
+    };
+    if (len as u32) < e.min {
+        return Some(4);
+    }
+    if len as u32 > e.max {
+        return Some(5);
+    }
+    if e.ty == ElemType::ID && !e.code_ok(v) {
+        return Some(7);
+    }
+    None
+}
+
+fn lossy(v: &[u8]) -> Option<String> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(String::from_utf8_lossy(&v[..v.len().min(99)]).into_owned())
+    }
+}
+
+type ErrFn<'x> = dyn FnMut(usize, Option<usize>, Option<usize>, &str, u8, &[u8]) + 'x;
+
+/// Check one (repetition of an) element value: composite component count, components in a
+/// simple element, then the value itself.
+fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, err: &mut ErrFn<'_>) {
+    if e.ty == ElemType::C {
+        let comps = v.split(|&b| b == comp).count() as u32;
+        if comps > e.max {
+            err(n, Some(comps as usize), rep, &e.reference, 13, v);
+        }
+        return;
+    }
+    if memchr::memchr(comp, v).is_some() {
+        err(n, Some(2), rep, &e.reference, 13, v);
+        return;
+    }
+    if let Some(code) = check_value(e, v) {
+        err(n, None, rep, &e.reference, code, v);
+    }
+}
+
+/// Check a segment's elements against its definition, appending element errors.
+///
+/// Fast path: one pass over the segment finds the elements; when the segment holds no component
+/// or repetition separator, control character or non-ASCII byte, values are checked without
+/// re-scanning their characters. Anything else takes the general path.
+pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+    let d = seg.delimiters;
+    let raw = seg.raw();
+    let body = raw.get(seg.id().len()..).unwrap_or(&[]);
+    let rep = d.repetition.unwrap_or(d.component);
+    let plain = seg.id() != b"BIN" && !body.iter().any(|&b| b == d.component || b == rep || !(0x20..0x7F).contains(&b));
+    if !plain {
+        return check_elements_general(seg, def, out);
+    }
+    let mut n = 0usize;
+    let mut rest = body.get(1..).unwrap_or(&[]);
+    let mut more = !body.is_empty();
+    while more {
+        let end = rest.iter().position(|&b| b == d.element);
+        let v = match end {
+            Some(k) => rest.get(..k).unwrap_or(&[]),
+            None => rest,
+        };
+        n += 1;
+        let Some(e) = def.elements.get(n - 1) else {
+            return check_elements_general(seg, def, out);
+        };
+        if v.is_empty() {
+            if e.req == Req::M {
+                return check_elements_general(seg, def, out);
+            }
+        } else if !matches!(e.ty, ElemType::B | ElemType::C) && check_plain(e, v).is_some() {
+            return check_elements_general(seg, def, out);
+        }
+        match end {
+            Some(k) => rest = rest.get(k + 1..).unwrap_or(&[]),
+            None => more = false,
+        }
+    }
+    if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
+        check_elements_general(seg, def, out);
+    }
+}
+
+/// [`check_value`] for a value known to be printable ASCII.
+#[inline]
+fn check_plain(e: &ElementDef, v: &[u8]) -> Option<u8> {
+    match e.ty {
+        ElemType::AN | ElemType::ID => {
+            let len = v.len() as u32;
+            if len < e.min {
+                Some(4)
+            } else if len > e.max {
+                Some(5)
+            } else if e.ty == ElemType::ID && !e.code_ok(v) {
+                Some(7)
+            } else {
+                None
+            }
+        }
+        _ => check_value(e, v),
+    }
+}
+
+fn check_elements_general(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+    let d = seg.delimiters;
+    let mut n = 0;
+    let mut err = |position: usize,
+                   component: Option<usize>,
+                   repetition: Option<usize>,
+                   reference: &str,
+                   code: u8,
+                   bad: &[u8]| {
+        out.push(ElementError {
+            position,
+            component,
+            repetition,
+            reference: if reference.is_empty() { None } else { Some(reference.to_string()) },
+            code,
+            bad_data: lossy(bad),
+        })
+    };
+    for (i, v) in seg.elements().enumerate() {
+        n = i + 1;
+        let Some(e) = def.elements.get(i) else {
+            if !v.is_empty() || seg.elements().skip(i).any(|x| !x.is_empty()) {
+                err(n, None, None, "", 3, v);
+                return;
+            }
+            continue;
+        };
+        if v.is_empty() {
+            if e.req == Req::M {
+                err(n, None, None, &e.reference, 1, v);
+            }
+            continue;
+        }
+        if e.ty == ElemType::B {
+            continue;
+        }
+        let has_rep = d.repetition.is_some_and(|r| memchr::memchr(r, v).is_some());
+        if !has_rep {
+            check_one(e, v, n, None, d.component, &mut err);
+            continue;
+        }
+        let r = d.repetition.unwrap_or(0);
+        for (ri, rv) in v.split(|&b| b == r).enumerate() {
+            if ri as u32 >= e.repeat {
+                err(n, None, Some(ri + 1), &e.reference, 12, rv);
+                break;
+            }
+            let rep = if e.repeat > 1 { Some(ri + 1) } else { None };
+            check_one(e, rv, n, rep, d.component, &mut err);
+        }
+    }
+    for (i, e) in def.elements.iter().enumerate().skip(n) {
+        if e.req == Req::M {
+            err(i + 1, None, None, &e.reference, 1, &[]);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Frame<'g> {
+    nodes: &'g [Node],
+    firsts: &'g [SegId],
+    required_end: usize,
+    pos: usize,
+    base: usize,
+    loop_id: &'g str,
+}
+
+/// The grammars a transaction set is read with.
+#[derive(Debug, Clone, Copy)]
+pub struct SetContext<'g> {
+    pub set: Option<&'g SetGrammar>,
+    pub dict: &'g SegmentDict,
+    pub envelope: &'g SegmentDict,
+}
+
+impl<'g> SetContext<'g> {
+    /// The definition of a segment: the set's override, else the version dictionary, else the envelope.
+    pub fn def(&self, id: SegId) -> Option<&'g SegmentDef> {
+        self.set.and_then(|s| s.overrides.get(id)).or_else(|| self.dict.get(id)).or_else(|| self.envelope.get(id))
+    }
+}
+
+/// Walks one transaction set's segments through its structure.
+#[derive(Debug)]
+pub struct StructureValidator<'g> {
+    ctx: SetContext<'g>,
+    stack: Vec<Frame<'g>>,
+    counts: Vec<u32>,
+    scratch: Vec<ElementError>,
+    /// Direct-mapped cache of segment definitions for the current set's context.
+    def_cache: [(SegId, Option<&'g SegmentDef>); 64],
+}
+
+impl<'g> StructureValidator<'g> {
+    pub fn new(ctx: SetContext<'g>) -> Self {
+        let mut v = StructureValidator {
+            ctx,
+            stack: Vec::new(),
+            counts: Vec::new(),
+            scratch: Vec::new(),
+            def_cache: [(0, None); 64],
+        };
+        v.reset(ctx);
+        v
+    }
+
+    /// Start a new transaction set.
+    pub fn reset(&mut self, ctx: SetContext<'g>) {
+        let same = std::ptr::eq(self.ctx.dict, ctx.dict)
+            && match (self.ctx.set, ctx.set) {
+                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+        if !same {
+            self.def_cache = [(0, None); 64];
+        }
+        self.ctx = ctx;
+        self.stack.clear();
+        self.counts.clear();
+        if let Some(s) = ctx.set {
+            self.counts.resize(s.structure.len(), 0);
+            self.stack.push(Frame {
+                nodes: &s.structure,
+                firsts: &s.root_firsts,
+                required_end: s.root_required_end,
+                pos: 0,
+                base: 0,
+                loop_id: "",
+            });
+        }
+    }
+
+    fn loop_id(&self) -> Option<String> {
+        self.stack.last().map(|f| f.loop_id).filter(|s| !s.is_empty()).map(str::to_string)
+    }
+
+    fn missing(&self, f: &Frame<'g>, from: usize, to: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        let to = to.min(f.required_end);
+        if from >= to {
+            return;
+        }
+        for k in from..to {
+            let (Some(node), Some(&c)) = (f.nodes.get(k), self.counts.get(f.base + k)) else { continue };
+            if c < node.min() {
+                out.push(SegmentError {
+                    segment_id: seg_name(node.first_segment()),
+                    position: seg.index,
+                    loop_id: if f.loop_id.is_empty() { None } else { Some(f.loop_id.to_string()) },
+                    code: 3,
+                    elements: Vec::new(),
+                    line: seg.line,
+                    byte: seg.byte,
+                });
+            }
+        }
+    }
+
+    fn pop(&mut self, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        if let Some(f) = self.stack.pop() {
+            self.missing(&f, f.pos + 1, f.nodes.len(), seg, out);
+            self.counts.truncate(f.base);
+        }
+    }
+
+    /// Feed one segment (ST first, SE last); appends its errors to `out`.
+    pub fn segment(&mut self, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        let raw_id = seg.id();
+        let Some(id) = seg_id(raw_id) else {
+            out.push(self.seg_error(seg, 1));
+            return;
+        };
+        let h = ((id ^ (id >> 7) ^ (id >> 13)) & 63) as usize;
+        let def = match self.def_cache.get(h) {
+            Some(&(k, d)) if k == id => d,
+            _ => {
+                let d = self.ctx.def(id);
+                if let Some(slot) = self.def_cache.get_mut(h) {
+                    *slot = (id, d);
+                }
+                d
+            }
+        };
+        if self.ctx.set.is_some() {
+            self.place(id, seg, def.is_some(), out);
+        }
+        if let Some(def) = def {
+            self.scratch.clear();
+            check_elements(seg, def, &mut self.scratch);
+            if !self.scratch.is_empty() {
+                let mut e = self.seg_error(seg, 8);
+                e.elements = std::mem::take(&mut self.scratch);
+                out.push(e);
+            }
+        }
+    }
+
+    fn seg_error(&self, seg: &Segment<'_>, code: u8) -> SegmentError {
+        SegmentError {
+            segment_id: seg.id_str().into_owned(),
+            position: seg.index,
+            loop_id: self.loop_id(),
+            code,
+            elements: Vec::new(),
+            line: seg.line,
+            byte: seg.byte,
+        }
+    }
+
+    fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) {
+        // Search the open frames, innermost first, from each frame's position forward.
+        let mut found = None;
+        'outer: for level in (0..self.stack.len()).rev() {
+            let Some(f) = self.stack.get(level) else { continue };
+            for (j, &first) in f.firsts.iter().enumerate().skip(f.pos) {
+                if first == id {
+                    // Repeating the node at the frame's current position of a loop trigger within
+                    // its own loop frame is handled by the parent (j == 0 in a loop frame).
+                    if level > 0 && j == 0 {
+                        continue;
+                    }
+                    found = Some((level, j));
+                    break 'outer;
+                }
+            }
+        }
+        let Some((level, j)) = found else {
+            let code = if !known {
+                1
+            } else if !self.ctx.set.is_some_and(|s| s.uses(id)) {
+                6
+            } else if self.stack.iter().any(|f| f.nodes.iter().take(f.pos).any(|n| n.first_segment() == id)) {
+                7
+            } else {
+                2
+            };
+            out.push(self.seg_error(seg, code));
+            return;
+        };
+        while self.stack.len() > level + 1 {
+            self.pop(seg, out);
+        }
+        let Some(f) = self.stack.last().copied() else { return };
+        let from = if f.pos == j { j } else { f.pos + 1 };
+        let from = if f.pos == 0 && self.counts.get(f.base).copied() == Some(0) { 0 } else { from };
+        self.missing(&f, from, j, seg, out);
+        if let Some(top) = self.stack.last_mut() {
+            top.pos = j;
+        }
+        let Some(c) = self.counts.get_mut(f.base + j) else { return };
+        *c += 1;
+        let count = *c;
+        match f.nodes.get(j) {
+            Some(Node::Segment { max, .. }) if count > *max => out.push(self.seg_error(seg, 5)),
+            Some(Node::Loop { id: lid, max, children, firsts, required_end, .. }) => {
+                if count > *max {
+                    out.push(self.seg_error(seg, 4));
+                }
+                let base = self.counts.len();
+                self.counts.resize(base + children.len(), 0);
+                if let Some(c0) = self.counts.get_mut(base) {
+                    *c0 = 1;
+                }
+                self.stack.push(Frame {
+                    nodes: children,
+                    firsts,
+                    required_end: *required_end,
+                    pos: 0,
+                    base,
+                    loop_id: lid,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The set ended (after SE, or cut short): close every open loop, reporting missing segments.
+    pub fn finish(&mut self, last: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        while !self.stack.is_empty() {
+            self.pop(last, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grammar::codes::CodeLists;
+    use crate::grammar::x12::parse_element;
+
+    fn el(spec: &str) -> ElementDef {
+        parse_element(spec, &CodeLists::default()).unwrap()
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(check_value(&el("M N0 1 3 1"), b"12a"), Some(6));
+        assert_eq!(check_value(&el("M N0 1 3 1"), b"-123"), None);
+        assert_eq!(check_value(&el("M N0 1 3 1"), b"1234"), Some(5));
+        assert_eq!(check_value(&el("M R 1 5 1"), b"12.50"), None);
+        assert_eq!(check_value(&el("M R 1 5 1"), b"1.2.3"), Some(6));
+        assert_eq!(check_value(&el("M DT 8 8 373"), b"20240230"), Some(8));
+        assert_eq!(check_value(&el("M DT 8 8 373"), b"20240229"), None);
+        assert_eq!(check_value(&el("M TM 4 8 337"), b"2460"), Some(9));
+        assert_eq!(check_value(&el("M ID 2 2 35 =1A|1C"), b"1B"), Some(7));
+        assert_eq!(check_value(&el("M AN 2 5 1"), b"a"), Some(4));
+        assert_eq!(check_value(&el("M AN 1 5 1"), b"a\x01"), Some(6));
+    }
+}
