@@ -421,6 +421,15 @@ fn hostile_content_from_files_is_neutralised() {
     let o = env.ingest(NOW, &[("cr.abi", so_exam_with_narrative("EXAM\rBcc: evil@example.com"))]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("quarantined"));
+    // The same in an X12 350 K1 narrative (component separator `|` so `:` is plain data).
+    let x12 =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12/350-holds-exam-release.x12"))
+            .expect("x12 sample")
+            .replacen(":~", "|~", 1)
+            .replace("K1*INTENSIVE EXAM REQUIRED~", "K1*INTENSIVE EXAM\r\nBcc: evil@example.com\r\n<b>x</b>~");
+    let o = env.ingest(NOW, &[("cr.x12", x12.into_bytes())]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("quarantined"), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(server.received().is_empty());
     // HTML and a header-looking text in a narrative arrive as text.
     let o = env.ingest(NOW, &[("html.abi", so_exam_with_narrative("<script>alert(1)</script> Bcc: x@evil.io"))]);

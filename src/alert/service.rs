@@ -5,7 +5,8 @@ use super::mailer::Mailer;
 use super::outbox::{deliver_due, DeliveryReport};
 use super::store::SledOutbox;
 use crate::clock::Clock;
-use crate::domain::{Entry, Fact};
+use crate::domain::{Entry, EntryRow, Fact, ReleaseStatus, SummaryStatus};
+use crate::entry_number::EntryNumber;
 use crate::store::{Store, StoreError, Table};
 use chrono::{DateTime, FixedOffset};
 use std::future::Future;
@@ -25,15 +26,18 @@ pub const NO_RELEASE_EVERY: Duration = Duration::from_secs(3600);
 /// transaction per entry, then flushed. Returns how many were newly queued.
 pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffset>) -> Result<u64, StoreError> {
     let mut queued = 0;
-    let mut waiting: Vec<(Vec<u8>, Entry)> = Vec::new();
-    for r in store.scan::<Entry>(Table::Entries) {
-        let (k, e) = r?;
-        if super::hook::awaits_release(&e) {
-            waiting.push((k, e));
+    let mut waiting: Vec<(Vec<u8>, EntryNumber)> = Vec::new();
+    for r in store.scan::<EntryRow>(Table::Entries) {
+        let (k, row) = r?;
+        let open = !matches!(row.release, ReleaseStatus::Released | ReleaseStatus::Cancelled)
+            && row.summary != SummaryStatus::Deleted;
+        if let (true, Some(en)) = (open, row.entry) {
+            waiting.push((k, en));
         }
     }
-    for (key, entry) in waiting {
+    for (key, en) in waiting {
         let facts: Vec<Fact> = store.get(Table::Facts, &key)?.unwrap_or_default();
+        let entry = Entry::derive(&en, &facts);
         let Some(alert) = hook.no_release_for(&entry, &facts, now) else { continue };
         queued += store.transaction(|tx| hook.queue_tx(tx, vec![alert.clone()], now))?;
     }
