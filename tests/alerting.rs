@@ -683,3 +683,45 @@ fn no_release_warning_after_the_configured_days_and_release_confirmation_when_on
     let store = Store::open(&store_path).expect("store");
     assert_eq!(check_no_release(&store, &hook, t("2026-03-20T09:00:00-05:00")).expect("check"), 0);
 }
+
+#[test]
+fn digest_holds_non_critical_alerts_until_the_daily_hour_then_sends_one_mail() {
+    let env = Env::new("[alerts]\ndigest = true\n[[route]]\nto = [\"desk@example.com\"]\nmin-severity = \"info\"\n");
+    let server = env.server();
+    ok(&env.ingest(NOW, &life_to_exam()));
+    // The exam is critical: mailed at once (to the desk too).
+    let mails = server.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_tos.len(), 3, "{:?}", mails[0].rcpt_tos);
+    // Bill arrived (SO50 95) and the acceptance are info: held for the 08:00 digest.
+    let rows = env.alerts_json();
+    let held: Vec<&serde_json::Value> = rows.iter().filter(|r| r["state"] == "queued").collect();
+    assert_eq!(held.len(), 2, "{rows:#?}");
+    for r in &held {
+        assert_eq!(r["severity"], "info");
+        assert_eq!(r["to"], serde_json::json!(["desk@example.com"]));
+        assert_eq!(r["next_attempt"].as_str().map(t), Some(t("2026-02-06T08:00:00-05:00")));
+    }
+    ok(&env.deliver("2026-02-06T07:59:00-05:00"));
+    assert_eq!(server.received().len(), 1);
+    ok(&env.deliver("2026-02-06T08:00:00-05:00"));
+    let mails = server.received();
+    assert_eq!(mails.len(), 2);
+    let d = &mails[1];
+    assert_eq!(d.rcpt_tos, vec!["desk@example.com".to_string()]);
+    let subject = header(&d.data, "Subject").join(" ");
+    assert!(subject.starts_with("[entrywatch] DIGEST 2 alerts on 2026-02-06: EEE-1234567-3"), "{subject}");
+    let rows = env.alerts_json();
+    assert_eq!(rows.len(), 2, "the exam and the digest: {rows:#?}");
+    assert!(rows.iter().all(|r| r["state"] == "sent"), "{rows:#?}");
+    assert!(rows
+        .iter()
+        .any(|r| r["severity"] == "digest" && r["id"].as_str().is_some_and(|i| i.starts_with("digest/2026-02-06/"))));
+    // The same facts again from other bytes: known identities, nothing held or sent.
+    let resend =
+        String::from_utf8(sample("life-03-so-exam.abi")).expect("ascii").replace("BILL ARRIVED", "BILL ARRIVES");
+    ok(&env.ingest("2026-02-06T09:00:00-05:00", &[("resend-exam.abi", resend.into_bytes())]));
+    ok(&env.deliver("2026-02-07T08:00:00-05:00"));
+    assert_eq!(server.received().len(), 2);
+    assert_eq!(env.alerts_json().len(), 2);
+}

@@ -1,18 +1,43 @@
-//! The outbox on the entry store: [`SledOutbox`] implements [`OutboxStore`] over `crate::store::Store` (table `outbox`, keyed by alert identity), plus the in-transaction insert the ingest hook uses.
+//! The outbox on the entry store: [`SledOutbox`] implements [`OutboxStore`] over `crate::store::Store` (table `outbox`, keyed by alert identity), the in-transaction insert the ingest hook uses, and alerts held for the daily digest.
+//!
+//! Keys of table `outbox`: `<identity>` → a mail item (one alert, or a digest
+//! `digest/<date>/<hash>`); `held/<identity>` → an alert waiting for the daily digest
+//! (`queued` until grouped, then `sent` meaning "handed to its digest"; kept for the dedup).
 
-use super::outbox::{OutboxItem, OutboxState, OutboxStore};
+use super::outbox::{group_digests, OutboxItem, OutboxState, OutboxStore, Payload};
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 
-/// Insert an item inside an open transaction unless one with the same id exists (the dedup by
-/// alert identity): `Ok(true)` when it was inserted. Nothing is flushed: the caller's
-/// transaction commits it together with the fact that caused it.
+/// Key prefix of alerts held for the digest.
+pub const HELD: &str = "held/";
+
+fn held_key(id: &str) -> Vec<u8> {
+    format!("{HELD}{id}").into_bytes()
+}
+
+fn known_tx(tx: &StoreTx<'_>, id: &str) -> Result<bool, TxError> {
+    Ok(tx.get::<OutboxItem>(Table::Outbox, id.as_bytes())?.is_some()
+        || tx.get::<OutboxItem>(Table::Outbox, &held_key(id))?.is_some())
+}
+
+/// Insert an item inside an open transaction unless one with the same id exists, mailed or
+/// held (the dedup by alert identity): `Ok(true)` when it was inserted. Nothing is flushed: the
+/// caller's transaction commits it together with the fact that caused it.
 pub fn insert_new_tx(tx: &mut StoreTx<'_>, item: &OutboxItem) -> Result<bool, TxError> {
-    let key = item.id.as_bytes();
-    if tx.get::<OutboxItem>(Table::Outbox, key)?.is_some() {
+    if known_tx(tx, &item.id)? {
         return Ok(false);
     }
-    tx.put(Table::Outbox, key, item)?;
+    tx.put(Table::Outbox, item.id.as_bytes(), item)?;
+    Ok(true)
+}
+
+/// Hold an alert item for the digest (its `next_attempt` is when the digest is made), unless
+/// its identity is already known. Same contract as [`insert_new_tx`].
+pub fn insert_held_tx(tx: &mut StoreTx<'_>, item: &OutboxItem) -> Result<bool, TxError> {
+    if known_tx(tx, &item.id)? {
+        return Ok(false);
+    }
+    tx.put(Table::Outbox, &held_key(&item.id), item)?;
     Ok(true)
 }
 
@@ -32,9 +57,68 @@ impl SledOutbox {
         &self.store
     }
 
-    /// Every item, in key (identity) order.
+    /// Every mail item and every alert still waiting for its digest, in key order (alerts
+    /// already handed to a digest are shown by that digest's item).
     pub fn all(&self) -> Result<Vec<OutboxItem>, StoreError> {
-        self.store.scan::<OutboxItem>(Table::Outbox).map(|r| r.map(|(_, v)| v)).collect()
+        let mut out = Vec::new();
+        for r in self.store.scan::<OutboxItem>(Table::Outbox) {
+            let (k, item) = r?;
+            if !k.starts_with(HELD.as_bytes()) || item.state == OutboxState::Queued {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Group the held alerts whose digest time has come into digest items (one per recipient
+    /// set, dated `date`), in one transaction, then flush. Returns the digest ids queued.
+    pub fn make_due_digests(&self, date: NaiveDate, now: DateTime<FixedOffset>) -> Result<Vec<String>, StoreError> {
+        let mut held: Vec<OutboxItem> = Vec::new();
+        for r in self.store.scan_prefix::<OutboxItem>(Table::Outbox, HELD.as_bytes()) {
+            let (_, item) = r?;
+            if item.state == OutboxState::Queued && item.next_attempt <= now {
+                held.push(item);
+            }
+        }
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        held.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then(a.id.cmp(&b.id)));
+        let pairs = held
+            .iter()
+            .filter_map(|i| match &i.payload {
+                Payload::Alert(a) => Some(((**a).clone(), i.to.clone())),
+                Payload::Digest(_) => None,
+            })
+            .collect();
+        let digests = group_digests(date, pairs, now);
+        let ids = self.store.transaction(|tx| {
+            let mut ids = Vec::new();
+            for d in &digests {
+                let mut d = d.clone();
+                // A second digest for the same day and recipients (the daemon was down): new id.
+                let base = d.id.clone();
+                let mut n = 1;
+                while tx.get::<OutboxItem>(Table::Outbox, d.id.as_bytes())?.is_some() {
+                    n += 1;
+                    d.id = format!("{base}-{n}");
+                    if let Payload::Digest(g) = &mut d.payload {
+                        g.id = d.id.clone();
+                    }
+                }
+                tx.put(Table::Outbox, d.id.as_bytes(), &d)?;
+                ids.push(d.id.clone());
+            }
+            for h in &held {
+                let mut h = h.clone();
+                h.state = OutboxState::Sent;
+                h.sent_at = Some(now);
+                tx.put(Table::Outbox, &held_key(&h.id), &h)?;
+            }
+            Ok(ids)
+        })?;
+        self.store.flush()?;
+        Ok(ids)
     }
 
     /// One item by identity.
@@ -42,7 +126,7 @@ impl SledOutbox {
         self.store.get(Table::Outbox, id.as_bytes())
     }
 
-    /// The earliest `next_attempt` of a queued item (when the mailer should wake next).
+    /// The earliest `next_attempt` of a queued or held item (when the mailer should wake next).
     pub fn next_due(&self) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
         let mut next: Option<DateTime<FixedOffset>> = None;
         for r in self.store.scan::<OutboxItem>(Table::Outbox) {
@@ -83,8 +167,8 @@ impl OutboxStore for SledOutbox {
     fn due(&self, now: DateTime<FixedOffset>) -> Result<Vec<OutboxItem>, StoreError> {
         let mut out = Vec::new();
         for r in self.store.scan::<OutboxItem>(Table::Outbox) {
-            let (_, item) = r?;
-            if item.state == OutboxState::Queued && item.next_attempt <= now {
+            let (k, item) = r?;
+            if !k.starts_with(HELD.as_bytes()) && item.state == OutboxState::Queued && item.next_attempt <= now {
                 out.push(item);
             }
         }
