@@ -110,7 +110,12 @@ fn main() {
     let t0 = Instant::now();
     let _ = outbox.next_due().expect("next due");
     let next = t0.elapsed();
-    println!("outbox scans ({items} items): due() {scan:?} ({due} due), next_due() {next:?}");
+    let t0 = Instant::now();
+    let none = outbox.due(now - chrono::Duration::days(1)).expect("due").len();
+    let scan_none = t0.elapsed();
+    println!(
+        "outbox scans ({items} items): due() {scan:?} with {due} due, {scan_none:?} with {none} due; next_due() {next:?}"
+    );
 
     let mail_dir = root.join("mail");
     let _ = std::fs::remove_dir_all(&mail_dir);
@@ -130,4 +135,7 @@ fn main() {
         d.as_secs_f64(),
         report.sent.len() as f64 / d.as_secs_f64()
     );
+    let t0 = Instant::now();
+    let after = outbox.due(now).expect("due").len();
+    println!("after delivery:      due() {:?} with {after} due", t0.elapsed());
 }
