@@ -73,6 +73,14 @@ pub fn insert_held_tx(tx: &mut StoreTx<'_>, item: &OutboxItem) -> Result<bool, T
     Ok(true)
 }
 
+/// How many outbox rows are in each state (what `entrywatch alerts` sums up; for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
 /// The outbox kept in the entry store. Every write is one transaction followed by a flush, so
 /// it is durable before the call returns (a `sent` mark survives a crash right after it).
 #[derive(Debug, Clone)]
@@ -103,6 +111,20 @@ impl SledOutbox {
             }
         }
         Ok(out)
+    }
+
+    /// Rows per state, as `entrywatch alerts` lists them (alerts held for a digest count as
+    /// queued until grouped; a digest counts once).
+    pub fn counts(&self) -> Result<OutboxCounts, StoreError> {
+        let mut c = OutboxCounts::default();
+        for item in self.all()? {
+            match item.state {
+                OutboxState::Queued => c.queued += 1,
+                OutboxState::Sent => c.sent += 1,
+                OutboxState::Failed => c.failed += 1,
+            }
+        }
+        Ok(c)
     }
 
     /// Keys (`m/..` or `h/..`) of queued items due at or before `now`, soonest first.
@@ -304,6 +326,7 @@ mod tests {
         assert_eq!(o.get(&b.id).expect("get").map(|i| i.state), Some(OutboxState::Failed));
         assert_eq!(o.next_due().expect("next"), None);
         assert_eq!(o.all().expect("all").len(), 2);
+        assert_eq!(o.counts().expect("counts"), OutboxCounts { queued: 0, sent: 1, failed: 1 });
         let index = o.store().scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()).count();
         assert_eq!(index, 0, "nothing queued: the due index is empty");
     }
