@@ -501,7 +501,8 @@ async fn hostile_fact_text_cannot_inject_headers_or_html() {
     let server = env.server();
     let cfg = env.config();
     let store = Store::open(&env.root().join("data/store")).expect("store");
-    let hook = AlertHook::new(&cfg, &grammars(), Clock::Fixed(t(NOW)));
+    let hook = AlertHook::new(&cfg, &grammars(), Clock::Fixed(t(NOW)))
+        .with_next_deadline(Arc::new(|_, _, _| Some("2026-03-02: PSC <window>\r\nX-Injected: 1".to_string())));
     let entry = entrywatch::domain::Entry {
         entry: E.parse().ok(),
         importer: "12-345678900\r\nBcc: evil@example.com".into(),
@@ -523,12 +524,14 @@ async fn hostile_fact_text_cannot_inject_headers_or_html() {
     let m = &mails[0];
     assert_eq!(m.rcpt_tos, vec!["compliance@example.com".to_string(), "broker-desk@example.com".to_string()]);
     assert!(header(&m.data, "Bcc").is_empty(), "{}", m.data);
+    assert!(header(&m.data, "X-Injected").is_empty(), "{}", m.data);
     let subject = header(&m.data, "Subject").join(" ");
     assert!(subject.contains("(12-345678900 Bcc: evil@example.com)"), "one line: {subject}");
     let body = body_decoded(&m.data);
     let html = html_part(&body);
     assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;") && html.contains("2704&lt;b&gt;"), "{html}");
+    assert!(html.contains("2026-03-02: PSC &lt;window&gt;"), "the next deadline line: {html}");
     assert!(body.contains("  > line1\n  > Bcc: evil@example.com\n"), "quoted in the text part: {body}");
 }
 

@@ -13,6 +13,12 @@ use crate::ingest::IngestHook;
 use crate::store::{StoreTx, Table, TxError};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Says an entry's next deadline in words (`2026-03-02: post-summary correction window
+/// closes`), from the entry, its facts and now; the deadline module plugs one in with
+/// [`AlertHook::with_next_deadline`].
+pub type NextDeadlineFn = Arc<dyn Fn(&Entry, &[Fact], DateTime<FixedOffset>) -> Option<String> + Send + Sync + 'static>;
 
 /// Makes alerts from facts and queues them. Built once from the config and the grammars'
 /// code lists; shared by the pipeline (ingest) and the mailer loop (the no-release check).
@@ -24,6 +30,7 @@ pub struct AlertHook {
     digest_hour: u32,
     clock: Clock,
     queued: AtomicU64,
+    next_deadline: Option<NextDeadlineFn>,
 }
 
 impl std::fmt::Debug for AlertHook {
@@ -158,7 +165,14 @@ impl AlertHook {
             digest_hour: config.deadlines.remind_hour.min(23),
             clock,
             queued: AtomicU64::new(0),
+            next_deadline: None,
         }
+    }
+
+    /// Fill each mail's "Next deadline" line with `f`.
+    pub fn with_next_deadline(mut self, f: NextDeadlineFn) -> AlertHook {
+        self.next_deadline = Some(f);
+        self
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -298,7 +312,10 @@ impl AlertHook {
         new_facts: &[Fact],
         now: DateTime<FixedOffset>,
     ) -> Vec<Alert> {
-        let facts = entry_facts(after);
+        let mut facts = entry_facts(after);
+        if let Some(f) = &self.next_deadline {
+            facts.next_deadline = f(after, all_facts, now);
+        }
         let mut out: Vec<Alert> = new_facts.iter().flat_map(|f| self.alerts_for_fact(f, &facts, now)).collect();
         if self.alerts.release_confirmation && after.release == ReleaseStatus::Released {
             let statement_final = after.statement.as_ref().is_some_and(|s| s.final_statement);
