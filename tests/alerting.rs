@@ -728,3 +728,37 @@ fn digest_holds_non_critical_alerts_until_the_daily_hour_then_sends_one_mail() {
     assert_eq!(server.received().len(), 2);
     assert_eq!(env.alerts_json().len(), 2);
 }
+
+#[test]
+fn a_crash_anywhere_in_ingest_ends_with_exactly_one_mail() {
+    for point in ["after-commit:3", "after-flush", "after-journal", "after-archive:3"] {
+        let env = Env::new("");
+        let server = env.server();
+        let paths: Vec<PathBuf> = life_to_exam()
+            .into_iter()
+            .map(|(n, b)| {
+                let p = env.root().join("in/broker").join(n);
+                std::fs::write(&p, b).expect("drop");
+                p
+            })
+            .collect();
+        let o = env
+            .cmd(NOW)
+            .env("ENTRYWATCH_CRASH_AT", point)
+            .arg("ingest")
+            .arg("--config")
+            .arg(env.config_path())
+            .args(["--inbox", "broker"])
+            .args(&paths)
+            .output()
+            .expect("run ingest");
+        assert!(!o.status.success(), "{point}: the run aborts");
+        assert!(server.received().is_empty(), "{point}: nothing is mailed before the commit is durable");
+        // The next run (no new file) finishes the claimed files and delivers.
+        ok(&env.deliver(&at(CDuration::minutes(1))));
+        ok(&env.deliver(&at(CDuration::minutes(2))));
+        let mails = server.received();
+        assert_eq!(mails.len(), 1, "{point}: one mail");
+        assert_eq!(header(&mails[0].data, "X-Entrywatch-Alert-Id"), vec![EXAM_ID.to_string()], "{point}");
+    }
+}
