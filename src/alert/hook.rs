@@ -52,12 +52,14 @@ fn resolve_list<'a>(codes: &CodeLists, short: &'a str) -> &'a str {
     own.iter().copied().find(|name| codes.list(name).is_some()).unwrap_or(short)
 }
 
-/// A message time (local wall time in the configured zone) as an instant.
+/// A message time (local wall time in the configured zone) as an instant: the earlier one in
+/// the autumn overlap, an hour later in the spring gap (a wall time that did not exist).
 pub fn local_time(tz: chrono_tz::Tz, at: NaiveDateTime) -> DateTime<FixedOffset> {
-    match tz.from_local_datetime(&at).earliest() {
-        Some(t) => t.fixed_offset(),
-        None => at.and_utc().fixed_offset(),
-    }
+    tz.from_local_datetime(&at)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(at + chrono::Duration::hours(1))).earliest())
+        .map(|t| t.fixed_offset())
+        .unwrap_or_else(|| at.and_utc().fixed_offset())
 }
 
 /// The entry's facts as shown in a mail.
@@ -411,6 +413,8 @@ mod tests {
         let ny = chrono_tz::America::New_York;
         let naive = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("naive");
         assert_eq!(local_time(ny, naive("2026-07-01T09:30")), t("2026-07-01T09:30:00-04:00"));
+        assert_eq!(local_time(ny, naive("2026-03-08T02:30")), t("2026-03-08T03:30:00-04:00"), "spring gap");
+        assert_eq!(local_time(ny, naive("2026-11-01T01:30")), t("2026-11-01T01:30:00-04:00"), "autumn overlap");
         let src = Source { file: "f".into(), inbox: "b".into(), sha256: "s".into(), line: 1, record: 1 };
         let disp = |code: &str, at: &str| Fact {
             at: naive(at),
