@@ -1,5 +1,6 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
+pub mod alerts;
 pub mod entries;
 pub mod parse;
 pub mod report;
@@ -84,6 +85,13 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// The outbox: queued, sent, failed.
+    Alerts {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay the archive into a fresh store (same state).
     Rebuild {
         #[arg(long)]
@@ -134,6 +142,7 @@ pub fn main() -> i32 {
             };
             variance::run_variance(config.as_deref(), &entry, format)
         }
+        Command::Alerts { config, json } => alerts::run_alerts(config.as_deref(), json),
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Run(args) => run::run_run(&args),
         Command::CheckConfig { config } => run::run_check_config(config.as_deref()),
