@@ -34,13 +34,13 @@ fn main() {
     src.push_str("];\n");
     fs::write(out_dir.join("embedded_grammars.rs"), src).unwrap();
 
-    // Samples for `run --demo`: every file under samples/ except READMEs.
+    // Samples for `run --demo`: every file under samples/ except READMEs and the generator scripts.
     let samples = manifest.join("samples");
     println!("cargo:rerun-if-changed=samples");
     let mut files = Vec::new();
     walk(&samples, &mut files, &|p| {
         let name = p.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        !name.starts_with('.') && !name.starts_with("readme")
+        !name.starts_with('.') && !name.starts_with("readme") && !name.ends_with(".py")
     });
     files.sort();
     let mut src = String::from("/// Every sample shipped in samples/, as (path relative to samples/, bytes).\npub static SAMPLES: &[(&str, &[u8])] = &[\n");

@@ -370,7 +370,7 @@ impl IngestHook for AlertHook {
     fn on_entry_changed(
         &self,
         tx: &mut StoreTx<'_>,
-        _before: Option<&Entry>,
+        before: Option<&Entry>,
         after: &Entry,
         new_facts: &[Fact],
     ) -> Result<(), TxError> {
@@ -379,7 +379,8 @@ impl IngestHook for AlertHook {
         // The fact log as stored before this file (the pipeline writes it after the hooks).
         let mut all: Vec<Fact> = tx.get(Table::Facts, key.as_bytes())?.unwrap_or_default();
         all.extend(new_facts.iter().cloned());
-        let alerts = self.alerts_for_change(after, &all, new_facts, now);
+        let mut alerts = self.alerts_for_change(after, &all, new_facts, now);
+        alerts.extend(variance_alert(before, after, now));
         let n = self.queue_tx(tx, alerts, now)?;
         if n > 0 {
             self.queued.fetch_add(n, Ordering::Relaxed);
@@ -387,6 +388,21 @@ impl IngestHook for AlertHook {
         }
         Ok(())
     }
+}
+
+/// One alert (category variance) listing the differences this change newly raised, each with
+/// both values in the analyst's words; its identity names the set of differences, so the same
+/// differences never alert twice and a new one does.
+pub fn variance_alert(before: Option<&Entry>, after: &Entry, now: DateTime<FixedOffset>) -> Option<Alert> {
+    let diffs = crate::variance::alert_differences(before, after);
+    let severity = diffs.iter().map(|d| d.severity.alert_severity()).max()?;
+    let keys: Vec<String> = diffs.iter().map(|d| d.key()).collect();
+    let digest = crate::ingest::sha256_hex(keys.join("\n").as_bytes());
+    let what = format!("{} difference{} {}", diffs.len(), if diffs.len() == 1 { "" } else { "s" }, &digest[..12]);
+    let mut alert = rules::alert_for_event(AlertKind::Variance, severity, Some(&what), now, entry_facts(after), now);
+    let lines: Vec<String> = diffs.iter().map(|d| d.explanation.clone()).collect();
+    alert.narrative = Some(lines.join("\n"));
+    Some(alert)
 }
 
 #[cfg(test)]

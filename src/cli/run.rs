@@ -1,6 +1,9 @@
 //! `entrywatch run` (the daemon in the foreground) and `entrywatch check-config`.
 
 use super::{EXIT_OK, EXIT_USAGE};
+use crate::alert::hook::AlertHook;
+use crate::alert::mailer::Mailer;
+use crate::alert::service::MailerLoop;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::daemon::Daemon;
@@ -147,8 +150,24 @@ pub fn run_run(args: &RunArgs) -> i32 {
                 cfg.data_dir.display()
             )
         })?;
-        let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox);
-        let setup: Setup<PipelineHandler> = Box::new(|_daemon, _handler| {});
+        let hook = Arc::new(AlertHook::new(cfg, &grammars, clock));
+        let pipeline = pipeline.with_hook(hook.clone());
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox).with_wake(wake.clone());
+        let setup: Setup<PipelineHandler> = Box::new(move |daemon, handler| {
+            let store = handler.pipeline().store().clone();
+            daemon.add_task("mailer", move |mut shutdown, config| async move {
+                // lettre's SMTP pool must be built inside the runtime.
+                let cfg = config.borrow().clone();
+                let mailer = Mailer::from_config(&cfg).map_err(|e| anyhow::anyhow!("mail transport: {e}"))?;
+                MailerLoop::new(store, mailer, clock)
+                    .with_wake(wake)
+                    .with_no_release(hook)
+                    .run(async move { shutdown.wait().await })
+                    .await;
+                Ok(())
+            });
+        });
         Ok((handler, setup))
     })
 }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 /// Hands every settled file to [`Pipeline::process`], the same path `entrywatch ingest` takes.
 pub struct PipelineHandler {
     pipeline: Arc<Pipeline>,
+    /// Woken after each file whose facts were committed (the mailer sends new alerts at once).
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl PipelineHandler {
@@ -29,7 +31,13 @@ impl PipelineHandler {
             Ok(n) => tracing::info!(acks = n, "AcksWritten"),
             Err(e) => tracing::error!(error = %e, "AckRetryFailed"),
         }
-        PipelineHandler { pipeline }
+        PipelineHandler { pipeline, wake: None }
+    }
+
+    /// Notify this after every applied file.
+    pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
+        self.wake = Some(wake);
+        self
     }
 
     pub fn pipeline(&self) -> &Arc<Pipeline> {
@@ -45,6 +53,9 @@ impl FileHandler for PipelineHandler {
         match self.pipeline.process(inbox, path) {
             Ok(Outcome::Applied { entries }) => {
                 tracing::info!(inbox = %inbox.name, file = %path.display(), entries = entries.len(), "FileApplied");
+                if let Some(w) = &self.wake {
+                    w.notify_one();
+                }
                 HandleOutcome::Processed
             }
             Ok(Outcome::Duplicate { of }) => {
