@@ -12,13 +12,19 @@
 //! Module map: [`grammar`] loads the data grammars; [`parse`] reads bytes into messages and
 //! diagnostics; [`config`] and [`clock`] are the injected context; [`cli`] is the command line.
 
+pub mod alert;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod entry_number;
 pub mod grammar;
 pub mod ingest;
 pub mod interpret;
 pub mod parse;
+pub mod report;
 pub mod store;
+pub mod view;
+pub mod web;

@@ -2,6 +2,7 @@
 
 pub mod entries;
 pub mod parse;
+pub mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -74,6 +75,8 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers.
+    Report(report::ReportArgs),
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -106,5 +109,6 @@ pub fn main() -> i32 {
         Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
+        Command::Report(args) => report::run(&args),
     }
 }

@@ -89,11 +89,16 @@ pub fn run_grammars_check(dir: Option<&Path>) -> i32 {
             for w in &g.warnings {
                 println!("warning: {w}");
             }
-            let lists = g.codes.lists.len();
+            let x12_sets: Vec<&str> = g.x12.sets.keys().map(String::as_str).collect();
+            let x12_versions: Vec<&str> = g.x12.dictionaries.keys().map(String::as_str).collect();
+            let abi_apps: Vec<&str> = g.abi.apps.keys().map(String::as_str).collect();
             println!(
-                "grammars ok ({}): {} code lists",
+                "grammars ok ({}): X12 versions {} sets {}; ABI applications {}; {} code lists",
                 dir.map(|d| d.display().to_string()).unwrap_or_else(|| "embedded".into()),
-                lists
+                x12_versions.join(" "),
+                x12_sets.join(" "),
+                abi_apps.join(" "),
+                g.codes.lists.len()
             );
             EXIT_OK
         }

@@ -79,6 +79,9 @@ pub struct FieldDef {
     /// Code list (grammars/codes) the value must belong to.
     #[serde(default)]
     pub codes: Option<String>,
+    /// Index of `codes` in [`AbiGrammars::code_sets`] (set by the loader).
+    #[serde(skip)]
+    pub code_set: Option<usize>,
 }
 
 impl FieldDef {
@@ -136,7 +139,8 @@ impl RecordDef {
 
     /// Whether this layout (identifier and `select`) matches an 80-byte image.
     pub fn matches(&self, image: &[u8]) -> bool {
-        if !image.starts_with(self.id.as_bytes()) {
+        let id = self.id.as_bytes();
+        if image.len() < id.len() || !id.iter().zip(image).all(|(a, b)| a == b) {
             return false;
         }
         match &self.select {
@@ -201,19 +205,23 @@ pub struct AppGrammar {
     pub children: Vec<Vec<usize>>,
     /// Per record: the transaction (index into `transactions`) it starts, if any.
     pub starts: Vec<Option<usize>>,
-    by_first2: HashMap<[u8; 2], Vec<usize>>,
+    /// Candidate lists (record indexes, `select` variants and longer ids first).
+    candidates: Vec<Vec<usize>>,
+    /// 1 + index into `candidates` for each possible pair of first two identifier bytes
+    /// (second byte 0 for one-byte ids); 0 when none. 65,536 entries.
+    by_first2: Vec<u16>,
 }
 
 impl AppGrammar {
     /// The record layout for an 80-byte image: variants with `select` first, longest id first.
     pub fn lookup(&self, image: &[u8]) -> Option<usize> {
         let key = [image.first().copied().unwrap_or(b' '), image.get(1).copied().unwrap_or(b' ')];
-        let hit = |k: &[u8; 2]| {
-            self.by_first2
-                .get(k)
-                .and_then(|c| c.iter().copied().find(|&i| self.records.get(i).is_some_and(|r| r.matches(image))))
+        let hit = |k: [u8; 2]| {
+            let slot = *self.by_first2.get(usize::from(k[0]) << 8 | usize::from(k[1]))?;
+            let c = self.candidates.get(usize::from(slot).checked_sub(1)?)?;
+            c.iter().copied().find(|&i| self.records.get(i).is_some_and(|r| r.matches(image)))
         };
-        hit(&key).or_else(|| hit(&[key[0], 0]))
+        hit(key).or_else(|| hit([key[0], 0]))
     }
 
     /// The record layout called `name`.
@@ -240,7 +248,7 @@ impl AppGrammar {
             let r = &self.records[i];
             (r.select.is_none(), std::cmp::Reverse(r.id.len()))
         });
-        self.by_first2.clear();
+        let mut map: BTreeMap<[u8; 2], Vec<usize>> = BTreeMap::new();
         for i in order {
             let id = self.records[i].id.as_bytes();
             let key = match id {
@@ -248,7 +256,15 @@ impl AppGrammar {
                 [a, b, ..] => [*a, *b],
                 [] => continue,
             };
-            self.by_first2.entry(key).or_default().push(i);
+            map.entry(key).or_default().push(i);
+        }
+        self.by_first2 = vec![0; 1 << 16];
+        self.candidates.clear();
+        for (k, v) in map {
+            self.candidates.push(v);
+            if let Some(slot) = self.by_first2.get_mut(usize::from(k[0]) << 8 | usize::from(k[1])) {
+                *slot = u16::try_from(self.candidates.len()).unwrap_or(0);
+            }
         }
     }
 }
@@ -259,8 +275,8 @@ pub struct AbiGrammars {
     pub files: usize,
     pub envelope: AppGrammar,
     pub apps: BTreeMap<String, AppGrammar>,
-    /// Code lists referenced by fields, as sets for fast membership checks.
-    pub code_sets: HashMap<String, HashSet<String>>,
+    /// Code lists referenced by fields: (list name, its codes packed by [`pack_code`], sorted).
+    pub code_sets: Vec<(String, Vec<u64>)>,
 }
 
 impl AbiGrammars {
@@ -288,12 +304,20 @@ impl AbiGrammars {
                 ..Default::default()
             };
             check_app(&g, codes, &mut errors);
-            for r in &g.records {
-                for fd in &r.fields {
+            for r in &mut g.records {
+                for fd in &mut r.fields {
                     if let Some(list) = fd.codes.as_ref().and_then(|n| codes.list(n)) {
-                        out.code_sets
-                            .entry(list.name.clone())
-                            .or_insert_with(|| list.codes.iter().map(|c| c.code.clone()).collect());
+                        let at = match out.code_sets.iter().position(|(n, _)| *n == list.name) {
+                            Some(at) => at,
+                            None => {
+                                let mut v: Vec<u64> =
+                                    list.codes.iter().map(|c| pack_code(c.code.trim().as_bytes())).collect();
+                                v.sort();
+                                out.code_sets.push((list.name.clone(), v));
+                                out.code_sets.len() - 1
+                            }
+                        };
+                        fd.code_set = Some(at);
                     }
                 }
             }
@@ -334,8 +358,23 @@ impl AbiGrammars {
 
     /// Whether `code` belongs to the code list `list` (true when the list is unknown).
     pub fn code_ok(&self, list: &str, code: &str) -> bool {
-        self.code_sets.get(list).is_none_or(|s| s.contains(code))
+        self.code_sets
+            .iter()
+            .find(|(n, _)| n == list)
+            .is_none_or(|(_, v)| v.binary_search(&pack_code(code.as_bytes())).is_ok())
     }
+
+    /// Whether `code` belongs to the code set at `index` (see [`FieldDef::code_set`]).
+    pub fn code_in(&self, index: usize, code: &[u8]) -> bool {
+        self.code_sets.get(index).is_none_or(|(_, v)| v.binary_search(&pack_code(code)).is_ok())
+    }
+}
+
+/// A code (at most 7 bytes; longer codes are truncated, which only matters for lists no
+/// ABI field uses) packed into a `u64` with its length, for allocation-free set lookups.
+pub fn pack_code(code: &[u8]) -> u64 {
+    let n = code.len().min(7);
+    code.iter().take(7).fold(0u64, |acc, &b| acc << 8 | u64::from(b)) | ((n as u64) << 56)
 }
 
 fn check_app(g: &AppGrammar, codes: &CodeLists, errors: &mut Vec<GrammarError>) {

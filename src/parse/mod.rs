@@ -25,7 +25,7 @@ pub enum Format {
 ///
 /// X12 starts with `ISA` (after an optional UTF-8 byte-order mark or white space, or in
 /// UTF-16); ABI starts with an `A` batch header record (or any 80-column record stream whose
-/// first record is a known ABI record); CSV is a header row naming `entry_number`.
+/// first record is an 80-column printable image); CSV is a header row naming `entry_number`.
 pub fn sniff(bytes: &[u8]) -> Format {
     let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
@@ -46,6 +46,12 @@ pub fn sniff(bytes: &[u8]) -> Format {
         return Format::Csv;
     }
     if b.first() == Some(&b'A') && b.len() >= 27 {
+        return Format::Abi;
+    }
+    // A block or transaction extract without its A record: 80-column printable records.
+    let line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    let image = if line.len() > 80 { &line[..80] } else { line };
+    if (76..=80).contains(&image.len()) && image.iter().all(|c| (0x20..0x7f).contains(c)) {
         return Format::Abi;
     }
     Format::Unknown

@@ -1,7 +1,7 @@
 //! The ABI reader's engine: framing 80-byte images (lines or a stream), the batch/block
 //! envelope state machine, transaction grouping and field checks.
 
-use super::value::{self, FieldFault, Value};
+use super::value::{self, FieldFault};
 use super::{AbiEvent, Record, Transaction};
 use crate::entry_number::EntryNumber;
 use crate::grammar::abi::{AbiGrammars, AppGrammar, FieldClass, RecordDef};
@@ -36,8 +36,21 @@ fn frames<'a>(input: &'a [u8], mut each: impl FnMut(Framed<'a>, bool)) {
     let mut line_no = 1usize;
     if lines {
         while !rest.is_empty() {
-            let Ok((after, l)) = line(rest) else { break };
             let byte = input.len() - rest.len();
+            // Fast path: an 80-byte record followed by LF or CRLF, with no LF inside.
+            let fast = rest.get(..80).filter(|r| !r.contains(&b'\n')).and_then(|r| match rest.get(80..82) {
+                Some([b'\n', _]) | Some([b'\n']) => Some((r, 81)),
+                Some([b'\r', b'\n']) => Some((r, 82)),
+                _ if rest.get(80) == Some(&b'\n') => Some((r, 81)),
+                _ => None,
+            });
+            if let Some((r, used)) = fast {
+                rest = rest.get(used..).unwrap_or_default();
+                each(Framed { bytes: r, line: line_no, byte }, rest.is_empty());
+                line_no += 1;
+                continue;
+            }
+            let Ok((after, l)) = line(rest) else { break };
             let l = l.strip_suffix(b"\r").unwrap_or(l);
             rest = after.strip_prefix(b"\n").unwrap_or(after);
             each(Framed { bytes: l, line: line_no, byte }, rest.is_empty());
@@ -189,7 +202,10 @@ impl<'a, 'f> State<'a, 'f> {
             ));
             img = Cow::Borrowed(f.bytes.get(..80).unwrap_or(f.bytes));
         }
-        if let Some(i) = img.iter().position(|&c| !(0x20..0x7f).contains(&c)) {
+        // One branch-free pass for both checks; positions only when something is wrong.
+        let (bad, lower) =
+            img.iter().fold((false, false), |(b, l), &c| (b | !(0x20..0x7f).contains(&c), l | c.is_ascii_lowercase()));
+        if let Some(i) = img.iter().position(|&c| bad && !(0x20..0x7f).contains(&c)) {
             let b = img.get(i).copied().unwrap_or(0);
             early.push(Diagnostic::error(
                 "ABIE004",
@@ -197,7 +213,7 @@ impl<'a, 'f> State<'a, 'f> {
                 Position { byte: f.byte + i, ..p },
             ));
         }
-        if img.iter().any(u8::is_ascii_lowercase) {
+        if lower {
             early.push(Diagnostic::warning(
                 "ABIE005",
                 "X40 NON-STANDARD DATA: lowercase letters (read as uppercase)",
@@ -529,7 +545,7 @@ impl<'a, 'f> State<'a, 'f> {
         let (Some(filer), Some(number)) = (rec.text(&e.filer), rec.text(&e.number)) else {
             return;
         };
-        let col = rec.def.and_then(|d| d.field(&e.number)).map_or(0, |f| f.start - 1);
+        let col = rec.def.and_then(|d| d.field(&e.number)).map_or(0, |f| f.start.saturating_sub(1));
         match EntryNumber::from_parts(filer, number) {
             Ok(n) => {
                 if !n.check_ok() {
@@ -559,10 +575,13 @@ fn check_fields(g: &AbiGrammars, rec: &Record<'_>, out: &mut Vec<Diagnostic>) {
 
 fn check_record_fields(g: &AbiGrammars, def: &RecordDef, rec: &Record<'_>, out: &mut Vec<Diagnostic>) {
     for f in &def.fields {
+        if f.class == FieldClass::X && !f.mandatory && f.code_set.is_none() {
+            continue; // printable already checked for the whole record
+        }
         let Some(raw) = rec.image.get(f.range()) else { continue };
-        let at = pos(rec, f.start - 1);
-        match value::typed(raw, f) {
-            Ok(Value::Blank) => {
+        let at = pos(rec, f.start.saturating_sub(1));
+        match value::check(raw, f.class) {
+            Ok(true) => {
                 if f.mandatory {
                     out.push(Diagnostic::error(
                         "ABIE020",
@@ -571,13 +590,12 @@ fn check_record_fields(g: &AbiGrammars, def: &RecordDef, rec: &Record<'_>, out: 
                     ));
                 }
             }
-            Ok(v) => {
-                if let Some(list) = &f.codes {
-                    let code = match v {
-                        Value::Text(t) => t,
-                        _ => std::str::from_utf8(raw).unwrap_or_default().trim(),
-                    };
-                    if !g.code_ok(list, code) {
+            Ok(false) => {
+                if let Some(set) = f.code_set {
+                    let code = raw.trim_ascii();
+                    if !g.code_in(set, code) {
+                        let code = String::from_utf8_lossy(code);
+                        let list = f.codes.as_deref().unwrap_or_default();
                         out.push(Diagnostic::warning(
                             "ABIE025",
                             format!("{} {}: code {code:?} is not in code list {list}", def.name, f.name),

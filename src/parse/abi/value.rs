@@ -142,6 +142,36 @@ pub fn typed<'a>(raw: &'a [u8], def: &FieldDef) -> Result<Value<'a>, FieldFault>
     }
 }
 
+/// Validate one field's bytes against its class without building a value (the reader's
+/// fast path). `Ok(true)` when blank. Assumes the record was already checked for
+/// non-printable bytes and folded to uppercase, so `X` always passes.
+pub fn check(raw: &[u8], class: FieldClass) -> Result<bool, FieldFault> {
+    let lead = raw.iter().take_while(|&&c| c == b' ').count();
+    if lead == raw.len() {
+        return Ok(true);
+    }
+    let ok = match class {
+        FieldClass::S => return Err(FieldFault::Filler),
+        FieldClass::X => true,
+        FieldClass::A => raw.iter().all(|&c| c.is_ascii_uppercase() || c == b' '),
+        FieldClass::AN => raw.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b' '),
+        FieldClass::N => raw.iter().all(u8::is_ascii_digit),
+        FieldClass::SN => {
+            let rest = raw.get(lead..).unwrap_or_default();
+            let rest = rest.strip_prefix(b"-").unwrap_or(rest);
+            !rest.is_empty() && rest.iter().all(u8::is_ascii_digit)
+        }
+        FieldClass::D => return if mmddyy(raw).is_some() { Ok(false) } else { Err(FieldFault::Date) },
+    };
+    if ok {
+        Ok(false)
+    } else if matches!(class, FieldClass::A | FieldClass::AN) && raw.iter().any(u8::is_ascii_lowercase) {
+        Err(FieldFault::Lowercase)
+    } else {
+        Err(FieldFault::Class)
+    }
+}
+
 /// Like [`typed`] but never fails: faults become `Invalid` (or trimmed text for lowercase).
 pub fn lenient<'a>(raw: &'a [u8], def: &FieldDef) -> Value<'a> {
     match typed(raw, def) {
@@ -158,7 +188,16 @@ mod tests {
     use super::*;
 
     fn def(class: FieldClass, decimals: u8) -> FieldDef {
-        FieldDef { name: "f".into(), start: 1, length: 0, class, decimals, mandatory: false, codes: None }
+        FieldDef {
+            name: "f".into(),
+            start: 1,
+            length: 0,
+            class,
+            decimals,
+            mandatory: false,
+            codes: None,
+            code_set: None,
+        }
     }
 
     #[test]
@@ -204,6 +243,31 @@ mod tests {
         assert_eq!(typed(b"022926", &def(FieldClass::D, 0)), Err(FieldFault::Date));
         assert_eq!(typed(b"1302 6", &def(FieldClass::D, 0)), Err(FieldFault::Date));
         assert_eq!(typed(b"      ", &def(FieldClass::D, 0)), Ok(Value::Blank));
+    }
+
+    #[test]
+    fn fast_check_agrees_with_typed() {
+        let cases: &[(&[u8], FieldClass)] = &[
+            (b"0000165000", FieldClass::SN),
+            (b"   -1250", FieldClass::SN),
+            (b"  -", FieldClass::SN),
+            (b"12 34", FieldClass::SN),
+            (b"0010000", FieldClass::N),
+            (b" 10000", FieldClass::N),
+            (b"020226", FieldClass::D),
+            (b"022926", FieldClass::D),
+            (b"EEE", FieldClass::AN),
+            (b"E-E", FieldClass::AN),
+            (b"E1", FieldClass::A),
+            (b"   ", FieldClass::S),
+            (b" x ", FieldClass::S),
+            (b"  ", FieldClass::X),
+        ];
+        for (raw, class) in cases {
+            let d = def(*class, 0);
+            let slow = typed(raw, &d).map(|v| v == Value::Blank);
+            assert_eq!(check(raw, *class), slow, "{:?} {class:?}", String::from_utf8_lossy(raw));
+        }
     }
 
     #[test]

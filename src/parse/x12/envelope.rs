@@ -2,7 +2,7 @@
 //! counts and control numbers (TA105 / AK905 / AK502 codes), driving the structure validator.
 
 use super::delimiters::{check_delimiters, decode, read_isa, Encoding, IsaError, IsaRead};
-use super::segment::{Segment, Token, Tokenizer};
+use super::segment::{Segment, Tokenizer};
 use super::structure::{check_elements, ElementError, SegmentError, SetContext, StructureValidator};
 use super::{
     AckStatus, GroupHeader, GroupResult, InterchangeHeader, InterchangeResult, ReadOptions, ReadOutcome, Transaction,
@@ -315,20 +315,15 @@ impl<'g> Reader<'g, '_> {
         let mut declared_groups = None;
         let mut resume = (input.len(), tok.line);
         let mut ended = false;
-        while let Some(token) = tok.next_token() {
-            let seg = match token {
-                Token::Segment(s) => s,
-                Token::Unterminated(s) => {
-                    self.warn("X12E024", "the last segment has no segment terminator", pos(s.line, s.byte, None));
-                    s
-                }
-            };
+        while let Some(mut seg) = tok.next_segment() {
+            if tok.unterminated {
+                self.warn("X12E024", "the last segment has no segment terminator", pos(seg.line, seg.byte, None));
+            }
             self.out.segments += 1;
             let id = seg.id();
             // Fast path: a body segment inside a set (envelope ids start with I, G, S or T).
             if !matches!(id.first(), Some(b'I' | b'G' | b'S' | b'T')) {
                 if let Some(t) = txn.as_mut() {
-                    let mut seg = seg;
                     seg.index = segs.len() + 1;
                     if self.opts.validate {
                         validator.segment(&seg, &mut t.errors);

@@ -100,6 +100,8 @@ pub struct Tokenizer<'a> {
     pub d: Delimiters,
     /// Drop CR/LF inside segments (hard-wrapped interchange).
     pub strip_crlf: bool,
+    /// The last segment returned had no terminator (the input ended).
+    pub unterminated: bool,
 }
 
 /// A tokenizer result.
@@ -117,7 +119,7 @@ fn is_noise(b: u8) -> bool {
 
 impl<'a> Tokenizer<'a> {
     pub fn new(input: &'a [u8], pos: usize, line: usize, d: Delimiters) -> Self {
-        Tokenizer { input, pos, line, d, strip_crlf: false }
+        Tokenizer { input, pos, line, d, strip_crlf: false, unterminated: false }
     }
 
     /// Skip CR/LF/space/tab after a segment (unless one of them is the terminator).
@@ -164,7 +166,11 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// BIN segment: `BIN*<len>*<len bytes>`; returns the terminator offset when the length is numeric.
+    #[inline]
     fn bin_end(&self, start: usize) -> Option<usize> {
+        if self.input.get(start) != Some(&b'B') {
+            return None;
+        }
         let e = self.d.element;
         let rest = self.input.get(start..)?;
         if rest.get(..4)? != [b'B', b'I', b'N', e] {
@@ -186,8 +192,15 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// Next segment (after skipping noise); `None` at the end of the input.
-    #[inline]
     pub fn next_token(&mut self) -> Option<Token<'a>> {
+        let seg = self.next_segment()?;
+        Some(if self.unterminated { Token::Unterminated(seg) } else { Token::Segment(seg) })
+    }
+
+    /// Next segment (after skipping noise); sets [`Tokenizer::unterminated`] when the input
+    /// ended before a terminator. `None` at the end of the input.
+    #[inline]
+    pub fn next_segment(&mut self) -> Option<Segment<'a>> {
         self.skip_noise();
         let start = self.pos;
         if start >= self.input.len() {
@@ -211,8 +224,8 @@ impl<'a> Tokenizer<'a> {
         if terminated && self.d.terminator.first() == b'\n' {
             self.line += 1;
         }
-        let seg = Segment::new(data, self.d, line, start);
-        Some(if terminated { Token::Segment(seg) } else { Token::Unterminated(seg) })
+        self.unterminated = !terminated;
+        Some(Segment::new(data, self.d, line, start))
     }
 }
 

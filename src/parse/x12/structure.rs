@@ -168,33 +168,34 @@ pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<Element
     let raw = seg.raw();
     let body = raw.get(seg.id().len()..).unwrap_or(&[]);
     let rep = d.repetition.unwrap_or(d.component);
-    let plain = seg.id() != b"BIN" && !body.iter().any(|&b| b == d.component || b == rep || !(0x20..0x7F).contains(&b));
-    if !plain {
+    if seg.id() == b"BIN" {
         return check_elements_general(seg, def, out);
     }
+    // One pass: split elements and check each; anything unusual takes the general path.
+    let ok_value = |n: usize, v: &[u8]| -> bool {
+        match def.elements.get(n.wrapping_sub(1)) {
+            None => false,
+            Some(e) if v.is_empty() => e.req != Req::M,
+            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || check_plain(e, v).is_none(),
+        }
+    };
     let mut n = 0usize;
-    let mut rest = body.get(1..).unwrap_or(&[]);
-    let mut more = !body.is_empty();
-    while more {
-        let end = rest.iter().position(|&b| b == d.element);
-        let v = match end {
-            Some(k) => rest.get(..k).unwrap_or(&[]),
-            None => rest,
-        };
-        n += 1;
-        let Some(e) = def.elements.get(n - 1) else {
-            return check_elements_general(seg, def, out);
-        };
-        if v.is_empty() {
-            if e.req == Req::M {
+    if !body.is_empty() {
+        let mut start = 1usize;
+        for (k, &b) in body.iter().enumerate().skip(1) {
+            if b == d.element {
+                n += 1;
+                if !ok_value(n, body.get(start..k).unwrap_or(&[])) {
+                    return check_elements_general(seg, def, out);
+                }
+                start = k + 1;
+            } else if b == d.component || b == rep || !(0x20..0x7F).contains(&b) {
                 return check_elements_general(seg, def, out);
             }
-        } else if !matches!(e.ty, ElemType::B | ElemType::C) && check_plain(e, v).is_some() {
-            return check_elements_general(seg, def, out);
         }
-        match end {
-            Some(k) => rest = rest.get(k + 1..).unwrap_or(&[]),
-            None => more = false,
+        n += 1;
+        if !ok_value(n, body.get(start..).unwrap_or(&[])) {
+            return check_elements_general(seg, def, out);
         }
     }
     if def.elements.iter().skip(n).any(|e| e.req == Req::M) {

@@ -1,0 +1,377 @@
+//! Mail rendering: subject, plain text and HTML of an alert or a digest; everything from files is made header-safe and HTML-escaped.
+
+use super::outbox::{Digest, Payload};
+use super::{Alert, AlertKind};
+use crate::config::Config;
+use crate::grammar::codes::AlertSeverity;
+use std::fmt::Write as _;
+
+/// Longest subject we build (characters, before lettre's encoding).
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// Longest narrative quoted in a mail (characters); the rest is cut with a mark.
+pub const MAX_NARRATIVE_CHARS: usize = 4000;
+
+/// What rendering needs besides the alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderContext {
+    /// Dashboard base URL without a trailing slash (`http://127.0.0.1:8480`).
+    pub dashboard_url: String,
+}
+
+impl RenderContext {
+    /// `dashboard.public-url` when set, else `http://<dashboard.listen>`.
+    pub fn from_config(cfg: &Config) -> RenderContext {
+        let base = match cfg.dashboard.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", cfg.dashboard.listen),
+        };
+        RenderContext { dashboard_url: base }
+    }
+
+    /// The dashboard page of an alert's entry (or the overview when it has none).
+    pub fn link(&self, alert: &Alert) -> String {
+        match &alert.facts.entry {
+            Some(e) => format!("{}/entries/{}", self.dashboard_url, e),
+            None => format!("{}/", self.dashboard_url),
+        }
+    }
+}
+
+/// A rendered mail: subject (header-safe), text and HTML alternatives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Make text safe for a header: every control character (CR, LF, TAB, NUL, DEL, C1, line
+/// and paragraph separators) becomes a space, runs of spaces collapse, the ends are
+/// trimmed, and the result is cut to `max` characters (ending in `...` when cut).
+pub fn header_safe(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max + 4));
+    let mut space = false;
+    for c in s.chars() {
+        let c = if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c.is_whitespace() { ' ' } else { c };
+        if c == ' ' {
+            if !space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    let trimmed = out.trim_end();
+    if trimmed.chars().count() <= max {
+        return trimmed.to_string();
+    }
+    let mut cut: String = trimmed.chars().take(max.saturating_sub(3)).collect();
+    cut.push_str("...");
+    cut
+}
+
+/// Escape text for HTML element content and attribute values (`& < > " '`).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text from a file for a body: control characters other than newline removed (CR LF and
+/// lone CR become newlines), cut to `max` characters.
+pub fn body_safe(s: &str, max: usize) -> String {
+    let s = s.replace("\r\n", "\n").replace('\r', "\n");
+    let mut out = String::with_capacity(s.len().min(max + 16));
+    for (n, c) in s.chars().enumerate() {
+        if n >= max {
+            out.push_str(" [...]");
+            break;
+        }
+        if c == '\n' {
+            out.push('\n');
+        } else if c == '\t' {
+            out.push(' ');
+        } else if !c.is_control() && c != '\u{2028}' && c != '\u{2029}' {
+            out.push(c);
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// The subject's severity word: `CRITICAL`, `WARNING`, `REMINDER` (deadline reminders),
+/// `INFO` (info alerts, e.g. release confirmations, which the contract does not name).
+pub fn severity_label(alert: &Alert) -> &'static str {
+    if alert.kind == AlertKind::DeadlineReminder {
+        return "REMINDER";
+    }
+    match alert.severity {
+        AlertSeverity::Critical => "CRITICAL",
+        AlertSeverity::Warning => "WARNING",
+        AlertSeverity::Info => "INFO",
+    }
+}
+
+/// What to do, when the code list does not say.
+fn default_action(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Exam => "Contact the broker and the CES to schedule the exam; keep the cargo available.",
+        AlertKind::HoldPlaced => "Find out which agency holds the cargo and what it needs; do not move the cargo.",
+        AlertKind::DocumentsRequired => "Send the requested documents to CBP through the broker.",
+        AlertKind::Rejected => "Ask the broker to correct and retransmit.",
+        AlertKind::Seizure => "Call the broker and your customs counsel today.",
+        AlertKind::Cancelled => "Check with the broker why the release or entry was cancelled.",
+        AlertKind::Variance => "Compare the filing with the approved pre-entry; ask the broker for a correction (PSC).",
+        AlertKind::DeadlineReminder | AlertKind::DeadlineMissed => {
+            "Open the entry on the dashboard and act before the date."
+        }
+        AlertKind::NoRelease => "Ask the broker why there is no release; demurrage may accrue.",
+        _ => "No action needed.",
+    }
+}
+
+/// The lines (and PO lines) affected, in words.
+fn lines_text(alert: &Alert) -> Option<String> {
+    if alert.facts.lines.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = alert
+        .facts
+        .lines
+        .iter()
+        .map(|l| match (&l.po_number, &l.po_line) {
+            (Some(po), Some(pl)) => format!("{} (PO {} line {})", l.line, po, pl),
+            (Some(po), None) => format!("{} (PO {})", l.line, po),
+            (None, Some(pl)) => format!("{} (PO line {})", l.line, pl),
+            (None, None) => l.line.to_string(),
+        })
+        .collect();
+    Some(parts.join(", "))
+}
+
+/// The labelled facts of an alert, as (label, raw value) pairs (values unescaped).
+fn fact_rows(alert: &Alert) -> Vec<(&'static str, String)> {
+    let f = &alert.facts;
+    let mut rows = vec![("Entry", alert.entry_display())];
+    let importer = match (&f.importer, &f.importer_name) {
+        (Some(n), Some(name)) => Some(format!("{n} {name}")),
+        (Some(n), None) => Some(n.clone()),
+        (None, Some(name)) => Some(name.clone()),
+        (None, None) => None,
+    };
+    if let Some(i) = importer {
+        rows.push(("Importer", i));
+    }
+    if let Some(b) = &f.broker {
+        rows.push(("Broker", b.clone()));
+    }
+    if let Some(p) = &f.port {
+        rows.push(("Port", p.clone()));
+    }
+    if let Some(c) = &alert.code {
+        let title = if c.list_title.is_empty() { String::new() } else { format!(" ({})", c.list_title) };
+        rows.push(("Code", format!("{} {}: {}{}", c.list.to_uppercase(), c.code, c.meaning, title)));
+    }
+    rows.push(("When", alert.fact_time.format("%Y-%m-%d %H:%M %:z").to_string()));
+    if let Some(i) = &alert.inbox {
+        rows.push(("Inbox", i.clone()));
+    }
+    if let Some(l) = lines_text(alert) {
+        rows.push(("Lines", l));
+    }
+    rows.push(("Open holds", if f.open_holds.is_empty() { "none".into() } else { f.open_holds.join("; ") }));
+    if let Some(d) = &f.next_deadline {
+        rows.push(("Next deadline", d.clone()));
+    }
+    rows
+}
+
+fn action(alert: &Alert) -> String {
+    alert.code.as_ref().and_then(|c| c.action.clone()).unwrap_or_else(|| default_action(alert.kind).to_string())
+}
+
+/// The subject of one alert: `[entrywatch] CRITICAL Exam ordered: EEE-1234567-3 SO60 03 Intensive exam`.
+pub fn subject(alert: &Alert) -> String {
+    let mut s = format!("[entrywatch] {} {}: {}", severity_label(alert), alert.kind.what(), alert.entry_display());
+    if let Some(c) = &alert.code {
+        let _ = write!(s, " {} {} {}", c.list.to_uppercase(), c.code, c.meaning);
+    }
+    if let Some(name) = alert.facts.importer_name.as_ref().or(alert.facts.importer.as_ref()) {
+        let _ = write!(s, " ({name})");
+    }
+    header_safe(&s, MAX_SUBJECT_CHARS)
+}
+
+fn text_block(alert: &Alert, ctx: &RenderContext, out: &mut String) {
+    let rows = fact_rows(alert);
+    for (label, value) in &rows {
+        let _ = writeln!(out, "{:<14} {}", format!("{label}:"), body_safe(value, 500).replace('\n', " "));
+    }
+    let _ = writeln!(out, "\nWhat to do:\n  {}", body_safe(&action(alert), 1000).replace('\n', "\n  "));
+    if let Some(n) = alert.narrative.as_deref().map(|n| body_safe(n, MAX_NARRATIVE_CHARS)).filter(|n| !n.is_empty()) {
+        let _ = writeln!(out, "\nNarrative from the file:");
+        for line in n.lines() {
+            let _ = writeln!(out, "  > {line}");
+        }
+    }
+    let _ = writeln!(out, "\nDashboard: {}", ctx.link(alert));
+    let _ = writeln!(out, "Alert id: {}", header_safe(&alert.id, 300));
+}
+
+fn html_block(alert: &Alert, ctx: &RenderContext, out: &mut String) {
+    let _ = writeln!(out, "<table style=\"border-collapse:collapse\">");
+    for (label, value) in fact_rows(alert) {
+        let _ = writeln!(
+            out,
+            "<tr><th style=\"text-align:left;padding:2px 12px 2px 0\">{}</th><td>{}</td></tr>",
+            html_escape(label),
+            html_escape(&body_safe(&value, 500))
+        );
+    }
+    let _ = writeln!(out, "</table>");
+    let _ = writeln!(out, "<p><strong>What to do:</strong> {}</p>", html_escape(&body_safe(&action(alert), 1000)));
+    if let Some(n) = alert.narrative.as_deref().map(|n| body_safe(n, MAX_NARRATIVE_CHARS)).filter(|n| !n.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<p>Narrative from the file:</p>\n<pre style=\"white-space:pre-wrap\">{}</pre>",
+            html_escape(&n)
+        );
+    }
+    let link = html_escape(&ctx.link(alert));
+    let _ = writeln!(out, "<p><a href=\"{link}\">{link}</a></p>");
+    let _ = writeln!(
+        out,
+        "<p style=\"color:#777;font-size:small\">Alert id: {}</p>",
+        html_escape(&header_safe(&alert.id, 300))
+    );
+}
+
+fn html_page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family:sans-serif\">\n{}</body></html>\n",
+        html_escape(title),
+        body
+    )
+}
+
+/// Render one alert.
+pub fn render_alert(alert: &Alert, ctx: &RenderContext) -> RenderedMail {
+    let subject = subject(alert);
+    let headline = format!("{}: {}", severity_label(alert), alert.kind.what());
+    let mut text = format!("{headline}\n\n");
+    text_block(alert, ctx, &mut text);
+    let mut body = format!("<h2>{}</h2>\n", html_escape(&headline));
+    html_block(alert, ctx, &mut body);
+    RenderedMail { html: html_page(&subject, &body), subject, text }
+}
+
+/// The subject of a digest: `[entrywatch] DIGEST 3 alerts on 2026-02-03: EEE-1234567-3, ... (+1 more)`.
+pub fn digest_subject(d: &Digest) -> String {
+    let mut entries: Vec<String> = Vec::new();
+    for a in &d.alerts {
+        let e = a.entry_display();
+        if !entries.contains(&e) {
+            entries.push(e);
+        }
+    }
+    let shown: Vec<&str> = entries.iter().take(3).map(String::as_str).collect();
+    let mut s = format!(
+        "[entrywatch] DIGEST {} alert{} on {}: {}",
+        d.alerts.len(),
+        if d.alerts.len() == 1 { "" } else { "s" },
+        d.date.format("%Y-%m-%d"),
+        shown.join(", ")
+    );
+    if entries.len() > 3 {
+        let _ = write!(s, " (+{} more)", entries.len() - 3);
+    }
+    header_safe(&s, MAX_SUBJECT_CHARS)
+}
+
+/// Render a digest: a summary list, then each alert's block (most severe first, then by time).
+pub fn render_digest(d: &Digest, ctx: &RenderContext) -> RenderedMail {
+    let subject = digest_subject(d);
+    let mut alerts: Vec<&Alert> = d.alerts.iter().collect();
+    alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.fact_time.cmp(&b.fact_time)).then(a.id.cmp(&b.id)));
+    let mut text = format!("DIGEST for {}: {} alerts\n\n", d.date.format("%Y-%m-%d"), alerts.len());
+    let mut body = format!(
+        "<h2>DIGEST for {}: {} alerts</h2>\n<ol>\n",
+        html_escape(&d.date.format("%Y-%m-%d").to_string()),
+        alerts.len()
+    );
+    for (n, a) in alerts.iter().enumerate() {
+        let line = format!("{} {}: {}", severity_label(a), a.kind.what(), a.entry_display());
+        let _ = writeln!(text, "{:>3}. {}", n + 1, header_safe(&line, MAX_SUBJECT_CHARS));
+        let _ = writeln!(body, "<li>{}</li>", html_escape(&header_safe(&line, MAX_SUBJECT_CHARS)));
+    }
+    body.push_str("</ol>\n");
+    for (n, a) in alerts.iter().enumerate() {
+        let head = format!("{}. {}: {}", n + 1, severity_label(a), a.kind.what());
+        let _ = writeln!(text, "\n---------------------------------------------\n{head}\n");
+        text_block(a, ctx, &mut text);
+        let _ = writeln!(body, "<hr>\n<h3>{}</h3>", html_escape(&head));
+        html_block(a, ctx, &mut body);
+    }
+    RenderedMail { html: html_page(&subject, &body), subject, text }
+}
+
+/// Render what an outbox item carries.
+pub fn render(p: &Payload, ctx: &RenderContext) -> RenderedMail {
+    match p {
+        Payload::Alert(a) => render_alert(a, ctx),
+        Payload::Digest(d) => render_digest(d, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_safe_strips_controls_and_cuts() {
+        assert_eq!(header_safe("a\r\nBcc: x@y\tz\u{0}\u{7f}\u{85}w", 100), "a Bcc: x@y z w");
+        assert_eq!(header_safe("  lead  trail  ", 100), "lead trail");
+        let long = "x".repeat(500);
+        let cut = header_safe(&long, 20);
+        assert_eq!(cut.chars().count(), 20);
+        assert!(cut.ends_with("..."));
+        assert!(!header_safe("é\u{2028}é", 10).contains('\u{2028}'));
+    }
+
+    #[test]
+    fn html_escape_all_five() {
+        assert_eq!(html_escape("<a href='x'>\"&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn body_safe_keeps_newlines_drops_controls() {
+        assert_eq!(body_safe("a\r\nb\rc\u{1b}[31md\u{0}", 100), "a\nb\nc[31md");
+        assert!(body_safe(&"y".repeat(50), 10).ends_with("[...]"));
+    }
+
+    #[test]
+    fn subject_labels() {
+        use crate::alert::rules::alert_for_event;
+        use crate::alert::EntryFacts;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-02-03T10:12:00-05:00").expect("time");
+        let f = EntryFacts { entry: "EEE12345673".parse().ok(), ..Default::default() };
+        let r = alert_for_event(AlertKind::DeadlineReminder, AlertSeverity::Warning, Some("psc"), at, f.clone(), at);
+        assert_eq!(subject(&r), "[entrywatch] REMINDER Deadline coming: EEE-1234567-3");
+        let v = alert_for_event(AlertKind::Variance, AlertSeverity::Critical, Some("duty"), at, f, at);
+        assert_eq!(subject(&v), "[entrywatch] CRITICAL Filing differs from approved pre-entry: EEE-1234567-3");
+        let ctx = RenderContext { dashboard_url: "http://127.0.0.1:8480".into() };
+        let mail = render_alert(&v, &ctx);
+        assert!(mail.text.contains("Compare the filing with the approved pre-entry"));
+        assert!(mail.html.contains("<a href=\"http://127.0.0.1:8480/entries/EEE-1234567-3\">"));
+    }
+}

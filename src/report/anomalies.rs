@@ -1,0 +1,147 @@
+//! `report anomalies`: unexpected effective duty rates per HTS, liquidated higher than filed,
+//! the same HTS changed repeatedly (systematic classification errors), rejections left
+//! uncorrected, holds open longer than N days.
+//!
+//! Two passes over the model: the first keeps one rate list and one change count per HTS,
+//! the second streams per-entry findings; the per-HTS findings follow.
+
+use super::{col, Cell, Params, Report};
+use crate::view::{median, EntryView, ReadModel, SummaryStatus};
+use std::collections::BTreeMap;
+
+/// Effective duty rate in basis points (`None` for a zero value).
+pub fn rate_bp(duty_cents: i64, value_cents: i64) -> Option<i64> {
+    if value_cents <= 0 {
+        return None;
+    }
+    let (d, v) = (i128::from(duty_cents), i128::from(value_cents));
+    i64::try_from((d * 20000 + v) / (2 * v)).ok()
+}
+
+#[derive(Default)]
+struct HtsStats {
+    /// Median effective rate (bp) over lines with a value; only when at least 2 lines.
+    median_bp: BTreeMap<String, i64>,
+    /// HTS → entries where it was changed (approved or liquidated HTS differs).
+    changed: BTreeMap<String, Vec<String>>,
+}
+
+fn first_pass(model: &dyn ReadModel, p: &Params) -> HtsStats {
+    let mut rates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    model.visit(&p.filter, &mut |e| {
+        for l in e.lines.iter().filter(|l| p.filter.hts_matches(&l.hts)) {
+            if let Some(r) = rate_bp(l.duty_cents, l.value_cents) {
+                rates.entry(l.hts.clone()).or_default().push(r);
+            }
+            let differs = |o: &Option<String>| o.as_deref().is_some_and(|h| h != l.hts);
+            if differs(&l.approved_hts) || differs(&l.liquidated_hts) {
+                let v = changed.entry(l.hts.clone()).or_default();
+                if v.last() != Some(&e.entry) {
+                    v.push(e.entry.clone());
+                }
+            }
+        }
+    });
+    let median_bp = rates
+        .into_iter()
+        .filter(|(_, v)| v.len() >= 2)
+        .filter_map(|(h, mut v)| {
+            v.sort_unstable();
+            median(&v).map(|m| (h, m))
+        })
+        .collect();
+    changed.retain(|_, v| v.len() >= 2);
+    HtsStats { median_bp, changed }
+}
+
+fn pct_bp(bp: i64) -> String {
+    Cell::pct(bp, 10000).render()
+}
+
+fn entry_rows(e: &EntryView, p: &Params, stats: &HtsStats) -> Vec<Vec<Cell>> {
+    let mut out = Vec::new();
+    let row = |kind: &str, hts: &str, detail: String| {
+        vec![
+            Cell::text(kind),
+            Cell::text(&e.entry),
+            Cell::text(&e.importer),
+            Cell::text(e.broker()),
+            Cell::text(hts),
+            Cell::text(detail),
+        ]
+    };
+    for l in e.lines.iter().filter(|l| p.filter.hts_matches(&l.hts)) {
+        if let (Some(r), Some(&m)) = (rate_bp(l.duty_cents, l.value_cents), stats.median_bp.get(&l.hts)) {
+            if (r - m).abs() > p.rate_tolerance_bp {
+                out.push(row(
+                    "duty-rate",
+                    &l.hts,
+                    format!("line {}: {}% against {}% usual for this HTS", l.line, pct_bp(r), pct_bp(m)),
+                ));
+            }
+        }
+    }
+    let t = e.filed_totals();
+    if let (Some(d), f) = (e.liquidation.duty_cents, e.liquidation.fees_cents.unwrap_or(t.fees_cents)) {
+        let (liq, filed) = (d + f, t.duty_cents + t.fees_cents);
+        if liq > filed {
+            out.push(row(
+                "liquidated-higher",
+                "",
+                format!(
+                    "liquidated {} against filed {} (+{})",
+                    super::money(liq),
+                    super::money(filed),
+                    super::money(liq - filed)
+                ),
+            ));
+        }
+    }
+    if e.summary.status == SummaryStatus::Rejected {
+        let since = e.summary_history.iter().rev().find_map(|v| v.rejected);
+        let detail = match since {
+            Some(s) => format!("summary {} rejected {} and not corrected", e.summary.version, s.format("%Y-%m-%d")),
+            None => format!("summary {} rejected and not corrected", e.summary.version),
+        };
+        out.push(row("rejection-uncorrected", "", detail));
+    }
+    for h in &e.release.open_holds {
+        let days = (p.now - h.since).num_days();
+        if days > p.hold_days {
+            out.push(row("hold-open", "", format!("hold {} ({}) open {days} days", h.code, h.agency)));
+        }
+    }
+    out
+}
+
+pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
+    let stats = first_pass(model, p);
+    let changed: Vec<Vec<Cell>> = stats
+        .changed
+        .iter()
+        .map(|(hts, entries)| {
+            vec![
+                Cell::text("hts-changed"),
+                Cell::Empty,
+                Cell::Empty,
+                Cell::Empty,
+                Cell::text(hts),
+                Cell::text(format!("changed on {} entries: {}", entries.len(), entries.join(" "))),
+            ]
+        })
+        .collect();
+    let p2 = p.clone();
+    Report {
+        name: "anomalies",
+        columns: vec![
+            col("kind", 21),
+            col("entry", 13),
+            col("importer", 13),
+            col("broker", 6),
+            col("hts", 10),
+            col("detail", 6),
+        ],
+        rows: Box::new(model.entries(&p.filter).flat_map(move |e| entry_rows(&e, &p2, &stats)).chain(changed)),
+    }
+}

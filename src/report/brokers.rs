@@ -1,0 +1,148 @@
+//! `report brokers`: the broker scorecard — entries, filings per entry (replacements),
+//! rejection rate, messages per entry, variance rate, median and p90 cycle times (arrival →
+//! release, release → summary acceptance, entry → liquidation). Also served at `/brokers`.
+
+use super::{col, Cell, Params, Report};
+use crate::view::{median, minutes_between, percentile, EntryView, LiquidationStatus, VarianceStatus};
+use crate::view::{EntryFilter, ReadModel};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One broker's scorecard. Counts are exact; cycle times are minutes (days for liquidation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BrokerScore {
+    pub broker: String,
+    pub entries: i64,
+    pub filings: i64,
+    pub rejected_entries: i64,
+    pub messages: i64,
+    /// Entries compared with a pre-entry (variance none, minor or major).
+    pub compared_entries: i64,
+    /// Compared entries with a minor or major variance.
+    pub variance_entries: i64,
+    pub arrival_to_release_median_minutes: Option<i64>,
+    pub arrival_to_release_p90_minutes: Option<i64>,
+    pub release_to_acceptance_median_minutes: Option<i64>,
+    pub release_to_acceptance_p90_minutes: Option<i64>,
+    pub entry_to_liquidation_median_days: Option<i64>,
+    pub entry_to_liquidation_p90_days: Option<i64>,
+}
+
+impl BrokerScore {
+    /// Rejection rate in basis points of entries (`None` with no entries).
+    pub fn rejection_bp(&self) -> Option<i64> {
+        (self.entries > 0).then(|| self.rejected_entries * 10000 / self.entries)
+    }
+    /// Variance rate in basis points of compared entries.
+    pub fn variance_bp(&self) -> Option<i64> {
+        (self.compared_entries > 0).then(|| self.variance_entries * 10000 / self.compared_entries)
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    score: BrokerScore,
+    release: Vec<i64>,
+    acceptance: Vec<i64>,
+    liquidation: Vec<i64>,
+}
+
+impl Acc {
+    fn add(&mut self, e: &EntryView) {
+        let s = &mut self.score;
+        s.entries += 1;
+        s.filings += e.filings() as i64;
+        s.rejected_entries += i64::from(e.ever_rejected());
+        s.messages += e.messages() as i64;
+        match e.variance.status {
+            VarianceStatus::None => s.compared_entries += 1,
+            VarianceStatus::Minor | VarianceStatus::Major => {
+                s.compared_entries += 1;
+                s.variance_entries += 1;
+            }
+            _ => {}
+        }
+        if let Some(m) = minutes_between(e.timestamps.arrival, e.timestamps.release) {
+            self.release.push(m);
+        }
+        if let Some(m) = minutes_between(e.timestamps.release, e.timestamps.summary_accepted) {
+            self.acceptance.push(m);
+        }
+        if e.liquidation.status == LiquidationStatus::Liquidated {
+            let date = e.liquidation.date.or(e.timestamps.liquidation.map(|t| t.date_naive()));
+            if let Some(d) = date {
+                let days = (d - e.entry_date).num_days();
+                if days >= 0 {
+                    self.liquidation.push(days);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> BrokerScore {
+        for v in [&mut self.release, &mut self.acceptance, &mut self.liquidation] {
+            v.sort_unstable();
+        }
+        let s = &mut self.score;
+        s.arrival_to_release_median_minutes = median(&self.release);
+        s.arrival_to_release_p90_minutes = percentile(&self.release, 90);
+        s.release_to_acceptance_median_minutes = median(&self.acceptance);
+        s.release_to_acceptance_p90_minutes = percentile(&self.acceptance, 90);
+        s.entry_to_liquidation_median_days = median(&self.liquidation);
+        s.entry_to_liquidation_p90_days = percentile(&self.liquidation, 90);
+        self.score
+    }
+}
+
+/// The scorecard of every broker among the filtered entries, by broker name.
+pub fn scorecard(model: &dyn ReadModel, filter: &EntryFilter) -> Vec<BrokerScore> {
+    let mut m: BTreeMap<String, Acc> = BTreeMap::new();
+    model.visit(filter, &mut |e| {
+        let acc = match m.get_mut(e.broker()) {
+            Some(a) => a,
+            None => m.entry(e.broker().to_string()).or_insert_with(|| Acc {
+                score: BrokerScore { broker: e.broker().to_string(), ..BrokerScore::default() },
+                ..Acc::default()
+            }),
+        };
+        acc.add(e);
+    });
+    m.into_values().map(Acc::finish).collect()
+}
+
+pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
+    let rows = scorecard(model, &p.filter).into_iter().map(|s| {
+        vec![
+            Cell::text(&s.broker),
+            Cell::Int(s.entries),
+            Cell::ratio(s.filings, s.entries),
+            Cell::pct(s.rejected_entries, s.entries),
+            Cell::ratio(s.messages, s.entries),
+            Cell::pct(s.variance_entries, s.compared_entries),
+            Cell::opt_hours(s.arrival_to_release_median_minutes),
+            Cell::opt_hours(s.arrival_to_release_p90_minutes),
+            Cell::opt_hours(s.release_to_acceptance_median_minutes),
+            Cell::opt_hours(s.release_to_acceptance_p90_minutes),
+            Cell::opt_days(s.entry_to_liquidation_median_days),
+            Cell::opt_days(s.entry_to_liquidation_p90_days),
+        ]
+    });
+    Report {
+        name: "brokers",
+        columns: vec![
+            col("broker", 8),
+            col("entries", 7),
+            col("filings_per_entry", 17),
+            col("rejection_pct", 13),
+            col("messages_per_entry", 18),
+            col("variance_pct", 12),
+            col("release_median_h", 16),
+            col("release_p90_h", 13),
+            col("acceptance_median_h", 19),
+            col("acceptance_p90_h", 16),
+            col("liquidation_median_d", 20),
+            col("liquidation_p90_d", 17),
+        ],
+        rows: Box::new(rows),
+    }
+}

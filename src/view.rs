@@ -1,0 +1,857 @@
+//! The read model of the query side: `EntryView` (the `entry --json` document plus optional
+//! extras), the `ReadModel` trait the store implements, filters, and an in-memory model.
+//!
+//! Reports and the dashboard read only this module, never the store: the store implements
+//! [`ReadModel`]; tests and benchmarks use [`MemoryModel`].
+
+use crate::entry_number::EntryNumber;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// Summary (entry summary filing) status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SummaryStatus {
+    #[default]
+    Filed,
+    Accepted,
+    Rejected,
+    Deleted,
+    #[serde(other)]
+    Unknown,
+}
+
+/// Cargo release status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseStatus {
+    #[default]
+    Pending,
+    Held,
+    Released,
+    Cancelled,
+    #[serde(other)]
+    Unknown,
+}
+
+/// Statement status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatementStatus {
+    #[default]
+    Preliminary,
+    Final,
+    #[serde(other)]
+    Unknown,
+}
+
+/// Liquidation status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LiquidationStatus {
+    #[default]
+    Unliquidated,
+    Scheduled,
+    Liquidated,
+    Extended,
+    Suspended,
+    #[serde(other)]
+    Unknown,
+}
+
+/// Variance status (filing against the approved pre-entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum VarianceStatus {
+    #[default]
+    None,
+    Minor,
+    Major,
+    NoPreEntry,
+    #[serde(other)]
+    Unknown,
+}
+
+macro_rules! status_str {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The status as spelled in JSON.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$v => $s,)* }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+status_str!(SummaryStatus { Filed => "filed", Accepted => "accepted", Rejected => "rejected", Deleted => "deleted", Unknown => "unknown" });
+status_str!(ReleaseStatus { Pending => "pending", Held => "held", Released => "released", Cancelled => "cancelled", Unknown => "unknown" });
+status_str!(StatementStatus { Preliminary => "preliminary", Final => "final", Unknown => "unknown" });
+status_str!(LiquidationStatus {
+    Unliquidated => "unliquidated",
+    Scheduled => "scheduled",
+    Liquidated => "liquidated",
+    Extended => "extended",
+    Suspended => "suspended",
+    Unknown => "unknown",
+});
+status_str!(VarianceStatus { None => "none", Minor => "minor", Major => "major", NoPreEntry => "no-pre-entry", Unknown => "unknown" });
+
+/// The entry summary: current status and version, and (extra) the history of versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Summary {
+    pub status: SummaryStatus,
+    #[serde(default)]
+    pub version: String,
+}
+
+/// One open hold (holds are a set; a release does not clear them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hold {
+    pub code: String,
+    #[serde(default)]
+    pub agency: String,
+    pub since: DateTime<FixedOffset>,
+    /// Extra: the code list's meaning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<String>,
+    /// Extra: `info | warning | critical` from the code list / rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+}
+
+impl Hold {
+    /// A hold counts as critical unless the rules said otherwise.
+    pub fn is_critical(&self) -> bool {
+        self.severity.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("critical"))
+    }
+}
+
+/// Release status with the open holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Release {
+    pub status: ReleaseStatus,
+    #[serde(default)]
+    pub open_holds: Vec<Hold>,
+}
+
+/// The daily or monthly statement the entry is on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Statement {
+    pub number: String,
+    pub status: StatementStatus,
+    #[serde(default)]
+    pub due: Option<NaiveDate>,
+    /// Extra: when it was paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid: Option<NaiveDate>,
+    /// Extra: the amount billed for this entry on the statement (duty + fees), cents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_cents: Option<i64>,
+}
+
+/// Liquidation status, date and (extra) liquidated amounts and reason codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Liquidation {
+    pub status: LiquidationStatus,
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fees_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_codes: Vec<String>,
+}
+
+/// Variance against the approved pre-entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Variance {
+    pub status: VarianceStatus,
+    #[serde(default)]
+    pub differences: u32,
+}
+
+/// A computed deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub kind: String,
+    pub due: NaiveDate,
+    #[serde(default)]
+    pub estimated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+/// Where an event came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Source {
+    #[serde(default)]
+    pub file: String,
+    #[serde(default)]
+    pub line: Option<u64>,
+}
+
+/// One event of the timeline (audit trail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<FixedOffset>,
+    pub kind: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub source: Source,
+    /// Extra: a narrative (e.g. the CBP message text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Extra: one tariff line of the filed summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Line {
+    pub line: u32,
+    pub hts: String,
+    #[serde(default)]
+    pub origin: String,
+    #[serde(default)]
+    pub value_cents: i64,
+    #[serde(default)]
+    pub duty_cents: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spi: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub po_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub po_line: Option<String>,
+    /// The HTS on the approved pre-entry, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_hts: Option<String>,
+    /// The HTS CBP liquidated the line under, when it changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidated_hts: Option<String>,
+}
+
+/// Extra: filed totals, cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Totals {
+    #[serde(default)]
+    pub duty_cents: i64,
+    #[serde(default)]
+    pub fees_cents: i64,
+    #[serde(default)]
+    pub value_cents: i64,
+}
+
+/// Extra: one version of the entry summary as filed, with CBP's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SummaryVersion {
+    pub version: String,
+    #[serde(default)]
+    pub filed: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub accepted: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub rejected: Option<DateTime<FixedOffset>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reject_codes: Vec<String>,
+}
+
+/// Extra: key timestamps of the entry's life.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Timestamps {
+    #[serde(default)]
+    pub arrival: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub release: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub summary_accepted: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub liquidation: Option<DateTime<FixedOffset>>,
+}
+
+/// One entry as `entrywatch entry ENTRY --json` prints it (interface.md), plus extras.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub entry: String,
+    pub filer: String,
+    pub importer: String,
+    pub port: String,
+    pub entry_type: String,
+    pub entry_date: NaiveDate,
+    #[serde(default)]
+    pub summary: Summary,
+    #[serde(default)]
+    pub release: Release,
+    #[serde(default)]
+    pub statement: Option<Statement>,
+    #[serde(default)]
+    pub liquidation: Liquidation,
+    #[serde(default)]
+    pub variance: Variance,
+    #[serde(default)]
+    pub deadlines: Vec<Deadline>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    // ---- extras the store adds ----
+    /// The broker (filer code or partner name); defaults to `filer` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
+    /// The inbox the filings came through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<String>,
+    /// Importer name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<Line>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<Totals>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summary_history: Vec<SummaryVersion>,
+    #[serde(default)]
+    pub timestamps: Timestamps,
+}
+
+impl EntryView {
+    /// The broker this entry is scored against: `broker`, else the filer code.
+    pub fn broker(&self) -> &str {
+        self.broker.as_deref().unwrap_or(&self.filer)
+    }
+
+    /// Filed totals: `totals`, else the sum of the lines.
+    pub fn filed_totals(&self) -> Totals {
+        self.totals.unwrap_or_else(|| Totals {
+            duty_cents: self.lines.iter().map(|l| l.duty_cents).sum(),
+            fees_cents: 0,
+            value_cents: self.lines.iter().map(|l| l.value_cents).sum(),
+        })
+    }
+
+    /// Number of summary filings (original + replacements): at least 1.
+    pub fn filings(&self) -> usize {
+        self.summary_history.len().max(1)
+    }
+
+    /// Number of messages about this entry: distinct (file, line) sources of its events.
+    pub fn messages(&self) -> usize {
+        // Quadratic without allocating: entries carry a handful of events.
+        self.events
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| !self.events.iter().take(*i).any(|p| p.source == e.source))
+            .count()
+    }
+
+    /// Whether the entry was ever rejected.
+    pub fn ever_rejected(&self) -> bool {
+        self.summary.status == SummaryStatus::Rejected || self.summary_history.iter().any(|v| v.rejected.is_some())
+    }
+}
+
+/// The canonical key of an entry as printed (`EEE-1234567-3`); any accepted spelling works.
+pub fn entry_key(s: &str) -> String {
+    s.parse::<EntryNumber>().map(|e| e.to_string()).unwrap_or_else(|_| s.trim().to_string())
+}
+
+/// A filter over entries (reports, `/entries`, `/api/entries`). Empty fields match all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EntryFilter {
+    /// Entry date on or after.
+    pub from: Option<NaiveDate>,
+    /// Entry date on or before.
+    pub to: Option<NaiveDate>,
+    pub port: Option<String>,
+    pub importer: Option<String>,
+    pub broker: Option<String>,
+    /// An HTS number or prefix (digits; dots ignored) any line must start with.
+    pub hts: Option<String>,
+    /// A summary, release, liquidation or variance status (e.g. `rejected`, `held`).
+    pub status: Option<String>,
+}
+
+fn nonempty(o: &Option<String>) -> Option<&str> {
+    o.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl EntryFilter {
+    /// Whether an entry passes the filter.
+    pub fn matches(&self, e: &EntryView) -> bool {
+        if self.from.is_some_and(|d| e.entry_date < d) || self.to.is_some_and(|d| e.entry_date > d) {
+            return false;
+        }
+        if nonempty(&self.port).is_some_and(|p| p != e.port) {
+            return false;
+        }
+        if nonempty(&self.importer).is_some_and(|p| p != e.importer) {
+            return false;
+        }
+        if nonempty(&self.broker)
+            .is_some_and(|b| !b.eq_ignore_ascii_case(e.broker()) && !b.eq_ignore_ascii_case(&e.filer))
+        {
+            return false;
+        }
+        if let Some(h) = nonempty(&self.hts) {
+            let prefix: String = h.chars().filter(char::is_ascii_digit).collect();
+            if !e
+                .lines
+                .iter()
+                .any(|l| l.hts.chars().filter(char::is_ascii_digit).collect::<String>().starts_with(&prefix))
+            {
+                return false;
+            }
+        }
+        if let Some(s) = nonempty(&self.status) {
+            let s = s.to_ascii_lowercase();
+            let any = [
+                e.summary.status.as_str(),
+                e.release.status.as_str(),
+                e.liquidation.status.as_str(),
+                e.variance.status.as_str(),
+            ]
+            .contains(&s.as_str())
+                || (s == "open-holds" && !e.release.open_holds.is_empty());
+            if !any {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether an HTS number passes the `hts` part of the filter (line-level reports).
+    pub fn hts_matches(&self, hts: &str) -> bool {
+        match nonempty(&self.hts) {
+            None => true,
+            Some(h) => {
+                let prefix: String = h.chars().filter(char::is_ascii_digit).collect();
+                hts.chars().filter(char::is_ascii_digit).collect::<String>().starts_with(&prefix)
+            }
+        }
+    }
+}
+
+/// Operational counters for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub files_processed: u64,
+    pub files_quarantined: u64,
+    pub alerts_queued: u64,
+    pub alerts_sent: u64,
+    pub alerts_failed: u64,
+    /// Total time spent parsing, seconds.
+    pub parse_seconds_total: f64,
+    pub store_bytes: u64,
+    pub entries: u64,
+}
+
+/// An open hold with its entry (overview).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HoldRow {
+    pub entry: String,
+    pub importer: String,
+    pub port: String,
+    pub broker: String,
+    #[serde(flatten)]
+    pub hold: Hold,
+}
+
+/// A deadline with its entry (overview, `/deadlines`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadlineRow {
+    pub entry: String,
+    pub importer: String,
+    #[serde(flatten)]
+    pub deadline: Deadline,
+}
+
+/// Cycle times for one month, minutes (arrival→release, release→summary acceptance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TrendPoint {
+    /// First day of the month.
+    pub month: NaiveDate,
+    pub entries: u64,
+    pub release_median_minutes: Option<i64>,
+    pub release_p90_minutes: Option<i64>,
+    pub acceptance_median_minutes: Option<i64>,
+}
+
+/// The query interface of the store. Only `entries`, `entry` and `metrics` are required; the
+/// aggregate queries have scanning defaults that a store with indexes should override.
+pub trait ReadModel: Send + Sync {
+    /// Entries passing the filter, in entry-number order, streamed.
+    fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_>;
+    /// One entry by any accepted spelling of its number.
+    fn entry(&self, key: &str) -> Option<EntryView>;
+    fn metrics(&self) -> Metrics;
+
+    /// Visit the entries passing the filter by reference (grouped reports, the scorecard); a
+    /// model holding entries in memory overrides this to avoid a copy per entry.
+    fn visit(&self, filter: &EntryFilter, f: &mut dyn FnMut(&EntryView)) {
+        for e in self.entries(filter) {
+            f(&e);
+        }
+    }
+
+    /// Open holds, oldest first (only critical ones when asked): the first `limit` and the total.
+    fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
+        let mut v: Vec<HoldRow> = self
+            .entries(&EntryFilter::default())
+            .flat_map(|e| hold_rows(&e))
+            .filter(|h| !critical_only || h.hold.is_critical())
+            .collect();
+        v.sort_by(|a, b| a.hold.since.cmp(&b.hold.since).then_with(|| a.entry.cmp(&b.entry)));
+        Page::of(v, limit)
+    }
+
+    /// Deadlines due within `[from, to]`, soonest first: the first `limit` and the total.
+    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
+        let mut v: Vec<DeadlineRow> = self
+            .entries(&EntryFilter::default())
+            .flat_map(|e| deadline_rows(&e))
+            .filter(|d| d.deadline.due >= from && d.deadline.due <= to)
+            .collect();
+        v.sort_by(|a, b| a.deadline.due.cmp(&b.deadline.due).then_with(|| a.entry.cmp(&b.entry)));
+        Page::of(v, limit)
+    }
+
+    /// Messages (events) per day within `[from, to]`, every day present (zeros included).
+    fn message_volume(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
+        let mut m: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        for e in self.entries(&EntryFilter::default()) {
+            for ev in &e.events {
+                *m.entry(ev.at.date_naive()).or_default() += 1;
+            }
+        }
+        fill_days(&m, from, to)
+    }
+
+    /// Cycle-time trend per month of arrival, oldest first.
+    fn cycle_trend(&self) -> Vec<TrendPoint> {
+        trend_from(self.entries(&EntryFilter::default()))
+    }
+}
+
+/// The first rows of a longer list, and how long the list is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub total: usize,
+    pub rows: Vec<T>,
+}
+
+impl<T> Page<T> {
+    /// Keep the first `limit` of `all`.
+    pub fn of(mut all: Vec<T>, limit: usize) -> Page<T> {
+        let total = all.len();
+        all.truncate(limit);
+        Page { total, rows: all }
+    }
+}
+
+/// The hold rows of one entry.
+pub fn hold_rows(e: &EntryView) -> Vec<HoldRow> {
+    e.release
+        .open_holds
+        .iter()
+        .map(|h| HoldRow {
+            entry: e.entry.clone(),
+            importer: e.importer.clone(),
+            port: e.port.clone(),
+            broker: e.broker().to_string(),
+            hold: h.clone(),
+        })
+        .collect()
+}
+
+/// The deadline rows of one entry.
+pub fn deadline_rows(e: &EntryView) -> Vec<DeadlineRow> {
+    e.deadlines
+        .iter()
+        .map(|d| DeadlineRow { entry: e.entry.clone(), importer: e.importer.clone(), deadline: d.clone() })
+        .collect()
+}
+
+fn fill_days(m: &BTreeMap<NaiveDate, u64>, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
+    from.iter_days().take_while(|d| *d <= to).map(|d| (d, m.get(&d).copied().unwrap_or(0))).collect()
+}
+
+/// Minutes between two instants (`None` when either is missing or the order is reversed).
+pub fn minutes_between(a: Option<DateTime<FixedOffset>>, b: Option<DateTime<FixedOffset>>) -> Option<i64> {
+    let m = (b? - a?).num_minutes();
+    (m >= 0).then_some(m)
+}
+
+/// The `q` quantile (0..=100, nearest-rank) of sorted values.
+pub fn percentile(sorted: &[i64], pct: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (pct * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// Median by the lower-middle element for even counts (so values stay integers).
+pub fn median(sorted: &[i64]) -> Option<i64> {
+    percentile(sorted, 50)
+}
+
+fn month_of(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+fn trend_from<E: std::borrow::Borrow<EntryView>>(it: impl Iterator<Item = E>) -> Vec<TrendPoint> {
+    let mut months: BTreeMap<NaiveDate, (u64, Vec<i64>, Vec<i64>)> = BTreeMap::new();
+    for e in it {
+        let e = e.borrow();
+        let start = e.timestamps.arrival.map(|a| a.date_naive()).unwrap_or(e.entry_date);
+        let slot = months.entry(month_of(start)).or_default();
+        slot.0 += 1;
+        if let Some(m) = minutes_between(e.timestamps.arrival, e.timestamps.release) {
+            slot.1.push(m);
+        }
+        if let Some(m) = minutes_between(e.timestamps.release, e.timestamps.summary_accepted) {
+            slot.2.push(m);
+        }
+    }
+    months
+        .into_iter()
+        .map(|(month, (entries, mut rel, mut acc))| {
+            rel.sort_unstable();
+            acc.sort_unstable();
+            TrendPoint {
+                month,
+                entries,
+                release_median_minutes: median(&rel),
+                release_p90_minutes: percentile(&rel, 90),
+                acceptance_median_minutes: median(&acc),
+            }
+        })
+        .collect()
+}
+
+/// Why a folder of `entry --json` documents could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: not an entry document: {source}")]
+    Json { path: String, source: serde_json::Error },
+}
+
+/// A real in-memory read model with the indexes a store would keep: entries by key, open
+/// holds, deadlines by date, message volume per day, the cycle-time trend.
+#[derive(Debug, Default)]
+pub struct MemoryModel {
+    entries: Vec<EntryView>,
+    by_key: HashMap<String, usize>,
+    holds: Vec<(usize, usize)>,
+    deadlines: Vec<(NaiveDate, usize, usize)>,
+    volume: BTreeMap<NaiveDate, u64>,
+    trend: Vec<TrendPoint>,
+    metrics: Metrics,
+}
+
+impl MemoryModel {
+    /// Build from entries (sorted by entry number; a later duplicate replaces an earlier one).
+    pub fn new(entries: Vec<EntryView>) -> MemoryModel {
+        let mut map: BTreeMap<String, EntryView> = BTreeMap::new();
+        for mut e in entries {
+            e.entry = entry_key(&e.entry);
+            map.insert(e.entry.clone(), e);
+        }
+        let entries: Vec<EntryView> = map.into_values().collect();
+        let mut m = MemoryModel { by_key: HashMap::with_capacity(entries.len()), ..MemoryModel::default() };
+        for (i, e) in entries.iter().enumerate() {
+            m.by_key.insert(e.entry.clone(), i);
+            for j in 0..e.release.open_holds.len() {
+                m.holds.push((i, j));
+            }
+            for (j, d) in e.deadlines.iter().enumerate() {
+                m.deadlines.push((d.due, i, j));
+            }
+            for ev in &e.events {
+                *m.volume.entry(ev.at.date_naive()).or_default() += 1;
+            }
+        }
+        m.holds.sort_by_key(|&(i, j)| entries.get(i).and_then(|e| e.release.open_holds.get(j)).map(|h| h.since));
+        m.deadlines.sort_unstable();
+        m.trend = trend_from(entries.iter());
+        m.metrics.entries = entries.len() as u64;
+        m.entries = entries;
+        m
+    }
+
+    /// Parse each JSON document (one entry each, or an array of entries).
+    pub fn from_json_docs<'a>(docs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<MemoryModel, LoadError> {
+        let mut out = Vec::new();
+        for (name, text) in docs {
+            let v: serde_json::Value =
+                serde_json::from_str(text).map_err(|source| LoadError::Json { path: name.to_string(), source })?;
+            if v.is_array() {
+                let many: Vec<EntryView> =
+                    serde_json::from_value(v).map_err(|source| LoadError::Json { path: name.to_string(), source })?;
+                out.extend(many);
+            } else {
+                out.push(
+                    serde_json::from_value(v).map_err(|source| LoadError::Json { path: name.to_string(), source })?,
+                );
+            }
+        }
+        Ok(MemoryModel::new(out))
+    }
+
+    /// Load every `*.json` file of a folder (each an `entry --json` document or an array).
+    pub fn from_dir(dir: &Path) -> Result<MemoryModel, LoadError> {
+        let io = |source| LoadError::Io { path: dir.display().to_string(), source };
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .map(|d| d.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        let mut texts = Vec::new();
+        for p in &paths {
+            let t =
+                std::fs::read_to_string(p).map_err(|source| LoadError::Io { path: p.display().to_string(), source })?;
+            texts.push((p.display().to_string(), t));
+        }
+        MemoryModel::from_json_docs(texts.iter().map(|(a, b)| (a.as_str(), b.as_str())))
+    }
+
+    /// Replace the operational counters served at `/metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> MemoryModel {
+        self.metrics = Metrics { entries: self.entries.len() as u64, ..metrics };
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl ReadModel for MemoryModel {
+    fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_> {
+        let f = filter.clone();
+        Box::new(self.entries.iter().filter(move |e| f.matches(e)).cloned())
+    }
+
+    fn entry(&self, key: &str) -> Option<EntryView> {
+        self.by_key.get(&entry_key(key)).and_then(|&i| self.entries.get(i)).cloned()
+    }
+
+    fn metrics(&self) -> Metrics {
+        self.metrics.clone()
+    }
+
+    fn visit(&self, filter: &EntryFilter, f: &mut dyn FnMut(&EntryView)) {
+        self.entries.iter().filter(|e| filter.matches(e)).for_each(f);
+    }
+
+    fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
+        let holds = self.holds.iter().filter_map(|&(i, j)| {
+            let e = self.entries.get(i)?;
+            let h = e.release.open_holds.get(j)?;
+            (!critical_only || h.is_critical()).then_some((e, h))
+        });
+        let total = holds.clone().count();
+        let rows = holds
+            .take(limit)
+            .map(|(e, h)| HoldRow {
+                entry: e.entry.clone(),
+                importer: e.importer.clone(),
+                port: e.port.clone(),
+                broker: e.broker().to_string(),
+                hold: h.clone(),
+            })
+            .collect();
+        Page { total, rows }
+    }
+
+    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
+        let start = self.deadlines.partition_point(|(d, _, _)| *d < from);
+        let end = self.deadlines.partition_point(|(d, _, _)| *d <= to).max(start);
+        let rows = self.deadlines[start..end]
+            .iter()
+            .take(limit)
+            .filter_map(|&(_, i, j)| {
+                let e = self.entries.get(i)?;
+                Some(DeadlineRow {
+                    entry: e.entry.clone(),
+                    importer: e.importer.clone(),
+                    deadline: e.deadlines.get(j)?.clone(),
+                })
+            })
+            .collect();
+        Page { total: end - start, rows }
+    }
+
+    fn message_volume(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
+        fill_days(&self.volume, from, to)
+    }
+
+    fn cycle_trend(&self) -> Vec<TrendPoint> {
+        self.trend.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"{
+      "entry": "EEE12345673", "filer": "EEE", "importer": "12-345678900", "port": "2704",
+      "entry_type": "01", "entry_date": "2026-02-02",
+      "summary": { "status": "accepted", "version": "00100" },
+      "release": { "status": "held",
+                   "open_holds": [ { "code": "1H", "agency": "CBP", "since": "2026-02-03T10:12:00-05:00" } ] },
+      "statement": { "number": "2726041A01", "status": "preliminary", "due": "2026-02-17" },
+      "liquidation": { "status": "unliquidated", "date": null },
+      "variance": { "status": "no-pre-entry", "differences": 0 },
+      "deadlines": [ { "kind": "psc", "due": "2026-11-26", "estimated": false } ],
+      "events": [ { "at": "2026-02-03T10:12:00-05:00", "kind": "hold-placed", "code": "1H",
+                    "source": { "file": "a.txt", "line": 3 } } ]
+    }"#;
+
+    #[test]
+    fn interface_document_deserialises_and_keys_are_canonical() {
+        let m = MemoryModel::from_json_docs([("doc", DOC)]).unwrap();
+        let e = m.entry("EEE 1234567 3").unwrap();
+        assert_eq!(e.entry, "EEE-1234567-3");
+        assert_eq!(e.release.status, ReleaseStatus::Held);
+        assert_eq!(e.variance.status, VarianceStatus::NoPreEntry);
+        assert_eq!(e.broker(), "EEE");
+        assert_eq!(e.messages(), 1);
+        assert_eq!(m.open_holds(false, 10).total, 1);
+        let d = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert_eq!(m.deadlines_between(d, d, 10).rows.len(), 1);
+        assert_eq!(m.deadlines_between(d, d, 0), Page { total: 1, rows: vec![] });
+        let next = d.succ_opt().unwrap();
+        assert_eq!(m.deadlines_between(next, next, 10).total, 0);
+        assert_eq!(m.deadlines_between(next, d, 10).total, 0);
+    }
+
+    #[test]
+    fn unknown_status_is_not_an_error() {
+        let doc = DOC.replace("\"held\"", "\"something-new\"");
+        let m = MemoryModel::from_json_docs([("doc", doc.as_str())]).unwrap();
+        assert_eq!(m.entry("EEE-1234567-3").unwrap().release.status, ReleaseStatus::Unknown);
+    }
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!(median(&v), Some(5));
+        assert_eq!(percentile(&v, 90), Some(9));
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+    }
+}
