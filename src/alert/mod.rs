@@ -4,11 +4,16 @@
 //! - [`render`]: subject, plain text and HTML of an alert or a digest (everything escaped).
 //! - [`mailer`]: the lettre message and transports (SMTP or `.eml` files), error classes.
 //! - [`outbox`]: the delivery state machine over a storage trait (retry, give-up, dedup).
+//! - [`store`]: that storage on the entry store; [`hook`]: facts → alerts inside the ingest
+//!   transaction; [`service`]: the mailer loop and one-shot delivery.
 
+pub mod hook;
 pub mod mailer;
 pub mod outbox;
 pub mod render;
 pub mod rules;
+pub mod service;
+pub mod store;
 
 use crate::config::Category;
 use crate::entry_number::EntryNumber;

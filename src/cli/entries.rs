@@ -58,7 +58,7 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
         }
     };
     let pipeline = match Pipeline::open(&config, &grammars, clock) {
-        Ok(p) => p,
+        Ok(p) => super::alerts::with_alerts(p, &config, &grammars, clock),
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_USAGE;
@@ -92,6 +92,7 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
     if tty {
         eprintln!();
     }
+    super::alerts::deliver_after_ingest(&config, &grammars, pipeline.store(), clock);
     let mut code = EXIT_OK;
     let out = std::io::stdout();
     let mut out = out.lock();

@@ -1,5 +1,6 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
+pub mod alerts;
 pub mod entries;
 pub mod parse;
 pub mod report;
@@ -70,6 +71,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The outbox: queued, sent, failed.
+    Alerts {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay the archive into a fresh store (same state).
     Rebuild {
         #[arg(long)]
@@ -107,6 +115,7 @@ pub fn main() -> i32 {
             entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
         }
         Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Alerts { config, json } => alerts::run_alerts(config.as_deref(), json),
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
         Command::Report(args) => report::run(&args),

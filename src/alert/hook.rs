@@ -1,0 +1,339 @@
+//! The alert ingest hook: turns each new fact of an entry into alerts (code lists + `[[alerts.override]]`, `[[route]]`) and queues them in the outbox inside the file's own store transaction.
+
+use super::outbox::OutboxItem;
+use super::rules::{self, CodedFact};
+use super::store::insert_new_tx;
+use super::{Alert, AlertKind, EntryFacts, LineRef};
+use crate::clock::Clock;
+use crate::config::{Alerts, Category, Config, Route};
+use crate::domain::{Entry, Fact, FactKind, ReleaseStatus, SummaryStatus};
+use crate::grammar::codes::{AlertSeverity, CodeLists, Effect};
+use crate::grammar::Grammars;
+use crate::ingest::IngestHook;
+use crate::store::{StoreTx, Table, TxError};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Makes alerts from facts and queues them. Built once from the config and the grammars'
+/// code lists; shared by the pipeline (ingest) and the mailer loop (the no-release check).
+pub struct AlertHook {
+    codes: CodeLists,
+    alerts: Alerts,
+    routes: Vec<Route>,
+    tz: chrono_tz::Tz,
+    clock: Clock,
+    queued: AtomicU64,
+}
+
+impl std::fmt::Debug for AlertHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertHook").field("routes", &self.routes.len()).field("tz", &self.tz).finish()
+    }
+}
+
+/// The code list a short list name (`so60`, shown in mails and usable in overrides) is kept
+/// under (`so60_dispositions`).
+fn resolve_list<'a>(codes: &CodeLists, short: &'a str) -> &'a str {
+    let own: &[&'static str] = match short {
+        "ax" => &["ax_dispositions"],
+        "uc" => &["uc_dispositions"],
+        "statement" => &["statement_status"],
+        "liquidation" => &["liquidation_statuses"],
+        other => crate::interpret::codes::list_names(other),
+    };
+    own.iter().copied().find(|name| codes.list(name).is_some()).unwrap_or(short)
+}
+
+/// A message time (local wall time in the configured zone) as an instant.
+pub fn local_time(tz: chrono_tz::Tz, at: NaiveDateTime) -> DateTime<FixedOffset> {
+    match tz.from_local_datetime(&at).earliest() {
+        Some(t) => t.fixed_offset(),
+        None => at.and_utc().fixed_offset(),
+    }
+}
+
+/// The entry's facts as shown in a mail.
+pub fn entry_facts(entry: &Entry) -> EntryFacts {
+    let nonempty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let po_of = |line: u32| {
+        entry
+            .pre_entry
+            .as_ref()
+            .and_then(|p| p.lines.iter().find(|l| l.line == line))
+            .map(|l| (nonempty(&l.po_number), nonempty(&l.po_line)))
+    };
+    let lines = entry
+        .current_filing()
+        .map(|f| {
+            f.summary
+                .lines
+                .iter()
+                .map(|l| {
+                    let (po_number, po_line) = po_of(l.line).unwrap_or((None, None));
+                    LineRef { line: l.line, po_number, po_line }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    EntryFacts {
+        entry: entry.entry.clone(),
+        importer: nonempty(&entry.importer),
+        importer_name: None,
+        broker: entry.entry.as_ref().map(|e| e.filer.clone()),
+        port: nonempty(&entry.port),
+        lines,
+        open_holds: entry
+            .holds
+            .iter()
+            .map(|h| {
+                let what =
+                    if h.narrative.trim().is_empty() { String::new() } else { format!(": {}", h.narrative.trim()) };
+                format!("{} {} ({}){what}", h.list.to_uppercase(), h.code, h.agency)
+            })
+            .collect(),
+        next_deadline: None,
+    }
+}
+
+/// When the cargo arrived, as far as the facts say: the earliest SO50 95 "bill arrived",
+/// else the earliest cargo release message (SO10 header or any disposition).
+pub fn arrival(facts: &[Fact]) -> Option<NaiveDateTime> {
+    let bill_arrived = facts
+        .iter()
+        .filter(|f| matches!(&f.kind, FactKind::Disposition { list, code, .. } if list == "so50" && code == "95"))
+        .map(|f| f.at)
+        .min();
+    bill_arrived.or_else(|| {
+        facts
+            .iter()
+            .filter(|f| matches!(f.kind, FactKind::CargoHeader { .. } | FactKind::Disposition { .. }))
+            .map(|f| f.at)
+            .min()
+    })
+}
+
+/// The time of the latest release disposition, if any.
+fn released_at(facts: &[Fact]) -> Option<NaiveDateTime> {
+    facts
+        .iter()
+        .filter(|f| matches!(&f.kind, FactKind::Disposition { effect: Effect::Released, .. }))
+        .map(|f| f.at)
+        .max()
+}
+
+/// Whether an entry can still raise the no-release warning.
+pub fn awaits_release(entry: &Entry) -> bool {
+    !entry.released && entry.release != ReleaseStatus::Cancelled && entry.summary_status != SummaryStatus::Deleted
+}
+
+/// The fact being turned into alerts, with the entry's facts and the time.
+#[derive(Clone, Copy)]
+struct FactCx<'a> {
+    fact: &'a Fact,
+    facts: &'a EntryFacts,
+    now: DateTime<FixedOffset>,
+}
+
+impl AlertHook {
+    pub fn new(config: &Config, grammars: &Grammars, clock: Clock) -> AlertHook {
+        AlertHook {
+            codes: grammars.codes.clone(),
+            alerts: config.alerts.clone(),
+            routes: config.route.clone(),
+            tz: config.timezone(),
+            clock,
+            queued: AtomicU64::new(0),
+        }
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    pub fn alerts_config(&self) -> &Alerts {
+        &self.alerts
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Alerts put in the outbox by this hook so far (counted when written into a transaction;
+    /// a transaction retried after a conflict can count twice).
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn coded(
+        &self,
+        cx: &FactCx<'_>,
+        list: &str,
+        code: &str,
+        narrative: Option<String>,
+        category: Option<Category>,
+    ) -> Option<Alert> {
+        let FactCx { fact: f, facts, now } = *cx;
+        let resolved = resolve_list(&self.codes, list);
+        let fact = CodedFact {
+            list: resolved.to_string(),
+            code: code.to_string(),
+            at: local_time(self.tz, f.at),
+            inbox: Some(f.source.inbox.clone()).filter(|s| !s.is_empty()),
+            narrative: narrative.filter(|n| !n.trim().is_empty()),
+            facts: facts.clone(),
+            category,
+        };
+        let mut a = rules::alert_for_code(&self.codes, &self.alerts, fact, now)?;
+        // A narrative that only repeats the code's meaning adds nothing.
+        if let (Some(n), Some(c)) = (&a.narrative, &a.code) {
+            if n.trim().eq_ignore_ascii_case(c.meaning.trim()) {
+                a.narrative = None;
+            }
+        }
+        // Show and override by the short name staff know (`so60`); the list's own name works too.
+        if resolved != list {
+            a.severity = rules::severity_for(
+                &self.alerts,
+                list,
+                code.trim(),
+                a.facts.importer.as_deref(),
+                a.inbox.as_deref(),
+                a.severity,
+            );
+            if let Some(c) = a.code.as_mut() {
+                c.list = list.to_string();
+            }
+        }
+        Some(a)
+    }
+
+    /// The alerts one new fact raises (none for plain data).
+    pub fn alerts_for_fact(&self, f: &Fact, facts: &EntryFacts, now: DateTime<FixedOffset>) -> Vec<Alert> {
+        let mut out = Vec::new();
+        let cx = FactCx { fact: f, facts, now };
+        match &f.kind {
+            FactKind::Disposition { effect: Effect::None, .. } => {}
+            FactKind::Disposition { list, code, narrative, .. } => {
+                out.extend(self.coded(&cx, list, code, Some(narrative.clone()), None));
+            }
+            FactKind::SummaryAccepted { narrative, .. } => {
+                out.extend(self.coded(&cx, "ax", "A", Some(narrative.clone()), None));
+            }
+            FactKind::SummaryRejected { conditions, .. } => {
+                let text: Vec<String> = conditions.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+                out.extend(self.coded(&cx, "ax", "R", Some(text.join("\n")), Some(Category::Rejection)));
+            }
+            FactKind::SummaryDeleted { version } => {
+                let at = local_time(self.tz, f.at);
+                let mut a = rules::alert_for_event(
+                    AlertKind::Cancelled,
+                    AlertSeverity::Warning,
+                    Some("summary-deleted"),
+                    at,
+                    facts.clone(),
+                    now,
+                );
+                a.inbox = Some(f.source.inbox.clone());
+                a.narrative = Some(format!("Entry summary deleted (version {version})."));
+                out.push(a);
+            }
+            FactKind::Notice { disposition, reason, remarks, .. } => {
+                let mut text = Vec::new();
+                if !reason.trim().is_empty() {
+                    text.push(format!("Reason {}", reason.trim()));
+                }
+                text.extend(remarks.iter().cloned());
+                let cat = self
+                    .codes
+                    .get("uc_dispositions", disposition.trim())
+                    .filter(|c| c.effect == Effect::Rejected)
+                    .map(|_| Category::Rejection);
+                out.extend(self.coded(&cx, "uc", disposition, Some(text.join("\n")), cat));
+            }
+            FactKind::Statement { final_statement, .. } => {
+                let code = if *final_statement { "F" } else { "P" };
+                out.extend(self.coded(&cx, "statement", code, None, Some(Category::Statement)));
+            }
+            FactKind::Liquidation { status_code, .. } => {
+                out.extend(self.coded(&cx, "liquidation", status_code, None, Some(Category::Liquidation)));
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Every alert an entry change raises: one per new coded fact, and the release
+    /// confirmation (when on and now due). `all_facts` is the entry's whole fact log including
+    /// `new_facts`. The no-release warning is not raised here (a backlog replayed file by file
+    /// would warn about entries a later file of the same batch releases): see
+    /// [`AlertHook::no_release_for`] and `service::check_no_release`, run after commits.
+    pub fn alerts_for_change(
+        &self,
+        after: &Entry,
+        all_facts: &[Fact],
+        new_facts: &[Fact],
+        now: DateTime<FixedOffset>,
+    ) -> Vec<Alert> {
+        let facts = entry_facts(after);
+        let mut out: Vec<Alert> = new_facts.iter().flat_map(|f| self.alerts_for_fact(f, &facts, now)).collect();
+        if self.alerts.release_confirmation && after.release == ReleaseStatus::Released {
+            let statement_final = after.statement.as_ref().is_some_and(|s| s.final_statement);
+            let at = released_at(all_facts).map(|t| local_time(self.tz, t));
+            out.extend(rules::release_confirmation_alert(&self.alerts, &facts, at, statement_final, now));
+        }
+        out
+    }
+
+    /// The no-release (demurrage) warning for an entry, when it is due.
+    pub fn no_release_for(&self, entry: &Entry, all_facts: &[Fact], now: DateTime<FixedOffset>) -> Option<Alert> {
+        if !awaits_release(entry) {
+            return None;
+        }
+        let arrived = local_time(self.tz, arrival(all_facts)?);
+        rules::no_release_alert(&self.alerts, &entry_facts(entry), arrived, false, now)
+    }
+
+    /// Queue alerts inside a transaction: each routed alert once per identity. Returns how
+    /// many were new.
+    pub fn queue_tx(
+        &self,
+        tx: &mut StoreTx<'_>,
+        alerts: Vec<Alert>,
+        now: DateTime<FixedOffset>,
+    ) -> Result<u64, TxError> {
+        let mut n = 0;
+        for a in alerts {
+            let to = rules::routes_for(&a, &self.routes);
+            if to.is_empty() {
+                continue;
+            }
+            if insert_new_tx(tx, &OutboxItem::for_alert(a, to, now))? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl IngestHook for AlertHook {
+    fn on_entry_changed(
+        &self,
+        tx: &mut StoreTx<'_>,
+        _before: Option<&Entry>,
+        after: &Entry,
+        new_facts: &[Fact],
+    ) -> Result<(), TxError> {
+        let now = self.clock.now();
+        let key = after.entry.as_ref().map(|e| e.compact()).unwrap_or_default();
+        // The fact log as stored before this file (the pipeline writes it after the hooks).
+        let mut all: Vec<Fact> = tx.get(Table::Facts, key.as_bytes())?.unwrap_or_default();
+        all.extend(new_facts.iter().cloned());
+        let alerts = self.alerts_for_change(after, &all, new_facts, now);
+        let n = self.queue_tx(tx, alerts, now)?;
+        if n > 0 {
+            self.queued.fetch_add(n, Ordering::Relaxed);
+            tracing::debug!(target: "entrywatch", event = "AlertQueued", entry = %key, count = n);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! The mailer loop: delivers due outbox items, sleeping until the next due attempt or a wake-up (new items), with an hourly no-release (demurrage) check; plus the one-shot delivery `entrywatch ingest` uses.
+
+use super::hook::AlertHook;
+use super::mailer::Mailer;
+use super::outbox::{deliver_due, DeliveryReport};
+use super::store::SledOutbox;
+use crate::clock::Clock;
+use crate::domain::{Entry, EntryRow, Fact, ReleaseStatus, SummaryStatus};
+use crate::entry_number::EntryNumber;
+use crate::store::{Store, StoreError, Table};
+use chrono::{DateTime, FixedOffset};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Longest sleep between passes, whatever the outbox says (a safety net for a missed wake-up).
+pub const MAX_SLEEP: Duration = Duration::from_secs(60);
+/// Shortest sleep between passes.
+pub const MIN_SLEEP: Duration = Duration::from_secs(1);
+/// How often the no-release check runs in the loop.
+pub const NO_RELEASE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Queue the no-release (demurrage) warning of every entry that arrived long enough ago and
+/// has no release. Each warning is queued once (its identity carries the arrival time), in one
+/// transaction per entry, then flushed. Returns how many were newly queued.
+pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffset>) -> Result<u64, StoreError> {
+    let mut queued = 0;
+    let mut waiting: Vec<(Vec<u8>, EntryNumber)> = Vec::new();
+    for r in store.scan::<EntryRow>(Table::Entries) {
+        let (k, row) = r?;
+        let open = !matches!(row.release, ReleaseStatus::Released | ReleaseStatus::Cancelled)
+            && row.summary != SummaryStatus::Deleted;
+        if let (true, Some(en)) = (open, row.entry) {
+            waiting.push((k, en));
+        }
+    }
+    for (key, en) in waiting {
+        let facts: Vec<Fact> = store.get(Table::Facts, &key)?.unwrap_or_default();
+        let entry = Entry::derive(&en, &facts);
+        let Some(alert) = hook.no_release_for(&entry, &facts, now) else { continue };
+        queued += store.transaction(|tx| hook.queue_tx(tx, vec![alert.clone()], now))?;
+    }
+    if queued > 0 {
+        store.flush()?;
+        tracing::info!(target: "entrywatch", event = "NoReleaseChecked", queued, "no-release warnings queued");
+    }
+    Ok(queued)
+}
+
+/// Deliver what is due once (what `entrywatch ingest` does after its commit).
+pub async fn deliver_once(store: &Store, mailer: &Mailer, now: DateTime<FixedOffset>) -> DeliveryReport {
+    deliver_due(&SledOutbox::new(store.clone()), mailer, now).await
+}
+
+/// The mailer loop and what it needs. Build with [`MailerLoop::new`], add a wake-up handle
+/// and the hook for the no-release check, then [`MailerLoop::run`].
+pub struct MailerLoop {
+    store: Store,
+    mailer: Mailer,
+    clock: Clock,
+    wake: Arc<Notify>,
+    hook: Option<Arc<AlertHook>>,
+    max_sleep: Duration,
+}
+
+impl MailerLoop {
+    pub fn new(store: Store, mailer: Mailer, clock: Clock) -> MailerLoop {
+        MailerLoop { store, mailer, clock, wake: Arc::new(Notify::new()), hook: None, max_sleep: MAX_SLEEP }
+    }
+
+    /// Wake the loop with `wake.notify_one()` after a batch of files has been committed and
+    /// flushed (the pipeline's `process_batch` returned): new items go out at once.
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> MailerLoop {
+        self.wake = wake;
+        self
+    }
+
+    /// Run the no-release check at start and every hour with this hook's config and routes.
+    pub fn with_no_release(mut self, hook: Arc<AlertHook>) -> MailerLoop {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// Cap the sleep between passes (default [`MAX_SLEEP`]).
+    pub fn with_max_sleep(mut self, d: Duration) -> MailerLoop {
+        self.max_sleep = d.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The handle that wakes the loop.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Deliver due items until `shutdown` completes. An attempt in progress finishes (its
+    /// mark is written) before the loop stops; store errors are logged and retried.
+    pub async fn run<F: Future<Output = ()>>(self, shutdown: F) {
+        tokio::pin!(shutdown);
+        let outbox = SledOutbox::new(self.store.clone());
+        let mut last_check: Option<std::time::Instant> = None;
+        loop {
+            let now = self.clock.now();
+            if let Some(hook) = &self.hook {
+                if last_check.is_none_or(|t| t.elapsed() >= NO_RELEASE_EVERY) {
+                    if let Err(e) = check_no_release(&self.store, hook, now) {
+                        tracing::warn!(target: "entrywatch", event = "NoReleaseCheckFailed", error = %e);
+                    }
+                    last_check = Some(std::time::Instant::now());
+                }
+            }
+            let report = deliver_due(&outbox, &self.mailer, now).await;
+            for e in &report.store_errors {
+                tracing::warn!(target: "entrywatch", event = "OutboxStoreError", error = %e);
+            }
+            let sleep = match outbox.next_due() {
+                Ok(Some(next)) => (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO).min(self.max_sleep),
+                Ok(None) => self.max_sleep,
+                Err(e) => {
+                    tracing::warn!(target: "entrywatch", event = "OutboxStoreError", error = %e);
+                    self.max_sleep
+                }
+            };
+            // Every due item was just tried: something still due means a store error; do not spin.
+            let sleep = sleep.max(MIN_SLEEP.min(self.max_sleep));
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+        tracing::info!(target: "entrywatch", event = "MailerStopped");
+    }
+}
+
+/// The loop with its defaults: `run_mailer(store, mailer, clock, shutdown)`. Use
+/// [`MailerLoop`] to add a wake-up handle and the no-release check.
+pub async fn run_mailer<F: Future<Output = ()>>(store: Store, mailer: Mailer, clock: Clock, shutdown: F) {
+    MailerLoop::new(store, mailer, clock).run(shutdown).await
+}
