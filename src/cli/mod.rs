@@ -1,6 +1,7 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
 pub mod alerts;
+pub mod deadlines;
 pub mod entries;
 pub mod parse;
 pub mod report;
@@ -71,6 +72,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every entry's open deadlines, soonest first (overdue first); or the calendar feed.
+    Deadlines {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only deadlines due within this many days from today.
+        #[arg(long)]
+        within: Option<u32>,
+        #[arg(long)]
+        json: bool,
+        /// An RFC 5545 calendar (one all-day event per deadline).
+        #[arg(long, conflicts_with = "json")]
+        ics: bool,
+        /// Queue the reminders due now (what the daemon's scheduler does) and say how many.
+        #[arg(long, conflicts_with_all = ["json", "ics", "within"])]
+        remind: bool,
+    },
     /// The outbox: queued, sent, failed.
     Alerts {
         #[arg(long)]
@@ -115,6 +132,9 @@ pub fn main() -> i32 {
             entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
         }
         Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Deadlines { config, within, json, ics, remind } => {
+            deadlines::run_deadlines(config.as_deref(), within, json, ics, remind)
+        }
         Command::Alerts { config, json } => alerts::run_alerts(config.as_deref(), json),
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),

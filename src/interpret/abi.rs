@@ -290,6 +290,8 @@ fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
                 payment_type: r.f(51, 51).to_string(),
                 statement_print_date: cx.date(r, 52, 57, "preliminary statement print date"),
                 psc: r.f(65, 65) == "Y",
+                recon_fta: r.f(46, 46) == "Y",
+                recon_issue: r.f(47, 49).to_string(),
                 ..Summary::default()
             };
             cur = Some((e, s, *r));
