@@ -112,13 +112,25 @@ pub fn reminder_alert(r: &Reminder, entry: Option<&Entry>, now: DateTime<FixedOf
 /// recorded in `reminders` and its alert put in the outbox (for its routed recipients) in
 /// ONE transaction; one flush at the end. Returns how many reminders were recorded.
 pub fn remind_once(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<usize, StoreError> {
+    Ok(remind_pass(store, config, now)?.queued)
+}
+
+/// What one scheduler pass did, and when the next reminder becomes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub queued: usize,
+    pub next: Option<DateTime<FixedOffset>>,
+}
+
+/// [`remind_once`] plus the next reminder instant, from one read of the store.
+pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<Pass, StoreError> {
     let cal = Calendar::from_config(&config.deadlines);
     let plan = ReminderPlan::from_config(&config.deadlines);
     let entries = all_entries(store)?;
     let items: Vec<EntryDeadline> = entries.iter().flat_map(|(e, f)| entry_deadline_items(e, f, &cal)).collect();
     let by_entry: HashMap<String, &Entry> =
         entries.iter().filter_map(|(e, _)| e.entry.as_ref().map(|n| (n.compact(), e))).collect();
-    let sent = sent_reminders(store)?;
+    let mut sent = sent_reminders(store)?;
     let due = plan.due(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
     let mut n = 0;
     for r in &due {
@@ -146,6 +158,7 @@ pub fn remind_once(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
             }
             Ok(true)
         })?;
+        sent.insert(id.clone());
         if queued {
             n += 1;
             tracing::info!(target: "entrywatch", event = "ReminderQueued", reminder = %id, late = r.late,
@@ -155,7 +168,8 @@ pub fn remind_once(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
     if n > 0 {
         store.flush()?;
     }
-    Ok(n)
+    let next = plan.next_wake(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
+    Ok(Pass { queued: n, next })
 }
 
 /// The next instant a reminder not yet recorded becomes due.
@@ -216,20 +230,16 @@ impl Scheduler {
         tokio::pin!(shutdown);
         loop {
             let now = self.clock.now();
-            let sleep = match remind_once(&self.store, &self.config, now) {
-                Ok(n) => {
-                    if n > 0 {
+            let sleep = match remind_pass(&self.store, &self.config, now) {
+                Ok(pass) => {
+                    if pass.queued > 0 {
                         if let Some(w) = &self.mailer_wake {
                             w.notify_one();
                         }
                     }
-                    match next_reminder(&self.store, &self.config, now) {
-                        Ok(Some(next)) => (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
-                        Ok(None) => self.max_sleep,
-                        Err(e) => {
-                            tracing::warn!(target: "entrywatch", event = "SchedulerStoreError", error = %e);
-                            Duration::from_secs(60)
-                        }
+                    match pass.next {
+                        Some(next) => (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
+                        None => self.max_sleep,
                     }
                 }
                 Err(e) => {
