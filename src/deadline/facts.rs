@@ -115,7 +115,7 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
                     matches!(&x.kind, FactKind::Disposition { effect: crate::grammar::codes::Effect::Released, .. })
                 })
                 .map(|x| x.at.date())
-                .max()
+                .min()
         })
     } else {
         None
