@@ -438,6 +438,13 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
     assert!(within.iter().any(|r| r["kind"] == "psc" && r["due"] == "2026-11-10"));
     assert!(within.len() < rows.len());
 
+    // The human listing: one line per open deadline, overdue ones marked.
+    let text = env.cli(now, &["deadlines"]);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.starts_with("2026-02-24  overdue 98d") && first.contains("summary-filing"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("2026-11-10  in 161d") && l.contains(" psc ")), "{text}");
+    assert_eq!(text.lines().count(), rows.len());
+
     // --ics: one VEVENT per deadline in the horizon, stable UID per entry and kind, CRLF.
     let ics = env.cli(now, &["deadlines", "--ics", "--within", "200"]);
     assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));

@@ -230,6 +230,14 @@ pub fn deadlines_json(deadlines: &[Deadline]) -> Value {
     )
 }
 
+/// Put an entry's deadlines into its `entry --json` document (what `domain::view::entry_json`
+/// leaves empty): for the CLI and any read model serving the same document.
+pub fn set_entry_deadlines(doc: &mut Value, entry: &Entry, facts: &[Fact], cal: &Calendar) {
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("deadlines".into(), deadlines_json(&entry_deadlines(entry, facts, cal)));
+    }
+}
+
 /// The human `Deadlines:` block of `entry`: one line per deadline, soonest first, with the
 /// days left from `today` (local), `estimated`, `done` and `overdue` marks.
 pub fn deadlines_text(deadlines: &[Deadline], today: NaiveDate) -> String {
