@@ -501,7 +501,8 @@ async fn hostile_fact_text_cannot_inject_headers_or_html() {
     let server = env.server();
     let cfg = env.config();
     let store = Store::open(&env.root().join("data/store")).expect("store");
-    let hook = AlertHook::new(&cfg, &grammars(), Clock::Fixed(t(NOW)));
+    let hook = AlertHook::new(&cfg, &grammars(), Clock::Fixed(t(NOW)))
+        .with_next_deadline(Arc::new(|_, _, _| Some("2026-03-02: PSC <window>\r\nX-Injected: 1".to_string())));
     let entry = entrywatch::domain::Entry {
         entry: E.parse().ok(),
         importer: "12-345678900\r\nBcc: evil@example.com".into(),
@@ -523,12 +524,14 @@ async fn hostile_fact_text_cannot_inject_headers_or_html() {
     let m = &mails[0];
     assert_eq!(m.rcpt_tos, vec!["compliance@example.com".to_string(), "broker-desk@example.com".to_string()]);
     assert!(header(&m.data, "Bcc").is_empty(), "{}", m.data);
+    assert!(header(&m.data, "X-Injected").is_empty(), "{}", m.data);
     let subject = header(&m.data, "Subject").join(" ");
     assert!(subject.contains("(12-345678900 Bcc: evil@example.com)"), "one line: {subject}");
     let body = body_decoded(&m.data);
     let html = html_part(&body);
     assert!(!html.contains("<img") && !html.contains("<b>"), "{html}");
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;") && html.contains("2704&lt;b&gt;"), "{html}");
+    assert!(html.contains("2026-03-02: PSC &lt;window&gt;"), "the next deadline line: {html}");
     assert!(body.contains("  > line1\n  > Bcc: evil@example.com\n"), "quoted in the text part: {body}");
 }
 
@@ -682,4 +685,80 @@ fn no_release_warning_after_the_configured_days_and_release_confirmation_when_on
     // Released now: no further no-release warning.
     let store = Store::open(&store_path).expect("store");
     assert_eq!(check_no_release(&store, &hook, t("2026-03-20T09:00:00-05:00")).expect("check"), 0);
+}
+
+#[test]
+fn digest_holds_non_critical_alerts_until_the_daily_hour_then_sends_one_mail() {
+    let env = Env::new("[alerts]\ndigest = true\n[[route]]\nto = [\"desk@example.com\"]\nmin-severity = \"info\"\n");
+    let server = env.server();
+    ok(&env.ingest(NOW, &life_to_exam()));
+    // The exam is critical: mailed at once (to the desk too).
+    let mails = server.received();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].rcpt_tos.len(), 3, "{:?}", mails[0].rcpt_tos);
+    // Bill arrived (SO50 95) and the acceptance are info: held for the 08:00 digest.
+    let rows = env.alerts_json();
+    let held: Vec<&serde_json::Value> = rows.iter().filter(|r| r["state"] == "queued").collect();
+    assert_eq!(held.len(), 2, "{rows:#?}");
+    for r in &held {
+        assert_eq!(r["severity"], "info");
+        assert_eq!(r["to"], serde_json::json!(["desk@example.com"]));
+        assert_eq!(r["next_attempt"].as_str().map(t), Some(t("2026-02-06T08:00:00-05:00")));
+    }
+    ok(&env.deliver("2026-02-06T07:59:00-05:00"));
+    assert_eq!(server.received().len(), 1);
+    ok(&env.deliver("2026-02-06T08:00:00-05:00"));
+    let mails = server.received();
+    assert_eq!(mails.len(), 2);
+    let d = &mails[1];
+    assert_eq!(d.rcpt_tos, vec!["desk@example.com".to_string()]);
+    let subject = header(&d.data, "Subject").join(" ");
+    assert!(subject.starts_with("[entrywatch] DIGEST 2 alerts on 2026-02-06: EEE-1234567-3"), "{subject}");
+    let rows = env.alerts_json();
+    assert_eq!(rows.len(), 2, "the exam and the digest: {rows:#?}");
+    assert!(rows.iter().all(|r| r["state"] == "sent"), "{rows:#?}");
+    assert!(rows
+        .iter()
+        .any(|r| r["severity"] == "digest" && r["id"].as_str().is_some_and(|i| i.starts_with("digest/2026-02-06/"))));
+    // The same facts again from other bytes: known identities, nothing held or sent.
+    let resend =
+        String::from_utf8(sample("life-03-so-exam.abi")).expect("ascii").replace("BILL ARRIVED", "BILL ARRIVES");
+    ok(&env.ingest("2026-02-06T09:00:00-05:00", &[("resend-exam.abi", resend.into_bytes())]));
+    ok(&env.deliver("2026-02-07T08:00:00-05:00"));
+    assert_eq!(server.received().len(), 2);
+    assert_eq!(env.alerts_json().len(), 2);
+}
+
+#[test]
+fn a_crash_anywhere_in_ingest_ends_with_exactly_one_mail() {
+    for point in ["after-commit:3", "after-flush", "after-journal", "after-archive:3"] {
+        let env = Env::new("");
+        let server = env.server();
+        let paths: Vec<PathBuf> = life_to_exam()
+            .into_iter()
+            .map(|(n, b)| {
+                let p = env.root().join("in/broker").join(n);
+                std::fs::write(&p, b).expect("drop");
+                p
+            })
+            .collect();
+        let o = env
+            .cmd(NOW)
+            .env("ENTRYWATCH_CRASH_AT", point)
+            .arg("ingest")
+            .arg("--config")
+            .arg(env.config_path())
+            .args(["--inbox", "broker"])
+            .args(&paths)
+            .output()
+            .expect("run ingest");
+        assert!(!o.status.success(), "{point}: the run aborts");
+        assert!(server.received().is_empty(), "{point}: nothing is mailed before the commit is durable");
+        // The next run (no new file) finishes the claimed files and delivers.
+        ok(&env.deliver(&at(CDuration::minutes(1))));
+        ok(&env.deliver(&at(CDuration::minutes(2))));
+        let mails = server.received();
+        assert_eq!(mails.len(), 1, "{point}: one mail");
+        assert_eq!(header(&mails[0].data, "X-Entrywatch-Alert-Id"), vec![EXAM_ID.to_string()], "{point}");
+    }
 }

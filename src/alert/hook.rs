@@ -2,7 +2,7 @@
 
 use super::outbox::OutboxItem;
 use super::rules::{self, CodedFact};
-use super::store::insert_new_tx;
+use super::store::{insert_held_tx, insert_new_tx};
 use super::{Alert, AlertKind, EntryFacts, LineRef};
 use crate::clock::Clock;
 use crate::config::{Alerts, Category, Config, Route};
@@ -13,6 +13,12 @@ use crate::ingest::IngestHook;
 use crate::store::{StoreTx, Table, TxError};
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Says an entry's next deadline in words (`2026-03-02: post-summary correction window
+/// closes`), from the entry, its facts and now; the deadline module plugs one in with
+/// [`AlertHook::with_next_deadline`].
+pub type NextDeadlineFn = Arc<dyn Fn(&Entry, &[Fact], DateTime<FixedOffset>) -> Option<String> + Send + Sync + 'static>;
 
 /// Makes alerts from facts and queues them. Built once from the config and the grammars'
 /// code lists; shared by the pipeline (ingest) and the mailer loop (the no-release check).
@@ -21,8 +27,10 @@ pub struct AlertHook {
     alerts: Alerts,
     routes: Vec<Route>,
     tz: chrono_tz::Tz,
+    digest_hour: u32,
     clock: Clock,
     queued: AtomicU64,
+    next_deadline: Option<NextDeadlineFn>,
 }
 
 impl std::fmt::Debug for AlertHook {
@@ -95,6 +103,19 @@ pub fn entry_facts(entry: &Entry) -> EntryFacts {
     }
 }
 
+/// When the daily digest after `now` is made: the next `hour`:00 local time (strictly later).
+pub fn next_digest_time(now: DateTime<FixedOffset>, tz: chrono_tz::Tz, hour: u32) -> DateTime<FixedOffset> {
+    let local = now.with_timezone(&tz);
+    let at_hour = |d: chrono::NaiveDate| {
+        d.and_hms_opt(hour.min(23), 0, 0).map(|t| local_time(tz, t)).unwrap_or(now + chrono::Duration::days(1))
+    };
+    let today = at_hour(local.date_naive());
+    if today > now {
+        return today;
+    }
+    local.date_naive().succ_opt().map(at_hour).unwrap_or(now + chrono::Duration::days(1))
+}
+
 /// When the cargo arrived, as far as the facts say: the earliest SO50 95 "bill arrived",
 /// else the earliest cargo release message (SO10 header or any disposition).
 pub fn arrival(facts: &[Fact]) -> Option<NaiveDateTime> {
@@ -141,9 +162,17 @@ impl AlertHook {
             alerts: config.alerts.clone(),
             routes: config.route.clone(),
             tz: config.timezone(),
+            digest_hour: config.deadlines.remind_hour.min(23),
             clock,
             queued: AtomicU64::new(0),
+            next_deadline: None,
         }
+    }
+
+    /// Fill each mail's "Next deadline" line with `f`.
+    pub fn with_next_deadline(mut self, f: NextDeadlineFn) -> AlertHook {
+        self.next_deadline = Some(f);
+        self
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -156,6 +185,15 @@ impl AlertHook {
 
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.tz
+    }
+
+    /// The local hour the daily digest is made (`deadlines.remind-hour`).
+    pub fn digest_hour(&self) -> u32 {
+        self.digest_hour
     }
 
     /// Alerts put in the outbox by this hook so far (counted when written into a transaction;
@@ -274,7 +312,10 @@ impl AlertHook {
         new_facts: &[Fact],
         now: DateTime<FixedOffset>,
     ) -> Vec<Alert> {
-        let facts = entry_facts(after);
+        let mut facts = entry_facts(after);
+        if let Some(f) = &self.next_deadline {
+            facts.next_deadline = f(after, all_facts, now);
+        }
         let mut out: Vec<Alert> = new_facts.iter().flat_map(|f| self.alerts_for_fact(f, &facts, now)).collect();
         if self.alerts.release_confirmation && after.release == ReleaseStatus::Released {
             let statement_final = after.statement.as_ref().is_some_and(|s| s.final_statement);
@@ -293,8 +334,9 @@ impl AlertHook {
         rules::no_release_alert(&self.alerts, &entry_facts(entry), arrived, false, now)
     }
 
-    /// Queue alerts inside a transaction: each routed alert once per identity. Returns how
-    /// many were new.
+    /// Queue alerts inside a transaction: each routed alert once per identity; with
+    /// `alerts.digest` on, non-critical ones are held for the next daily digest instead.
+    /// Returns how many were new.
     pub fn queue_tx(
         &self,
         tx: &mut StoreTx<'_>,
@@ -307,7 +349,14 @@ impl AlertHook {
             if to.is_empty() {
                 continue;
             }
-            if insert_new_tx(tx, &OutboxItem::for_alert(a, to, now))? {
+            let new = if rules::goes_to_digest(&a, &self.alerts) {
+                let mut item = OutboxItem::for_alert(a, to, now);
+                item.next_attempt = next_digest_time(now, self.tz, self.digest_hour);
+                insert_held_tx(tx, &item)?
+            } else {
+                insert_new_tx(tx, &OutboxItem::for_alert(a, to, now))?
+            };
+            if new {
                 n += 1;
             }
         }
@@ -335,5 +384,51 @@ impl IngestHook for AlertHook {
             tracing::debug!(target: "entrywatch", event = "AlertQueued", entry = %key, count = n);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(s).expect("time")
+    }
+
+    #[test]
+    fn digest_time_is_the_next_local_hour_across_dst() {
+        let ny = chrono_tz::America::New_York;
+        assert_eq!(next_digest_time(t("2026-02-05T07:59:00-05:00"), ny, 8), t("2026-02-05T08:00:00-05:00"));
+        assert_eq!(next_digest_time(t("2026-02-05T08:00:00-05:00"), ny, 8), t("2026-02-06T08:00:00-05:00"));
+        // Clocks go forward on 2026-03-08: the next 08:00 is EDT.
+        assert_eq!(next_digest_time(t("2026-03-07T12:00:00-05:00"), ny, 8), t("2026-03-08T08:00:00-04:00"));
+        assert_eq!(next_digest_time(t("2026-02-05T15:00:00+00:00"), ny, 8), t("2026-02-06T08:00:00-05:00"));
+    }
+
+    #[test]
+    fn message_times_are_local_wall_times_and_arrival_prefers_bill_arrived() {
+        use crate::domain::Source;
+        let ny = chrono_tz::America::New_York;
+        let naive = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").expect("naive");
+        assert_eq!(local_time(ny, naive("2026-07-01T09:30")), t("2026-07-01T09:30:00-04:00"));
+        let src = Source { file: "f".into(), inbox: "b".into(), sha256: "s".into(), line: 1, record: 1 };
+        let disp = |code: &str, at: &str| Fact {
+            at: naive(at),
+            kind: FactKind::Disposition {
+                list: "so50".into(),
+                code: code.into(),
+                agency: "CBP".into(),
+                effect: Effect::Advisory,
+                removes: vec![],
+                narrative: String::new(),
+                release_date: None,
+                release_origin: String::new(),
+            },
+            source: src.clone(),
+        };
+        let facts = vec![disp("57", "2026-02-04T10:00"), disp("95", "2026-02-05T08:15")];
+        assert_eq!(arrival(&facts), Some(naive("2026-02-05T08:15")));
+        assert_eq!(arrival(&facts[..1]), Some(naive("2026-02-04T10:00")));
+        assert_eq!(arrival(&[]), None);
     }
 }

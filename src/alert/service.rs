@@ -48,9 +48,27 @@ pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffs
     Ok(queued)
 }
 
-/// Deliver what is due once (what `entrywatch ingest` does after its commit).
-pub async fn deliver_once(store: &Store, mailer: &Mailer, now: DateTime<FixedOffset>) -> DeliveryReport {
-    deliver_due(&SledOutbox::new(store.clone()), mailer, now).await
+/// One delivery pass: make the digests whose time has come (dated `now`'s local day in
+/// `tz`), then send every due item once. What `entrywatch ingest` does after its commit, and
+/// what each turn of the loop does.
+pub async fn deliver_once(
+    store: &Store,
+    mailer: &Mailer,
+    now: DateTime<FixedOffset>,
+    tz: chrono_tz::Tz,
+) -> DeliveryReport {
+    let outbox = SledOutbox::new(store.clone());
+    let mut pre = Vec::new();
+    match outbox.make_due_digests(now.with_timezone(&tz).date_naive(), now) {
+        Ok(ids) if !ids.is_empty() => {
+            tracing::info!(target: "entrywatch", event = "DigestQueued", digests = ids.len());
+        }
+        Ok(_) => {}
+        Err(e) => pre.push(format!("digest: {e}")),
+    }
+    let mut report = deliver_due(&outbox, mailer, now).await;
+    report.store_errors.extend(pre);
+    report
 }
 
 /// The mailer loop and what it needs. Build with [`MailerLoop::new`], add a wake-up handle
@@ -61,12 +79,21 @@ pub struct MailerLoop {
     clock: Clock,
     wake: Arc<Notify>,
     hook: Option<Arc<AlertHook>>,
+    tz: chrono_tz::Tz,
     max_sleep: Duration,
 }
 
 impl MailerLoop {
     pub fn new(store: Store, mailer: Mailer, clock: Clock) -> MailerLoop {
-        MailerLoop { store, mailer, clock, wake: Arc::new(Notify::new()), hook: None, max_sleep: MAX_SLEEP }
+        MailerLoop {
+            store,
+            mailer,
+            clock,
+            wake: Arc::new(Notify::new()),
+            hook: None,
+            tz: chrono_tz::America::New_York,
+            max_sleep: MAX_SLEEP,
+        }
     }
 
     /// Wake the loop with `wake.notify_one()` after a batch of files has been committed and
@@ -76,9 +103,17 @@ impl MailerLoop {
         self
     }
 
-    /// Run the no-release check at start and every hour with this hook's config and routes.
+    /// Run the no-release check at start and every hour with this hook's config and routes
+    /// (and date digests in its time zone).
     pub fn with_no_release(mut self, hook: Arc<AlertHook>) -> MailerLoop {
+        self.tz = hook.timezone();
         self.hook = Some(hook);
+        self
+    }
+
+    /// The time zone digests are dated in (default America/New_York, the config default).
+    pub fn with_timezone(mut self, tz: chrono_tz::Tz) -> MailerLoop {
+        self.tz = tz;
         self
     }
 
@@ -109,7 +144,7 @@ impl MailerLoop {
                     last_check = Some(std::time::Instant::now());
                 }
             }
-            let report = deliver_due(&outbox, &self.mailer, now).await;
+            let report = deliver_once(&self.store, &self.mailer, now, self.tz).await;
             for e in &report.store_errors {
                 tracing::warn!(target: "entrywatch", event = "OutboxStoreError", error = %e);
             }

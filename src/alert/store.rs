@@ -1,19 +1,84 @@
-//! The outbox on the entry store: [`SledOutbox`] implements [`OutboxStore`] over `crate::store::Store` (table `outbox`, keyed by alert identity), plus the in-transaction insert the ingest hook uses.
+//! The outbox on the entry store: [`SledOutbox`] implements [`OutboxStore`] over `crate::store::Store` (table `outbox`), the in-transaction insert the ingest hook uses, alerts held for the daily digest, and a due-time index so a delivery pass reads only what is due.
+//!
+//! Keys of table `outbox`:
+//! - `m/<identity>` → a mail item (one alert, or a digest `digest/<date>/<hash>`);
+//! - `h/<identity>` → an alert held for the daily digest (`queued` until grouped, then `sent`
+//!   meaning "handed to its digest"; kept for the dedup);
+//! - `q/<due ms, 16 digits>/<item key>` → the item key, for every `queued` item: the due index.
 
-use super::outbox::{OutboxItem, OutboxState, OutboxStore};
+use super::outbox::{group_digests, OutboxItem, OutboxState, OutboxStore, Payload};
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 
-/// Insert an item inside an open transaction unless one with the same id exists (the dedup by
-/// alert identity): `Ok(true)` when it was inserted. Nothing is flushed: the caller's
-/// transaction commits it together with the fact that caused it.
+const MAIL: &str = "m/";
+const HELD: &str = "h/";
+const QUEUE: &str = "q/";
+
+fn mail_key(id: &str) -> String {
+    format!("{MAIL}{id}")
+}
+
+fn held_key(id: &str) -> String {
+    format!("{HELD}{id}")
+}
+
+fn due_ms(at: DateTime<FixedOffset>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or(0)
+}
+
+fn queue_key(at: DateTime<FixedOffset>, item_key: &str) -> String {
+    format!("{QUEUE}{:016}/{item_key}", due_ms(at))
+}
+
+/// The first key after every index entry due at or before `now`.
+fn queue_bound(now: DateTime<FixedOffset>) -> Vec<u8> {
+    format!("{QUEUE}{:016}/\u{7f}", due_ms(now)).into_bytes()
+}
+
+/// Write an item under `key`, keeping the due index in step with its state.
+fn put_item_tx(tx: &mut StoreTx<'_>, key: &str, old: Option<&OutboxItem>, new: &OutboxItem) -> Result<(), TxError> {
+    if let Some(o) = old.filter(|o| o.state == OutboxState::Queued) {
+        tx.remove(Table::Outbox, queue_key(o.next_attempt, key).as_bytes())?;
+    }
+    tx.put(Table::Outbox, key.as_bytes(), new)?;
+    if new.state == OutboxState::Queued {
+        tx.put(Table::Outbox, queue_key(new.next_attempt, key).as_bytes(), &key.to_string())?;
+    }
+    Ok(())
+}
+
+fn known_tx(tx: &StoreTx<'_>, id: &str) -> Result<bool, TxError> {
+    Ok(tx.get::<OutboxItem>(Table::Outbox, mail_key(id).as_bytes())?.is_some()
+        || tx.get::<OutboxItem>(Table::Outbox, held_key(id).as_bytes())?.is_some())
+}
+
+/// Insert an item inside an open transaction unless one with the same id exists, mailed or
+/// held (the dedup by alert identity): `Ok(true)` when it was inserted. Nothing is flushed: the
+/// caller's transaction commits it together with the fact that caused it.
 pub fn insert_new_tx(tx: &mut StoreTx<'_>, item: &OutboxItem) -> Result<bool, TxError> {
-    let key = item.id.as_bytes();
-    if tx.get::<OutboxItem>(Table::Outbox, key)?.is_some() {
+    if known_tx(tx, &item.id)? {
         return Ok(false);
     }
-    tx.put(Table::Outbox, key, item)?;
+    put_item_tx(tx, &mail_key(&item.id), None, item)?;
     Ok(true)
+}
+
+/// Hold an alert item for the digest (its `next_attempt` is when the digest is made), unless
+/// its identity is already known. Same contract as [`insert_new_tx`].
+pub fn insert_held_tx(tx: &mut StoreTx<'_>, item: &OutboxItem) -> Result<bool, TxError> {
+    if known_tx(tx, &item.id)? {
+        return Ok(false);
+    }
+    put_item_tx(tx, &held_key(&item.id), None, item)?;
+    Ok(true)
+}
+
+/// How many outbox rows are in each state (what `entrywatch alerts` sums up; for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxCounts {
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
 }
 
 /// The outbox kept in the entry store. Every write is one transaction followed by a flush, so
@@ -32,38 +97,129 @@ impl SledOutbox {
         &self.store
     }
 
-    /// Every item, in key (identity) order.
+    /// Every mail item and every alert still waiting for its digest, in identity order
+    /// (alerts already handed to a digest are shown by that digest's item).
     pub fn all(&self) -> Result<Vec<OutboxItem>, StoreError> {
-        self.store.scan::<OutboxItem>(Table::Outbox).map(|r| r.map(|(_, v)| v)).collect()
-    }
-
-    /// One item by identity.
-    pub fn get(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
-        self.store.get(Table::Outbox, id.as_bytes())
-    }
-
-    /// The earliest `next_attempt` of a queued item (when the mailer should wake next).
-    pub fn next_due(&self) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
-        let mut next: Option<DateTime<FixedOffset>> = None;
-        for r in self.store.scan::<OutboxItem>(Table::Outbox) {
+        let mut out = Vec::new();
+        for r in self.store.scan_prefix::<OutboxItem>(Table::Outbox, MAIL.as_bytes()) {
+            out.push(r?.1);
+        }
+        for r in self.store.scan_prefix::<OutboxItem>(Table::Outbox, HELD.as_bytes()) {
             let (_, item) = r?;
-            if item.state == OutboxState::Queued && next.is_none_or(|n| item.next_attempt < n) {
-                next = Some(item.next_attempt);
+            if item.state == OutboxState::Queued {
+                out.push(item);
             }
         }
-        Ok(next)
+        Ok(out)
     }
 
-    /// Change one item in a transaction, then flush. A missing item is an error (it was never
-    /// queued, or the store was rebuilt under the mailer).
+    /// Rows per state, as `entrywatch alerts` lists them (alerts held for a digest count as
+    /// queued until grouped; a digest counts once).
+    pub fn counts(&self) -> Result<OutboxCounts, StoreError> {
+        let mut c = OutboxCounts::default();
+        for item in self.all()? {
+            match item.state {
+                OutboxState::Queued => c.queued += 1,
+                OutboxState::Sent => c.sent += 1,
+                OutboxState::Failed => c.failed += 1,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Keys (`m/..` or `h/..`) of queued items due at or before `now`, soonest first.
+    fn due_keys(&self, now: DateTime<FixedOffset>) -> Result<Vec<String>, StoreError> {
+        let bound = queue_bound(now);
+        let mut keys = Vec::new();
+        for r in self.store.scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()) {
+            let (k, item_key) = r?;
+            if k.as_slice() > bound.as_slice() {
+                break;
+            }
+            keys.push(item_key);
+        }
+        Ok(keys)
+    }
+
+    /// Group the held alerts whose digest time has come into digest items (one per recipient
+    /// set, dated `date`), in one transaction, then flush. Returns the digest ids queued.
+    pub fn make_due_digests(&self, date: NaiveDate, now: DateTime<FixedOffset>) -> Result<Vec<String>, StoreError> {
+        let mut held: Vec<OutboxItem> = Vec::new();
+        for key in self.due_keys(now)?.into_iter().filter(|k| k.starts_with(HELD)) {
+            if let Some(item) = self.store.get::<OutboxItem>(Table::Outbox, key.as_bytes())? {
+                if item.state == OutboxState::Queued {
+                    held.push(item);
+                }
+            }
+        }
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        held.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then(a.id.cmp(&b.id)));
+        let pairs = held
+            .iter()
+            .filter_map(|i| match &i.payload {
+                Payload::Alert(a) => Some(((**a).clone(), i.to.clone())),
+                Payload::Digest(_) => None,
+            })
+            .collect();
+        let digests = group_digests(date, pairs, now);
+        let ids = self.store.transaction(|tx| {
+            let mut ids = Vec::new();
+            for d in &digests {
+                let mut d = d.clone();
+                // A second digest for the same day and recipients (the daemon was down): new id.
+                let base = d.id.clone();
+                let mut n = 1;
+                while tx.get::<OutboxItem>(Table::Outbox, mail_key(&d.id).as_bytes())?.is_some() {
+                    n += 1;
+                    d.id = format!("{base}-{n}");
+                    if let Payload::Digest(g) = &mut d.payload {
+                        g.id = d.id.clone();
+                    }
+                }
+                put_item_tx(tx, &mail_key(&d.id), None, &d)?;
+                ids.push(d.id.clone());
+            }
+            for h in &held {
+                let mut grouped = h.clone();
+                grouped.state = OutboxState::Sent;
+                grouped.sent_at = Some(now);
+                put_item_tx(tx, &held_key(&h.id), Some(h), &grouped)?;
+            }
+            Ok(ids)
+        })?;
+        self.store.flush()?;
+        Ok(ids)
+    }
+
+    /// One mail item by identity.
+    pub fn get(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
+        self.store.get(Table::Outbox, mail_key(id).as_bytes())
+    }
+
+    /// The earliest `next_attempt` of a queued or held item (when the mailer should wake next).
+    pub fn next_due(&self) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+        for r in self.store.scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()) {
+            let (_, item_key) = r?;
+            if let Some(item) = self.store.get::<OutboxItem>(Table::Outbox, item_key.as_bytes())? {
+                return Ok(Some(item.next_attempt));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Change one mail item in a transaction (index kept in step), then flush. A missing item
+    /// is an error (it was never queued, or the store was rebuilt under the mailer).
     fn update(&self, id: &str, f: impl Fn(&mut OutboxItem)) -> Result<(), StoreError> {
-        let key = id.as_bytes();
+        let key = mail_key(id);
         self.store.transaction(|tx| {
-            let Some(mut item) = tx.get::<OutboxItem>(Table::Outbox, key)? else {
+            let Some(old) = tx.get::<OutboxItem>(Table::Outbox, key.as_bytes())? else {
                 return Err(TxError::abort(format!("outbox item {id:?} not found")));
             };
-            f(&mut item);
-            tx.put(Table::Outbox, key, &item)
+            let mut new = old.clone();
+            f(&mut new);
+            put_item_tx(tx, &key, Some(&old), &new)
         })?;
         self.store.flush()
     }
@@ -82,10 +238,11 @@ impl OutboxStore for SledOutbox {
 
     fn due(&self, now: DateTime<FixedOffset>) -> Result<Vec<OutboxItem>, StoreError> {
         let mut out = Vec::new();
-        for r in self.store.scan::<OutboxItem>(Table::Outbox) {
-            let (_, item) = r?;
-            if item.state == OutboxState::Queued && item.next_attempt <= now {
-                out.push(item);
+        for key in self.due_keys(now)?.into_iter().filter(|k| k.starts_with(MAIL)) {
+            if let Some(item) = self.store.get::<OutboxItem>(Table::Outbox, key.as_bytes())? {
+                if item.state == OutboxState::Queued && item.next_attempt <= now {
+                    out.push(item);
+                }
             }
         }
         Ok(out)
@@ -169,5 +326,38 @@ mod tests {
         assert_eq!(o.get(&b.id).expect("get").map(|i| i.state), Some(OutboxState::Failed));
         assert_eq!(o.next_due().expect("next"), None);
         assert_eq!(o.all().expect("all").len(), 2);
+        assert_eq!(o.counts().expect("counts"), OutboxCounts { queued: 0, sent: 1, failed: 1 });
+        let index = o.store().scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()).count();
+        assert_eq!(index, 0, "nothing queued: the due index is empty");
+    }
+
+    #[test]
+    fn held_alerts_wait_for_their_digest_and_keep_their_identity() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let o = SledOutbox::new(Store::open(&dir.path().join("store")).expect("open"));
+        let mut a = item("07");
+        let digest_at = a.queued_at + chrono::Duration::hours(20);
+        a.next_attempt = digest_at;
+        let b = OutboxItem { next_attempt: digest_at, ..item("08") };
+        for h in [&a, &b] {
+            assert!(o.store().transaction(|tx| insert_held_tx(tx, h)).expect("hold"));
+        }
+        assert!(!o.store().transaction(|tx| insert_held_tx(tx, &a)).expect("again"));
+        assert!(!o.insert_new(a.clone()).expect("as mail"), "a held identity is known");
+        assert!(o.due(digest_at).expect("due").is_empty(), "held items are not mailed one by one");
+        assert_eq!(o.next_due().expect("next"), Some(digest_at));
+        let day = digest_at.date_naive();
+        assert!(o.make_due_digests(day, a.queued_at).expect("early").is_empty());
+        let ids = o.make_due_digests(day, digest_at).expect("digest");
+        assert_eq!(ids.len(), 1, "same recipients: one digest");
+        let due = o.due(digest_at).expect("due");
+        assert_eq!(due.len(), 1);
+        match &due[0].payload {
+            Payload::Digest(d) => assert_eq!(d.alerts.len(), 2),
+            other => panic!("digest expected: {other:?}"),
+        }
+        assert!(o.make_due_digests(day, digest_at).expect("again").is_empty(), "grouped once");
+        assert_eq!(o.all().expect("all").len(), 1, "the digest stands for its alerts");
+        assert!(!o.insert_new(b).expect("after grouping"), "still known");
     }
 }

@@ -24,13 +24,13 @@ pub fn with_alerts(pipeline: Pipeline, config: &Config, grammars: &Grammars, clo
 /// what is due once, so a one-shot `ingest` also mails. Mail problems never change the exit code: what could not be sent stays queued (or
 /// `failed`) in the outbox, and `entrywatch alerts` shows it. Returns the number sent.
 pub fn deliver_after_ingest(config: &Config, grammars: &Grammars, store: &Store, clock: Clock) -> usize {
-    use crate::alert::outbox::OutboxStore as _;
     let hook = AlertHook::new(config, grammars, clock);
     if let Err(e) = check_no_release(store, &hook, clock.now()) {
         eprintln!("warning: no-release check: {e}");
     }
-    match SledOutbox::new(store.clone()).due(clock.now()) {
-        Ok(d) if d.is_empty() => return 0,
+    match SledOutbox::new(store.clone()).next_due() {
+        Ok(None) => return 0,
+        Ok(Some(t)) if t > clock.now() => return 0,
         Ok(_) => {}
         Err(e) => {
             eprintln!("warning: outbox: {e}");
@@ -47,7 +47,7 @@ pub fn deliver_after_ingest(config: &Config, grammars: &Grammars, store: &Store,
     // The SMTP transport (its connection pool) lives and dies inside the runtime.
     let report = rt.block_on(async {
         match Mailer::from_config(config) {
-            Ok(mailer) => Some(deliver_once(store, &mailer, clock.now()).await),
+            Ok(mailer) => Some(deliver_once(store, &mailer, clock.now(), config.timezone()).await),
             Err(e) => {
                 eprintln!("warning: alerts stay queued: {e}");
                 None
