@@ -469,10 +469,11 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
 // ---------------------------------------------------------------- reminders by mail
 
 fn deliver(env: &Env, store: &Store, now: &str) -> tokio::task::JoinHandle<usize> {
-    let mailer = Mailer::from_config(&env.config()).expect("mailer");
+    let config = env.config();
+    let mailer = Mailer::from_config(&config).expect("mailer");
     let store = store.clone();
     let now = t(now);
-    tokio::spawn(async move { deliver_once(&store, &mailer, now).await.sent.len() })
+    tokio::spawn(async move { deliver_once(&store, &mailer, now, config.timezone()).await.sent.len() })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

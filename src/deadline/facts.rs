@@ -230,6 +230,25 @@ pub fn deadlines_json(deadlines: &[Deadline]) -> Value {
     )
 }
 
+/// The soonest open deadline due today or later, in words (`2026-11-25: Post summary
+/// correction window closes`, ` (estimated)` when it is).
+pub fn next_deadline_text(deadlines: &[Deadline], today: NaiveDate) -> Option<String> {
+    deadlines.iter().filter(|d| !d.done && d.due >= today).min_by_key(|d| (d.due, d.kind)).map(|d| {
+        let est = if d.estimated { " (estimated)" } else { "" };
+        format!("{}: {}{est}", d.due, d.kind.title())
+    })
+}
+
+/// The "Next deadline" line of every alert mail, for
+/// `AlertHook::with_next_deadline(deadline::facts::next_deadline_fn(&config))`.
+pub fn next_deadline_fn(config: &crate::config::Config) -> crate::alert::hook::NextDeadlineFn {
+    let cal = Calendar::from_config(&config.deadlines);
+    let tz = config.timezone();
+    std::sync::Arc::new(move |entry: &Entry, facts: &[Fact], now: chrono::DateTime<chrono::FixedOffset>| {
+        next_deadline_text(&entry_deadlines(entry, facts, &cal), super::local_today(now, tz))
+    })
+}
+
 /// Put an entry's deadlines into its `entry --json` document (what `domain::view::entry_json`
 /// leaves empty): for the CLI and any read model serving the same document.
 pub fn set_entry_deadlines(doc: &mut Value, entry: &Entry, facts: &[Fact], cal: &Calendar) {
@@ -384,6 +403,8 @@ mod tests {
         sorted.sort();
         assert_eq!(dues, sorted);
         assert!(j[0].get("kind").is_some() && j[0].get("estimated").is_some());
+        let next = next_deadline_text(&ds, d("2026-03-01")).unwrap();
+        assert!(next.contains(": Post summary correction window closes"), "{next}");
         let t = deadlines_text(&ds, d("2026-03-01"));
         assert!(t.starts_with("Deadlines:\n"), "{t}");
         assert!(t.contains("psc"), "{t}");

@@ -84,7 +84,8 @@ pub fn reminder_alert(r: &Reminder, entry: Option<&Entry>, now: DateTime<FixedOf
         Some(e) => entry_facts(e),
         None => crate::alert::EntryFacts { entry: Some(r.key.entry.clone()), ..Default::default() },
     };
-    facts.next_deadline = Some(format!("{} {}", d.due, d.kind.title()));
+    let est = if d.estimated { " (estimated)" } else { "" };
+    facts.next_deadline = Some(format!("{}: {}{est}", d.due, d.kind.title()));
     // Critical on the last working days of an action the importer must take.
     let severity =
         if d.kind.is_action() && r.days_left <= 1 { AlertSeverity::Critical } else { AlertSeverity::Warning };
