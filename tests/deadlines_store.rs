@@ -5,7 +5,9 @@ use entrywatch::alert::mailer::Mailer;
 use entrywatch::alert::service::deliver_once;
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
-use entrywatch::deadline::scheduler::{next_reminder, remind_once, remind_pass, run_scheduler, Pass, ReminderRecord};
+use entrywatch::deadline::scheduler::{
+    next_reminder, remind_once, remind_pass, run_scheduler, Pass, ReminderRecord, Scheduler,
+};
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::sample::{entry_display, entry_field, pf, record};
 use entrywatch::ingest::{Outcome, Pipeline};
@@ -464,6 +466,15 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
     assert_eq!(kind(&g, "deemed-liquidation")["due"], "2028-01-15");
     assert_eq!(kind(&g, "extension-request")["due"], "2028-01-14");
     assert_eq!(kind(&g, "psc")["due"], "2026-11-10");
+
+    // `deadlines --remind` at 2026-11-03 09:00: G's PSC (due 11-10) reaches its 7-day lead
+    // today at 08:00; everything else is overdue (not reminded) or later. Once only.
+    let now = "2026-11-03T09:00:00-05:00";
+    assert_eq!(env.cli(now, &["deadlines", "--remind"]).trim(), "1 reminder(s) queued");
+    assert_eq!(env.cli(now, &["deadlines", "--remind"]).trim(), "0 reminder(s) queued");
+    let outbox = env.json(now, &["alerts", "--json"]);
+    let ids: Vec<&str> = outbox.as_array().expect("array").iter().filter_map(|r| r["id"].as_str()).collect();
+    assert_eq!(ids, vec![format!("reminder/{}/psc/2026-11-10/7", compact(G)).as_str()]);
 }
 
 // ---------------------------------------------------------------- reminders by mail
@@ -591,28 +602,27 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         let p = env.open(now);
         let store = p.store().clone();
         let wake = Arc::new(tokio::sync::Notify::new());
+        let mailer_wake = Arc::new(tokio::sync::Notify::new());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(run_scheduler(
-            store.clone(),
-            config.clone(),
-            Clock::Fixed(t(now)),
-            async move {
-                let _ = rx.await;
-            },
-            wake.clone(),
-        ));
+        let scheduler = Scheduler::new(store.clone(), config.clone(), Clock::Fixed(t(now)))
+            .with_wake(wake.clone())
+            .with_mailer_wake(mailer_wake.clone())
+            .with_min_wake_interval(std::time::Duration::ZERO);
+        let task = tokio::spawn(scheduler.run(async move {
+            let _ = rx.await;
+        }));
+        // Queued, and the mailer told so.
+        tokio::time::timeout(std::time::Duration::from_secs(10), mailer_wake.notified())
+            .await
+            .expect("the scheduler wakes the mailer after queuing");
         let want = id(D, "protest", "2026-08-21", 7);
-        for _ in 0..100 {
-            if reminder_ids(&store).contains(&want) {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        assert!(reminder_ids(&store).contains(&want));
         // New facts wake it: another pass, still nothing twice.
         wake.notify_one();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let _ = tx.send(());
         task.await.expect("scheduler stops");
+        assert_eq!(reminder_ids(&store).len(), 5);
         assert_eq!(deliver(&env, &store, now).await.expect("join"), 1);
     }
 

@@ -33,6 +33,10 @@ use tokio::sync::Notify;
 /// nothing due writes nothing).
 pub const MAX_SLEEP: Duration = Duration::from_secs(3600);
 
+/// Shortest time between two passes started by wake-ups (new facts): a backlog ingested batch
+/// by batch costs one pass per interval, not one per batch.
+pub const MIN_WAKE_INTERVAL: Duration = Duration::from_secs(30);
+
 /// What `reminders` keeps per reminder key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReminderRecord {
@@ -195,11 +199,20 @@ pub struct Scheduler {
     wake: Arc<Notify>,
     mailer_wake: Option<Arc<Notify>>,
     max_sleep: Duration,
+    min_wake_interval: Duration,
 }
 
 impl Scheduler {
     pub fn new(store: Store, config: Config, clock: Clock) -> Scheduler {
-        Scheduler { store, config, clock, wake: Arc::new(Notify::new()), mailer_wake: None, max_sleep: MAX_SLEEP }
+        Scheduler {
+            store,
+            config,
+            clock,
+            wake: Arc::new(Notify::new()),
+            mailer_wake: None,
+            max_sleep: MAX_SLEEP,
+            min_wake_interval: MIN_WAKE_INTERVAL,
+        }
     }
 
     /// Wake the scheduler with `wake.notify_one()` when new facts were committed.
@@ -220,6 +233,12 @@ impl Scheduler {
         self
     }
 
+    /// The shortest time between passes started by wake-ups (default [`MIN_WAKE_INTERVAL`]).
+    pub fn with_min_wake_interval(mut self, d: Duration) -> Scheduler {
+        self.min_wake_interval = d;
+        self
+    }
+
     /// The handle that wakes the scheduler.
     pub fn wake_handle(&self) -> Arc<Notify> {
         self.wake.clone()
@@ -230,6 +249,7 @@ impl Scheduler {
     pub async fn run<F: Future<Output = ()>>(self, shutdown: F) {
         tokio::pin!(shutdown);
         loop {
+            let started = std::time::Instant::now();
             let now = self.clock.now();
             let sleep = match remind_pass(&self.store, &self.config, now) {
                 Ok(pass) => {
@@ -253,7 +273,14 @@ impl Scheduler {
             tracing::debug!(target: "entrywatch", event = "SchedulerSleeping", secs = sleep.as_secs());
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => {
+                    // Woken by new facts: not more often than the minimum interval.
+                    let wait = self.min_wake_interval.saturating_sub(started.elapsed()).min(sleep);
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
                 _ = tokio::time::sleep(sleep) => {}
             }
         }
