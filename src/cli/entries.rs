@@ -206,10 +206,13 @@ pub fn run_entry(config: Option<&Path>, entry: &str, json: bool) -> i32 {
         Ok(Some((mut e, facts))) => {
             crate::variance::annotate(&mut e, &config.variance, &grammars);
             let tz = config.timezone();
+            let (deadlines, block) = super::deadlines::entry_block(&config, &e, &facts);
             if json {
-                println!("{}", serde_json::to_string_pretty(&entry_json(&e, &facts, tz)).unwrap_or_default());
+                let mut v = entry_json(&e, &facts, tz);
+                v["deadlines"] = deadlines;
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
-                print!("{}", entry_text(&e, &facts, tz));
+                print!("{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
             }
             EXIT_OK
         }

@@ -1,6 +1,7 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
 pub mod alerts;
+pub mod deadlines;
 pub mod entries;
 pub mod parse;
 pub mod report;
@@ -92,6 +93,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every entry's open deadlines, soonest first (overdue first); or the calendar feed.
+    Deadlines {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Only deadlines due within this many days from today.
+        #[arg(long)]
+        within: Option<u32>,
+        #[arg(long)]
+        json: bool,
+        /// An RFC 5545 calendar (one all-day event per deadline).
+        #[arg(long, conflicts_with = "json")]
+        ics: bool,
+        /// Queue the reminders due now (what the daemon's scheduler does) and say how many.
+        #[arg(long, conflicts_with_all = ["json", "ics", "within"])]
+        remind: bool,
+    },
     /// Replay the archive into a fresh store (same state).
     Rebuild {
         #[arg(long)]
@@ -143,6 +160,9 @@ pub fn main() -> i32 {
             variance::run_variance(config.as_deref(), &entry, format)
         }
         Command::Alerts { config, json } => alerts::run_alerts(config.as_deref(), json),
+        Command::Deadlines { config, within, json, ics, remind } => {
+            deadlines::run_deadlines(config.as_deref(), within, json, ics, remind)
+        }
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Run(args) => run::run_run(&args),
         Command::CheckConfig { config } => run::run_check_config(config.as_deref()),

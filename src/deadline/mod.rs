@@ -10,9 +10,11 @@
 //! - [`ics::to_ics`]: an RFC 5545 calendar feed.
 //! - [`listing`]: the `deadlines --json` rows, soonest first.
 
+pub mod facts;
 pub mod ics;
 pub mod remind;
 pub mod rules;
+pub mod scheduler;
 
 pub use ics::to_ics;
 pub use remind::{due_reminders, next_wake, Reminder, ReminderKey, ReminderPlan};

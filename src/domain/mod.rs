@@ -67,6 +67,11 @@ pub struct Summary {
     /// for a trade-agreement reconciliation, or both (`FTA 002`).
     #[serde(default)]
     pub reconciliation: String,
+    /// AE 10-record pos 46 `Y` (FTA reconciliation) and pos 47–49 issue code (deadlines).
+    #[serde(default)]
+    pub recon_fta: bool,
+    #[serde(default)]
+    pub recon_issue: String,
     pub lines: Vec<Line>,
     /// Fee totals (89-record): class → cents.
     pub fee_totals: BTreeMap<String, i64>,

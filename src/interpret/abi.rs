@@ -291,6 +291,8 @@ fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
                 statement_print_date: cx.date(r, 52, 57, "preliminary statement print date"),
                 psc: r.f(65, 65) == "Y",
                 reconciliation: reconciliation_flag(r.f(46, 46), r.f(47, 49)),
+                recon_fta: r.f(46, 46) == "Y",
+                recon_issue: r.f(47, 49).to_string(),
                 ..Summary::default()
             };
             cur = Some((e, s, *r));

@@ -1,0 +1,412 @@
+//! From a stored entry to its deadlines: [`deadline_facts`] reads what the domain knows (filings, release, statement, ER liquidation reports) into [`DeadlineFacts`]; [`entry_deadlines`] runs the rules; [`deadlines_json`] is the `entry --json` `deadlines` value.
+//!
+//! Entries are derived from their facts on read, so their deadlines are too: whenever a file
+//! adds a fact, the next read (the `entry` and `deadlines` commands, the scheduler's next
+//! pass) sees the new deadlines. Nothing here reads the store or the clock.
+
+use super::rules::{compute, DeadlineFacts};
+use super::{Deadline, EntryDeadline};
+use crate::calendar::Calendar;
+use crate::domain::{Entry, Fact, FactKind, LiquidationStatus, SummaryStatus};
+use chrono::{Datelike, NaiveDate};
+use serde_json::{json, Value};
+
+/// Countries of origin whose goods may get a post-importation preference claim (19 U.S.C.
+/// 1520(d) as extended by the FTA implementation acts): USMCA (CA, MX) and the bilateral and
+/// regional FTAs in force (AU, BH, CL, CO, IL, JO, KR, MA, OM, PA, PE, SG, CAFTA-DR: CR, DO,
+/// GT, HN, NI, SV).
+pub const FTA_PARTNERS: [&str; 20] = [
+    "AU", "BH", "CA", "CL", "CO", "CR", "DO", "GT", "HN", "IL", "JO", "KR", "MA", "MX", "NI", "OM", "PA", "PE", "SG",
+    "SV",
+];
+
+/// ESQ JC extension codes (49 Customs, 50 importer, 51 other).
+const EXTENSION_CODES: [&str; 3] = ["49", "50", "51"];
+/// ESQ JC suspension codes (43–48) and 66 (court injunction).
+const SUSPENSION_CODES: [&str; 7] = ["43", "44", "45", "46", "47", "48", "66"];
+
+/// One ER (entry summary query) report, in canonical fact order.
+struct Er<'a> {
+    day: NaiveDate,
+    status: &'a str,
+    date: Option<NaiveDate>,
+    codes: &'a [String],
+    ext_date: Option<NaiveDate>,
+    protest: &'a str,
+    entry_date: Option<NaiveDate>,
+    reasons: &'a [String],
+}
+
+fn ers(facts: &[Fact]) -> Vec<Er<'_>> {
+    let mut sorted: Vec<&Fact> = facts.iter().collect();
+    sorted.sort_by_key(|f| f.at);
+    sorted
+        .into_iter()
+        .filter_map(|f| match &f.kind {
+            FactKind::Liquidation {
+                status_code,
+                date,
+                ext_susp_codes,
+                ext_susp_date,
+                protest,
+                entry_date,
+                reasons,
+                ..
+            } => Some(Er {
+                day: f.at.date(),
+                status: status_code.as_str(),
+                date: *date,
+                codes: ext_susp_codes,
+                ext_date: *ext_susp_date,
+                protest: protest.as_str(),
+                entry_date: *entry_date,
+                reasons,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whole years (at least 1) by which `scheduled` lies beyond `entry + 1 year`: the
+/// extensions a scheduled date past the first year implies.
+fn implied_extensions(entry: NaiveDate, scheduled: NaiveDate) -> u32 {
+    let mut n = 0;
+    while n < 3 {
+        let end = entry.checked_add_months(chrono::Months::new(12 * (n + 1)));
+        match end {
+            Some(end) if scheduled > end => n += 1,
+            _ => break,
+        }
+    }
+    n
+}
+
+/// What the deadline rules need, read from an entry and its fact log.
+///
+/// - entry date: CBP's (ER JD 4–9) when reported, else the summary's;
+/// - release: the release disposition's date; the summary counts as filed separately when
+///   there is a release and no summary was filed (accepted or pending) on or before that day;
+/// - statement: due date from PF/MS; paid once the statement is final;
+/// - FTA: claimable when a line's origin is an FTA partner ([`FTA_PARTNERS`]) or a line
+///   claims an SPI; claimed when every partner-origin line carries an SPI;
+/// - reconciliation: AE 10-record pos 46 (FTA) and 47–49 (issue code) of any filing; the
+///   earliest flagged summary/importation across the importer's entries is not known here
+///   (the rules mark the deadline estimated and use this entry's dates);
+/// - liquidation from the ER reports in order: status 2 with a date = scheduled; status 1
+///   = liquidated (first one); status 3 = reliquidated (latest one); extensions = distinct
+///   extension dates reported with codes 49–51, or the years a scheduled date implies;
+///   suspended when the latest report carries 43–48 or 66;
+/// - PSC filed: a filing with the PSC indicator (AE pos 65) or liquidation reason 62;
+/// - protest: on file when the latest report says `YS`; when a reliquidation was reported
+///   without a protest and a later report shows one, it was filed after the reliquidation.
+pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
+    let reports = ers(facts);
+    let mut f = DeadlineFacts {
+        entry_date: reports.iter().rev().find_map(|r| r.entry_date).or(entry.entry_date),
+        ..DeadlineFacts::default()
+    };
+
+    // Release and the entry summary.
+    f.release_date = if entry.released {
+        entry.release_date.or_else(|| {
+            facts
+                .iter()
+                .filter(|x| {
+                    matches!(&x.kind, FactKind::Disposition { effect: crate::grammar::codes::Effect::Released, .. })
+                })
+                .map(|x| x.at.date())
+                .min()
+        })
+    } else {
+        None
+    };
+    f.summary_filed_date = entry
+        .filings
+        .iter()
+        .find(|x| x.summary.action != "D" && x.outcome != SummaryStatus::Rejected)
+        .map(|x| x.at.date());
+    if let Some(rel) = f.release_date {
+        f.summary_filed_separately = f.summary_filed_date.is_none_or(|s| s > rel);
+    }
+
+    // Statement.
+    if let Some(s) = &entry.statement {
+        f.statement_due = s.due;
+        f.statement_paid = s.final_statement;
+    }
+
+    // The current filing: importation date, preference claims, reconciliation flags.
+    if let Some(cur) = entry.current_filing() {
+        let s = &cur.summary;
+        f.importation_date = s.import_date;
+        let partner = |l: &crate::domain::Line| FTA_PARTNERS.contains(&l.country_of_origin.trim());
+        let with_spi = s.lines.iter().filter(|l| !l.spi.trim().is_empty()).count();
+        let partner_lines: Vec<_> = s.lines.iter().filter(|l| partner(l)).collect();
+        f.fta_claimable = with_spi > 0 || !partner_lines.is_empty();
+        f.fta_claimed = f.fta_claimable && partner_lines.iter().all(|l| !l.spi.trim().is_empty());
+        f.recon_issue = Some(s.recon_issue.trim().to_string()).filter(|c| !c.is_empty());
+    }
+    if f.importation_date.is_none() {
+        f.importation_date = entry.filings.iter().rev().find_map(|x| x.summary.import_date);
+    }
+    f.recon_fta = entry.filings.iter().any(|x| x.summary.recon_fta);
+    if f.recon_issue.is_none() {
+        f.recon_issue = entry
+            .filings
+            .iter()
+            .rev()
+            .map(|x| x.summary.recon_issue.trim())
+            .find(|c| !c.is_empty())
+            .map(str::to_string);
+    }
+
+    // Liquidation from the ER reports.
+    f.liquidation_date = reports.iter().find(|r| r.status == "1").and_then(|r| r.date);
+    f.reliquidation_date = reports.iter().rev().find(|r| r.status == "3").and_then(|r| r.date);
+    if let Some(last) = reports.last() {
+        if last.status == "2" {
+            f.scheduled_liquidation = last.date;
+        }
+        f.suspended = last.codes.iter().any(|c| SUSPENSION_CODES.contains(&c.as_str()))
+            || entry.liquidation.status == LiquidationStatus::Suspended;
+        f.protest_filed = last.protest == "YS";
+    }
+    let mut ext_dates: Vec<Option<NaiveDate>> = reports
+        .iter()
+        .filter(|r| r.codes.iter().any(|c| EXTENSION_CODES.contains(&c.as_str())))
+        .map(|r| r.ext_date)
+        .collect();
+    ext_dates.sort();
+    ext_dates.dedup();
+    let reported = u32::try_from(ext_dates.len()).unwrap_or(u32::MAX);
+    let implied = f.entry_date.zip(f.scheduled_liquidation).map_or(0, |(e, s)| implied_extensions(e, s));
+    f.extensions = reported.max(implied);
+
+    // Post summary correction.
+    f.psc_filed = entry.filings.iter().any(|x| x.summary.psc && x.outcome != SummaryStatus::Rejected)
+        || reports.iter().any(|r| r.reasons.iter().any(|c| c == "62"));
+
+    // A protest seen only after a reliquidation was reported without one was filed after it.
+    if f.protest_filed {
+        if let Some(reliq_seen) = reports.iter().position(|r| r.status == "3" && r.protest != "YS") {
+            f.protest_filed_date = reports
+                .iter()
+                .skip(reliq_seen + 1)
+                .find(|r| r.protest == "YS")
+                .map(|r| r.day.max(f.reliquidation_date.unwrap_or(r.day)));
+        }
+    }
+    f
+}
+
+/// The deadlines of one stored entry (rules from [`deadline_facts`]).
+pub fn entry_deadlines(entry: &Entry, facts: &[Fact], cal: &Calendar) -> Vec<Deadline> {
+    compute(&deadline_facts(entry, facts), cal)
+}
+
+/// The same, each with its entry (for listings, reminders, the feed). Empty without an entry number.
+pub fn entry_deadline_items(entry: &Entry, facts: &[Fact], cal: &Calendar) -> Vec<EntryDeadline> {
+    let Some(en) = entry.entry.clone() else { return Vec::new() };
+    entry_deadlines(entry, facts, cal)
+        .into_iter()
+        .map(|deadline| EntryDeadline { entry: en.clone(), deadline })
+        .collect()
+}
+
+/// `entry --json` `deadlines`: interface.md keys (`kind`, `due`, `estimated`) plus `rule`,
+/// `legal` and `done`, soonest first.
+pub fn deadlines_json(deadlines: &[Deadline]) -> Value {
+    let mut v: Vec<&Deadline> = deadlines.iter().collect();
+    v.sort_by_key(|d| (d.due, d.kind));
+    Value::Array(
+        v.into_iter()
+            .map(|d| {
+                json!({
+                    "kind": d.kind.as_str(), "due": d.due.to_string(), "estimated": d.estimated,
+                    "rule": d.rule, "legal": d.legal.to_string(), "done": d.done,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The soonest open deadline due today or later, in words (`2026-11-25: Post summary
+/// correction window closes`, ` (estimated)` when it is).
+pub fn next_deadline_text(deadlines: &[Deadline], today: NaiveDate) -> Option<String> {
+    deadlines.iter().filter(|d| !d.done && d.due >= today).min_by_key(|d| (d.due, d.kind)).map(|d| {
+        let est = if d.estimated { " (estimated)" } else { "" };
+        format!("{}: {}{est}", d.due, d.kind.title())
+    })
+}
+
+/// The "Next deadline" line of every alert mail, for
+/// `AlertHook::with_next_deadline(deadline::facts::next_deadline_fn(&config))`.
+pub fn next_deadline_fn(config: &crate::config::Config) -> crate::alert::hook::NextDeadlineFn {
+    let cal = Calendar::from_config(&config.deadlines);
+    let tz = config.timezone();
+    std::sync::Arc::new(move |entry: &Entry, facts: &[Fact], now: chrono::DateTime<chrono::FixedOffset>| {
+        next_deadline_text(&entry_deadlines(entry, facts, &cal), super::local_today(now, tz))
+    })
+}
+
+/// Put an entry's deadlines into its `entry --json` document (what `domain::view::entry_json`
+/// leaves empty): for the CLI and any read model serving the same document.
+pub fn set_entry_deadlines(doc: &mut Value, entry: &Entry, facts: &[Fact], cal: &Calendar) {
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("deadlines".into(), deadlines_json(&entry_deadlines(entry, facts, cal)));
+    }
+}
+
+/// The human `Deadlines:` block of `entry`: one line per deadline, soonest first, with the
+/// days left from `today` (local), `estimated`, `done` and `overdue` marks.
+pub fn deadlines_text(deadlines: &[Deadline], today: NaiveDate) -> String {
+    let mut v: Vec<&Deadline> = deadlines.iter().collect();
+    v.sort_by_key(|d| (d.due, d.kind));
+    if v.is_empty() {
+        return "Deadlines: none\n".into();
+    }
+    let mut s = String::from("Deadlines:\n");
+    for d in v {
+        let left = (d.due - today).num_days();
+        let mut marks = Vec::new();
+        if d.done {
+            marks.push("done".to_string());
+        } else if left < 0 {
+            marks.push(format!("overdue {} day(s)", -left));
+        } else {
+            marks.push(format!("{left} day(s) left"));
+        }
+        if d.estimated {
+            marks.push("estimated".into());
+        }
+        s.push_str(&format!(
+            "  {} {:<3} {:<19} {}  [{}]\n",
+            d.due,
+            weekday(d.due),
+            d.kind.as_str(),
+            d.rule,
+            marks.join(", ")
+        ));
+    }
+    s
+}
+
+fn weekday(d: NaiveDate) -> String {
+    d.weekday().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::DeadlineKind;
+    use crate::domain::{Filing, Line, Source, Summary};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn er(day: &str, status: &str, date: Option<&str>, codes: &[&str], ext: Option<&str>, protest: &str) -> Fact {
+        Fact {
+            at: d(day).and_hms_opt(12, 0, 0).unwrap(),
+            kind: FactKind::Liquidation {
+                status_code: status.into(),
+                date: date.map(d),
+                ext_susp_codes: codes.iter().map(|c| c.to_string()).collect(),
+                ext_susp_date: ext.map(d),
+                protest: protest.into(),
+                entry_date: Some(d("2026-02-02")),
+                duty_cents: 0,
+                tax_cents: 0,
+                fees_cents: 0,
+                interest_cents: 0,
+                adcvd_cents: 0,
+                reasons: Vec::new(),
+            },
+            source: Source { file: day.into(), inbox: "b".into(), sha256: day.into(), line: 1, record: 1 },
+        }
+    }
+
+    fn entry_with_filing(origin: &str, spi: &str) -> Entry {
+        let summary = Summary {
+            action: "A".into(),
+            entry_date: Some(d("2026-02-02")),
+            import_date: Some(d("2026-01-31")),
+            lines: vec![Line { line: 1, country_of_origin: origin.into(), spi: spi.into(), ..Line::default() }],
+            ..Summary::default()
+        };
+        Entry {
+            entry: "EEE-1234567-3".parse().ok(),
+            entry_date: Some(d("2026-02-02")),
+            filings: vec![Filing {
+                at: d("2026-02-02").and_hms_opt(10, 0, 0).unwrap(),
+                summary,
+                version: None,
+                outcome: SummaryStatus::Accepted,
+            }],
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn extensions_counted_from_reports_and_implied_by_the_scheduled_date() {
+        let e = entry_with_filing("CN", "");
+        let facts = vec![
+            er("2026-06-01", "2", Some("2026-12-11"), &[], None, ""),
+            er("2026-12-01", "2", Some("2027-12-10"), &["50"], Some("2027-02-02"), ""),
+        ];
+        let f = deadline_facts(&e, &facts);
+        assert_eq!(f.scheduled_liquidation, Some(d("2027-12-10")));
+        assert_eq!(f.extensions, 1);
+        // A scheduled date more than 2 years after entry implies two extensions.
+        let facts = vec![er("2027-12-01", "2", Some("2028-06-01"), &[], None, "")];
+        assert_eq!(deadline_facts(&e, &facts).extensions, 2);
+    }
+
+    #[test]
+    fn reliquidation_then_protest_seen_later_covers_it() {
+        let e = entry_with_filing("CN", "");
+        let facts = vec![
+            er("2026-12-18", "1", Some("2026-12-11"), &[], None, "YS"),
+            er("2027-03-05", "3", Some("2027-03-01"), &[], None, "NO"),
+            er("2027-04-02", "3", Some("2027-03-01"), &[], None, "YS"),
+        ];
+        let f = deadline_facts(&e, &facts);
+        assert_eq!(f.liquidation_date, Some(d("2026-12-11")));
+        assert_eq!(f.reliquidation_date, Some(d("2027-03-01")));
+        assert!(f.protest_filed);
+        assert_eq!(f.protest_filed_date, Some(d("2027-04-02")));
+        let ds = entry_deadlines(&e, &facts, &Calendar::default());
+        let protest = ds.iter().find(|x| x.kind == DeadlineKind::Protest).unwrap();
+        assert!(protest.done, "{protest:?}");
+        // Without the later report, the protest on file covers only the original liquidation.
+        let ds = entry_deadlines(&e, &facts[..2], &Calendar::default());
+        assert!(!ds.iter().find(|x| x.kind == DeadlineKind::Protest).unwrap().done);
+    }
+
+    #[test]
+    fn fta_claim_from_origin_and_spi() {
+        let f = deadline_facts(&entry_with_filing("MX", ""), &[]);
+        assert!(f.fta_claimable && !f.fta_claimed);
+        let f = deadline_facts(&entry_with_filing("MX", "S"), &[]);
+        assert!(f.fta_claimable && f.fta_claimed);
+        let f = deadline_facts(&entry_with_filing("CN", ""), &[]);
+        assert!(!f.fta_claimable);
+    }
+
+    #[test]
+    fn json_and_text_are_soonest_first() {
+        let e = entry_with_filing("CN", "");
+        let ds = entry_deadlines(&e, &[], &Calendar::default());
+        let j = deadlines_json(&ds);
+        let dues: Vec<&str> = j.as_array().unwrap().iter().map(|x| x["due"].as_str().unwrap()).collect();
+        let mut sorted = dues.clone();
+        sorted.sort();
+        assert_eq!(dues, sorted);
+        assert!(j[0].get("kind").is_some() && j[0].get("estimated").is_some());
+        let next = next_deadline_text(&ds, d("2026-03-01")).unwrap();
+        assert!(next.contains(": Post summary correction window closes"), "{next}");
+        let t = deadlines_text(&ds, d("2026-03-01"));
+        assert!(t.starts_with("Deadlines:\n"), "{t}");
+        assert!(t.contains("psc"), "{t}");
+    }
+}

@@ -1,0 +1,300 @@
+//! The reminder scheduler: computes every entry's deadlines from the store, queues each due reminder as a `deadline` alert in the outbox in the same transaction that records it in `Table::Reminders`, then sleeps until the next reminder instant or a wake-up.
+//!
+//! A reminder's identity ([`ReminderKey::id`], e.g. `reminder/EEE12345673/psc/2026-11-25/7`)
+//! is both its key in `reminders` and its outbox id (the mail's `X-Entrywatch-Alert-Id`), so
+//! it is queued at most once, across restarts too. Reminders missed while the daemon was
+//! down are produced once at the next pass (only the most recent lead of each deadline,
+//! marked late): see [`super::remind`].
+
+use super::facts::entry_deadline_items;
+use super::remind::{Reminder, ReminderKey, ReminderPlan};
+use super::{DeadlineKind, EntryDeadline};
+use crate::alert::hook::entry_facts;
+use crate::alert::outbox::OutboxItem;
+use crate::alert::rules::{alert_for_event, routes_for};
+use crate::alert::store::insert_new_tx;
+use crate::alert::{Alert, AlertKind, CodeInfo};
+use crate::calendar::Calendar;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::{Entry, Fact};
+use crate::entry_number::EntryNumber;
+use crate::grammar::codes::AlertSeverity;
+use crate::store::{Store, StoreError, Table};
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Longest sleep between passes (a safety net for clock changes; not a poll: a pass with
+/// nothing due writes nothing).
+pub const MAX_SLEEP: Duration = Duration::from_secs(3600);
+
+/// Shortest time between two passes started by wake-ups (new facts): a backlog ingested batch
+/// by batch costs one pass per interval, not one per batch.
+pub const MIN_WAKE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What `reminders` keeps per reminder key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderRecord {
+    pub entry: EntryNumber,
+    pub kind: DeadlineKind,
+    pub due: chrono::NaiveDate,
+    pub lead_days: u32,
+    /// When it was queued (the scheduler's "now").
+    pub queued_at: DateTime<FixedOffset>,
+    /// When it was planned to go out.
+    pub fire_at: DateTime<FixedOffset>,
+    pub late: bool,
+    /// The routed recipients (empty: no `[[route]]` takes `deadline` alerts; nothing was mailed).
+    pub to: Vec<String>,
+}
+
+/// Every entry in the store with its facts (derived state), in key order.
+pub fn all_entries(store: &Store) -> Result<Vec<(Entry, Vec<Fact>)>, StoreError> {
+    let mut out = Vec::new();
+    for r in store.scan::<Vec<Fact>>(Table::Facts) {
+        let (k, facts) = r?;
+        let Ok(en) = String::from_utf8_lossy(&k).parse::<EntryNumber>() else { continue };
+        out.push((Entry::derive(&en, &facts), facts));
+    }
+    Ok(out)
+}
+
+/// Every entry's deadlines, computed from its facts now (so always current).
+pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
+    Ok(all_entries(store)?.iter().flat_map(|(e, f)| entry_deadline_items(e, f, cal)).collect())
+}
+
+/// The reminder ids already recorded in `reminders`.
+pub fn sent_reminders(store: &Store) -> Result<HashSet<String>, StoreError> {
+    let mut out = HashSet::new();
+    for r in store.scan::<ReminderRecord>(Table::Reminders) {
+        let (k, _) = r?;
+        out.insert(String::from_utf8_lossy(&k).into_owned());
+    }
+    Ok(out)
+}
+
+/// The `deadline` alert of one reminder: identity = the reminder id; subject
+/// `[entrywatch] REMINDER Deadline coming: EEE-1234567-3 DEADLINE psc Post summary
+/// correction window closes in 7 days (due 2026-11-25) (12-345678900)`.
+pub fn reminder_alert(r: &Reminder, entry: Option<&Entry>, now: DateTime<FixedOffset>) -> Alert {
+    let d = &r.deadline;
+    let mut facts = match entry {
+        Some(e) => entry_facts(e),
+        None => crate::alert::EntryFacts { entry: Some(r.key.entry.clone()), ..Default::default() },
+    };
+    let est = if d.estimated { " (estimated)" } else { "" };
+    facts.next_deadline = Some(format!("{}: {}{est}", d.due, d.kind.title()));
+    // Critical on the last working days of an action the importer must take.
+    let severity =
+        if d.kind.is_action() && r.days_left <= 1 { AlertSeverity::Critical } else { AlertSeverity::Warning };
+    let mut a = alert_for_event(AlertKind::DeadlineReminder, severity, Some(d.kind.as_str()), r.fire_at, facts, now);
+    a.id = r.key.id();
+    let when = match r.days_left {
+        0 => "today".to_string(),
+        1 => "tomorrow".to_string(),
+        n => format!("in {n} days"),
+    };
+    let est = if d.estimated { ", estimated" } else { "" };
+    let late = if r.late { " [late]" } else { "" };
+    a.code = Some(CodeInfo {
+        list: "deadline".into(),
+        list_title: "entrywatch deadlines".into(),
+        code: d.kind.as_str().into(),
+        meaning: format!("{} {when} (due {}{est}){late}", d.kind.title(), d.due),
+        action: r.text().lines().last().map(str::to_string),
+    });
+    a.narrative = Some(r.text());
+    a
+}
+
+/// One pass: queue every reminder due at `now` that is not yet recorded. Each reminder is
+/// recorded in `reminders` and its alert put in the outbox (for its routed recipients) in
+/// ONE transaction; one flush at the end. Returns how many reminders were recorded.
+pub fn remind_once(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<usize, StoreError> {
+    Ok(remind_pass(store, config, now)?.queued)
+}
+
+/// What one scheduler pass did, and when the next reminder becomes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub queued: usize,
+    pub next: Option<DateTime<FixedOffset>>,
+}
+
+/// [`remind_once`] plus the next reminder instant, from one read of the store.
+pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<Pass, StoreError> {
+    let cal = Calendar::from_config(&config.deadlines);
+    let plan = ReminderPlan::from_config(&config.deadlines);
+    let entries = all_entries(store)?;
+    let items: Vec<EntryDeadline> = entries.iter().flat_map(|(e, f)| entry_deadline_items(e, f, &cal)).collect();
+    let by_entry: HashMap<String, &Entry> =
+        entries.iter().filter_map(|(e, _)| e.entry.as_ref().map(|n| (n.compact(), e))).collect();
+    let mut sent = sent_reminders(store)?;
+    let due = plan.due(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
+    let mut n = 0;
+    for r in &due {
+        let id = r.key.id();
+        let alert = reminder_alert(r, by_entry.get(&r.key.entry.compact()).copied(), now);
+        let to = routes_for(&alert, &config.route);
+        let rec = ReminderRecord {
+            entry: r.key.entry.clone(),
+            kind: r.key.kind,
+            due: r.key.due,
+            lead_days: r.key.lead_days,
+            queued_at: now,
+            fire_at: r.fire_at,
+            late: r.late,
+            to: to.clone(),
+        };
+        let item = OutboxItem::for_alert(alert, to.clone(), now);
+        let queued = store.transaction(|tx| {
+            if tx.get::<ReminderRecord>(Table::Reminders, id.as_bytes())?.is_some() {
+                return Ok(false);
+            }
+            tx.put(Table::Reminders, id.as_bytes(), &rec)?;
+            if !to.is_empty() {
+                insert_new_tx(tx, &item)?;
+            }
+            Ok(true)
+        })?;
+        sent.insert(id.clone());
+        if queued {
+            n += 1;
+            tracing::info!(target: "entrywatch", event = "ReminderQueued", reminder = %id, late = r.late,
+                recipients = to.len());
+        }
+    }
+    if n > 0 {
+        store.flush()?;
+    }
+    let next = plan.next_wake(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
+    Ok(Pass { queued: n, next })
+}
+
+/// The next instant a reminder not yet recorded becomes due.
+pub fn next_reminder(
+    store: &Store,
+    config: &Config,
+    now: DateTime<FixedOffset>,
+) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
+    let cal = Calendar::from_config(&config.deadlines);
+    let plan = ReminderPlan::from_config(&config.deadlines);
+    let items = all_deadlines(store, &cal)?;
+    let sent = sent_reminders(store)?;
+    Ok(plan.next_wake(&items, now, &|k: &ReminderKey| sent.contains(&k.id())))
+}
+
+/// The scheduler and what it needs: build with [`Scheduler::new`], add wake-up handles,
+/// then [`Scheduler::run`].
+pub struct Scheduler {
+    store: Store,
+    config: Config,
+    clock: Clock,
+    wake: Arc<Notify>,
+    mailer_wake: Option<Arc<Notify>>,
+    max_sleep: Duration,
+    min_wake_interval: Duration,
+}
+
+impl Scheduler {
+    pub fn new(store: Store, config: Config, clock: Clock) -> Scheduler {
+        Scheduler {
+            store,
+            config,
+            clock,
+            wake: Arc::new(Notify::new()),
+            mailer_wake: None,
+            max_sleep: MAX_SLEEP,
+            min_wake_interval: MIN_WAKE_INTERVAL,
+        }
+    }
+
+    /// Wake the scheduler with `wake.notify_one()` when new facts were committed.
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Scheduler {
+        self.wake = wake;
+        self
+    }
+
+    /// Notify the mailer loop when reminders were queued (so they go out at once).
+    pub fn with_mailer_wake(mut self, wake: Arc<Notify>) -> Scheduler {
+        self.mailer_wake = Some(wake);
+        self
+    }
+
+    /// Cap the sleep between passes (default [`MAX_SLEEP`]).
+    pub fn with_max_sleep(mut self, d: Duration) -> Scheduler {
+        self.max_sleep = d.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The shortest time between passes started by wake-ups (default [`MIN_WAKE_INTERVAL`]).
+    pub fn with_min_wake_interval(mut self, d: Duration) -> Scheduler {
+        self.min_wake_interval = d;
+        self
+    }
+
+    /// The handle that wakes the scheduler.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Queue due reminders (missed ones once, at start), then sleep until the next reminder
+    /// instant, a wake-up or `shutdown`; store errors are logged and retried after a minute.
+    pub async fn run<F: Future<Output = ()>>(self, shutdown: F) {
+        tokio::pin!(shutdown);
+        loop {
+            let started = std::time::Instant::now();
+            let now = self.clock.now();
+            let sleep = match remind_pass(&self.store, &self.config, now) {
+                Ok(pass) => {
+                    if pass.queued > 0 {
+                        if let Some(w) = &self.mailer_wake {
+                            w.notify_one();
+                        }
+                    }
+                    match pass.next {
+                        Some(next) => (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
+                        None => self.max_sleep,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target: "entrywatch", event = "SchedulerStoreError", error = %e);
+                    Duration::from_secs(60)
+                }
+            };
+            // A reminder instant just reached is handled by the pass after this short wait.
+            let sleep = sleep.clamp(Duration::from_millis(10), self.max_sleep);
+            tracing::debug!(target: "entrywatch", event = "SchedulerSleeping", secs = sleep.as_secs());
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = self.wake.notified() => {
+                    // Woken by new facts: not more often than the minimum interval.
+                    let wait = self.min_wake_interval.saturating_sub(started.elapsed()).min(sleep);
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                _ = tokio::time::sleep(sleep) => {}
+            }
+        }
+        tracing::info!(target: "entrywatch", event = "SchedulerStopped");
+    }
+}
+
+/// The scheduler with its defaults: reminders for every entry, woken by `wake` (new facts).
+pub async fn run_scheduler<F: Future<Output = ()>>(
+    store: Store,
+    config: Config,
+    clock: Clock,
+    shutdown: F,
+    wake: Arc<Notify>,
+) {
+    Scheduler::new(store, config, clock).with_wake(wake).run(shutdown).await
+}
