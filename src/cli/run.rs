@@ -7,6 +7,8 @@ use crate::alert::service::MailerLoop;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::daemon::Daemon;
+use crate::deadline::facts::next_deadline_fn;
+use crate::deadline::scheduler::Scheduler;
 use crate::grammar::Grammars;
 use crate::ingest::Pipeline;
 use crate::logging::{self, LogFormat};
@@ -150,12 +152,26 @@ pub fn run_run(args: &RunArgs) -> i32 {
                 cfg.data_dir.display()
             )
         })?;
-        let hook = Arc::new(AlertHook::new(cfg, &grammars, clock));
+        let hook = Arc::new(AlertHook::new(cfg, &grammars, clock).with_next_deadline(next_deadline_fn(cfg)));
         let pipeline = pipeline.with_hook(hook.clone());
         let wake = Arc::new(tokio::sync::Notify::new());
-        let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox).with_wake(wake.clone());
+        let scheduler_wake = Arc::new(tokio::sync::Notify::new());
+        let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox)
+            .with_wake(wake.clone())
+            .with_wake(scheduler_wake.clone());
         let setup: Setup<PipelineHandler> = Box::new(move |daemon, handler| {
             let store = handler.pipeline().store().clone();
+            let scheduler_store = store.clone();
+            let mailer_wake = wake.clone();
+            daemon.add_task("scheduler", move |mut shutdown, config| async move {
+                let cfg = config.borrow().clone();
+                Scheduler::new(scheduler_store, (*cfg).clone(), clock)
+                    .with_wake(scheduler_wake)
+                    .with_mailer_wake(mailer_wake)
+                    .run(async move { shutdown.wait().await })
+                    .await;
+                Ok(())
+            });
             daemon.add_task("mailer", move |mut shutdown, config| async move {
                 // lettre's SMTP pool must be built inside the runtime.
                 let cfg = config.borrow().clone();

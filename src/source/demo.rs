@@ -29,7 +29,30 @@ pub fn role_for(rel: &str, bytes: &[u8]) -> Role {
 /// (written under a temporary name and renamed, so the daemon never sees half a sample).
 /// Files already present are left alone. Returns the paths written.
 pub fn seed(config: &Config) -> std::io::Result<Vec<PathBuf>> {
-    seed_from(config, samples())
+    let chosen: Vec<(&str, &[u8])> = samples().iter().copied().filter(|(rel, _)| in_demo(rel)).collect();
+    seed_from(config, &chosen)
+}
+
+/// The samples `run --demo` seeds: one entry's whole life (filing, acceptance, exam, agency
+/// hold and release, statements, liquidation, the approved pre-entry that differs on one line),
+/// a rejected summary, UC notices for other entries, a monthly statement, CBP 350 holds for a
+/// second entry, the importer's own X12, and two broken files that show quarantine. The
+/// quirk and error samples (which repeat the same entry) are for the tests, not the demo.
+pub const DEMO: &[&str] = &[
+    "abi/life-",
+    "abi/ax-rejected.abi",
+    "abi/ms-monthly.abi",
+    "abi/broken-bad-date.abi",
+    "x12/350-old-gs01-so-004010.x12",
+    "x12/810-invoice.x12",
+    "x12/850-po.x12",
+    "x12/856-asn-hl.x12",
+    "x12/err-se-count.x12",
+];
+
+/// Whether a sample (path relative to samples/) is part of the demo.
+pub fn in_demo(rel: &str) -> bool {
+    DEMO.iter().any(|p| rel.starts_with(p))
 }
 
 /// [`seed`] with a given set of samples.

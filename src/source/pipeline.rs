@@ -9,8 +9,9 @@ use std::sync::Arc;
 /// Hands every settled file to [`Pipeline::process`], the same path `entrywatch ingest` takes.
 pub struct PipelineHandler {
     pipeline: Arc<Pipeline>,
-    /// Woken after each file whose facts were committed (the mailer sends new alerts at once).
-    wake: Option<Arc<tokio::sync::Notify>>,
+    /// Woken after each file whose facts were committed (the mailer sends new alerts at once,
+    /// the deadline scheduler recomputes).
+    wake: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl PipelineHandler {
@@ -31,12 +32,12 @@ impl PipelineHandler {
             Ok(n) => tracing::info!(acks = n, "AcksWritten"),
             Err(e) => tracing::error!(error = %e, "AckRetryFailed"),
         }
-        PipelineHandler { pipeline, wake: None }
+        PipelineHandler { pipeline, wake: Vec::new() }
     }
 
     /// Notify this after every applied file.
     pub fn with_wake(mut self, wake: Arc<tokio::sync::Notify>) -> Self {
-        self.wake = Some(wake);
+        self.wake.push(wake);
         self
     }
 
@@ -51,21 +52,15 @@ impl FileHandler for PipelineHandler {
             return HandleOutcome::Gone;
         }
         match self.pipeline.process(inbox, path) {
-            Ok(Outcome::Applied { entries }) => {
-                tracing::info!(inbox = %inbox.name, file = %path.display(), entries = entries.len(), "FileApplied");
-                if let Some(w) = &self.wake {
+            // The pipeline logs FileIngested / FileQuarantined, the watcher FileHandled.
+            Ok(Outcome::Applied { .. }) => {
+                for w in &self.wake {
                     w.notify_one();
                 }
                 HandleOutcome::Processed
             }
-            Ok(Outcome::Duplicate { of }) => {
-                tracing::info!(inbox = %inbox.name, file = %path.display(), of = %of, "FileDuplicate");
-                HandleOutcome::Duplicate
-            }
-            Ok(Outcome::Quarantined { reason }) => {
-                tracing::warn!(inbox = %inbox.name, file = %path.display(), reason = %reason, "FileQuarantined");
-                HandleOutcome::Quarantined(reason)
-            }
+            Ok(Outcome::Duplicate { .. }) => HandleOutcome::Duplicate,
+            Ok(Outcome::Quarantined { reason }) => HandleOutcome::Quarantined(reason),
             Err(IngestError::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound && !path.exists() => {
                 HandleOutcome::Gone
             }
