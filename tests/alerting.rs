@@ -334,6 +334,22 @@ fn exam_notice_mails_once_to_the_routed_recipients_and_redrops_send_nothing() {
     assert!(env.alerts_text().contains("0 queued, 1 sent, 0 failed"));
 }
 
+/// `rebuild` replays the archive into a fresh store but keeps the outbox (and the reminder
+/// ledger): after it, nothing is mailed again and `alerts` still shows what was sent.
+#[test]
+fn rebuild_keeps_the_outbox_so_nothing_is_mailed_again() {
+    let env = Env::new("");
+    let server = env.server();
+    ok(&env.ingest(NOW, &life_to_exam()));
+    assert_eq!(server.received().len(), 1);
+    let before = env.alerts_json();
+    let o = env.cmd(NOW).arg("rebuild").output().expect("rebuild");
+    ok(&o);
+    assert_eq!(env.alerts_json(), before, "the outbox survives rebuild");
+    ok(&env.deliver(&at(CDuration::hours(1))));
+    assert_eq!(server.received().len(), 1, "no mail sent again after rebuild");
+}
+
 #[test]
 fn server_down_alerts_wait_then_go_out_once_and_a_restart_does_not_resend() {
     let env = Env::new("");

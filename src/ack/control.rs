@@ -59,12 +59,20 @@ pub fn last_used(store: &Store, kind: &str, partner: &str) -> Result<u64, StoreE
 /// at `from` into `to`: `entrywatch rebuild` replays the archive into a fresh store, and the
 /// control numbers must not start again at 1. Returns how many keys were copied.
 pub fn carry_over(from: &std::path::Path, to: &Store) -> Result<usize, StoreError> {
+    carry_tables(from, to, &[Table::Acks])
+}
+
+/// Copy whole tables of the store at `from` into `to` (used by `rebuild` for what the archive
+/// cannot replay). Returns the number of keys copied.
+pub fn carry_tables(from: &std::path::Path, to: &Store, tables: &[Table]) -> Result<usize, StoreError> {
     let old = Store::open(from)?;
     let mut n = 0;
-    for kv in old.scan::<serde_json::Value>(Table::Acks) {
-        let (k, v) = kv?;
-        to.transaction(|tx| tx.put(Table::Acks, &k, &v))?;
-        n += 1;
+    for &table in tables {
+        for kv in old.scan::<serde_json::Value>(table) {
+            let (k, v) = kv?;
+            to.transaction(|tx| tx.put(table, &k, &v))?;
+            n += 1;
+        }
     }
     to.flush()?;
     Ok(n)

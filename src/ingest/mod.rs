@@ -763,10 +763,13 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
             apply(&fresh, &[], &interp, rec, (&config.variance, grammars))?;
             report.files += 1;
         }
-        // Acknowledgment control numbers and records (src/ack) are not in the archive: keep them.
+        // What is not in the archive is kept from the old store: acknowledgment control numbers
+        // and records (src/ack), the outbox (so nothing is mailed again and its history stays)
+        // and the ledger of reminders sent.
         if layout.store().exists() {
-            if let Err(e) = crate::ack::control::carry_over(&layout.store(), &fresh) {
-                tracing::warn!(target: "entrywatch", event = "AckNumbersNotCarried", error = %e);
+            let kept = [Table::Acks, Table::Outbox, Table::Reminders];
+            if let Err(e) = crate::ack::control::carry_tables(&layout.store(), &fresh, &kept) {
+                tracing::warn!(target: "entrywatch", event = "TablesNotCarried", error = %e);
             }
         }
         fresh.flush()?;
