@@ -74,6 +74,9 @@ pub fn run_check_config(config: Option<&Path>) -> i32 {
     }
 }
 
+/// `run --demo` caps every inbox's `truncated-grace-secs` at this (until a reload).
+pub const DEMO_TRUNCATED_GRACE_SECS: u64 = 5;
+
 /// `run`: load config and grammars, optionally seed the demo, and run the daemon with the
 /// given handler (built from the config and grammars) until SIGTERM/SIGINT.
 pub fn run_with<H, F>(args: &RunArgs, make_handler: F) -> i32
@@ -82,7 +85,7 @@ where
     F: FnOnce(&Config, Grammars) -> anyhow::Result<(H, Setup<H>)>,
 {
     logging::init(args.log_format);
-    let (cfg, source) = match Config::discover(args.config.as_deref()) {
+    let (mut cfg, source) = match Config::discover(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {}", config_problems(&e).join("; "));
@@ -101,6 +104,15 @@ where
         tracing::info!("ConfigEmbedded: no config file found; using the embedded default");
     }
     if args.demo {
+        // The demo's deliberately truncated samples (X12 without IEA, ABI without Z, an empty
+        // file) would otherwise wait out the 300 s grace meant for resumable SFTP uploads
+        // before they reach quarantine; a demo shows them there within seconds.
+        for i in &mut cfg.inbox {
+            if i.truncated_grace_secs > DEMO_TRUNCATED_GRACE_SECS {
+                i.truncated_grace_secs = DEMO_TRUNCATED_GRACE_SECS;
+                tracing::info!(inbox = %i.name, secs = DEMO_TRUNCATED_GRACE_SECS, "DemoGraceShortened");
+            }
+        }
         match crate::source::demo::seed(&cfg) {
             Ok(w) => tracing::info!(samples = w.len(), "DemoSeeded"),
             Err(e) => {

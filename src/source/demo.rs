@@ -8,9 +8,17 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_samples.rs"));
 }
 
-/// The samples embedded in this binary: (path relative to samples/, bytes).
-pub fn samples() -> &'static [(&'static str, &'static [u8])] {
-    embedded::SAMPLES
+/// The samples embedded in this binary: (path relative to samples/, bytes). The generator
+/// scripts shipped beside them (`make_samples.py`) are not samples and are left out.
+pub fn samples() -> Vec<(&'static str, &'static [u8])> {
+    embedded::SAMPLES.iter().copied().filter(|(rel, _)| is_sample(rel)).collect()
+}
+
+/// Whether a file under samples/ is a sample file (not a script or a note about the samples).
+pub fn is_sample(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    ![".py", ".sh", ".md"].iter().any(|ext| name.ends_with(ext)) && !name.starts_with("readme")
 }
 
 /// Which role's inbox a sample belongs in: pre-entry CSV, or anything under a folder named
@@ -29,7 +37,7 @@ pub fn role_for(rel: &str, bytes: &[u8]) -> Role {
 /// (written under a temporary name and renamed, so the daemon never sees half a sample).
 /// Files already present are left alone. Returns the paths written.
 pub fn seed(config: &Config) -> std::io::Result<Vec<PathBuf>> {
-    seed_from(config, samples())
+    seed_from(config, &samples())
 }
 
 /// [`seed`] with a given set of samples.
@@ -88,5 +96,14 @@ mod tests {
         assert_eq!(approved, ["approved-ae.txt", "csv-pre.csv"]);
         assert_eq!(std::fs::read(cfg.inbox[1].path.join("csv-pre.csv")).unwrap(), samples[2].1);
         assert!(seed_from(&cfg, samples).unwrap().is_empty(), "a second seed writes nothing");
+    }
+
+    #[test]
+    fn scripts_are_not_samples() {
+        assert!(!is_sample("abi/make_samples.py") && !is_sample("x12/README.md") && !is_sample("gen.sh"));
+        assert!(is_sample("abi/life-01-ae-filed.abi") && is_sample("x12/850-po.x12") && is_sample("csv/pre.csv"));
+        let embedded = samples();
+        assert!(embedded.iter().any(|(r, _)| r.ends_with("life-01-ae-filed.abi")), "the samples are embedded");
+        assert!(embedded.iter().all(|(r, _)| is_sample(r)));
     }
 }
