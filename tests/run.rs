@@ -379,3 +379,22 @@ fn run_demo_stores_the_samples_and_quarantines_the_broken_ones() {
     theirs.sort();
     assert_eq!(ours, theirs, "run --demo and ingest store different entries");
 }
+
+/// A second `run` on a data dir whose store a running daemon holds: one line, exit 2, and it
+/// says the store is in use — not that it is damaged (no `rebuild`, which must not run then).
+#[test]
+fn a_second_run_on_the_same_data_dir_is_refused_clearly() {
+    let env = daemon_env(0, 300);
+    let d = start(&env);
+    let o = env.cmd().args(["run", "--config"]).arg(env.config()).env("RUST_LOG", "error").output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: ") && err.contains("in use by another entrywatch process"), "{err}");
+    assert!(!err.contains("rebuild"), "{err}");
+    // The first daemon is unaffected.
+    let (_, life) = life();
+    drop_in_order(&env, "broker", &life[..1]);
+    wait_archived(&env, &d, &pairs("broker", &life[..1]), 20);
+    d.stop();
+}

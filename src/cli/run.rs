@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, ConfigSource};
 use crate::daemon::Daemon;
 use crate::grammar::Grammars;
-use crate::ingest::Pipeline;
+use crate::ingest::{IngestError, Pipeline};
 use crate::logging::{self, LogFormat};
 use crate::source::pipeline::PipelineHandler;
 use crate::source::FileHandler;
@@ -149,16 +149,30 @@ where
 /// Adds the daemon's other tasks (mailer, scheduler, dashboard) once the handler exists.
 pub type Setup<H> = Box<dyn FnOnce(&mut Daemon<H>, &Arc<H>)>;
 
+/// The one-line reason `run` cannot open its store. A store locked by another process (a
+/// daemon already running on this data dir, or an `ingest` in progress) is not damaged: say
+/// so, rather than send the operator to `rebuild`.
+fn store_open_error(data_dir: &Path, e: &IngestError) -> anyhow::Error {
+    let text = e.to_string();
+    if text.contains("could not acquire lock") {
+        anyhow::anyhow!(
+            "the store under {} is in use by another entrywatch process (a daemon already running on this \
+             data-dir, or an ingest in progress); stop it first — the store is not damaged",
+            data_dir.display()
+        )
+    } else {
+        anyhow::anyhow!(
+            "cannot open the store under {}: {text}; if it is damaged, move it aside and run `entrywatch rebuild`",
+            data_dir.display()
+        )
+    }
+}
+
 /// `run`: every settled file goes through the ingest pipeline, as `entrywatch ingest` does.
 pub fn run_run(args: &RunArgs) -> i32 {
     run_with(args, |cfg, grammars| {
         let clock = Clock::from_env().map_err(anyhow::Error::msg)?;
-        let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the store under {}: {e}; if it is damaged, move it aside and run `entrywatch rebuild`",
-                cfg.data_dir.display()
-            )
-        })?;
+        let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| store_open_error(&cfg.data_dir, &e))?;
         let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox);
         let setup: Setup<PipelineHandler> = Box::new(|_daemon, _handler| {});
         Ok((handler, setup))
