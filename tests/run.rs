@@ -384,6 +384,33 @@ fn run_demo_stores_the_samples_and_quarantines_the_broken_ones() {
     let mut theirs = reference;
     theirs.sort();
     assert_eq!(ours, theirs, "run --demo and ingest store different entries");
+
+    // The demo again in the same folder: nothing is seeded twice, nothing added anywhere.
+    let before = (files_under(&data.join("archive")), files_under(&data.join("quarantine")));
+    let log2 = dir.path().join("stderr2.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_entrywatch"))
+        .args(["run", "--demo", "--log-format", "json"])
+        .current_dir(dir.path())
+        .env_remove("ENTRYWATCH_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log2).unwrap())
+        .spawn()
+        .unwrap();
+    let text2 = || std::fs::read_to_string(&log2).unwrap_or_default();
+    let ready = wait_until(Duration::from_secs(30), || text2().contains("DaemonReady"));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(ready, "second demo did not start:\n{}", text2());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let seeded: Vec<u64> = text2()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "DemoSeeded")
+        .filter_map(|v| v["samples"].as_u64())
+        .collect();
+    assert_eq!(seeded, vec![0], "the second demo seeded samples again:\n{}", text2());
+    assert_eq!((files_under(&data.join("archive")), files_under(&data.join("quarantine"))), before);
 }
 
 /// A second `run` on a data dir whose store a running daemon holds: one line, exit 2, and it

@@ -35,7 +35,9 @@ pub fn role_for(rel: &str, bytes: &[u8]) -> Role {
 
 /// Create every inbox folder, then copy each sample into the first inbox of its role
 /// (written under a temporary name and renamed, so the daemon never sees half a sample).
-/// Files already present are left alone. Returns the paths written.
+/// A sample already in its inbox, or already handled by an earlier demo (a file of that name
+/// under `<data-dir>/archive/` or `<data-dir>/quarantine/`), is left alone, so running the
+/// demo again adds nothing twice. Returns the paths written.
 pub fn seed(config: &Config) -> std::io::Result<Vec<PathBuf>> {
     seed_from(config, &samples())
 }
@@ -45,6 +47,10 @@ pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<
     for i in &config.inbox {
         std::fs::create_dir_all(&i.path)?;
     }
+    let mut handled = std::collections::HashSet::new();
+    for dir in ["archive", "quarantine"] {
+        names_under(&config.data_dir.join(dir), &mut handled);
+    }
     let mut written = Vec::new();
     for (rel, bytes) in samples {
         let role = role_for(rel, bytes);
@@ -52,7 +58,7 @@ pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<
         // Flatten the relative path into one file name: subfolders are not read.
         let name = rel.replace('/', "-");
         let dest = inbox.path.join(&name);
-        if dest.exists() {
+        if dest.exists() || handled.contains(std::ffi::OsStr::new(&name)) {
             continue;
         }
         let tmp = inbox.path.join(format!(".{name}.tmp"));
@@ -60,6 +66,20 @@ pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<
         written.push(dest);
     }
     Ok(written)
+}
+
+/// The file names anywhere under `dir` (none when it does not exist).
+fn names_under(dir: &Path, out: &mut std::collections::HashSet<std::ffi::OsString>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        match e.file_type() {
+            Ok(t) if t.is_dir() => names_under(&e.path(), out),
+            Ok(_) => {
+                out.insert(e.file_name());
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 fn write_then_rename(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -96,6 +116,18 @@ mod tests {
         assert_eq!(approved, ["approved-ae.txt", "csv-pre.csv"]);
         assert_eq!(std::fs::read(cfg.inbox[1].path.join("csv-pre.csv")).unwrap(), samples[2].1);
         assert!(seed_from(&cfg, samples).unwrap().is_empty(), "a second seed writes nothing");
+
+        // Once the daemon has archived or quarantined a sample, the demo does not bring it back.
+        let day = cfg.data_dir.join("archive/2026/02/20/broker");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::rename(cfg.inbox[0].path.join("abi-ae.txt"), day.join("abi-ae.txt")).unwrap();
+        let q = cfg.data_dir.join("quarantine/broker");
+        std::fs::create_dir_all(&q).unwrap();
+        std::fs::rename(cfg.inbox[0].path.join("x12-856.x12"), q.join("x12-856.x12")).unwrap();
+        assert!(seed_from(&cfg, samples).unwrap().is_empty(), "handled samples are not seeded again");
+        std::fs::remove_file(q.join("x12-856.x12")).unwrap();
+        let again = seed_from(&cfg, samples).unwrap();
+        assert_eq!(again, vec![cfg.inbox[0].path.join("x12-856.x12")]);
     }
 
     #[test]
