@@ -37,16 +37,18 @@ impl FileHandler for PipelineHandler {
             return HandleOutcome::Gone;
         }
         match self.pipeline.process(inbox, path) {
+            // The pipeline logs FileIngested / FileDuplicate / FileQuarantined itself and the
+            // watcher logs FileHandled: only a debug line here, so each file is not told thrice.
             Ok(Outcome::Applied { entries }) => {
-                tracing::info!(inbox = %inbox.name, file = %path.display(), entries = entries.len(), "FileApplied");
+                tracing::debug!(inbox = %inbox.name, file = %path.display(), entries = entries.len(), "FileApplied");
                 HandleOutcome::Processed
             }
             Ok(Outcome::Duplicate { of }) => {
-                tracing::info!(inbox = %inbox.name, file = %path.display(), of = %of, "FileDuplicate");
+                tracing::debug!(inbox = %inbox.name, file = %path.display(), of = %of, "FileDuplicate");
                 HandleOutcome::Duplicate
             }
             Ok(Outcome::Quarantined { reason }) => {
-                tracing::warn!(inbox = %inbox.name, file = %path.display(), reason = %reason, "FileQuarantined");
+                tracing::debug!(inbox = %inbox.name, file = %path.display(), reason = %reason, "FileQuarantined");
                 HandleOutcome::Quarantined(reason)
             }
             Err(IngestError::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound && !path.exists() => {
