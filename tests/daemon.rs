@@ -267,66 +267,6 @@ fn bad_config_is_one_line_and_exit_2_and_check_config_lists_every_problem() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
 }
 
-#[test]
-fn run_demo_with_the_embedded_default_creates_the_inboxes_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = entrywatch()
-        .args(["run", "--demo", "--log-format", "json"])
-        .current_dir(dir.path())
-        .env_remove("ENTRYWATCH_CONFIG")
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let up = wait_until(Duration::from_secs(20), || {
-        dir.path().join("entrywatch-data/inbox/approved").is_dir()
-            && dir.path().join("entrywatch-data/inbox/broker").is_dir()
-    });
-    if !up {
-        let _ = child.kill();
-    }
-    assert!(up, "the inbox folders were not created");
-    std::thread::sleep(Duration::from_millis(500));
-    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(st.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let mut json_lines = 0;
-    for line in err.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
-        // Every line names what happened: a NounVerb message, or an `event` field.
-        assert!(v.get("level").is_some() && (v.get("message").is_some() || v.get("event").is_some()), "{line}");
-        json_lines += 1;
-    }
-    assert!(err.contains("DemoSeeded") && err.contains("DaemonReady") && err.contains("DaemonStopped"), "{err}");
-    assert!(json_lines >= 3);
-    let seeded =
-        entrywatch::source::demo::samples().iter().filter(|(rel, _)| entrywatch::source::demo::in_demo(rel)).count();
-    assert!(seeded >= 10, "the demo seeds the life of an entry and more ({seeded})");
-    // Every seeded sample is somewhere: still waiting in an inbox, or archived, or quarantined.
-    fn count_files(p: &Path) -> usize {
-        let Ok(rd) = std::fs::read_dir(p) else { return 0 };
-        rd.flatten()
-            .map(|e| {
-                let path = e.path();
-                let name = e.file_name().to_string_lossy().to_string();
-                if path.is_dir() {
-                    count_files(&path)
-                } else if name.ends_with(".error.txt") || name == "journal.log" || name.starts_with('.') {
-                    0
-                } else {
-                    1
-                }
-            })
-            .sum()
-    }
-    let data = dir.path().join("entrywatch-data");
-    let found: usize = ["inbox", "work", "archive", "quarantine"].iter().map(|d| count_files(&data.join(d))).sum();
-    assert_eq!(found, seeded, "every seeded sample is in an inbox, the archive or quarantine");
-}
-
 /// The unit file passes `systemd-analyze verify` with no output (it exits 0 even on unknown
 /// keys), and `systemd-analyze security --offline=yes` scores it.
 #[test]

@@ -1,5 +1,6 @@
-//! Uploads through a real OpenSSH server (internal-sftp, chrooted when run as root) into a watched inbox: slow uploads, temp-name-then-rename, and an upload cut off halfway.
+//! Uploads through a real OpenSSH server (internal-sftp, chrooted when run as root) into a watched inbox: slow uploads, temp-name-then-rename, an upload cut off halfway, and the real `entrywatch run` storing uploads as `ingest` does.
 
+mod common;
 mod support;
 
 use std::net::TcpListener;
@@ -12,6 +13,9 @@ use support::*;
 
 const SSHD: &str = "/usr/sbin/sshd";
 const USER: &str = "ewsftp";
+
+/// Creating the system user is done once at a time (the tests run in parallel).
+static USER_SETUP: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
@@ -61,6 +65,7 @@ impl Sshd {
     fn start(dir: &Path, chroot: &Path, inbox: &Path) -> Sshd {
         let root = is_root();
         let user = if root {
+            let _guard = USER_SETUP.lock().unwrap_or_else(|e| e.into_inner());
             if Command::new("getent").args(["passwd", USER]).output().map(|o| !o.status.success()).unwrap_or(true) {
                 run(Command::new("useradd").args([
                     "--system",
@@ -88,15 +93,12 @@ impl Sshd {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let (chroot_lines, remote_dir) = if root {
-            // The chroot is root-owned; the upload folder inside it belongs to the broker user.
-            run(Command::new("chown").arg(format!("{USER}:{USER}")).arg(inbox));
-            std::fs::set_permissions(inbox, std::fs::Permissions::from_mode(0o775)).unwrap();
+        let remote_dir = upload_folder(chroot, inbox);
+        let chroot_lines = if root {
             std::fs::set_permissions(chroot, std::fs::Permissions::from_mode(0o755)).unwrap();
-            let rel = inbox.strip_prefix(chroot).unwrap();
-            (format!("    ChrootDirectory {}\n", chroot.display()), format!("/{}", rel.display()))
+            format!("    ChrootDirectory {}\n", chroot.display())
         } else {
-            (String::new(), inbox.display().to_string())
+            String::new()
         };
         let config = dir.join("sshd_config");
         std::fs::write(
@@ -157,6 +159,23 @@ impl Sshd {
     }
 }
 
+/// Make `dir` (inside the chroot) an upload folder of the sftp user, and return its path as
+/// the client names it. As root the chroot is root-owned and the upload folder inside it
+/// belongs to the broker user.
+fn upload_folder(chroot: &Path, dir: &Path) -> String {
+    if is_root() {
+        run(Command::new("chown").arg(format!("{USER}:{USER}")).arg(dir));
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o775)).unwrap();
+        format!("/{}", dir.strip_prefix(chroot).unwrap().display())
+    } else {
+        dir.display().to_string()
+    }
+}
+
+fn have_openssh() -> bool {
+    Path::new(SSHD).exists() && Command::new("sftp").arg("-h").output().is_ok()
+}
+
 fn rand_suffix() -> u128 {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     N.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as u128
@@ -164,7 +183,7 @@ fn rand_suffix() -> u128 {
 
 #[test]
 fn sftp_uploads_are_picked_up_whole_and_once() {
-    if !Path::new(SSHD).exists() || Command::new("sftp").arg("-h").output().is_err() {
+    if !have_openssh() {
         eprintln!(
             "SKIP: OpenSSH server/client not installed (scripts/test installs openssh-server and openssh-client)"
         );
@@ -285,4 +304,89 @@ fn sftp_uploads_are_picked_up_whole_and_once() {
     // Nothing else was processed, nothing is left.
     assert_eq!(read_log(&handler_root).len(), 4, "{:?}", read_log(&handler_root));
     assert_eq!(std::fs::read_dir(&inbox).unwrap().count(), 0);
+}
+
+/// `entry --json` / `entries --json` of the store a config names.
+fn query(config: &Path, args: &[&str]) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_entrywatch"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("ENTRYWATCH_NOW", common::NOW)
+        .env_remove("ENTRYWATCH_CONFIG")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The real daemon (`entrywatch run`, the ingest pipeline, sled) behind a real sshd: the
+/// approved pre-entry uploaded to the approved inbox and the rest of the entry's life to the
+/// broker inbox with `sftp -b`; the stored entry equals what `ingest` makes of the same files.
+#[test]
+fn sftp_uploads_into_entrywatch_run_equal_ingest() {
+    if !have_openssh() {
+        eprintln!(
+            "SKIP: OpenSSH server/client not installed (scripts/test installs openssh-server and openssh-client)"
+        );
+        return;
+    }
+    let base = chroot_base();
+    let dir = tempfile::Builder::new().prefix("ew-sftp-run").tempdir_in(&base).unwrap();
+    let chroot = dir.path().join("chroot");
+    let broker = chroot.join("in");
+    let approved = chroot.join("approved");
+    for d in [&broker, &approved] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let sshd = Sshd::start(dir.path(), &chroot, &broker);
+    let approved_remote = upload_folder(&chroot, &approved);
+    let config = dir.path().join("entrywatch.toml");
+    std::fs::write(&config, run_config_text(&dir.path().join("data"), &broker, &approved, 1, 300)).unwrap();
+    let d = RunningDaemon::start(&config, &dir.path().join("run.log"), &[("ENTRYWATCH_NOW", common::NOW)]);
+
+    // The life samples, uploaded one after the other in one sftp session.
+    let mut life: Vec<String> = names_in(&common::samples()).into_iter().filter(|n| n.starts_with("life-")).collect();
+    life.sort();
+    assert_eq!(life.len(), 10, "samples/abi life-00..09 missing");
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    let mut batch = String::new();
+    for (i, n) in life.iter().enumerate() {
+        std::fs::copy(common::samples().join(n), local.join(n)).unwrap();
+        let to = if i == 0 { &approved_remote } else { &sshd.remote_dir };
+        batch.push_str(&format!("put {} {to}/{n}\n", local.join(n).display()));
+    }
+    let out = sshd.sftp(&batch, None).output().unwrap();
+    assert!(out.status.success(), "sftp: {}\nsshd: {}", String::from_utf8_lossy(&out.stderr), sshd.sshd_log());
+    let want: Vec<(String, String)> = life
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((if i == 0 { "approved" } else { "broker" }).to_string(), n.clone()))
+        .collect();
+    let data = dir.path().join("data");
+    let done = wait_until(Duration::from_secs(30), || {
+        let have = archived(&data);
+        want.iter().all(|w| have.contains(w))
+    });
+    assert!(done, "uploads not archived within 30 s: {:?}\n{}", archived(&data), d.log_tail());
+    d.stop();
+    assert!(names_in(&broker).is_empty() && names_in(&approved).is_empty(), "uploads left in the inboxes");
+    assert!(files_under(&data.join("work")).is_empty() && files_under(&data.join("quarantine")).is_empty());
+
+    // The same files through `ingest` into another data dir.
+    let r = common::Env::new();
+    for (inbox, names) in [("approved", &life[..1]), ("broker", &life[1..])] {
+        let paths: Vec<PathBuf> =
+            names.iter().map(|n| r.drop_file(inbox, n, &std::fs::read(common::samples().join(n)).unwrap())).collect();
+        let o = r.ingest(inbox, &paths);
+        assert!(o.status.success(), "ingest: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let e = "EEE-1234567-3";
+    let ours = query(&config, &["entry", e, "--json"]);
+    assert_eq!(ours["release"]["status"], "released", "{ours:#}");
+    assert_eq!(ours["variance"]["status"], r.entry_json(e)["variance"]["status"]);
+    assert_ne!(ours["variance"]["status"], "no-pre-entry", "the uploaded pre-entry was not matched");
+    assert_eq!(ours, r.entry_json(e), "entry --json differs between the uploads and ingest");
+    assert_eq!(query(&config, &["entries", "--json"]), query(&r.config(), &["entries", "--json"]));
 }

@@ -10,7 +10,7 @@ use crate::daemon::Daemon;
 use crate::deadline::facts::next_deadline_fn;
 use crate::deadline::scheduler::Scheduler;
 use crate::grammar::Grammars;
-use crate::ingest::Pipeline;
+use crate::ingest::{IngestError, Pipeline};
 use crate::logging::{self, LogFormat};
 use crate::source::pipeline::PipelineHandler;
 use crate::source::FileHandler;
@@ -79,6 +79,9 @@ pub fn run_check_config(config: Option<&Path>) -> i32 {
     }
 }
 
+/// `run --demo` caps every inbox's `truncated-grace-secs` at this (until a reload).
+pub const DEMO_TRUNCATED_GRACE_SECS: u64 = 5;
+
 /// `run`: load config and grammars, optionally seed the demo, and run the daemon with the
 /// given handler (built from the config and grammars) until SIGTERM/SIGINT.
 pub fn run_with<H, F>(args: &RunArgs, make_handler: F) -> i32
@@ -87,7 +90,7 @@ where
     F: FnOnce(&Config, Grammars) -> anyhow::Result<(H, Setup<H>)>,
 {
     logging::init(args.log_format);
-    let (cfg, source) = match Config::discover(args.config.as_deref()) {
+    let (mut cfg, source) = match Config::discover(args.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {}", config_problems(&e).join("; "));
@@ -106,6 +109,15 @@ where
         tracing::info!("ConfigEmbedded: no config file found; using the embedded default");
     }
     if args.demo {
+        // The demo's deliberately truncated samples (X12 without IEA, ABI without Z, an empty
+        // file) would otherwise wait out the 300 s grace meant for resumable SFTP uploads
+        // before they reach quarantine; a demo shows them there within seconds.
+        for i in &mut cfg.inbox {
+            if i.truncated_grace_secs > DEMO_TRUNCATED_GRACE_SECS {
+                i.truncated_grace_secs = DEMO_TRUNCATED_GRACE_SECS;
+                tracing::info!(inbox = %i.name, secs = DEMO_TRUNCATED_GRACE_SECS, "DemoGraceShortened");
+            }
+        }
         match crate::source::demo::seed(&cfg) {
             Ok(w) => tracing::info!(samples = w.len(), "DemoSeeded"),
             Err(e) => {
@@ -142,16 +154,30 @@ where
 /// Adds the daemon's other tasks (mailer, scheduler, dashboard) once the handler exists.
 pub type Setup<H> = Box<dyn FnOnce(&mut Daemon<H>, &Arc<H>)>;
 
+/// The one-line reason `run` cannot open its store. A store locked by another process (a
+/// daemon already running on this data dir, or an `ingest` in progress) is not damaged: say
+/// so, rather than send the operator to `rebuild`.
+fn store_open_error(data_dir: &Path, e: &IngestError) -> anyhow::Error {
+    let text = e.to_string();
+    if text.contains("could not acquire lock") {
+        anyhow::anyhow!(
+            "the store under {} is in use by another entrywatch process (a daemon already running on this \
+             data-dir, or an ingest in progress); stop it first — the store is not damaged",
+            data_dir.display()
+        )
+    } else {
+        anyhow::anyhow!(
+            "cannot open the store under {}: {text}; if it is damaged, move it aside and run `entrywatch rebuild`",
+            data_dir.display()
+        )
+    }
+}
+
 /// `run`: every settled file goes through the ingest pipeline, as `entrywatch ingest` does.
 pub fn run_run(args: &RunArgs) -> i32 {
     run_with(args, |cfg, grammars| {
         let clock = Clock::from_env().map_err(anyhow::Error::msg)?;
-        let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the store under {}: {e}; if it is damaged, move it aside and run `entrywatch rebuild`",
-                cfg.data_dir.display()
-            )
-        })?;
+        let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| store_open_error(&cfg.data_dir, &e))?;
         let hook = Arc::new(AlertHook::new(cfg, &grammars, clock).with_next_deadline(next_deadline_fn(cfg)));
         let pipeline = pipeline.with_hook(hook.clone());
         let wake = Arc::new(tokio::sync::Notify::new());

@@ -8,9 +8,17 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_samples.rs"));
 }
 
-/// The samples embedded in this binary: (path relative to samples/, bytes).
-pub fn samples() -> &'static [(&'static str, &'static [u8])] {
-    embedded::SAMPLES
+/// The samples embedded in this binary: (path relative to samples/, bytes). The generator
+/// scripts shipped beside them (`make_samples.py`) are not samples and are left out.
+pub fn samples() -> Vec<(&'static str, &'static [u8])> {
+    embedded::SAMPLES.iter().copied().filter(|(rel, _)| is_sample(rel)).collect()
+}
+
+/// Whether a file under samples/ is a sample file (not a script or a note about the samples).
+pub fn is_sample(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    ![".py", ".sh", ".md"].iter().any(|ext| name.ends_with(ext)) && !name.starts_with("readme")
 }
 
 /// Which role's inbox a sample belongs in: pre-entry CSV, or anything under a folder named
@@ -27,7 +35,9 @@ pub fn role_for(rel: &str, bytes: &[u8]) -> Role {
 
 /// Create every inbox folder, then copy each sample into the first inbox of its role
 /// (written under a temporary name and renamed, so the daemon never sees half a sample).
-/// Files already present are left alone. Returns the paths written.
+/// A sample already in its inbox, or already handled by an earlier demo (a file of that name
+/// under `<data-dir>/archive/` or `<data-dir>/quarantine/`), is left alone, so running the
+/// demo again adds nothing twice. Returns the paths written.
 pub fn seed(config: &Config) -> std::io::Result<Vec<PathBuf>> {
     let chosen: Vec<(&str, &[u8])> = samples().iter().copied().filter(|(rel, _)| in_demo(rel)).collect();
     seed_from(config, &chosen)
@@ -36,13 +46,14 @@ pub fn seed(config: &Config) -> std::io::Result<Vec<PathBuf>> {
 /// The samples `run --demo` seeds: one entry's whole life (filing, acceptance, exam, agency
 /// hold and release, statements, liquidation, the approved pre-entry that differs on one line),
 /// a rejected summary, UC notices for other entries, a monthly statement, CBP 350 holds for a
-/// second entry, the importer's own X12, and two broken files that show quarantine. The
+/// second entry, the importer's own X12, and broken files that show quarantine (one truncated). The
 /// quirk and error samples (which repeat the same entry) are for the tests, not the demo.
 pub const DEMO: &[&str] = &[
     "abi/life-",
     "abi/ax-rejected.abi",
     "abi/ms-monthly.abi",
     "abi/broken-bad-date.abi",
+    "abi/broken-missing-z.abi",
     "x12/350-old-gs01-so-004010.x12",
     "x12/810-invoice.x12",
     "x12/850-po.x12",
@@ -60,6 +71,10 @@ pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<
     for i in &config.inbox {
         std::fs::create_dir_all(&i.path)?;
     }
+    let mut handled = std::collections::HashSet::new();
+    for dir in ["archive", "quarantine"] {
+        names_under(&config.data_dir.join(dir), &mut handled);
+    }
     let mut written = Vec::new();
     for (rel, bytes) in samples {
         let role = role_for(rel, bytes);
@@ -67,7 +82,7 @@ pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<
         // Flatten the relative path into one file name: subfolders are not read.
         let name = rel.replace('/', "-");
         let dest = inbox.path.join(&name);
-        if dest.exists() {
+        if dest.exists() || handled.contains(std::ffi::OsStr::new(&name)) {
             continue;
         }
         let tmp = inbox.path.join(format!(".{name}.tmp"));
@@ -75,6 +90,20 @@ pub fn seed_from(config: &Config, samples: &[(&str, &[u8])]) -> std::io::Result<
         written.push(dest);
     }
     Ok(written)
+}
+
+/// The file names anywhere under `dir` (none when it does not exist).
+fn names_under(dir: &Path, out: &mut std::collections::HashSet<std::ffi::OsString>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        match e.file_type() {
+            Ok(t) if t.is_dir() => names_under(&e.path(), out),
+            Ok(_) => {
+                out.insert(e.file_name());
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 fn write_then_rename(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -111,5 +140,26 @@ mod tests {
         assert_eq!(approved, ["approved-ae.txt", "csv-pre.csv"]);
         assert_eq!(std::fs::read(cfg.inbox[1].path.join("csv-pre.csv")).unwrap(), samples[2].1);
         assert!(seed_from(&cfg, samples).unwrap().is_empty(), "a second seed writes nothing");
+
+        // Once the daemon has archived or quarantined a sample, the demo does not bring it back.
+        let day = cfg.data_dir.join("archive/2026/02/20/broker");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::rename(cfg.inbox[0].path.join("abi-ae.txt"), day.join("abi-ae.txt")).unwrap();
+        let q = cfg.data_dir.join("quarantine/broker");
+        std::fs::create_dir_all(&q).unwrap();
+        std::fs::rename(cfg.inbox[0].path.join("x12-856.x12"), q.join("x12-856.x12")).unwrap();
+        assert!(seed_from(&cfg, samples).unwrap().is_empty(), "handled samples are not seeded again");
+        std::fs::remove_file(q.join("x12-856.x12")).unwrap();
+        let again = seed_from(&cfg, samples).unwrap();
+        assert_eq!(again, vec![cfg.inbox[0].path.join("x12-856.x12")]);
+    }
+
+    #[test]
+    fn scripts_are_not_samples() {
+        assert!(!is_sample("abi/make_samples.py") && !is_sample("x12/README.md") && !is_sample("gen.sh"));
+        assert!(is_sample("abi/life-01-ae-filed.abi") && is_sample("x12/850-po.x12") && is_sample("csv/pre.csv"));
+        let embedded = samples();
+        assert!(embedded.iter().any(|(r, _)| r.ends_with("life-01-ae-filed.abi")), "the samples are embedded");
+        assert!(embedded.iter().all(|(r, _)| is_sample(r)));
     }
 }

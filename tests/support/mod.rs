@@ -1,4 +1,4 @@
-//! Test support shared by tests/daemon.rs and tests/sftp.rs: a small real file handler that claims by rename, logs each file's SHA-256, and moves it out.
+//! Test support shared by tests/daemon.rs, tests/sftp.rs and tests/run.rs: a small real file handler that claims by rename, logs each file's SHA-256, and moves it out; and the real `entrywatch run` as a child process.
 #![allow(dead_code)]
 
 use entrywatch::config::Inbox;
@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -169,4 +170,145 @@ pub fn x12_of_size(size: usize, tag: &str) -> Vec<u8> {
     }
     s.push_str(&format!("SE*{}*0001~\nGE*1*1~\nIEA*1*000000001~\n", i + 2));
     s.into_bytes()
+}
+
+/// The real binary, `entrywatch run --config CONFIG`, as a child process whose stderr goes to
+/// a log file. Started with [`RunningDaemon::start`], which waits for `DaemonReady`; killed
+/// when dropped.
+pub struct RunningDaemon {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl RunningDaemon {
+    /// Start `entrywatch run --config CONFIG` (stderr appended to `log`) with extra
+    /// environment, and wait (bounded) until it logs `DaemonReady`.
+    pub fn start(config: &Path, log: &Path, env: &[(&str, &str)]) -> RunningDaemon {
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
+        cmd.args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .env_remove("ENTRYWATCH_CONFIG")
+            .env_remove("ENTRYWATCH_CRASH_AT")
+            .env_remove("NOTIFY_SOCKET")
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let before = std::fs::read_to_string(log).map(|s| s.matches("DaemonReady").count()).unwrap_or(0);
+        let d = RunningDaemon { child: cmd.spawn().unwrap(), log: log.to_path_buf() };
+        let up = wait_until(Duration::from_secs(30), || d.log_text().matches("DaemonReady").count() > before);
+        assert!(up, "entrywatch run did not become ready within 30 s:\n{}", d.log_tail());
+        d
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last 40 lines of the log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(st.success(), "kill -{sig} failed");
+    }
+
+    /// SIGTERM, then wait (bounded) for the exit; asserts exit code 0.
+    pub fn stop(mut self) {
+        self.signal("TERM");
+        let st = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(st.and_then(|s| s.code()), Some(0), "SIGTERM did not give exit 0:\n{}", self.log_tail());
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(mut self) {
+        self.signal("KILL");
+        assert!(self.wait_exit(Duration::from_secs(10)).is_some(), "the daemon survived SIGKILL");
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return Some(st);
+            }
+            if Instant::now() > end {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RunningDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The file names under `<data-dir>/archive/YYYY/MM/DD/<inbox>/`, as (inbox, name).
+pub fn archived(data_dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in files_under(&data_dir.join("archive")) {
+        let parts: Vec<&str> = f.split('/').collect();
+        if let [_, _, _, inbox, name] = parts.as_slice() {
+            out.push((inbox.to_string(), name.to_string()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every file under a folder, recursively, as paths relative to it (sorted; none when absent).
+pub fn files_under(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(root, &p, out);
+                } else if let Ok(rel) = p.strip_prefix(root) {
+                    out.push(rel.display().to_string());
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// The names in a folder (sorted; none when absent).
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A config for `entrywatch run` with a `broker` and an `approved` inbox, the dashboard off.
+pub fn run_config_text(data_dir: &Path, broker: &Path, approved: &Path, settle: u64, grace: u64) -> String {
+    let mut s = format!(
+        "data-dir = {:?}\n[daemon]\nrescan-secs = 5\nconcurrency = 2\n[dashboard]\nenabled = false\n",
+        data_dir.display().to_string()
+    );
+    for (name, path) in [("broker", broker), ("approved", approved)] {
+        s.push_str(&format!(
+            "[[inbox]]\nname = {name:?}\npath = {:?}\nrole = {name:?}\nsettle-secs = {settle}\ntruncated-grace-secs = {grace}\n",
+            path.display().to_string()
+        ));
+    }
+    s
 }
