@@ -1,0 +1,440 @@
+//! `StoreModel`: the dashboard's and reports' [`ReadModel`] over the entry store, and
+//! [`serve_store`], the daemon's entry point for the dashboard on the store.
+//!
+//! Each [`EntryView`] is the domain's `entry --json` document (facts folded by
+//! `domain::Entry::derive`) plus the extras the query side reads: broker, inbox, lines with
+//! PO number/line and the approved HTS, filed totals, liquidated amounts and reasons, the
+//! summary history, key timestamps and computed deadlines. Only the store's own interface is
+//! used (never the storage engine). The aggregate queries (open holds, deadlines, message
+//! volume, cycle trend) are answered from an in-memory summary built in one pass over the
+//! store and rebuilt only when a file has been committed since (the `order` table moved).
+
+use crate::calendar::Calendar;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::deadline::{compute, DeadlineFacts};
+use crate::domain::view::entry_json;
+use crate::domain::{Entry, EntryRow, Fact, FactKind};
+use crate::entry_number::EntryNumber;
+use crate::grammar::codes::Effect;
+use crate::ingest::{load_entry, FileRecord};
+use crate::store::{Store, Table};
+use crate::view::{
+    self, DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, SummaryVersion, Timestamps, Totals,
+    TrendPoint,
+};
+use crate::web::{self, Auth, WebError};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The read model over the store.
+pub struct StoreModel {
+    store: Store,
+    tz: chrono_tz::Tz,
+    calendar: Calendar,
+    /// `<data-dir>/quarantine`, where quarantined files and their `.error.txt` reports go.
+    quarantine_dir: Option<PathBuf>,
+    cache: Mutex<Option<Arc<Aggregates>>>,
+}
+
+impl std::fmt::Debug for StoreModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreModel").field("store", &self.store).finish()
+    }
+}
+
+/// What the overview needs, computed in one pass; `generation` is the last `order` key seen.
+struct Aggregates {
+    generation: Option<Vec<u8>>,
+    holds: Vec<HoldRow>,
+    deadlines: Vec<DeadlineRow>,
+    volume: BTreeMap<NaiveDate, u64>,
+    trend: Vec<TrendPoint>,
+}
+
+impl StoreModel {
+    /// A model over `store`, with the time zone, deadline calendar and data dir from `cfg`.
+    pub fn new(store: Store, cfg: &Config) -> StoreModel {
+        StoreModel {
+            store,
+            tz: cfg.timezone(),
+            calendar: Calendar::from_config(&cfg.deadlines),
+            quarantine_dir: Some(cfg.data_dir.join("quarantine")),
+            cache: Mutex::new(None),
+        }
+    }
+
+    /// Open `<data-dir>/store` and build the model.
+    pub fn open(cfg: &Config) -> Result<StoreModel, crate::store::StoreError> {
+        Ok(StoreModel::new(Store::open(&cfg.data_dir.join("store"))?, cfg))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The view of one entry from its facts.
+    pub fn view_of(&self, en: &EntryNumber, entry: &Entry, facts: &[Fact]) -> Option<EntryView> {
+        build_view(en, entry, facts, self.tz, &self.calendar)
+    }
+
+    fn load(&self, key: &[u8]) -> Option<EntryView> {
+        let en: EntryNumber = std::str::from_utf8(key).ok()?.parse().ok()?;
+        match load_entry(&self.store, &en) {
+            Ok(Some((e, facts))) => self.view_of(&en, &e, &facts),
+            Ok(None) => None,
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryUnreadable");
+                None
+            }
+        }
+    }
+
+    fn aggregates(&self) -> Arc<Aggregates> {
+        let generation = self.store.last_key(Table::Order);
+        if let Ok(guard) = self.cache.lock() {
+            if let Some(a) = guard.as_ref().filter(|a| a.generation == generation) {
+                return a.clone();
+            }
+        }
+        let mut holds = Vec::new();
+        let mut deadlines = Vec::new();
+        let mut volume: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+        let all: Vec<EntryView> = self.entries(&EntryFilter::default()).collect();
+        for e in &all {
+            holds.extend(view::hold_rows(e));
+            deadlines.extend(view::deadline_rows(e));
+            for ev in &e.events {
+                *volume.entry(ev.at.date_naive()).or_default() += 1;
+            }
+        }
+        holds.sort_by(|a, b| a.hold.since.cmp(&b.hold.since).then_with(|| a.entry.cmp(&b.entry)));
+        deadlines.sort_by(|a, b| a.deadline.due.cmp(&b.deadline.due).then_with(|| a.entry.cmp(&b.entry)));
+        let trend = view::MemoryModel::new(all).cycle_trend();
+        let a = Arc::new(Aggregates { generation, holds, deadlines, volume, trend });
+        if let Ok(mut guard) = self.cache.lock() {
+            *guard = Some(a.clone());
+        }
+        a
+    }
+}
+
+/// Whether the short row can already tell that the entry fails the filter.
+fn row_rejects(f: &EntryFilter, key: &[u8], row: &EntryRow) -> bool {
+    let set = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if set(&f.importer).is_some_and(|i| i != row.importer) || set(&f.port).is_some_and(|p| p != row.port) {
+        return true;
+    }
+    if let Some(b) = set(&f.broker) {
+        // The broker is the filer code (the key's first three characters).
+        if key.get(..3).is_some_and(|filer| !b.as_bytes().eq_ignore_ascii_case(filer)) {
+            return true;
+        }
+    }
+    if let Some(d) = row.entry_date {
+        if f.from.is_some_and(|from| d < from) || f.to.is_some_and(|to| d > to) {
+            return true;
+        }
+    }
+    false
+}
+
+impl ReadModel for StoreModel {
+    fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_> {
+        let f = filter.clone();
+        Box::new(self.store.scan::<EntryRow>(Table::Entries).filter_map(move |item| {
+            let (key, row) = match item {
+                Ok(kv) => kv,
+                Err(err) => {
+                    tracing::warn!(target: "entrywatch", error = %err, "EntryRowUnreadable");
+                    return None;
+                }
+            };
+            if row_rejects(&f, &key, &row) {
+                return None;
+            }
+            self.load(&key).filter(|v| f.matches(v))
+        }))
+    }
+
+    fn entry(&self, key: &str) -> Option<EntryView> {
+        let en: EntryNumber = key.trim().parse().ok()?;
+        self.load(en.compact().as_bytes())
+    }
+
+    fn metrics(&self) -> Metrics {
+        let mut m = Metrics {
+            store_bytes: self.store.size_on_disk(),
+            entries: self.store.len(Table::Entries) as u64,
+            ..Metrics::default()
+        };
+        for (_, rec) in self.store.scan::<FileRecord>(Table::Files).flatten() {
+            m.files_processed += 1 + rec.duplicates.len() as u64;
+        }
+        for (_, item) in self.store.scan::<serde_json::Value>(Table::Outbox).flatten() {
+            match item.get("state").and_then(|s| s.as_str()) {
+                Some("queued") => m.alerts_queued += 1,
+                Some("sent") => m.alerts_sent += 1,
+                Some("failed") => m.alerts_failed += 1,
+                _ => {}
+            }
+        }
+        m.files_quarantined = self.quarantine_dir.as_deref().map_or(0, count_quarantined);
+        m
+    }
+
+    fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
+        let a = self.aggregates();
+        let rows = a.holds.iter().filter(|h| !critical_only || h.hold.is_critical());
+        let total = rows.clone().count();
+        Page { total, rows: rows.take(limit).cloned().collect() }
+    }
+
+    fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
+        let a = self.aggregates();
+        let start = a.deadlines.partition_point(|d| d.deadline.due < from);
+        let end = a.deadlines.partition_point(|d| d.deadline.due <= to).max(start);
+        let rows = a.deadlines.get(start..end).unwrap_or_default();
+        Page { total: rows.len(), rows: rows.iter().take(limit).cloned().collect() }
+    }
+
+    fn message_volume(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
+        let a = self.aggregates();
+        from.iter_days().take_while(|d| *d <= to).map(|d| (d, a.volume.get(&d).copied().unwrap_or(0))).collect()
+    }
+
+    fn cycle_trend(&self) -> Vec<TrendPoint> {
+        self.aggregates().trend.clone()
+    }
+}
+
+/// Quarantined files: one `<name>.error.txt` report each, under `quarantine/<inbox>/`.
+fn count_quarantined(dir: &Path) -> u64 {
+    let Ok(inboxes) = std::fs::read_dir(dir) else { return 0 };
+    inboxes
+        .flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flat_map(|rd| rd.flatten())
+        .filter(|f| f.file_name().to_str().is_some_and(|n| n.ends_with(".error.txt")))
+        .count() as u64
+}
+
+fn fixed(t: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
+    tz.from_local_datetime(&t).earliest().map(|d| d.fixed_offset())
+}
+
+fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
+    fixed(d.and_hms_opt(0, 0, 0)?, tz)
+}
+
+/// The deadline rules' inputs, from what the facts say.
+fn deadline_facts(e: &Entry, facts: &[Fact]) -> DeadlineFacts {
+    let filing = e.current_filing().map(|f| &f.summary);
+    let first_filed = e.filings.first().map(|f| f.at.date());
+    let first_release = facts
+        .iter()
+        .filter(|f| matches!(f.kind, FactKind::Disposition { effect: Effect::Released, .. }))
+        .map(|f| f.at.date())
+        .min();
+    let release_date = e.release_date.or(first_release);
+    let l = &e.liquidation;
+    let liquidated = l.status == crate::domain::LiquidationStatus::Liquidated;
+    DeadlineFacts {
+        entry_date: e.entry_date,
+        release_date,
+        importation_date: filing.and_then(|s| s.import_date),
+        summary_filed_separately: match (release_date, first_filed) {
+            (Some(r), Some(f)) => r < f,
+            (Some(_), None) => true,
+            _ => false,
+        },
+        summary_filed_date: first_filed,
+        statement_due: e.statement.as_ref().and_then(|s| s.due),
+        statement_paid: e.statement.as_ref().is_some_and(|s| s.final_statement),
+        fta_claimed: filing.is_some_and(|s| s.lines.iter().any(|ln| !ln.spi.trim().is_empty())),
+        scheduled_liquidation: l.date.filter(|_| l.status == crate::domain::LiquidationStatus::Scheduled),
+        liquidation_date: l.date.filter(|_| liquidated),
+        extensions: l.ext_susp_codes.iter().filter(|c| matches!(c.as_str(), "49" | "50" | "51")).count() as u32,
+        suspended: l.status == crate::domain::LiquidationStatus::Suspended,
+        protest_filed: l.protest.trim() == "YS",
+        ..DeadlineFacts::default()
+    }
+}
+
+/// The view of one entry: the `entry --json` document plus the extras.
+fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, cal: &Calendar) -> Option<EntryView> {
+    let mut sorted: Vec<&Fact> = facts.iter().collect();
+    sorted.sort_by_key(|f| f.at);
+    let mut doc = entry_json(e, facts, tz);
+    // An entry seen only through release messages has no entry date yet: its first message's day.
+    let fallback_date = e.entry_date.or_else(|| sorted.first().map(|f| f.at.date()))?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("entry_date".into(), serde_json::Value::String(fallback_date.to_string()));
+        obj.insert("deadlines".into(), serde_json::Value::Array(Vec::new()));
+        if let Some(evs) = obj.get_mut("events").and_then(|v| v.as_array_mut()) {
+            for ev in evs.iter_mut().filter_map(|v| v.as_object_mut()) {
+                if let Some(d) = ev.get("detail").and_then(|d| d.as_str()).filter(|d| !d.is_empty()) {
+                    let d = d.to_string();
+                    ev.insert("text".into(), serde_json::Value::String(d));
+                }
+            }
+        }
+    }
+    let mut v: EntryView = match serde_json::from_value(doc) {
+        Ok(v) => v,
+        Err(err) => {
+            tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryViewUnreadable");
+            return None;
+        }
+    };
+    v.broker = Some(en.filer.clone());
+    v.inbox = sorted
+        .iter()
+        .find(|f| matches!(f.kind, FactKind::SummaryFiled { .. }))
+        .or(sorted.first())
+        .map(|f| f.source.inbox.clone());
+    for h in &mut v.release.open_holds {
+        if let Some(dh) = e.holds.iter().find(|d| d.code == h.code && d.agency == h.agency) {
+            if !dh.narrative.trim().is_empty() {
+                h.meaning = Some(dh.narrative.trim().to_string());
+            }
+        }
+    }
+    // Lines of the current filing, with the pre-entry's PO and HTS for the same line number.
+    if let Some(filing) = e.current_filing() {
+        let s = &filing.summary;
+        let pre_lines = e.pre_entry.as_ref().map(|p| p.lines.as_slice()).unwrap_or_default();
+        let pre_summary_lines = e.pre_entry.as_ref().and_then(|p| p.summary.as_ref()).map(|s| s.lines.as_slice());
+        for ln in &s.lines {
+            let pre = pre_lines.iter().find(|p| p.line == ln.line);
+            let approved_hts = pre.map(|p| p.hts.clone()).filter(|h| !h.trim().is_empty()).or_else(|| {
+                pre_summary_lines?
+                    .iter()
+                    .find(|p| p.line == ln.line)
+                    .and_then(|p| p.tariffs.first())
+                    .map(|t| t.hts.clone())
+            });
+            let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+            v.lines.push(view::Line {
+                line: ln.line,
+                hts: ln.tariffs.first().map(|t| t.hts.clone()).unwrap_or_default(),
+                origin: ln.country_of_origin.clone(),
+                value_cents: ln.tariffs.iter().map(|t| t.value_usd.saturating_mul(100)).fold(0, i64::saturating_add),
+                duty_cents: ln.tariffs.iter().map(|t| t.duty_cents).fold(0, i64::saturating_add),
+                spi: nonempty(&ln.spi),
+                po_number: pre.and_then(|p| nonempty(&p.po_number)),
+                po_line: pre.and_then(|p| nonempty(&p.po_line)),
+                approved_hts,
+                liquidated_hts: None,
+            });
+        }
+        v.totals = Some(Totals {
+            duty_cents: s.total_duty_cents,
+            fees_cents: s.total_fees_cents,
+            value_cents: v.lines.iter().map(|l| l.value_cents).fold(0, i64::saturating_add),
+        });
+    }
+    // Liquidated amounts and CBP's reasons, once an ER reported the entry.
+    let l = &e.liquidation;
+    if facts.iter().any(|f| matches!(f.kind, FactKind::Liquidation { .. })) {
+        v.liquidation.duty_cents = Some(l.duty_cents);
+        v.liquidation.fees_cents = Some(l.fees_cents);
+        v.liquidation.reason_codes = l.reasons.clone();
+    }
+    if let (Some(st), Some(s)) = (v.statement.as_mut(), e.statement.as_ref()) {
+        st.amount_cents = Some(s.duty_cents.saturating_add(s.tax_cents).saturating_add(s.fees_cents));
+        if s.final_statement {
+            st.paid = s.print_date.or(s.due);
+        }
+    }
+    // Summary history: each filing with the answer that followed it.
+    let mut history: Vec<SummaryVersion> = Vec::new();
+    let mut mut_sorted: Vec<Fact> = facts.to_vec();
+    crate::domain::sort_facts(&mut mut_sorted);
+    for f in &mut_sorted {
+        // A response with no filing before it (the filing never reached us) gets its own row.
+        let answered = |h: &SummaryVersion| h.accepted.is_some() || h.rejected.is_some();
+        match &f.kind {
+            FactKind::SummaryFiled { .. } => {
+                history.push(SummaryVersion { filed: fixed(f.at, tz), ..SummaryVersion::default() })
+            }
+            FactKind::SummaryAccepted { version, .. } => {
+                if history.last().is_none_or(answered) {
+                    history.push(SummaryVersion::default());
+                }
+                if let Some(h) = history.last_mut() {
+                    h.version = version.clone();
+                    h.accepted = fixed(f.at, tz);
+                }
+            }
+            FactKind::SummaryRejected { version, conditions } => {
+                if history.last().is_none_or(answered) {
+                    history.push(SummaryVersion::default());
+                }
+                if let Some(h) = history.last_mut() {
+                    if !version.trim().is_empty() {
+                        h.version = version.clone();
+                    }
+                    h.rejected = fixed(f.at, tz);
+                    h.reject_codes = conditions.iter().map(|(c, _)| c.clone()).collect();
+                }
+            }
+            // UC disposition 4: CBP rejected the summary on file after the fact.
+            FactKind::Notice { disposition, reason, .. } if disposition == "4" => {
+                if let Some(h) = history.last_mut().filter(|h| h.rejected.is_none()) {
+                    h.rejected = fixed(f.at, tz);
+                    h.reject_codes = vec![reason.trim().to_string()];
+                } else {
+                    history.push(SummaryVersion {
+                        rejected: fixed(f.at, tz),
+                        reject_codes: vec![reason.trim().to_string()],
+                        ..SummaryVersion::default()
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    v.summary_history = history;
+    let first_of = |pred: &dyn Fn(&FactKind) -> bool| mut_sorted.iter().find(|f| pred(&f.kind)).map(|f| f.at);
+    v.timestamps = Timestamps {
+        arrival: first_of(&|k| matches!(k, FactKind::Disposition { .. })).and_then(|t| fixed(t, tz)),
+        release: first_of(&|k| matches!(k, FactKind::Disposition { effect: Effect::Released, .. }))
+            .and_then(|t| fixed(t, tz)),
+        summary_accepted: first_of(&|k| matches!(k, FactKind::SummaryAccepted { .. })).and_then(|t| fixed(t, tz)),
+        liquidation: l
+            .date
+            .filter(|_| l.status == crate::domain::LiquidationStatus::Liquidated)
+            .and_then(|d| midnight(d, tz)),
+    };
+    v.deadlines = compute(&deadline_facts(e, facts), cal)
+        .into_iter()
+        .filter(|d| !d.done)
+        .map(|d| view::Deadline {
+            kind: d.kind.as_str().to_string(),
+            due: d.due,
+            estimated: d.estimated,
+            rule: Some(d.rule),
+        })
+        .collect();
+    Some(v)
+}
+
+/// Serve the dashboard over the store until `shutdown` completes: the daemon's entry point.
+/// Checks `[dashboard]` (listen address, credentials off loopback) before binding.
+pub async fn serve_store(
+    cfg: &Config,
+    store: Store,
+    clock: Clock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
+    let (addr, auth): (std::net::SocketAddr, Auth) = Auth::from_config(&cfg.dashboard)?;
+    let model: Arc<dyn ReadModel> = Arc::new(StoreModel::new(store, cfg));
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Io { addr: addr.to_string(), source })?;
+    tracing::info!(target: "entrywatch", addr = %addr, auth = auth.is_required(), "DashboardListening");
+    web::serve_on(listener, web::router(model, clock, auth), shutdown).await
+}
