@@ -3,13 +3,14 @@
 //! checked against what the files say (numbers worked out by hand from the samples), and
 //! hostile text from files is escaped in pages.
 
+use chrono::NaiveDate;
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::{sample, Outcome, Pipeline};
 use entrywatch::report::NAMES;
 use entrywatch::store::Store;
-use entrywatch::view::{EntryFilter, ReadModel};
+use entrywatch::view::{EntryFilter, MemoryModel, ReadModel};
 use entrywatch::web::store_model::{serve_store, StoreModel};
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -535,4 +536,21 @@ fn lookups_and_the_aggregates_follow_new_files() {
     assert_eq!(holds.rows.len(), 2);
     assert_eq!(m.open_holds(true, 1).rows.len(), 1);
     assert_eq!(m.metrics().entries, 4);
+    // A replacement for an entry already counted: the incremental update takes its old share out.
+    let p = i.cfg.data_dir.parent().unwrap().join("in/broker/so-3.abi");
+    std::fs::write(&p, sample::so_hold_release_removed("EEE", 2345678)).unwrap();
+    assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }));
+    // The incrementally kept aggregates equal a fresh in-memory model of the same entries.
+    let fresh = MemoryModel::new(m.entries(&EntryFilter::default()).collect());
+    assert_eq!(m.open_holds(false, 100), fresh.open_holds(false, 100));
+    assert_eq!(m.open_holds(true, 100), fresh.open_holds(true, 100));
+    let (from, to) = (NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2028, 12, 31).unwrap());
+    assert_eq!(m.deadlines_between(from, to, 100), fresh.deadlines_between(from, to, 100));
+    assert!(m.deadlines_between(from, to, 100).total >= 3);
+    assert_eq!(m.message_volume(from, to), fresh.message_volume(from, to));
+    assert_eq!(m.cycle_trend(), fresh.cycle_trend());
+    assert_eq!(m.full_passes(), 1, "one pass at the first query, then only the changed entries");
+    assert_eq!(m.deadlines_between(to, from, 10).total, 0);
+    let edge = NaiveDate::MAX;
+    assert_eq!(m.deadlines_between(from, edge, 0).total, fresh.deadlines_between(from, edge, 0).total);
 }

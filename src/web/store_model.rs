@@ -24,10 +24,12 @@ use crate::view::{
     TrendPoint,
 };
 use crate::web::{self, Auth, WebError};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
-use std::collections::BTreeMap;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The read model over the store.
@@ -37,7 +39,8 @@ pub struct StoreModel {
     calendar: Calendar,
     /// `<data-dir>/quarantine`, where quarantined files and their `.error.txt` reports go.
     quarantine_dir: Option<PathBuf>,
-    cache: Mutex<Option<Arc<Aggregates>>>,
+    cache: Mutex<Option<Aggregates>>,
+    full_passes: AtomicUsize,
 }
 
 impl std::fmt::Debug for StoreModel {
@@ -46,13 +49,154 @@ impl std::fmt::Debug for StoreModel {
     }
 }
 
-/// What the overview needs, computed in one pass; `generation` is the last `order` key seen.
+type HoldKey = (DateTime<FixedOffset>, String, usize);
+type DeadlineKey = (NaiveDate, String, usize);
+
+/// One entry's share of the aggregates, kept so that a changed entry can be taken out again.
+#[derive(Default)]
+struct Contribution {
+    holds: Vec<HoldKey>,
+    deadlines: Vec<DeadlineKey>,
+    days: Vec<NaiveDate>,
+    month: Option<NaiveDate>,
+    release_minutes: Option<i64>,
+    acceptance_minutes: Option<i64>,
+}
+
+/// Entries and cycle times (multisets of minutes) of one month of arrival.
+#[derive(Default)]
+struct MonthAcc {
+    entries: u64,
+    release: BTreeMap<i64, u64>,
+    acceptance: BTreeMap<i64, u64>,
+}
+
+/// What the overview needs, kept up to date incrementally: built in one pass over the store,
+/// then, when the `order` table has moved, only the entries named by the new files' records
+/// are re-derived. `last_seq` is the last `order` sequence applied.
+#[derive(Default)]
 struct Aggregates {
-    generation: Option<Vec<u8>>,
-    holds: Vec<HoldRow>,
-    deadlines: Vec<DeadlineRow>,
+    last_seq: Option<u64>,
+    per_entry: HashMap<String, Contribution>,
+    holds: BTreeMap<HoldKey, HoldRow>,
+    deadlines: BTreeMap<DeadlineKey, DeadlineRow>,
     volume: BTreeMap<NaiveDate, u64>,
-    trend: Vec<TrendPoint>,
+    months: BTreeMap<NaiveDate, MonthAcc>,
+}
+
+/// Above this many 256-id blocks of new sequence numbers, a full pass is cheaper.
+const MAX_INCREMENTAL_BLOCKS: u64 = 65_536;
+
+fn seq_of(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.try_into().ok()?))
+}
+
+fn bump(m: &mut BTreeMap<i64, u64>, v: i64, add: bool) {
+    if add {
+        *m.entry(v).or_default() += 1;
+    } else if let Some(c) = m.get_mut(&v) {
+        *c = c.saturating_sub(1);
+        if *c == 0 {
+            m.remove(&v);
+        }
+    }
+}
+
+/// Nearest-rank percentile of a multiset (the same rule as `view::percentile`).
+fn multiset_percentile(m: &BTreeMap<i64, u64>, pct: u64) -> Option<i64> {
+    let n: u64 = m.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let rank = (pct * n).div_ceil(100).max(1);
+    let mut seen = 0;
+    for (v, c) in m {
+        seen += c;
+        if seen >= rank {
+            return Some(*v);
+        }
+    }
+    None
+}
+
+impl Aggregates {
+    fn remove(&mut self, key: &str) {
+        let Some(c) = self.per_entry.remove(key) else { return };
+        for k in &c.holds {
+            self.holds.remove(k);
+        }
+        for k in &c.deadlines {
+            self.deadlines.remove(k);
+        }
+        for d in &c.days {
+            if let Some(n) = self.volume.get_mut(d) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.volume.remove(d);
+                }
+            }
+        }
+        if let Some(m) = c.month {
+            if let Some(acc) = self.months.get_mut(&m) {
+                acc.entries = acc.entries.saturating_sub(1);
+                if let Some(v) = c.release_minutes {
+                    bump(&mut acc.release, v, false);
+                }
+                if let Some(v) = c.acceptance_minutes {
+                    bump(&mut acc.acceptance, v, false);
+                }
+                if acc.entries == 0 {
+                    self.months.remove(&m);
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, key: String, e: &EntryView) {
+        let mut c = Contribution::default();
+        for (i, row) in view::hold_rows(e).into_iter().enumerate() {
+            let k = (row.hold.since, e.entry.clone(), i);
+            c.holds.push(k.clone());
+            self.holds.insert(k, row);
+        }
+        for (i, row) in view::deadline_rows(e).into_iter().enumerate() {
+            let k = (row.deadline.due, e.entry.clone(), i);
+            c.deadlines.push(k.clone());
+            self.deadlines.insert(k, row);
+        }
+        for ev in &e.events {
+            let d = ev.at.date_naive();
+            *self.volume.entry(d).or_default() += 1;
+            c.days.push(d);
+        }
+        let start = e.timestamps.arrival.map(|a| a.date_naive()).unwrap_or(e.entry_date);
+        let month = start.with_day(1).unwrap_or(start);
+        let acc = self.months.entry(month).or_default();
+        acc.entries += 1;
+        c.month = Some(month);
+        c.release_minutes = view::minutes_between(e.timestamps.arrival, e.timestamps.release);
+        c.acceptance_minutes = view::minutes_between(e.timestamps.release, e.timestamps.summary_accepted);
+        if let Some(v) = c.release_minutes {
+            bump(&mut acc.release, v, true);
+        }
+        if let Some(v) = c.acceptance_minutes {
+            bump(&mut acc.acceptance, v, true);
+        }
+        self.per_entry.insert(key, c);
+    }
+
+    fn trend(&self) -> Vec<TrendPoint> {
+        self.months
+            .iter()
+            .map(|(month, acc)| TrendPoint {
+                month: *month,
+                entries: acc.entries,
+                release_median_minutes: multiset_percentile(&acc.release, 50),
+                release_p90_minutes: multiset_percentile(&acc.release, 90),
+                acceptance_median_minutes: multiset_percentile(&acc.acceptance, 50),
+            })
+            .collect()
+    }
 }
 
 impl StoreModel {
@@ -64,6 +208,7 @@ impl StoreModel {
             calendar: Calendar::from_config(&cfg.deadlines),
             quarantine_dir: Some(cfg.data_dir.join("quarantine")),
             cache: Mutex::new(None),
+            full_passes: AtomicUsize::new(0),
         }
     }
 
@@ -93,33 +238,75 @@ impl StoreModel {
         }
     }
 
-    fn aggregates(&self) -> Arc<Aggregates> {
-        let generation = self.store.last_key(Table::Order);
-        if let Ok(guard) = self.cache.lock() {
-            if let Some(a) = guard.as_ref().filter(|a| a.generation == generation) {
-                return a.clone();
-            }
-        }
-        let mut holds = Vec::new();
-        let mut deadlines = Vec::new();
-        let mut volume: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-        let all: Vec<EntryView> = self.entries(&EntryFilter::default()).collect();
-        for e in &all {
-            holds.extend(view::hold_rows(e));
-            deadlines.extend(view::deadline_rows(e));
-            for ev in &e.events {
-                *volume.entry(ev.at.date_naive()).or_default() += 1;
-            }
-        }
-        holds.sort_by(|a, b| a.hold.since.cmp(&b.hold.since).then_with(|| a.entry.cmp(&b.entry)));
-        deadlines.sort_by(|a, b| a.deadline.due.cmp(&b.deadline.due).then_with(|| a.entry.cmp(&b.entry)));
-        let trend = view::MemoryModel::new(all).cycle_trend();
-        let a = Arc::new(Aggregates { generation, holds, deadlines, volume, trend });
-        if let Ok(mut guard) = self.cache.lock() {
-            *guard = Some(a.clone());
+    /// Run `f` over the aggregates, brought up to date with the store first.
+    fn with_aggregates<T>(&self, f: impl FnOnce(&Aggregates) -> T) -> T {
+        let mut guard = match self.cache.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let last = self.store.last_key(Table::Order).and_then(|k| seq_of(&k));
+        let fresh = match guard.take() {
+            Some(a) if a.last_seq == last => Some(a),
+            Some(a) => self.catch_up(a, last),
+            None => None,
+        };
+        let a = fresh.unwrap_or_else(|| self.full_pass(last));
+        let out = f(&a);
+        *guard = Some(a);
+        out
+    }
+
+    /// How many times the aggregates were built from every entry (the rest were incremental).
+    pub fn full_passes(&self) -> usize {
+        self.full_passes.load(Ordering::Relaxed)
+    }
+
+    /// Every entry, once.
+    fn full_pass(&self, last: Option<u64>) -> Aggregates {
+        self.full_passes.fetch_add(1, Ordering::Relaxed);
+        let mut a = Aggregates { last_seq: last, ..Aggregates::default() };
+        for e in self.entries(&EntryFilter::default()) {
+            let key = entry_key_compact(&e.entry);
+            a.add(key, &e);
         }
         a
     }
+
+    /// Re-derive only the entries the files committed after `a.last_seq` touched; `None` when
+    /// a full pass is the better (or the only) way.
+    fn catch_up(&self, mut a: Aggregates, last: Option<u64>) -> Option<Aggregates> {
+        let (from, to) = (a.last_seq?, last?);
+        if to < from || (to >> 8) - (from >> 8) > MAX_INCREMENTAL_BLOCKS {
+            return None;
+        }
+        let mut touched: Vec<String> = Vec::new();
+        for block in (from >> 8)..=(to >> 8) {
+            let prefix = block.to_be_bytes();
+            for item in self.store.scan_prefix::<String>(Table::Order, prefix.get(1..)?) {
+                let (k, sha) = item.ok()?;
+                if seq_of(&k).is_none_or(|s| s <= from || s > to) {
+                    continue;
+                }
+                let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
+                touched.extend(rec.entries);
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        for key in touched {
+            a.remove(&key);
+            if let Some(v) = self.load(key.as_bytes()) {
+                a.add(key, &v);
+            }
+        }
+        a.last_seq = last;
+        Some(a)
+    }
+}
+
+/// The store's key of an entry (`EEE12345673`).
+fn entry_key_compact(s: &str) -> String {
+    s.parse::<EntryNumber>().map(|e| e.compact()).unwrap_or_else(|_| s.to_string())
 }
 
 /// Whether the short row can already tell that the entry fails the filter.
@@ -187,27 +374,37 @@ impl ReadModel for StoreModel {
     }
 
     fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
-        let a = self.aggregates();
-        let rows = a.holds.iter().filter(|h| !critical_only || h.hold.is_critical());
-        let total = rows.clone().count();
-        Page { total, rows: rows.take(limit).cloned().collect() }
+        self.with_aggregates(|a| {
+            let rows = a.holds.values().filter(|h| !critical_only || h.hold.is_critical());
+            let total = rows.clone().count();
+            Page { total, rows: rows.take(limit).cloned().collect() }
+        })
     }
 
     fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
-        let a = self.aggregates();
-        let start = a.deadlines.partition_point(|d| d.deadline.due < from);
-        let end = a.deadlines.partition_point(|d| d.deadline.due <= to).max(start);
-        let rows = a.deadlines.get(start..end).unwrap_or_default();
-        Page { total: rows.len(), rows: rows.iter().take(limit).cloned().collect() }
+        if to < from {
+            return Page { total: 0, rows: Vec::new() };
+        }
+        self.with_aggregates(|a| {
+            let start = Bound::Included((from, String::new(), 0));
+            let end = match to.succ_opt() {
+                Some(next) => Bound::Excluded((next, String::new(), 0)),
+                None => Bound::Unbounded,
+            };
+            let rows = a.deadlines.range((start, end)).map(|(_, r)| r);
+            let total = rows.clone().count();
+            Page { total, rows: rows.take(limit).cloned().collect() }
+        })
     }
 
     fn message_volume(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
-        let a = self.aggregates();
-        from.iter_days().take_while(|d| *d <= to).map(|d| (d, a.volume.get(&d).copied().unwrap_or(0))).collect()
+        self.with_aggregates(|a| {
+            from.iter_days().take_while(|d| *d <= to).map(|d| (d, a.volume.get(&d).copied().unwrap_or(0))).collect()
+        })
     }
 
     fn cycle_trend(&self) -> Vec<TrendPoint> {
-        self.aggregates().trend.clone()
+        self.with_aggregates(Aggregates::trend)
     }
 }
 
