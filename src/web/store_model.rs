@@ -272,19 +272,21 @@ impl StoreModel {
         a
     }
 
-    /// Re-derive only the entries the files committed after `a.last_seq` touched; `None` when
-    /// a full pass is the better (or the only) way.
+    /// Re-derive only the entries the files committed after `a.last_seq` (or, when `None`,
+    /// any file) touched; `None` when a full pass is the better (or the only) way.
     fn catch_up(&self, mut a: Aggregates, last: Option<u64>) -> Option<Aggregates> {
-        let (from, to) = (a.last_seq?, last?);
-        if to < from || (to >> 8) - (from >> 8) > MAX_INCREMENTAL_BLOCKS {
+        let to = last?;
+        let from = a.last_seq;
+        let from_block = from.map_or(0, |f| f >> 8);
+        if from.is_some_and(|f| to < f) || (to >> 8).saturating_sub(from_block) > MAX_INCREMENTAL_BLOCKS {
             return None;
         }
         let mut touched: Vec<String> = Vec::new();
-        for block in (from >> 8)..=(to >> 8) {
+        for block in from_block..=(to >> 8) {
             let prefix = block.to_be_bytes();
             for item in self.store.scan_prefix::<String>(Table::Order, prefix.get(1..)?) {
                 let (k, sha) = item.ok()?;
-                if seq_of(&k).is_none_or(|s| s <= from || s > to) {
+                if seq_of(&k).is_none_or(|s| from.is_some_and(|f| s <= f) || s > to) {
                     continue;
                 }
                 let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
