@@ -341,11 +341,11 @@ fn every_route_shows_the_ingested_entries() {
         .collect();
     assert!(kinds.contains(&"protest 2027-06-09".to_string()), "{kinds:?}");
 
-    // Metrics from the store: 13 files applied (CSV, 9 life, AX, SO, UC) + 1 duplicate arrival;
-    // 1 quarantined.
+    // Metrics from the store: 13 files applied (CSV, 9 life, AX, SO, UC; the duplicate is not
+    // applied again); 1 quarantined.
     let m = get(s.addr, "/metrics");
     assert_eq!(m.status, 200);
-    assert!(m.body.contains("entrywatch_files_processed_total 14"), "{}", m.body);
+    assert!(m.body.contains("entrywatch_files_processed_total 13"), "{}", m.body);
     assert!(m.body.contains("entrywatch_files_quarantined_total 1"), "{}", m.body);
     assert!(m.body.contains("entrywatch_entries 3"), "{}", m.body);
     assert!(!m.body.contains("entrywatch_store_size_bytes 0\n"), "{}", m.body);
@@ -536,6 +536,7 @@ fn lookups_and_the_aggregates_follow_new_files() {
     assert_eq!(holds.rows.len(), 2);
     assert_eq!(m.open_holds(true, 1).rows.len(), 1);
     assert_eq!(m.metrics().entries, 4);
+    assert_eq!(m.metrics().files_processed, 14);
     // A replacement for an entry already counted: the incremental update takes its old share out.
     let p = i.cfg.data_dir.parent().unwrap().join("in/broker/so-3.abi");
     std::fs::write(&p, sample::so_hold_release_removed("EEE", 2345678)).unwrap();

@@ -77,6 +77,8 @@ struct MonthAcc {
 #[derive(Default)]
 struct Aggregates {
     last_seq: Option<u64>,
+    /// Files applied to the store (keys of `order`).
+    files: u64,
     per_entry: HashMap<String, Contribution>,
     holds: BTreeMap<HoldKey, HoldRow>,
     deadlines: BTreeMap<DeadlineKey, DeadlineRow>,
@@ -256,6 +258,12 @@ impl StoreModel {
         out
     }
 
+    /// Build the aggregates now (the daemon calls this at start, so the first overview does
+    /// not wait for the pass over every entry).
+    pub fn warm(&self) {
+        self.with_aggregates(|_| ());
+    }
+
     /// How many times the aggregates were built from every entry (the rest were incremental).
     pub fn full_passes(&self) -> usize {
         self.full_passes.load(Ordering::Relaxed)
@@ -264,7 +272,7 @@ impl StoreModel {
     /// Every entry, once.
     fn full_pass(&self, last: Option<u64>) -> Aggregates {
         self.full_passes.fetch_add(1, Ordering::Relaxed);
-        let mut a = Aggregates { last_seq: last, ..Aggregates::default() };
+        let mut a = Aggregates { last_seq: last, files: self.store.len(Table::Order) as u64, ..Aggregates::default() };
         for e in self.entries(&EntryFilter::default()) {
             let key = entry_key_compact(&e.entry);
             a.add(key, &e);
@@ -289,6 +297,7 @@ impl StoreModel {
                 if seq_of(&k).is_none_or(|s| from.is_some_and(|f| s <= f) || s > to) {
                     continue;
                 }
+                a.files += 1;
                 let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
                 touched.extend(rec.entries);
             }
@@ -355,14 +364,8 @@ impl ReadModel for StoreModel {
     }
 
     fn metrics(&self) -> Metrics {
-        let mut m = Metrics {
-            store_bytes: self.store.size_on_disk(),
-            entries: self.store.len(Table::Entries) as u64,
-            ..Metrics::default()
-        };
-        for (_, rec) in self.store.scan::<FileRecord>(Table::Files).flatten() {
-            m.files_processed += 1 + rec.duplicates.len() as u64;
-        }
+        let (files_processed, entries) = self.with_aggregates(|a| (a.files, a.per_entry.len() as u64));
+        let mut m = Metrics { store_bytes: self.store.size_on_disk(), entries, files_processed, ..Metrics::default() };
         for (_, item) in self.store.scan::<serde_json::Value>(Table::Outbox).flatten() {
             match item.get("state").and_then(|s| s.as_str()) {
                 Some("queued") => m.alerts_queued += 1,
@@ -631,7 +634,10 @@ pub async fn serve_store(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
     let (addr, auth): (std::net::SocketAddr, Auth) = Auth::from_config(&cfg.dashboard)?;
-    let model: Arc<dyn ReadModel> = Arc::new(StoreModel::new(store, cfg));
+    let model = Arc::new(StoreModel::new(store, cfg));
+    let warm = model.clone();
+    tokio::task::spawn_blocking(move || warm.warm());
+    let model: Arc<dyn ReadModel> = model;
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Io { addr: addr.to_string(), source })?;
     tracing::info!(target: "entrywatch", addr = %addr, auth = auth.is_required(), "DashboardListening");
