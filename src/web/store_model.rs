@@ -364,7 +364,14 @@ impl ReadModel for StoreModel {
     }
 
     fn metrics(&self) -> Metrics {
-        let (files_processed, entries) = self.with_aggregates(|a| (a.files, a.per_entry.len() as u64));
+        // While the aggregates are being built (the first pass), count the tables instead of
+        // waiting for it: a scrape must not hang.
+        let busy = matches!(self.cache.try_lock(), Err(std::sync::TryLockError::WouldBlock));
+        let (files_processed, entries) = if busy {
+            (self.store.len(Table::Order) as u64, self.store.len(Table::Entries) as u64)
+        } else {
+            self.with_aggregates(|a| (a.files, a.per_entry.len() as u64))
+        };
         let mut m = Metrics { store_bytes: self.store.size_on_disk(), entries, files_processed, ..Metrics::default() };
         for (_, item) in self.store.scan::<serde_json::Value>(Table::Outbox).flatten() {
             match item.get("state").and_then(|s| s.as_str()) {
