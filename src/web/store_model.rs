@@ -25,7 +25,7 @@ use crate::view::{
 };
 use crate::web::{self, Auth, WebError};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -77,6 +77,9 @@ struct MonthAcc {
 #[derive(Default)]
 struct Aggregates {
     last_seq: Option<u64>,
+    /// `order` sequences already applied within [`WINDOW`] of `last_seq`: ids are taken inside
+    /// transactions, so a lower id can commit after a higher one was seen.
+    seen: BTreeSet<u64>,
     /// Files applied to the store (keys of `order`).
     files: u64,
     per_entry: HashMap<String, Contribution>,
@@ -88,6 +91,9 @@ struct Aggregates {
 
 /// Above this many 256-id blocks of new sequence numbers, a full pass is cheaper.
 const MAX_INCREMENTAL_BLOCKS: u64 = 65_536;
+
+/// How far below the last seen `order` id a late commit is still looked for.
+const WINDOW: u64 = 4_096;
 
 fn seq_of(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.try_into().ok()?))
@@ -269,10 +275,32 @@ impl StoreModel {
         self.full_passes.load(Ordering::Relaxed)
     }
 
+    /// `order` keys (sequence, file SHA-256) with ids in `[lo, hi]`, visited by 256-id block
+    /// (keys are 8-byte big-endian ids). `None` on a store error.
+    fn order_range(&self, lo: u64, hi: u64) -> Option<Vec<(u64, String)>> {
+        let mut out = Vec::new();
+        for block in (lo >> 8)..=(hi >> 8) {
+            let prefix = block.to_be_bytes();
+            for item in self.store.scan_prefix::<String>(Table::Order, prefix.get(1..)?) {
+                let (k, sha) = item.ok()?;
+                if let Some(s) = seq_of(&k).filter(|s| (lo..=hi).contains(s)) {
+                    out.push((s, sha));
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Every entry, once.
     fn full_pass(&self, last: Option<u64>) -> Aggregates {
         self.full_passes.fetch_add(1, Ordering::Relaxed);
-        let mut a = Aggregates { last_seq: last, files: self.store.len(Table::Order) as u64, ..Aggregates::default() };
+        let mut a = Aggregates { last_seq: last, ..Aggregates::default() };
+        if let Some(l) = last {
+            a.files =
+                self.store.scan::<String>(Table::Order).flatten().filter(|(k, _)| seq_of(k) <= Some(l)).count() as u64;
+            a.seen =
+                self.order_range(l.saturating_sub(WINDOW), l).unwrap_or_default().into_iter().map(|x| x.0).collect();
+        }
         for e in self.entries(&EntryFilter::default()) {
             let key = entry_key_compact(&e.entry);
             a.add(key, &e);
@@ -280,27 +308,23 @@ impl StoreModel {
         a
     }
 
-    /// Re-derive only the entries the files committed after `a.last_seq` (or, when `None`,
-    /// any file) touched; `None` when a full pass is the better (or the only) way.
+    /// Re-derive only the entries touched by the files committed since the last update (ids
+    /// above `a.last_seq`, and late commits of lower ids within [`WINDOW`]); `None` when a
+    /// full pass is the better (or the only) way.
     fn catch_up(&self, mut a: Aggregates, last: Option<u64>) -> Option<Aggregates> {
         let to = last?;
-        let from = a.last_seq;
-        let from_block = from.map_or(0, |f| f >> 8);
-        if from.is_some_and(|f| to < f) || (to >> 8).saturating_sub(from_block) > MAX_INCREMENTAL_BLOCKS {
+        let lo = a.last_seq.map_or(0, |f| f.saturating_sub(WINDOW));
+        if a.last_seq.is_some_and(|f| to < f) || (to >> 8).saturating_sub(lo >> 8) > MAX_INCREMENTAL_BLOCKS {
             return None;
         }
         let mut touched: Vec<String> = Vec::new();
-        for block in from_block..=(to >> 8) {
-            let prefix = block.to_be_bytes();
-            for item in self.store.scan_prefix::<String>(Table::Order, prefix.get(1..)?) {
-                let (k, sha) = item.ok()?;
-                if seq_of(&k).is_none_or(|s| from.is_some_and(|f| s <= f) || s > to) {
-                    continue;
-                }
-                a.files += 1;
-                let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
-                touched.extend(rec.entries);
+        for (seq, sha) in self.order_range(lo, to)? {
+            if !a.seen.insert(seq) {
+                continue;
             }
+            a.files += 1;
+            let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
+            touched.extend(rec.entries);
         }
         touched.sort();
         touched.dedup();
@@ -311,6 +335,8 @@ impl StoreModel {
             }
         }
         a.last_seq = last;
+        let keep_from = to.saturating_sub(WINDOW);
+        a.seen = a.seen.split_off(&keep_from);
         Some(a)
     }
 }
