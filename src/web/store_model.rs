@@ -72,8 +72,8 @@ struct MonthAcc {
 }
 
 /// What the overview needs, kept up to date incrementally: built in one pass over the store,
-/// then, when the `order` table has moved, only the entries named by the new files' records
-/// are re-derived. `last_seq` is the last `order` sequence applied.
+/// then, for each file committed since (a new `order` id), only the entries named by its
+/// record are re-derived. `last_seq` is the highest `order` id seen.
 #[derive(Default)]
 struct Aggregates {
     last_seq: Option<u64>,
@@ -93,7 +93,7 @@ struct Aggregates {
 const MAX_INCREMENTAL_BLOCKS: u64 = 65_536;
 
 /// How far below the last seen `order` id a late commit is still looked for.
-const WINDOW: u64 = 4_096;
+const WINDOW: u64 = 1_024;
 
 fn seq_of(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(key.try_into().ok()?))
@@ -254,7 +254,6 @@ impl StoreModel {
         };
         let last = self.store.last_key(Table::Order).and_then(|k| seq_of(&k));
         let fresh = match guard.take() {
-            Some(a) if a.last_seq == last => Some(a),
             Some(a) => self.catch_up(a, last),
             None => None,
         };
@@ -275,16 +274,16 @@ impl StoreModel {
         self.full_passes.load(Ordering::Relaxed)
     }
 
-    /// `order` keys (sequence, file SHA-256) with ids in `[lo, hi]`, visited by 256-id block
-    /// (keys are 8-byte big-endian ids). `None` on a store error.
-    fn order_range(&self, lo: u64, hi: u64) -> Option<Vec<(u64, String)>> {
+    /// `order` ids in `[lo, hi]`, visited by 256-id block (keys are 8-byte big-endian ids;
+    /// values are not decoded). `None` on a store error.
+    fn order_ids(&self, lo: u64, hi: u64) -> Option<Vec<u64>> {
         let mut out = Vec::new();
         for block in (lo >> 8)..=(hi >> 8) {
             let prefix = block.to_be_bytes();
-            for item in self.store.scan_prefix::<String>(Table::Order, prefix.get(1..)?) {
-                let (k, sha) = item.ok()?;
+            for item in self.store.scan_prefix::<serde::de::IgnoredAny>(Table::Order, prefix.get(1..)?) {
+                let (k, _) = item.ok()?;
                 if let Some(s) = seq_of(&k).filter(|s| (lo..=hi).contains(s)) {
-                    out.push((s, sha));
+                    out.push(s);
                 }
             }
         }
@@ -298,8 +297,7 @@ impl StoreModel {
         if let Some(l) = last {
             a.files =
                 self.store.scan::<String>(Table::Order).flatten().filter(|(k, _)| seq_of(k) <= Some(l)).count() as u64;
-            a.seen =
-                self.order_range(l.saturating_sub(WINDOW), l).unwrap_or_default().into_iter().map(|x| x.0).collect();
+            a.seen = self.order_ids(l.saturating_sub(WINDOW), l).unwrap_or_default().into_iter().collect();
         }
         for e in self.entries(&EntryFilter::default()) {
             let key = entry_key_compact(&e.entry);
@@ -309,8 +307,9 @@ impl StoreModel {
     }
 
     /// Re-derive only the entries touched by the files committed since the last update (ids
-    /// above `a.last_seq`, and late commits of lower ids within [`WINDOW`]); `None` when a
-    /// full pass is the better (or the only) way.
+    /// above `a.last_seq`, and late commits of lower ids within [`WINDOW`], which is why the
+    /// window is looked at on every query); `None` when a full pass is the better (or the
+    /// only) way.
     fn catch_up(&self, mut a: Aggregates, last: Option<u64>) -> Option<Aggregates> {
         let to = last?;
         let lo = a.last_seq.map_or(0, |f| f.saturating_sub(WINDOW));
@@ -318,11 +317,12 @@ impl StoreModel {
             return None;
         }
         let mut touched: Vec<String> = Vec::new();
-        for (seq, sha) in self.order_range(lo, to)? {
+        for seq in self.order_ids(lo, to)? {
             if !a.seen.insert(seq) {
                 continue;
             }
             a.files += 1;
+            let sha: String = self.store.get(Table::Order, &seq.to_be_bytes()).ok()??;
             let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
             touched.extend(rec.entries);
         }
@@ -675,4 +675,104 @@ pub async fn serve_store(
         tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Io { addr: addr.to_string(), source })?;
     tracing::info!(target: "entrywatch", addr = %addr, auth = auth.is_required(), "DashboardListening");
     web::serve_on(listener, web::router(model, clock, auth), shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Source;
+
+    /// Commit one file the way the pipeline does: the entry's facts and row, the file record
+    /// naming the entry, and its `order` id.
+    fn commit(store: &Store, seq: u64, tx: u32, day: u32) {
+        let en: EntryNumber = crate::ingest::sample::entry_display("EEE", tx).parse().unwrap();
+        let at = NaiveDate::from_ymd_opt(2026, 2, day).and_then(|d| d.and_hms_opt(10, 0, 0)).unwrap();
+        let sha = format!("{seq:064x}");
+        let fact = Fact {
+            at,
+            kind: FactKind::Disposition {
+                list: "so70".into(),
+                code: "02".into(),
+                agency: "FDA".into(),
+                effect: Effect::HoldPlaced,
+                removes: Vec::new(),
+                narrative: "HOLD INTACT".into(),
+                release_date: None,
+                release_origin: String::new(),
+            },
+            source: Source { file: format!("f{seq}"), inbox: "b".into(), sha256: sha.clone(), line: 3, record: 3 },
+        };
+        let key = en.compact();
+        let rec = FileRecord {
+            sha256: sha.clone(),
+            name: format!("f{seq}"),
+            inbox: "b".into(),
+            role: crate::config::Role::Broker,
+            received: at,
+            seq,
+            archive: String::new(),
+            entries: vec![key.clone()],
+            duplicates: Vec::new(),
+        };
+        store
+            .transaction(|t| {
+                let facts = vec![fact.clone()];
+                t.put(Table::Facts, key.as_bytes(), &facts)?;
+                t.put(Table::Entries, key.as_bytes(), &Entry::derive(&en, &facts).row())?;
+                t.put(Table::Files, sha.as_bytes(), &rec)?;
+                t.put(Table::Order, &seq.to_be_bytes(), &sha)
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn aggregates_follow_new_and_late_commits_without_a_second_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = Config::from_toml(&format!("data-dir = {:?}\n", dir.path()), "test").unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let m = StoreModel::new(store.clone(), &cfg);
+        assert_eq!(m.open_holds(false, 10).total, 0);
+        commit(&store, 1, 1111111, 2);
+        assert_eq!(m.open_holds(false, 10).total, 1);
+        commit(&store, 3, 3333333, 4);
+        assert_eq!(m.open_holds(false, 10).total, 2);
+        // Id 2 commits after id 3 was seen (ids are taken inside concurrent transactions).
+        commit(&store, 2, 2222222, 3);
+        let holds = m.open_holds(true, 10);
+        assert_eq!(holds.total, 3);
+        let since: Vec<u32> = holds.rows.iter().map(|h| h.hold.since.day()).collect();
+        assert_eq!(since, vec![2, 3, 4], "oldest first");
+        let day = |d| NaiveDate::from_ymd_opt(2026, 2, d).unwrap();
+        assert_eq!(m.message_volume(day(1), day(4)), vec![(day(1), 0), (day(2), 1), (day(3), 1), (day(4), 1)]);
+        let met = m.metrics();
+        assert_eq!((met.files_processed, met.entries), (3, 3));
+        // The first query on the empty store was the only full pass.
+        assert_eq!(m.full_passes(), 1);
+        // The same entry again (a new file replacing its facts): its old share goes out.
+        commit(&store, 4, 3333333, 5);
+        let holds = m.open_holds(false, 10);
+        assert_eq!(holds.total, 3);
+        assert_eq!(holds.rows.iter().map(|h| h.hold.since.day()).collect::<Vec<_>>(), vec![2, 3, 5]);
+        assert_eq!(m.message_volume(day(4), day(5)), vec![(day(4), 0), (day(5), 1)]);
+        assert_eq!(m.full_passes(), 1);
+    }
+
+    #[test]
+    fn multiset_percentiles_match_the_sorted_rule() {
+        let mut m = BTreeMap::new();
+        let values = [5i64, 1, 9, 9, 3, 7, 2, 8, 6, 4];
+        for v in values {
+            bump(&mut m, v, true);
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        for p in [1, 10, 50, 90, 100] {
+            assert_eq!(multiset_percentile(&m, p as u64), view::percentile(&sorted, p), "p{p}");
+        }
+        bump(&mut m, 9, false);
+        bump(&mut m, 9, false);
+        bump(&mut m, 9, false);
+        assert_eq!(m.get(&9), None);
+        assert_eq!(multiset_percentile(&BTreeMap::new(), 50), None);
+    }
 }
