@@ -311,7 +311,10 @@ impl StoreModel {
     /// window is looked at on every query); `None` when a full pass is the better (or the
     /// only) way.
     fn catch_up(&self, mut a: Aggregates, last: Option<u64>) -> Option<Aggregates> {
-        let to = last?;
+        let Some(to) = last else {
+            // Still no file: nothing to do. (Files gone: the store was replaced, start over.)
+            return a.last_seq.is_none().then_some(a);
+        };
         let lo = a.last_seq.map_or(0, |f| f.saturating_sub(WINDOW));
         if a.last_seq.is_some_and(|f| to < f) || (to >> 8).saturating_sub(lo >> 8) > MAX_INCREMENTAL_BLOCKS {
             return None;
@@ -732,6 +735,8 @@ mod tests {
         let store = Store::open(&dir.path().join("store")).unwrap();
         let m = StoreModel::new(store.clone(), &cfg);
         assert_eq!(m.open_holds(false, 10).total, 0);
+        assert_eq!(m.cycle_trend(), Vec::new());
+        assert_eq!(m.full_passes(), 1, "an empty store is not passed over again");
         commit(&store, 1, 1111111, 2);
         assert_eq!(m.open_holds(false, 10).total, 1);
         commit(&store, 3, 3333333, 4);
