@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::report::{self, Format, Params};
 use crate::view::{EntryFilter, MemoryModel, ReadModel};
+use crate::web::store_model::StoreModel;
 use chrono::NaiveDate;
 use clap::Args;
 use std::io::{IsTerminal, Write};
@@ -111,7 +112,8 @@ pub fn run_with_model(args: &ReportArgs, model: &dyn ReadModel, clock: Clock, ou
     }
 }
 
-/// `entrywatch report`: the model is the folder given with `--entries-dir`, else the store.
+/// `entrywatch report`: the model is the folder given with `--entries-dir`, else the store
+/// (`<data-dir>/store` from the configuration).
 pub fn run(args: &ReportArgs) -> i32 {
     let clock = match Clock::from_env() {
         Ok(c) => c,
@@ -124,26 +126,29 @@ pub fn run(args: &ReportArgs) -> i32 {
         eprintln!("error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
     }
-    let model = match &args.entries_dir {
-        Some(dir) => match MemoryModel::from_dir(dir) {
-            Ok(m) => m,
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if let Some(dir) = &args.entries_dir {
+        return match MemoryModel::from_dir(dir) {
+            Ok(m) => run_with_model(args, &m, clock, &mut out),
             Err(e) => {
                 eprintln!("error: {e}");
-                return EXIT_USAGE;
+                EXIT_USAGE
             }
-        },
-        None => {
-            if let Err(e) = Config::discover(args.config.as_deref()) {
-                eprintln!("error: {e}");
-                return EXIT_USAGE;
-            }
-            eprintln!(
-                "error: the store is not wired into `report` yet; use --entries-dir DIR (entry --json documents)"
-            );
+        };
+    }
+    let cfg = match Config::discover(args.config.as_deref()) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    run_with_model(args, &model, clock, &mut out)
+    match StoreModel::open(&cfg) {
+        Ok(m) => run_with_model(args, &m, clock, &mut out),
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
 }

@@ -300,6 +300,11 @@ impl Store {
         })
     }
 
+    /// The greatest key of a table (a cheap change marker for append-only tables such as `order`).
+    pub fn last_key(&self, t: Table) -> Option<Vec<u8>> {
+        self.trees[t.index()].last().ok().flatten().map(|(k, _)| k.to_vec())
+    }
+
     pub fn len(&self, t: Table) -> usize {
         self.trees[t.index()].len()
     }

@@ -9,6 +9,7 @@ pub mod html;
 pub mod ics;
 pub mod metrics;
 pub mod pages;
+pub mod store_model;
 
 use crate::clock::Clock;
 use crate::config::Dashboard;

@@ -1,0 +1,557 @@
+//! The read model on the real store: the sample files go through the real ingest pipeline into
+//! a real sled store, then every dashboard route (over TCP on 127.0.0.1) and every report is
+//! checked against what the files say (numbers worked out by hand from the samples), and
+//! hostile text from files is escaped in pages.
+
+use chrono::NaiveDate;
+use entrywatch::clock::Clock;
+use entrywatch::config::Config;
+use entrywatch::grammar::Grammars;
+use entrywatch::ingest::{sample, Outcome, Pipeline};
+use entrywatch::report::NAMES;
+use entrywatch::store::Store;
+use entrywatch::view::{EntryFilter, MemoryModel, ReadModel};
+use entrywatch::web::store_model::{serve_store, StoreModel};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+
+const NOW: &str = "2026-02-20T09:00:00-05:00";
+const LIFE: &str = "EEE-1234567-3";
+/// Rejected by AX (with a hostile narrative), then held by FDA.
+const HELD: &str = "EEE-7654321-3";
+/// Known only from a UC detention notice.
+const NOTICE_ONLY: &str = "EEE-5555555-0";
+const HOSTILE_NARRATIVE: &str = "<SCRIPT>X()</SCRIPT>&\"'<>";
+const HOSTILE_FILE: &str = "ax-<i>&\"'.abi";
+const HOSTILE_PO: &str = "PO-<script>alert(1)</script>";
+
+fn clock() -> Clock {
+    Clock::Fixed(chrono::DateTime::parse_from_rfc3339(NOW).unwrap())
+}
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/abi")
+}
+
+struct Ingested {
+    cfg: Config,
+    pipeline: Pipeline,
+    _dir: tempfile::TempDir,
+}
+
+impl Ingested {
+    fn store(&self) -> Store {
+        self.pipeline.store().clone()
+    }
+}
+
+fn config(root: &Path, listen: &str) -> Config {
+    let text = format!(
+        "data-dir = {:?}\n[dashboard]\nlisten = {listen:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\n\
+         [[inbox]]\nname = \"approved\"\npath = {:?}\nrole = \"approved\"\n",
+        root.join("data"),
+        root.join("in/broker"),
+        root.join("in/approved")
+    );
+    Config::from_toml(&text, "test").unwrap()
+}
+
+/// Ingest the samples through the real pipeline: the CSV pre-entry (PO lines), the life of
+/// EEE-1234567-3, a hostile AX rejection and an FDA hold for EEE-7654321-3, the UC notices,
+/// a duplicate and a broken file.
+fn ingest() -> Ingested {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in ["in/broker", "in/approved"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let cfg = config(root, "127.0.0.1:0");
+    let grammars = Grammars::embedded().unwrap();
+    let pipeline = Pipeline::open(&cfg, &grammars, clock()).unwrap();
+    let drop = |inbox: &str, name: &str, bytes: &[u8]| {
+        let p = root.join("in").join(inbox).join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let approved = cfg.inbox("approved").unwrap().clone();
+    let broker = cfg.inbox("broker").unwrap().clone();
+    let csv = format!(
+        "entry_number,importer_number,broker_reference,invoice_number,po_number,po_line,line_number,hts,country_of_origin,spi,quantity,uom,value_usd,duty_rate,duty_usd\n\
+         EEE-1234567-3,12-345678900,BR0001,INV-77,PO-4500012,10,1,6110202079,CN,,100.00,DOZ,10000,16.5%,1650.00\n\
+         EEE-1234567-3,12-345678900,BR0001,INV-77,\"{HOSTILE_PO}\",20,2,8471500150,VN,,50.00,NO,5000,0%,0.00\n"
+    );
+    let p = drop("approved", "approved.csv", csv.as_bytes());
+    assert!(matches!(pipeline.process(&approved, &p).unwrap(), Outcome::Applied { .. }));
+
+    let mut files: Vec<PathBuf> = Vec::new();
+    for i in 1..=9 {
+        let name = std::fs::read_dir(samples())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .find(|n| n.starts_with(&format!("life-0{i}-")))
+            .unwrap();
+        files.push(drop("broker", &name, &std::fs::read(samples().join(&name)).unwrap()));
+    }
+    // The AX rejection with a hostile narrative (same length, so the 80 columns hold).
+    let ax = std::fs::read_to_string(samples().join("ax-rejected.abi")).unwrap();
+    assert!(ax.contains("COUNTRY OF ORIGIN UNKNOWN"));
+    let ax = ax.replace("COUNTRY OF ORIGIN UNKNOWN", HOSTILE_NARRATIVE);
+    files.push(drop("broker", HOSTILE_FILE, ax.as_bytes()));
+    files.push(drop("broker", "so-7654321.abi", &sample::so_exam_fda_release("EEE", 7654321)));
+    files.push(drop("broker", "uc-notifications.abi", &std::fs::read(samples().join("uc-notifications.abi")).unwrap()));
+    for (p, r) in pipeline.process_batch(&broker, &files) {
+        assert!(matches!(r, Ok(Outcome::Applied { .. })), "{}: {r:?}", p.display());
+    }
+    // The same bytes again (a duplicate) and a broken file (quarantined).
+    let again = drop("broker", "life-01-again.abi", &std::fs::read(samples().join("life-01-ae-filed.abi")).unwrap());
+    assert!(matches!(pipeline.process(&broker, &again).unwrap(), Outcome::Duplicate { .. }));
+    let broken = drop("broker", "broken.abi", &std::fs::read(samples().join("broken-bad-date.abi")).unwrap());
+    assert!(matches!(pipeline.process(&broker, &broken).unwrap(), Outcome::Quarantined { .. }));
+    Ingested { _dir: dir, cfg, pipeline }
+}
+
+fn model(i: &Ingested) -> StoreModel {
+    StoreModel::new(i.store(), &i.cfg)
+}
+
+// ---------------------------------------------------------------- HTTP
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `serve_store` as the daemon calls it, on a free loopback port.
+fn start(i: &Ingested) -> Server {
+    // Pick a free port, release it, and hand it to the config.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg = config(i.cfg.data_dir.parent().unwrap(), &format!("127.0.0.1:{port}"));
+    let store = i.store();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            serve_store(&cfg, store, clock(), async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..200 {
+        if TcpStream::connect(addr).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    Server { addr, stop: Some(tx), thread: Some(thread) }
+}
+
+struct Resp {
+    status: u16,
+    ctype: String,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else { return out };
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..i]).unwrap().trim(), 16).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + n]);
+        b = &b[i + 2 + n + 2..];
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Resp {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    let ctype = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
+    Resp { status, ctype, body: String::from_utf8(body).unwrap() }
+}
+
+fn html(addr: SocketAddr, path: &str) -> String {
+    let r = get(addr, path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    assert_eq!(r.ctype, "text/html; charset=utf-8", "{path}");
+    r.body
+}
+
+fn api(addr: SocketAddr, path: &str) -> Value {
+    let r = get(addr, path);
+    assert_eq!(r.status, 200, "{path}: {}", r.body);
+    assert!(r.ctype.starts_with("application/json"), "{path}: {}", r.ctype);
+    r.json()
+}
+
+/// Hostile strings must never appear raw in a page.
+fn no_raw_hostile(path: &str, body: &str) {
+    for raw in ["<SCRIPT>", "<script>", "<i>&", HOSTILE_NARRATIVE, HOSTILE_PO, HOSTILE_FILE] {
+        assert!(!body.contains(raw), "{path} contains raw {raw:?}");
+    }
+}
+
+#[test]
+fn every_route_shows_the_ingested_entries() {
+    let i = ingest();
+    let s = start(&i);
+
+    // Overview: entries, the open critical FDA hold, two charts, message volume from the files.
+    let body = html(s.addr, "/");
+    no_raw_hostile("/", &body);
+    assert_eq!(body.matches("<svg").count(), 2, "message volume and cycle trend charts");
+    assert!(body.contains("Open critical holds"));
+    assert!(body.contains(&format!("href=\"/entries/{HELD}\"")), "the FDA hold's entry is listed");
+    let o = api(s.addr, "/api/overview");
+    assert_eq!(o["entries"], 3);
+    assert_eq!(o["open_holds"], 1, "FDA 02 stays open after the CBP release");
+    assert_eq!(o["open_critical_holds"][0]["entry"], HELD);
+    assert_eq!(o["open_critical_holds"][0]["agency"], "FDA");
+    assert_eq!(o["open_critical_holds"][0]["since"], "2026-02-05T10:12:00-05:00");
+    let volume: u64 = o["message_volume"].as_array().unwrap().iter().map(|d| d["messages"].as_u64().unwrap()).sum();
+    // The chart counts the events dated within the 60 days up to 2026-02-20 (the UC notices
+    // are dated in March, the ER in December: outside).
+    let in_window: u64 = model(&i)
+        .entries(&EntryFilter::default())
+        .flat_map(|e| e.events)
+        .filter(|e| {
+            let d = e.at.date_naive().to_string();
+            d.as_str() >= "2025-12-23" && d.as_str() <= "2026-02-20"
+        })
+        .count() as u64;
+    assert!(in_window >= 12);
+    assert_eq!(volume, in_window);
+    // The cycle trend: February 2026, arrival (SO50 02/05 08:15) to release (SO60 02/09 14:05)
+    // = 101 h 50 min for both entries that were released.
+    let feb = o["cycle_trend"].as_array().unwrap().iter().find(|p| p["month"] == "2026-02-01").unwrap().clone();
+    assert_eq!(feb["release_median_minutes"], 101 * 60 + 50);
+
+    // Entries list and filters.
+    let body = html(s.addr, "/entries");
+    no_raw_hostile("/entries", &body);
+    for e in [LIFE, HELD, NOTICE_ONLY] {
+        assert!(body.contains(&format!("href=\"/entries/{e}\"")), "{e}");
+    }
+    let body = html(s.addr, "/entries?status=open-holds");
+    assert!(body.contains(HELD) && !body.contains(&format!("href=\"/entries/{LIFE}\"")));
+    let list = api(s.addr, "/api/entries?hts=6110.20");
+    let keys: Vec<&str> = list.as_array().unwrap().iter().map(|e| e["entry"].as_str().unwrap()).collect();
+    assert_eq!(keys, vec![LIFE]);
+
+    // The entry page: timeline chart, audit trail with source files, PO lines, filed numbers.
+    let body = html(s.addr, "/entries/EEE12345673");
+    no_raw_hostile("/entries/LIFE", &body);
+    assert!(body.contains("<svg"), "timeline chart");
+    assert!(body.contains("life-01-ae-filed.abi:3"), "audit trail names the file and line");
+    assert!(body.contains("life-09-er-liquidated.abi"));
+    assert!(body.contains("PO-4500012") && body.contains(">10<"), "PO number and PO line");
+    assert!(body.contains("PO-&lt;script&gt;alert(1)&lt;/script&gt;"), "the hostile PO is shown escaped");
+    assert!(body.contains("approved 8471500150"), "line 2's HTS differs from the approved pre-entry");
+    assert!(body.contains("6110202079"));
+    assert!(body.contains("1,650.00") || body.contains("1650.00"), "line 1 duty");
+    let e = api(s.addr, &format!("/api/entries/{LIFE}"));
+    assert_eq!(e["entry"], LIFE);
+    assert_eq!(e["lines"][0]["po_number"], "PO-4500012");
+    assert_eq!(e["lines"][0]["value_cents"], 1_000_000);
+    assert_eq!(e["lines"][0]["duty_cents"], 165_000);
+    assert_eq!(e["lines"][1]["approved_hts"], "8471500150");
+    assert_eq!(e["totals"]["fees_cents"], 7071);
+    assert_eq!(e["liquidation"]["status"], "liquidated");
+    assert_eq!(e["liquidation"]["duty_cents"], 165_000);
+    assert_eq!(e["liquidation"]["reason_codes"][0], "42");
+    assert_eq!(e["statement"]["amount_cents"], 172_071);
+    assert_eq!(e["statement"]["paid"], "2026-02-10");
+    assert_eq!(e["timestamps"]["release"], "2026-02-09T14:05:00-05:00");
+    assert_eq!(e["inbox"], "broker");
+    // The entry page of the held entry: the hold, and the hostile narrative and file name escaped.
+    let body = html(s.addr, &format!("/entries/{HELD}"));
+    no_raw_hostile("/entries/HELD", &body);
+    assert!(body.contains("FDA") && body.contains("HOLD INTACT"));
+    assert!(body.contains("&lt;SCRIPT&gt;X()&lt;/SCRIPT&gt;&amp;"), "narrative escaped");
+    assert!(body.contains("ax-&lt;i&gt;&amp;"), "file name escaped");
+    assert_eq!(get(s.addr, "/entries/EEE-0000000-0").status, 404);
+
+    // Brokers: the scorecard with its charts.
+    let body = html(s.addr, "/brokers");
+    assert!(body.contains("EEE") && body.matches("<svg").count() == 4);
+    let b = api(s.addr, "/api/brokers");
+    assert!(b.to_string().contains("\"EEE\""), "{b}");
+
+    // Deadlines: the computed deadlines of the store's entries, page, API and calendar feed.
+    // EEE-7654321-3 was released 02/09 with no summary on file: 10 working days after release,
+    // skipping the weekends and Presidents' Day (02/16) = 2026-02-24.
+    let d = api(s.addr, "/api/deadlines?within=30");
+    assert_eq!(d.as_array().map(Vec::len), Some(1), "{d}");
+    assert_eq!(
+        (d[0]["entry"].as_str(), d[0]["kind"].as_str(), d[0]["due"].as_str()),
+        (Some(HELD), Some("summary-filing"), Some("2026-02-24"))
+    );
+    assert_eq!(o["deadlines_next_30_days_total"], 1);
+    let body = html(s.addr, "/deadlines");
+    assert!(body.contains(HELD) && body.contains("2026-02-24"));
+    let ics = get(s.addr, "/deadlines.ics");
+    assert_eq!(ics.status, 200);
+    assert!(ics.ctype.starts_with("text/calendar"));
+    assert!(ics.body.contains("BEGIN:VEVENT") && ics.body.contains("20260224"), "{}", ics.body);
+    // The liquidated entry: its protest deadline is 180 days after liquidation (2026-12-11).
+    let kinds: Vec<String> = e["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| format!("{} {}", d["kind"].as_str().unwrap(), d["due"].as_str().unwrap()))
+        .collect();
+    assert!(kinds.contains(&"protest 2027-06-09".to_string()), "{kinds:?}");
+
+    // Metrics from the store: 13 files applied (CSV, 9 life, AX, SO, UC; the duplicate is not
+    // applied again); 1 quarantined.
+    let m = get(s.addr, "/metrics");
+    assert_eq!(m.status, 200);
+    assert!(m.body.contains("entrywatch_files_processed_total 13"), "{}", m.body);
+    assert!(m.body.contains("entrywatch_files_quarantined_total 1"), "{}", m.body);
+    assert!(m.body.contains("entrywatch_entries 3"), "{}", m.body);
+    assert!(!m.body.contains("entrywatch_store_size_bytes 0\n"), "{}", m.body);
+    assert_eq!(get(s.addr, "/healthz").body, "ok\n");
+}
+
+// ---------------------------------------------------------------- reports
+
+fn report(i: &Ingested, name: &str, extra: &[&str]) -> String {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct P {
+        #[command(flatten)]
+        args: entrywatch::cli::report::ReportArgs,
+    }
+    let mut argv = vec!["report", name];
+    argv.extend_from_slice(extra);
+    let p = P::try_parse_from(argv).unwrap();
+    let mut out = Vec::new();
+    let code = entrywatch::cli::report::run_with_model(&p.args, &model(i), clock(), &mut out);
+    assert_eq!(code, 0, "report {name}");
+    String::from_utf8(out).unwrap()
+}
+
+fn report_json(i: &Ingested, name: &str, extra: &[&str]) -> Vec<Value> {
+    let mut a = vec!["--format", "json"];
+    a.extend_from_slice(extra);
+    serde_json::from_str::<Value>(&report(i, name, &a)).unwrap().as_array().unwrap().clone()
+}
+
+fn money(v: &Value) -> i64 {
+    // JSON numbers with two decimals: compare in cents.
+    (v.as_f64().unwrap() * 100.0).round() as i64
+}
+
+#[test]
+fn reports_match_the_store() {
+    let i = ingest();
+
+    // entry-summary: life-01 line 1 HTS 6110202079 CN, value 0000010000 ($10,000), duty
+    // 0000165000 ($1,650.00); line 2 8471300100 VN, $5,000, free; 90-record fees 7071 ($70.71).
+    let rows = report_json(&i, "entry-summary", &[]);
+    let life: Vec<&Value> = rows.iter().filter(|r| r["entry"] == LIFE).collect();
+    assert_eq!(life.len(), 3, "{rows:?}");
+    assert_eq!(life[0]["row"], "entry");
+    assert_eq!((money(&life[0]["value_usd"]), money(&life[0]["duty_usd"])), (1_500_000, 165_000));
+    assert_eq!(money(&life[0]["fees_usd"]), 7071);
+    assert_eq!(
+        (life[1]["line"].as_u64(), life[1]["hts"].as_str(), life[1]["origin"].as_str()),
+        (Some(1), Some("6110202079"), Some("CN"))
+    );
+    assert_eq!((money(&life[1]["value_usd"]), money(&life[1]["duty_usd"])), (1_000_000, 165_000));
+    assert_eq!(
+        (life[2]["hts"].as_str(), money(&life[2]["value_usd"]), money(&life[2]["duty_usd"])),
+        (Some("8471300100"), 500_000, 0)
+    );
+    assert_eq!(rows.iter().filter(|r| r["row"] == "entry").count(), 3);
+    // Filters reach the store: HTS prefix and importer.
+    let only = report_json(&i, "entry-summary", &["--hts", "8471"]);
+    assert!(only.iter().all(|r| r["entry"] == LIFE) && !only.is_empty());
+    assert!(report_json(&i, "entry-summary", &["--importer", "99-999999900"]).is_empty());
+
+    // liquidation: ER JB status 1 on 12/11/26; JD duty 000000165000 and fees 0000007071 as
+    // filed; reason 42.
+    let rows = report_json(&i, "liquidation", &[]);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(
+        (r["entry"].as_str(), r["liquidated"].as_str(), r["outcome"].as_str()),
+        (Some(LIFE), Some("2026-12-11"), Some("as-filed"))
+    );
+    assert_eq!(
+        (money(&r["filed_duty_usd"]), money(&r["liq_duty_usd"]), money(&r["duty_diff_usd"])),
+        (165_000, 165_000, 0)
+    );
+    assert_eq!((money(&r["filed_fees_usd"]), money(&r["liq_fees_usd"])), (7071, 7071));
+    assert_eq!(r["reasons"], "42");
+
+    // rejected: the AX of 02/03/26 (F408 + R998) for 7654321; UC 4/003 of 03/10/26 for 1234567.
+    let rows = report_json(&i, "rejected", &[]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let held = rows.iter().find(|r| r["entry"] == HELD).unwrap();
+    assert_eq!(held["codes"], "408 998");
+    assert!(held["rejected_at"].as_str().unwrap().starts_with("2026-02-03"));
+    assert_eq!(held["corrected"], false);
+    let life = rows.iter().find(|r| r["entry"] == LIFE).unwrap();
+    assert_eq!((life["version"].as_str(), life["codes"].as_str()), (Some("00100"), Some("003")));
+    assert!(life["rejected_at"].as_str().unwrap().starts_with("2026-03-10"));
+
+    // statements: PF final 2726041A01, Q6 billed 172071 = duty 165000 + fees 7071 as filed.
+    let rows = report_json(&i, "statements", &[]);
+    assert_eq!(rows.len(), 1);
+    let st = &rows[0];
+    assert_eq!(
+        (st["statement"].as_str(), st["status"].as_str(), st["paid"].as_str()),
+        (Some("2726041A01"), Some("final"), Some("2026-02-10"))
+    );
+    assert_eq!(st["entries"], 1);
+    assert_eq!(
+        (money(&st["billed_usd"]), money(&st["filed_usd"]), money(&st["difference_usd"])),
+        (172_071, 172_071, 0)
+    );
+
+    // anomalies: both rejections are uncorrected; the FDA hold (02/05 10:12) is open 15 days
+    // at 2026-02-20 09:00, longer than 5 days but not 20.
+    let rows = report_json(&i, "anomalies", &[]);
+    let kinds = |rows: &[Value], k: &str| {
+        rows.iter().filter(|r| r["kind"] == k).map(|r| r["entry"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(kinds(&rows, "rejection-uncorrected"), vec![LIFE.to_string(), HELD.to_string()]);
+    assert_eq!(kinds(&rows, "hold-open"), vec![HELD.to_string()]);
+    let rows = report_json(&i, "anomalies", &["--hold-days", "20"]);
+    assert!(kinds(&rows, "hold-open").is_empty());
+
+    // brokers: EEE has 3 entries, 2 ever rejected (66.7 %), and arrival→release 101.8 h for the two
+    // released entries (SO50 02/05 08:15 → SO60 02/09 14:05).
+    let rows = report_json(&i, "brokers", &[]);
+    assert_eq!(rows.len(), 1);
+    let b = &rows[0];
+    assert_eq!((b["broker"].as_str(), b["entries"].as_u64()), (Some("EEE"), Some(3)));
+    assert_eq!(money(&b["rejection_pct"]), 6670);
+    assert_eq!(money(&b["release_median_h"]), 10180, "101.8 h, one decimal");
+
+    // Every report runs in every format over the store.
+    for name in NAMES {
+        for f in ["text", "csv", "json"] {
+            let out = report(&i, name, &["--format", f]);
+            assert!(!out.is_empty(), "{name} {f}");
+        }
+    }
+    // The CSV has a header and one row per rejected version.
+    let csv = report(&i, "rejected", &["--format", "csv"]);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+#[test]
+fn the_report_command_reads_the_store() {
+    let i = ingest();
+    let cfg_path = i.cfg.data_dir.parent().unwrap().join("entrywatch.toml");
+    std::fs::write(&cfg_path, format!("data-dir = {:?}\n", i.cfg.data_dir)).unwrap();
+    let _dir = i._dir;
+    // The store is single-process: close ours before the command opens it.
+    drop(i.pipeline);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entrywatch"))
+        .args(["report", "liquidation", "--format", "csv", "--config"])
+        .arg(&cfg_path)
+        .env("ENTRYWATCH_NOW", NOW)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let mut lines = out.lines();
+    assert!(lines.next().unwrap().starts_with("entry,"));
+    let row = lines.next().unwrap();
+    assert!(
+        row.starts_with(&format!("{LIFE},12-345678900,EEE,2026-12-11,as-filed,1650.00,1650.00,0.00,70.71,70.71,0.00")),
+        "{row}"
+    );
+    assert!(lines.next().is_none());
+    // An unknown report is a usage error before the store is touched.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_entrywatch"))
+        .args(["report", "nope", "--config"])
+        .arg(&cfg_path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn lookups_and_the_aggregates_follow_new_files() {
+    let i = ingest();
+    let m = model(&i);
+    assert_eq!(m.entry("eee 1234567 3").map(|e| e.entry), Some(LIFE.to_string()));
+    assert!(m.entry("not an entry").is_none());
+    assert!(m.entry("EEE-0000000-0").is_none());
+    let all: Vec<String> = m.entries(&EntryFilter::default()).map(|e| e.entry).collect();
+    assert_eq!(all, vec![LIFE.to_string(), NOTICE_ONLY.to_string(), HELD.to_string()]);
+    let held = EntryFilter { status: Some("held".into()), ..EntryFilter::default() };
+    assert_eq!(m.entries(&held).map(|e| e.entry).collect::<Vec<_>>(), vec![HELD.to_string()]);
+    assert_eq!(m.open_holds(false, 10).total, 1);
+    // A new file moves the store: the next overview query sees the second held entry.
+    let p = i.cfg.data_dir.parent().unwrap().join("in/broker/so-2.abi");
+    std::fs::write(&p, sample::so_exam_fda_release("EEE", 2345678)).unwrap();
+    let broker = i.cfg.inbox("broker").unwrap().clone();
+    assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }));
+    let holds = m.open_holds(true, 10);
+    assert_eq!(holds.total, 2);
+    assert_eq!(holds.rows.len(), 2);
+    assert_eq!(m.open_holds(true, 1).rows.len(), 1);
+    assert_eq!(m.metrics().entries, 4);
+    assert_eq!(m.metrics().files_processed, 14);
+    // A replacement for an entry already counted: the incremental update takes its old share out.
+    let p = i.cfg.data_dir.parent().unwrap().join("in/broker/so-3.abi");
+    std::fs::write(&p, sample::so_hold_release_removed("EEE", 2345678)).unwrap();
+    assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }));
+    // The incrementally kept aggregates equal a fresh in-memory model of the same entries.
+    let fresh = MemoryModel::new(m.entries(&EntryFilter::default()).collect());
+    assert_eq!(m.open_holds(false, 100), fresh.open_holds(false, 100));
+    assert_eq!(m.open_holds(true, 100), fresh.open_holds(true, 100));
+    let (from, to) = (NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2028, 12, 31).unwrap());
+    assert_eq!(m.deadlines_between(from, to, 100), fresh.deadlines_between(from, to, 100));
+    assert!(m.deadlines_between(from, to, 100).total >= 3);
+    assert_eq!(m.message_volume(from, to), fresh.message_volume(from, to));
+    assert_eq!(m.cycle_trend(), fresh.cycle_trend());
+    assert_eq!(m.full_passes(), 1, "one pass at the first query, then only the changed entries");
+    assert_eq!(m.deadlines_between(to, from, 10).total, 0);
+    let edge = NaiveDate::MAX;
+    assert_eq!(m.deadlines_between(from, edge, 0).total, fresh.deadlines_between(from, edge, 0).total);
+}
