@@ -449,8 +449,19 @@ impl Config {
         if self.deadlines.remind_hour > 23 {
             p.push("deadlines.remind-hour must be 0..=23".into());
         }
-        if self.dashboard.listen.parse::<std::net::SocketAddr>().is_err() {
-            p.push(format!("dashboard.listen {:?} is not ADDRESS:PORT", self.dashboard.listen));
+        match self.dashboard.listen.parse::<std::net::SocketAddr>() {
+            Err(_) => p.push(format!("dashboard.listen {:?} is not ADDRESS:PORT", self.dashboard.listen)),
+            Ok(a) if self.dashboard.enabled
+                && !a.ip().is_loopback()
+                && self.dashboard.token_file.is_none()
+                && self.dashboard.basic_auth_file.is_none() =>
+            {
+                p.push(format!(
+                    "dashboard.listen {} is not a loopback address: set dashboard.token-file or dashboard.basic-auth-file",
+                    self.dashboard.listen
+                ))
+            }
+            Ok(_) => {}
         }
         if self.daemon.concurrency == 0 {
             p.push("daemon.concurrency must be at least 1".into());

@@ -14,6 +14,7 @@ use crate::ingest::{IngestError, Pipeline};
 use crate::logging::{self, LogFormat};
 use crate::source::pipeline::PipelineHandler;
 use crate::source::FileHandler;
+use crate::web::store_model::serve_store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -185,9 +186,11 @@ pub fn run_run(args: &RunArgs) -> i32 {
         let handler = PipelineHandler::new(Arc::new(pipeline), &cfg.inbox)
             .with_wake(wake.clone())
             .with_wake(scheduler_wake.clone());
+        let dashboard_enabled = cfg.dashboard.enabled;
         let setup: Setup<PipelineHandler> = Box::new(move |daemon, handler| {
             let store = handler.pipeline().store().clone();
             let scheduler_store = store.clone();
+            let dashboard_store = dashboard_enabled.then(|| store.clone());
             let mailer_wake = wake.clone();
             daemon.add_task("scheduler", move |mut shutdown, config| async move {
                 let cfg = config.borrow().clone();
@@ -198,6 +201,18 @@ pub fn run_run(args: &RunArgs) -> i32 {
                     .await;
                 Ok(())
             });
+            if dashboard_store.is_some() {
+                let web_store = dashboard_store.clone();
+                daemon.add_task("dashboard", move |mut shutdown, config| async move {
+                    let cfg = config.borrow().clone();
+                    let Some(store) = web_store else { return Ok(()) };
+                    // A dashboard that cannot bind (port taken) is logged; files keep flowing.
+                    if let Err(e) = serve_store(&cfg, store, clock, async move { shutdown.wait().await }).await {
+                        tracing::error!(error = %e, listen = %cfg.dashboard.listen, "DashboardFailed");
+                    }
+                    Ok(())
+                });
+            }
             daemon.add_task("mailer", move |mut shutdown, config| async move {
                 // lettre's SMTP pool must be built inside the runtime.
                 let cfg = config.borrow().clone();
