@@ -143,6 +143,51 @@ fn life_and_x12_samples_through_run_equal_ingest() {
     assert_eq!(env.files_under("archive"), r.files_under("archive"));
 }
 
+/// The daemon serves the dashboard over its own store: after the life files are processed,
+/// the overview and the entry page (over TCP on loopback) show the entry, its timeline and
+/// charts, and /metrics counts the files.
+#[test]
+fn the_daemon_serves_the_dashboard_over_its_store() {
+    let env = daemon_env(0, 300);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let text = std::fs::read_to_string(env.config())
+        .unwrap()
+        .replace("[dashboard]\nenabled = false\n", &format!("[dashboard]\nlisten = \"127.0.0.1:{port}\"\n"));
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    std::fs::write(env.config(), text).unwrap();
+    let d = start(&env);
+    let (pre, life) = life();
+    drop_in_order(&env, "approved", std::slice::from_ref(&pre));
+    drop_in_order(&env, "broker", &life);
+    let mut want = pairs("approved", std::slice::from_ref(&pre));
+    want.extend(pairs("broker", &life));
+    wait_archived(&env, &d, &want, 40);
+    let get = |path: &str| -> (String, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("dashboard listening");
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+        (head.to_string(), body.to_string())
+    };
+    let (head, body) = get("/entries/EEE-1234567-3");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("EEE-1234567-3") && body.contains("<svg"), "entry page without its timeline chart");
+    assert!(body.contains("life-01-ae-filed.abi"), "the audit trail names the source file");
+    let (head, body) = get("/");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.matches("<svg").count() >= 2, "overview charts");
+    let (_, metrics) = get("/metrics");
+    let processed = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("entrywatch_files_processed_total "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .expect("files processed metric");
+    assert_eq!(processed, 10, "{metrics}");
+    d.stop();
+}
+
 /// A malformed file among good ones goes to quarantine/<inbox>/ with its .error.txt and the
 /// next file is processed; the same bytes again under another name (after a restart) leave
 /// the inbox without changing the entry or adding to archive or quarantine.
