@@ -159,18 +159,10 @@ pub type Setup<H> = Box<dyn FnOnce(&mut Daemon<H>, &Arc<H>)>;
 /// daemon already running on this data dir, or an `ingest` in progress) is not damaged: say
 /// so, rather than send the operator to `rebuild`.
 fn store_open_error(data_dir: &Path, e: &IngestError) -> anyhow::Error {
-    let text = e.to_string();
-    if text.contains("could not acquire lock") {
-        anyhow::anyhow!(
-            "the store under {} is in use by another entrywatch process (a daemon already running on this \
-             data-dir, or an ingest in progress); stop it first — the store is not damaged",
-            data_dir.display()
-        )
-    } else {
-        anyhow::anyhow!(
-            "cannot open the store under {}: {text}; if it is damaged, move it aside and run `entrywatch rebuild`",
-            data_dir.display()
-        )
+    match e {
+        // The store's own message says what to do (stop the other process, or rebuild).
+        IngestError::Store(s) => anyhow::anyhow!("{s}"),
+        other => anyhow::anyhow!("cannot open the store under {}: {other}", data_dir.display()),
     }
 }
 

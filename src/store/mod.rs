@@ -84,6 +84,12 @@ pub enum StoreError {
         "the entry store at {path} does not open ({reason}); run `entrywatch rebuild` to rebuild it from the archive"
     )]
     Open { path: PathBuf, reason: String },
+    #[error(
+        "the entry store at {path} is in use by another entrywatch process (the daemon, or an ingest in progress): \
+         sled lets one process open it; stop that process, or while the daemon runs read the same data from its \
+         dashboard (/api/entries/ENTRY, /api/deadlines ...); the store is not damaged"
+    )]
+    InUse { path: PathBuf },
     #[error("the entry store at {path} has schema version {found}, this entrywatch needs {wanted}; run `entrywatch rebuild` to rebuild it from the archive")]
     Schema { path: PathBuf, found: String, wanted: u32 },
     #[error("store I/O: {0}")]
@@ -194,6 +200,9 @@ impl Store {
         let opened = std::panic::catch_unwind(move || sled::Config::new().path(p).mode(sled::Mode::LowSpace).open());
         let db = match opened {
             Ok(Ok(db)) => db,
+            Ok(Err(e)) if e.to_string().contains("could not acquire lock") => {
+                return Err(StoreError::InUse { path: path.to_path_buf() })
+            }
             Ok(Err(e)) => return Err(open_err(&e)),
             Err(_) => return Err(open_err(&"the storage engine crashed while opening it")),
         };
