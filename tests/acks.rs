@@ -391,6 +391,32 @@ fn inbound_acks_are_recorded_and_rejections_become_events() {
     assert_eq!((g2.level.as_str(), g2.control_number.as_str()), ("group", "21"));
 }
 
+/// A partner's rejecting 999 raises a critical alert (category rejection) that is mailed
+/// once: ingesting more files later does not mail it again.
+#[test]
+fn a_rejecting_ack_from_a_partner_is_mailed_once() {
+    let env = Env::new("997");
+    let cfg = std::fs::read_to_string(env.path("entrywatch.toml")).unwrap();
+    let cfg = format!(
+        "{cfg}[[route]]\nto = [\"edi@example.com\"]\ncategories = [\"rejection\"]\nmin-severity = \"warning\"\n"
+    );
+    std::fs::write(env.path("entrywatch.toml"), cfg).unwrap();
+    env.ingest_sample("999-ack.x12");
+    let mails = || -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(env.path("data/mail")) else { return Vec::new() };
+        rd.flatten().map(|e| std::fs::read_to_string(e.path()).unwrap()).collect()
+    };
+    let first = mails();
+    assert_eq!(first.len(), 2, "one mail per rejection (the transaction and its group): {first:#?}");
+    for m in &first {
+        assert!(m.contains("Subject: [entrywatch] CRITICAL"), "{m}");
+        assert!(m.contains("To: edi@example.com"), "{m}");
+        assert!(m.contains("ZZ:ENTRYWATCHTEST"), "the partner is named: {m}");
+    }
+    env.ingest_sample("997-ack.x12");
+    assert_eq!(mails().len(), 2, "no mail again for the same rejections");
+}
+
 #[test]
 fn pending_acks_are_written_by_retry() {
     let dir = tempfile::tempdir().unwrap();

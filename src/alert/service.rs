@@ -4,6 +4,7 @@ use super::hook::AlertHook;
 use super::mailer::Mailer;
 use super::outbox::{deliver_due, DeliveryReport};
 use super::store::SledOutbox;
+use super::{rules, AlertKind, EntryFacts};
 use crate::clock::Clock;
 use crate::domain::{Entry, EntryRow, Fact, ReleaseStatus, SummaryStatus};
 use crate::entry_number::EntryNumber;
@@ -44,6 +45,53 @@ pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffs
     if queued > 0 {
         store.flush()?;
         tracing::info!(target: "entrywatch", event = "NoReleaseChecked", queued, "no-release warnings queued");
+    }
+    Ok(queued)
+}
+
+/// Queue one alert (category rejection, critical) per acknowledgment a trading partner sent
+/// that rejects (part of) what it acknowledges (a TA1/997/999 saying R, M, W, X, or P for a
+/// group). Each alert's identity names the partner, the acknowledged control number and when
+/// the ack arrived, so each rejection mails once however often this runs.
+pub fn check_ack_rejections(store: &Store, hook: &AlertHook, now: DateTime<FixedOffset>) -> Result<u64, StoreError> {
+    use chrono::TimeZone;
+    let mut alerts = Vec::new();
+    for ev in crate::ack::inbound::events(store)? {
+        let crate::ack::inbound::AckEvent::AckRejected { ack } = ev;
+        let at = hook.timezone().from_local_datetime(&ack.received).earliest().map(|d| d.fixed_offset()).unwrap_or(now);
+        let set = match (&ack.set, &ack.set_control_number) {
+            (Some(s), Some(c)) => format!(" set {s} {c}"),
+            _ => String::new(),
+        };
+        let what =
+            format!("{} {} {} {}{set} from {}", ack.kind, ack.level, ack.control_number, ack.status, ack.partner);
+        let mut alert = rules::alert_for_event(
+            AlertKind::Rejected,
+            crate::grammar::codes::AlertSeverity::Critical,
+            Some(&what),
+            at,
+            EntryFacts::default(),
+            now,
+        );
+        let mut lines = vec![format!(
+            "Partner {} rejected {} {}{set} with a {} (status {}).",
+            ack.partner, ack.level, ack.control_number, ack.kind, ack.status
+        )];
+        if !ack.codes.is_empty() {
+            lines.push(format!("Codes: {}", ack.codes.join(" ")));
+        }
+        lines.extend(ack.errors.iter().map(|e| format!("Error: {e}")));
+        lines.push(format!("From file {} line {}.", ack.file, ack.line));
+        alert.narrative = Some(lines.join("\n"));
+        alerts.push(alert);
+    }
+    if alerts.is_empty() {
+        return Ok(0);
+    }
+    let queued = store.transaction(|tx| hook.queue_tx(tx, alerts.clone(), now))?;
+    if queued > 0 {
+        store.flush()?;
+        tracing::info!(target: "entrywatch", event = "AckRejectionsChecked", queued, "partner ack rejections queued");
     }
     Ok(queued)
 }
@@ -142,6 +190,11 @@ impl MailerLoop {
                         tracing::warn!(target: "entrywatch", event = "NoReleaseCheckFailed", error = %e);
                     }
                     last_check = Some(std::time::Instant::now());
+                }
+            }
+            if let Some(hook) = &self.hook {
+                if let Err(e) = check_ack_rejections(&self.store, hook, now) {
+                    tracing::warn!(target: "entrywatch", event = "AckRejectionCheckFailed", error = %e);
                 }
             }
             let report = deliver_once(&self.store, &self.mailer, now, self.tz).await;

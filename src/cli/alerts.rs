@@ -4,7 +4,7 @@ use super::{EXIT_OK, EXIT_USAGE};
 use crate::alert::hook::AlertHook;
 use crate::alert::mailer::Mailer;
 use crate::alert::outbox::{alerts_table, OutboxRow};
-use crate::alert::service::{check_no_release, deliver_once};
+use crate::alert::service::{check_ack_rejections, check_no_release, deliver_once};
 use crate::alert::store::SledOutbox;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -27,6 +27,9 @@ pub fn deliver_after_ingest(config: &Config, grammars: &Grammars, store: &Store,
     let hook = AlertHook::new(config, grammars, clock);
     if let Err(e) = check_no_release(store, &hook, clock.now()) {
         eprintln!("warning: no-release check: {e}");
+    }
+    if let Err(e) = check_ack_rejections(store, &hook, clock.now()) {
+        eprintln!("warning: partner acknowledgment check: {e}");
     }
     match SledOutbox::new(store.clone()).next_due() {
         Ok(None) => return 0,
