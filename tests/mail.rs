@@ -12,83 +12,14 @@ use entrywatch::config::{Alerts, Category, Config, Route, Security, Smtp};
 use entrywatch::grammar::codes::{AlertSeverity, CodeLists};
 use entrywatch::grammar::GrammarFile;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 
 // ---------------------------------------------------------------- the SMTP server
 
-/// A running aiosmtpd child process, stopped by its PID on drop.
-struct Server {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Server {
-    fn start(port: u16, dir: &Path, extra: &[&str]) -> Server {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("--dir")
-            .arg(dir)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs (the SMTP test server needs python3 and aiosmtpd: python3 -m pip install aiosmtpd)");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let mut line = String::new();
-        let n = BufReader::new(stdout).read_line(&mut line).unwrap_or(0);
-        if n == 0 || line.trim() != "READY" {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("SMTP test server did not start (is aiosmtpd installed? python3 -m pip install aiosmtpd): {line:?}");
-        }
-        Server { child, dir: dir.to_path_buf() }
-    }
-
-    /// Every message received so far, in arrival order.
-    fn received(&self) -> Vec<Received> {
-        received(&self.dir)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let pid = self.child.id();
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-        let _ = self.child.wait();
-    }
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Received {
-    #[allow(dead_code)]
-    mail_from: String,
-    rcpt_tos: Vec<String>,
-    data: String,
-}
-
-fn received(dir: &Path) -> Vec<Received> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-        .iter()
-        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).expect("read message")).expect("message json"))
-        .collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback").local_addr().expect("addr").port()
-}
-
-// ---------------------------------------------------------------- a parsed mail
+mod smtp;
+use smtp::{free_port, Server};
 
 /// Headers (unfolded) and the decoded text and HTML parts of a raw message.
 struct Mail {

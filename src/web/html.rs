@@ -4,20 +4,10 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::fmt::Write;
 
-/// Escape text for HTML element content and quoted attribute values.
+/// Escape text for HTML element content and quoted attribute values (the same escaping the
+/// alert mails use).
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::alert::render::html_escape(s)
 }
 
 /// Percent-encode a path segment or query value.
