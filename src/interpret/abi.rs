@@ -2,8 +2,8 @@
 //!
 //! Consumes the typed records of the grammar-driven reader ([`crate::parse::abi::read`]): every value is
 //! read by the field name `grammars/abi/*.toml` declares, never by column position (design principle 1).
-//! The reader has already validated the file (classes, dates, grouping, envelope); this module gives the
-//! records their meaning.
+//! The same pass validates the file (classes, dates, grouping, envelope: `ABIEnnn`); a file with an
+//! error yields no facts. This module gives the records their meaning.
 //!
 //! Diagnostics: `I202` block before any A batch header, `I204` bad entry number, `I205` bad number,
 //! `I206` bad date, `I207` unsupported application, `I208` record before its header record (e.g. 50
@@ -215,14 +215,15 @@ struct Open {
     marks: (usize, usize, usize),
 }
 
-/// Interpret an ABI file.
+/// Interpret an ABI file in one pass of the reader. When the reader finds an error the result holds
+/// only the reader's diagnostics (no facts); otherwise the facts, this module's diagnostics, then the
+/// reader's (warnings).
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None };
     let mut open: Option<Open> = None;
     let (mut saw_a, mut saw_z, mut stop) = (false, false, false);
     let mut last = Place { line: 1, byte: 0, index: 1 };
-    // The reader's diagnostics are the caller's (it validated the file with the same reader).
-    let _ = abi::read(bytes, grammars, &mut |ev| {
+    let read = abi::read(bytes, grammars, &mut |ev| {
         if stop {
             return;
         }
@@ -282,9 +283,14 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             }
         }
     });
+    if read.iter().any(Diagnostic::is_error) {
+        // An invalid file gives no facts: only what the reader found.
+        return Interpretation { diagnostics: read, ..Interpretation::default() };
+    }
     if saw_a && !saw_z {
         cx.err("I209", "the batch has no Z trailer (truncated file?)", last);
     }
+    cx.out.diagnostics.extend(read);
     cx.out
 }
 
@@ -894,7 +900,9 @@ mod tests {
     fn summary_read_by_field_name() {
         let g = Grammars::embedded().expect("embedded grammars");
         let out = interpret(&sample::ae("EEE", 1_000_001, "A"), &ctx(), &g);
-        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        // The reader's warnings (short records) come through; nothing from the interpretation.
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
+        assert!(out.diagnostics.iter().all(|d| d.code.starts_with("ABIE")), "{:?}", out.diagnostics);
         let s = filed(&out);
         assert_eq!(s.len(), 1);
         let s = s[0];
@@ -906,6 +914,19 @@ mod tests {
         assert_eq!(l.fees.get("499"), Some(&3464));
         assert_eq!((s.total_duty_cents, s.total_fees_cents), (165_000, 4714));
         assert_eq!(s.fee_totals.get("501"), Some(&1250));
+    }
+
+    #[test]
+    fn an_invalid_file_gives_only_the_reader_diagnostics() {
+        let g = Grammars::embedded().expect("embedded grammars");
+        // A 50-record amount with letters in it (class SN): ABIE021, and no facts at all.
+        let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
+        let bad = text.replace("0000165000", "00001650X0");
+        assert_ne!(bad, text);
+        let out = interpret(bad.as_bytes(), &ctx(), &g);
+        assert!(out.facts.is_empty());
+        assert!(out.diagnostics.iter().any(|d| d.code == "ABIE021"), "{:?}", out.diagnostics);
+        assert!(out.diagnostics.iter().all(|d| d.code.starts_with("ABIE")), "{:?}", out.diagnostics);
     }
 
     #[test]
