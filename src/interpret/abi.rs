@@ -1,12 +1,14 @@
 //! ABI (CATAIR 80-column) messages → facts: AE (and approved AE-format pre-entries), AX, UC, SO, PF, MS, ER.
 //!
-//! Record positions follow reference/abi.md §1-§5. This reads records by position itself until
-//! the grammar-driven reader (`parse::abi::read`) lands; the field positions are the same.
+//! Consumes the typed records of the grammar-driven reader ([`crate::parse::abi::read`]): every value is
+//! read by the field name `grammars/abi/*.toml` declares, never by column position (design principle 1).
+//! The same pass validates the file (classes, dates, grouping, envelope: `ABIEnnn`); a file with an
+//! error yields no facts. This module gives the records their meaning.
 //!
-//! Diagnostics: `I201` not ASCII, `I202` no A batch header, `I203` record outside a block,
-//! `I204` bad entry number, `I205` bad number, `I206` bad date, `I207` unsupported application,
-//! `I208` record before its header record (e.g. 50 before 40), `I209` no Z trailer,
-//! `I210` B/Y mismatch, `I211` unknown record for its application, `I212` ACE system failure (warning).
+//! Diagnostics: `I202` block before any A batch header, `I204` bad entry number, `I205` bad number,
+//! `I206` bad date, `I207` unsupported application, `I208` record before its header record (e.g. 50
+//! before 40), `I209` no Z trailer, `I210` B/Y mismatch or missing Y, `I211` unknown record for its
+//! application, `I212` ACE system failure (warning), `I213` the grammar lacks a field this module reads.
 
 use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation, MonthlyLink};
@@ -14,100 +16,49 @@ use crate::config::Role;
 use crate::domain::{Fact, FactKind, Line, PreEntry, PreEntryLine, Summary, Tariff};
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
+use crate::parse::abi::{self, AbiEvent, Record, Value};
 use crate::parse::error::{Diagnostic, Position};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
-/// One 80-column record.
+/// Fee class / amount field pairs of the repeating fee records (AE 89, PF/MS QA).
+const FEE_PAIRS: [(&str, &str); 5] = [
+    ("fee_class_1", "fee_amount_1"),
+    ("fee_class_2", "fee_amount_2"),
+    ("fee_class_3", "fee_amount_3"),
+    ("fee_class_4", "fee_amount_4"),
+    ("fee_class_5", "fee_amount_5"),
+];
+/// ER JC extension/suspension codes.
+const EXT_SUSP_CODES: [&str; 4] = ["extension_code_1", "extension_code_2", "extension_code_3", "extension_code_4"];
+/// ER JD liquidation reasons.
+const LIQUIDATION_REASONS: [&str; 3] = ["liquidation_reason_1", "liquidation_reason_2", "liquidation_reason_3"];
+
+/// Where a record is in the file (kept after the record itself is gone).
 #[derive(Debug, Clone, Copy)]
-pub struct Rec<'a> {
-    pub text: &'a str,
-    /// 1-based line.
-    pub line: usize,
-    /// 0-based byte offset of the record.
-    pub byte: usize,
-    /// 1-based record index.
-    pub index: usize,
+struct Place {
+    line: usize,
+    byte: usize,
+    index: usize,
 }
 
-impl<'a> Rec<'a> {
-    /// Positions `from..=to` (1-based inclusive), untrimmed; empty when the record is short.
-    pub fn raw(&self, from: usize, to: usize) -> &'a str {
-        let len = self.text.len();
-        let s = from.saturating_sub(1).min(len);
-        let e = to.min(len);
-        self.text.get(s..e.max(s)).unwrap_or("")
+impl Place {
+    fn of(r: &Record<'_>) -> Place {
+        Place { line: r.line, byte: r.byte, index: r.index }
     }
-    /// Positions `from..=to`, trimmed.
-    pub fn f(&self, from: usize, to: usize) -> &'a str {
-        self.raw(from, to).trim()
-    }
-    pub fn id2(&self) -> &'a str {
-        self.raw(1, 2)
-    }
-    pub fn pos(&self) -> Position {
+    fn pos(self) -> Position {
         Position { line: self.line, byte: self.byte, segment: None, record: Some(self.index) }
     }
 }
 
-/// Split a file into records: newline-separated lines, or a continuous stream of 80-byte images.
-pub fn records(bytes: &[u8]) -> Result<Vec<Rec<'_>>, Box<Diagnostic>> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        Box::new(Diagnostic::error("I201", "the file is not ASCII text", Position::at_byte(bytes, e.valid_up_to())))
-    })?;
-    if let Some(i) = text.bytes().position(|b| !(b.is_ascii_graphic() || b == b' ' || b == b'\n' || b == b'\r')) {
-        return Err(Box::new(Diagnostic::error(
-            "I201",
-            "the file holds a non-printable or non-ASCII character",
-            Position::at_byte(bytes, i),
-        )));
-    }
-    let mut out = Vec::new();
-    let mut byte = 0usize;
-    for (n, raw_line) in text.split('\n').enumerate() {
-        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-        if !line.trim().is_empty() {
-            if !text.contains('\n') && line.len() > 80 && line.len() % 80 == 0 {
-                for (k, chunk) in (0..line.len()).step_by(80).enumerate() {
-                    let t = line.get(chunk..chunk + 80).unwrap_or("");
-                    out.push(Rec { text: t, line: 1, byte: byte + chunk, index: out.len() + 1 });
-                    let _ = k;
-                }
-            } else {
-                out.push(Rec { text: line, line: n + 1, byte, index: out.len() + 1 });
-            }
-        }
-        byte += raw_line.len() + 1;
-    }
-    Ok(out)
-}
-
-/// A field that is not a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadDate;
-
-/// MMDDYY → date (years 2000-2099). Blank → None; invalid → error.
-pub fn mmddyy(s: &str) -> Result<Option<NaiveDate>, BadDate> {
-    let s = s.trim();
-    if s.is_empty() || s.bytes().all(|b| b == b'0') {
-        return Ok(None);
-    }
-    if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(BadDate);
-    }
-    let n = |a: usize| s.get(a..a + 2).and_then(|x| x.parse::<u32>().ok()).ok_or(BadDate);
-    NaiveDate::from_ymd_opt(2000 + n(4)? as i32, n(0)?, n(2)?).map(Some).ok_or(BadDate)
-}
-
 fn hhmm(s: &str) -> Option<NaiveTime> {
-    let s = s.trim();
     if s.len() != 4 {
         return None;
     }
     NaiveTime::from_hms_opt(s.get(0..2)?.parse().ok()?, s.get(2..4)?.parse().ok()?, 0)
 }
 
-/// Implied-decimal integer: digits possibly preceded by spaces and a sign. Blank → 0.
-pub fn num(s: &str) -> Option<i64> {
+/// Digits possibly preceded by spaces and a sign (a number held in a text-class field). Blank → 0.
+fn num_text(s: &str) -> Option<i64> {
     let t = s.trim();
     if t.is_empty() {
         return Some(0);
@@ -131,36 +82,65 @@ struct Cx<'a, 'b> {
 }
 
 impl Cx<'_, '_> {
-    fn err(&mut self, code: &str, msg: impl Into<String>, r: &Rec<'_>) {
-        self.out.diagnostics.push(Diagnostic::error(code, msg, r.pos()));
+    fn err(&mut self, code: &str, msg: impl Into<String>, at: Place) {
+        self.out.diagnostics.push(Diagnostic::error(code, msg, at.pos()));
     }
-    fn date(&mut self, r: &Rec<'_>, from: usize, to: usize, what: &str) -> Option<NaiveDate> {
-        match mmddyy(r.raw(from, to)) {
-            Ok(d) => d,
-            Err(BadDate) => {
-                self.err(
-                    "I206",
-                    format!("{what} {:?} (positions {from}-{to}) is not a date MMDDYY", r.raw(from, to)),
-                    r,
-                );
+    fn missing(&mut self, r: &Record<'_>, field: &str) {
+        self.err("I213", format!("record {} has no field {field:?} in the grammar", r.name), Place::of(r));
+    }
+    /// A field as trimmed text ("" when blank).
+    fn text<'r>(&mut self, r: &'r Record<'_>, field: &str) -> &'r str {
+        match r.raw(field) {
+            Some(raw) => std::str::from_utf8(raw).map(str::trim).unwrap_or(""),
+            None => {
+                self.missing(r, field);
+                ""
+            }
+        }
+    }
+    fn string(&mut self, r: &Record<'_>, field: &str) -> String {
+        self.text(r, field).to_string()
+    }
+    fn date(&mut self, r: &Record<'_>, field: &str, what: &str) -> Option<NaiveDate> {
+        match r.value(field) {
+            Some(Value::Date(d)) => Some(d),
+            Some(Value::Blank) => None,
+            Some(_) => {
+                let raw = String::from_utf8_lossy(r.raw(field).unwrap_or_default()).into_owned();
+                self.err("I206", format!("{what} {raw:?} ({field}) is not a date MMDDYY"), Place::of(r));
+                None
+            }
+            None => {
+                self.missing(r, field);
                 None
             }
         }
     }
-    fn num(&mut self, r: &Rec<'_>, from: usize, to: usize, what: &str) -> i64 {
-        match num(r.raw(from, to)) {
-            Some(v) => v,
+    /// A numeric field in its implied-decimal units (cents for 2 decimals). Blank → 0.
+    fn num(&mut self, r: &Record<'_>, field: &str, what: &str) -> i64 {
+        let v = match r.value(field) {
+            Some(Value::Int(i)) => i64::try_from(i).ok(),
+            Some(Value::Decimal(d)) => i64::try_from(d.units).ok(),
+            Some(Value::Blank) => Some(0),
+            Some(Value::Text(t)) => num_text(t),
+            Some(Value::Date(_) | Value::Invalid(_)) => None,
             None => {
-                self.err("I205", format!("{what} {:?} (positions {from}-{to}) is not a number", r.raw(from, to)), r);
-                0
+                self.missing(r, field);
+                return 0;
             }
-        }
+        };
+        v.unwrap_or_else(|| {
+            let raw = String::from_utf8_lossy(r.raw(field).unwrap_or_default()).into_owned();
+            self.err("I205", format!("{what} {raw:?} ({field}) is not a number"), Place::of(r));
+            0
+        })
     }
-    fn entry(&mut self, r: &Rec<'_>, filer: (usize, usize), number: (usize, usize)) -> Option<EntryNumber> {
-        match EntryNumber::from_parts(r.f(filer.0, filer.1), r.f(number.0, number.1)) {
+    fn entry(&mut self, r: &Record<'_>, filer: &str, number: &str) -> Option<EntryNumber> {
+        let (f, n) = (self.text(r, filer), self.text(r, number));
+        match EntryNumber::from_parts(f, n) {
             Ok(e) => Some(e),
             Err(e) => {
-                self.err("I204", e.to_string(), r);
+                self.err("I204", e.to_string(), Place::of(r));
                 None
             }
         }
@@ -168,198 +148,246 @@ impl Cx<'_, '_> {
     fn day(&self) -> NaiveDateTime {
         self.batch_date.map_or(self.ctx.received, |d| d.and_time(NaiveTime::MIN))
     }
-    fn push(&mut self, e: EntryNumber, at: NaiveDateTime, kind: FactKind, r: &Rec<'_>) {
-        let source = self.ctx.source(r.line, r.index);
+    fn push(&mut self, e: EntryNumber, at: NaiveDateTime, kind: FactKind, place: Place) {
+        let source = self.ctx.source(place.line, place.index);
         self.out.facts.push((e, Fact { at, kind, source }));
     }
 }
 
-/// Interpret an ABI file.
+/// What a block's records add up to while the block is read.
+enum Block {
+    Ae(Ae),
+    Ax(Ax),
+    Uc(Uc),
+    So(So),
+    Pf(Pf),
+    Ms(Ms),
+    Er(Er),
+    /// An application entrywatch does not interpret (reported at the B-record).
+    Skip,
+}
+
+impl Block {
+    fn start(cx: &mut Cx<'_, '_>, b: &Record<'_>, app: &str) -> Block {
+        match app {
+            "AE" => Block::Ae(Ae::default()),
+            "AX" => Block::Ax(Ax::default()),
+            "UC" => Block::Uc(Uc::default()),
+            "SO" => Block::So(So::default()),
+            "PF" => Block::Pf(Pf::start(cx, b)),
+            "MS" => Block::Ms(Ms::start(cx, b)),
+            "ER" => Block::Er(Er::default()),
+            other => {
+                cx.err("I207", format!("application {other:?} is not interpreted by entrywatch"), Place::of(b));
+                Block::Skip
+            }
+        }
+    }
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        match self {
+            Block::Ae(s) => s.record(cx, r),
+            Block::Ax(s) => s.record(cx, r),
+            Block::Uc(s) => s.record(cx, r),
+            Block::So(s) => s.record(cx, r),
+            Block::Pf(s) => s.record(cx, r),
+            Block::Ms(s) => s.record(cx, r),
+            Block::Er(s) => s.record(cx, r),
+            Block::Skip => {}
+        }
+    }
+    fn finish(self, cx: &mut Cx<'_, '_>) {
+        match self {
+            Block::Ae(s) => s.finish(cx),
+            Block::Uc(s) => s.finish(cx),
+            Block::Pf(s) => s.finish(cx),
+            Block::Ms(s) => s.finish(cx),
+            Block::Er(s) => s.finish(cx),
+            Block::Ax(_) | Block::So(_) | Block::Skip => {}
+        }
+    }
+}
+
+/// An open block: its state, application, B-record place, and how much output preceded it.
+struct Open {
+    block: Block,
+    app: String,
+    b: Place,
+    marks: (usize, usize, usize),
+}
+
+/// Interpret an ABI file in one pass of the reader. When the reader finds an error the result holds
+/// only the reader's diagnostics (no facts); otherwise the facts, this module's diagnostics, then the
+/// reader's (warnings).
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None };
-    let recs = match records(bytes) {
-        Ok(r) => r,
-        Err(d) => {
-            cx.out.diagnostics.push(*d);
-            return cx.out;
+    let mut open: Option<Open> = None;
+    let (mut saw_a, mut saw_z, mut stop) = (false, false, false);
+    let mut last = Place { line: 1, byte: 0, index: 1 };
+    let read = abi::read(bytes, grammars, &mut |ev| {
+        if stop {
+            return;
         }
-    };
-    let mut i = 0;
-    let mut saw_a = false;
-    let mut saw_z = false;
-    while i < recs.len() {
-        let r = recs[i];
-        match r.raw(1, 1) {
-            "A" => {
+        match ev {
+            AbiEvent::BatchStart(a) => {
+                last = Place::of(a);
                 saw_a = true;
                 saw_z = false;
-                cx.batch_date = cx.date(&r, 15, 20, "transmission date");
-                i += 1;
+                cx.batch_date = cx.date(a, "transmission_date", "transmission date");
             }
-            "Z" => {
-                saw_z = true;
-                i += 1;
-            }
-            "B" if saw_a => {
-                let app = r.f(11, 12).to_string();
-                let end = recs[i + 1..].iter().position(|x| x.raw(1, 1) == "Y").map(|p| p + i + 1);
-                let Some(end) = end else {
-                    cx.err("I210", format!("block {app} has no Y trailer"), &r);
-                    break;
-                };
-                if recs[end].f(11, 12) != app {
-                    cx.err("I210", format!("block {app} ends with a Y for {:?}", recs[end].f(11, 12)), &recs[end]);
+            AbiEvent::BatchEnd(z) => {
+                if let Some(z) = z {
+                    last = Place::of(z);
+                    saw_z = true;
                 }
-                let body = &recs[i + 1..end];
-                match app.as_str() {
-                    "AE" => ae(&mut cx, body),
-                    "AX" => ax(&mut cx, body),
-                    "UC" => uc(&mut cx, body),
-                    "SO" => so(&mut cx, body),
-                    "PF" => pf(&mut cx, &r, body),
-                    "MS" => ms(&mut cx, &r, body),
-                    "ER" => er(&mut cx, body),
-                    other => cx.err("I207", format!("application {other:?} is not interpreted by entrywatch"), &r),
+            }
+            AbiEvent::BlockStart(b) => {
+                last = Place::of(b);
+                if !saw_a {
+                    cx.err("I202", "an ABI file starts with an A batch header record", Place::of(b));
+                    stop = true;
+                    return;
                 }
-                i = end + 1;
+                let app = cx.string(b, "application_id");
+                let marks = (cx.out.facts.len(), cx.out.monthly.len(), cx.out.diagnostics.len());
+                let block = Block::start(&mut cx, b, &app);
+                open = Some(Open { block, app, b: Place::of(b), marks });
             }
-            _ if !saw_a => {
-                cx.err("I202", "an ABI file starts with an A batch header record", &r);
-                return cx.out;
+            AbiEvent::Transaction(t) => {
+                for r in &t.records {
+                    last = Place::of(r);
+                    if let Some(o) = open.as_mut() {
+                        o.block.record(&mut cx, r);
+                    }
+                }
             }
-            _ => {
-                cx.err("I203", format!("record {:?} outside a B/Y block", r.id2()), &r);
-                i += 1;
+            AbiEvent::BlockEnd(y) => {
+                let Some(o) = open.take() else { return };
+                match y {
+                    Some(y) => {
+                        last = Place::of(y);
+                        o.block.finish(&mut cx);
+                        let y_app = cx.string(y, "application_id");
+                        if y_app != o.app {
+                            cx.err("I210", format!("block {} ends with a Y for {y_app:?}", o.app), Place::of(y));
+                        }
+                    }
+                    None => {
+                        // A block cut short is not interpreted at all, nor anything after it.
+                        cx.out.facts.truncate(o.marks.0);
+                        cx.out.monthly.truncate(o.marks.1);
+                        cx.out.diagnostics.truncate(o.marks.2);
+                        cx.err("I210", format!("block {} has no Y trailer", o.app), o.b);
+                        stop = true;
+                    }
+                }
             }
         }
+    });
+    if read.iter().any(Diagnostic::is_error) {
+        // An invalid file gives no facts: only what the reader found.
+        return Interpretation { diagnostics: read, ..Interpretation::default() };
     }
     if saw_a && !saw_z {
-        let last = recs.last().copied().unwrap_or(Rec { text: "", line: 1, byte: 0, index: 1 });
-        cx.err("I209", "the batch has no Z trailer (truncated file?)", &last);
+        cx.err("I209", "the batch has no Z trailer (truncated file?)", last);
     }
+    cx.out.diagnostics.extend(read);
     cx.out
 }
 
-fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
-    let mut cur: Option<(EntryNumber, Summary, Rec<'_>)> = None;
-    let flush = |cx: &mut Cx<'_, '_>, cur: Option<(EntryNumber, Summary, Rec<'_>)>| {
-        if let Some((e, s, r)) = cur {
-            let at = cx.day();
-            if cx.ctx.role == Role::Approved {
-                let lines = s
-                    .lines
-                    .iter()
-                    .flat_map(|l| {
-                        l.tariffs.iter().map(move |t| PreEntryLine {
-                            line: l.line,
-                            hts: t.hts.clone(),
-                            country_of_origin: l.country_of_origin.clone(),
-                            spi: l.spi.clone(),
-                            quantity_hundredths: t.quantity_hundredths,
-                            uom: t.uom.clone(),
-                            value_usd: t.value_usd,
-                            duty_cents: t.duty_cents,
-                            ..PreEntryLine::default()
-                        })
-                    })
-                    .collect();
-                let pre = PreEntry {
-                    entry: Some(e.clone()),
-                    importer: s.importer.clone(),
-                    broker_ref: s.broker_ref.clone(),
-                    lines,
-                    summary: Some(s),
-                };
-                cx.push(e, at, FactKind::PreEntryApproved { pre_entry: pre }, &r);
-            } else {
-                cx.push(e, at, FactKind::SummaryFiled { summary: s }, &r);
-            }
-        }
-    };
-    for r in body {
-        let id = r.id2();
-        if id == "10" {
-            flush(cx, cur.take());
-            let Some(e) = cx.entry(r, (4, 6), (9, 16)) else { continue };
+/// AE: entry summaries as filed, or (on an `approved` inbox) approved pre-entries.
+#[derive(Default)]
+struct Ae {
+    cur: Option<(EntryNumber, Summary, Place)>,
+}
+
+impl Ae {
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        if r.name == "10" {
+            self.finish_one(cx);
+            let Some(e) = cx.entry(r, "filer_code", "entry_number") else { return };
+            let (fta, issue) = (cx.text(r, "recon_indicator"), cx.string(r, "recon_issue_code"));
             let s = Summary {
-                action: r.f(3, 3).to_string(),
-                port: r.f(18, 21).to_string(),
-                broker_ref: r.f(22, 30).to_string(),
-                entry_type: r.f(34, 35).to_string(),
-                mode_of_transport: r.f(36, 37).to_string(),
-                payment_type: r.f(51, 51).to_string(),
-                statement_print_date: cx.date(r, 52, 57, "preliminary statement print date"),
-                psc: r.f(65, 65) == "Y",
-                reconciliation: reconciliation_flag(r.f(46, 46), r.f(47, 49)),
-                recon_fta: r.f(46, 46) == "Y",
-                recon_issue: r.f(47, 49).to_string(),
+                action: cx.string(r, "action_code"),
+                port: cx.string(r, "port_of_entry"),
+                broker_ref: cx.string(r, "broker_reference"),
+                entry_type: cx.string(r, "entry_type"),
+                mode_of_transport: cx.string(r, "mode_of_transport"),
+                payment_type: cx.string(r, "payment_type"),
+                statement_print_date: cx.date(r, "statement_print_date", "preliminary statement print date"),
+                psc: cx.text(r, "psc_indicator") == "Y",
+                reconciliation: reconciliation_flag(fta, &issue),
+                recon_fta: fta == "Y",
+                recon_issue: issue,
                 ..Summary::default()
             };
-            cur = Some((e, s, *r));
-            continue;
+            self.cur = Some((e, s, Place::of(r)));
+            return;
         }
-        let Some((_, s, _)) = cur.as_mut() else {
-            cx.err("I208", format!("record {id:?} before any 10 record"), r);
-            continue;
-        };
-        match id {
+        if self.cur.is_none() {
+            cx.err("I208", format!("record {:?} before any 10 record", r.name), Place::of(r));
+            return;
+        }
+        match r.name {
             "11" => {
-                s.importer = r.f(3, 14).to_string();
-                let (ed, id_) = (cx.date(r, 42, 47, "estimated entry date"), cx.date(r, 48, 53, "date of importation"));
-                let Some((_, s, _)) = cur.as_mut() else { continue };
-                s.entry_date = ed;
-                s.import_date = id_;
+                let importer = cx.string(r, "importer_number");
+                let ed = cx.date(r, "estimated_entry_date", "estimated entry date");
+                let id = cx.date(r, "import_date", "date of importation");
+                if let Some((_, s, _)) = self.cur.as_mut() {
+                    s.importer = importer;
+                    s.entry_date = ed;
+                    s.import_date = id;
+                }
             }
             "40" => {
-                let n = r.f(5, 7).parse::<u32>().unwrap_or(0);
-                s.lines.push(Line {
+                let n = cx.text(r, "line_number").parse::<u32>().unwrap_or(0);
+                let line = Line {
                     line: n,
-                    country_of_origin: r.f(9, 10).to_string(),
-                    country_of_export: r.f(11, 12).to_string(),
-                    spi: r.f(25, 26).to_string(),
+                    country_of_origin: cx.string(r, "country_of_origin"),
+                    country_of_export: cx.string(r, "country_of_export"),
+                    spi: cx.string(r, "spi"),
                     ..Line::default()
-                });
+                };
+                if let Some((_, s, _)) = self.cur.as_mut() {
+                    s.lines.push(line);
+                }
             }
             "50" => {
                 let t = Tariff {
-                    hts: r.f(3, 12).to_string(),
-                    duty_cents: cx.num(r, 14, 23, "duty amount"),
-                    value_usd: cx.num(r, 25, 34, "value"),
-                    quantity_hundredths: cx.num(r, 36, 47, "quantity 1"),
-                    uom: r.f(48, 50).to_string(),
+                    hts: cx.string(r, "hts_number"),
+                    duty_cents: cx.num(r, "duty_amount", "duty amount"),
+                    value_usd: cx.num(r, "entered_value", "value"),
+                    quantity_hundredths: cx.num(r, "quantity_1", "quantity 1"),
+                    uom: cx.string(r, "uom_1"),
                 };
-                let Some((_, s, _)) = cur.as_mut() else { continue };
-                match s.lines.last_mut() {
+                match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
                     Some(l) => l.tariffs.push(t),
-                    None => cx.err("I208", "50 record before any 40 record", r),
+                    None => cx.err("I208", "50 record before any 40 record", Place::of(r)),
                 }
             }
             "62" => {
-                let amt = cx.num(r, 6, 13, "user fee amount");
-                let Some((_, s, _)) = cur.as_mut() else { continue };
-                match s.lines.last_mut() {
-                    Some(l) => *l.fees.entry(r.f(3, 5).to_string()).or_insert(0) += amt,
-                    None => cx.err("I208", "62 record before any 40 record", r),
+                let amt = cx.num(r, "fee_amount", "user fee amount");
+                let class = cx.string(r, "fee_class");
+                match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
+                    Some(l) => *l.fees.entry(class).or_insert(0) += amt,
+                    None => cx.err("I208", "62 record before any 40 record", Place::of(r)),
                 }
             }
             "89" => {
-                for (cs, ce, a_s, a_e) in
-                    [(3, 5, 6, 16), (17, 19, 20, 30), (31, 33, 34, 44), (45, 47, 48, 58), (59, 61, 62, 72)]
-                {
-                    let class = r.f(cs, ce).to_string();
+                for (class_field, amount_field) in FEE_PAIRS {
+                    let class = cx.string(r, class_field);
                     if class.is_empty() {
                         continue;
                     }
-                    let amt = cx.num(r, a_s, a_e, "fee total");
-                    if let Some((_, s, _)) = cur.as_mut() {
+                    let amt = cx.num(r, amount_field, "fee total");
+                    if let Some((_, s, _)) = self.cur.as_mut() {
                         *s.fee_totals.entry(class).or_insert(0) += amt;
                     }
                 }
             }
             "90" => {
-                let duty = cx.num(r, 3, 13, "total duty");
-                let fees = cx.num(r, 15, 25, "total user fees");
-                if let Some((_, s, _)) = cur.as_mut() {
+                let duty = cx.num(r, "total_duty", "total duty");
+                let fees = cx.num(r, "total_user_fees", "total user fees");
+                if let Some((_, s, _)) = self.cur.as_mut() {
                     s.total_duty_cents = duty;
                     s.total_fees_cents = fees;
                 }
@@ -367,10 +395,47 @@ fn ae(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
             _ => {}
         }
     }
-    flush(cx, cur.take());
+
+    fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
+        let Some((e, s, place)) = self.cur.take() else { return };
+        let at = cx.day();
+        if cx.ctx.role == Role::Approved {
+            let lines = s
+                .lines
+                .iter()
+                .flat_map(|l| {
+                    l.tariffs.iter().map(move |t| PreEntryLine {
+                        line: l.line,
+                        hts: t.hts.clone(),
+                        country_of_origin: l.country_of_origin.clone(),
+                        spi: l.spi.clone(),
+                        quantity_hundredths: t.quantity_hundredths,
+                        uom: t.uom.clone(),
+                        value_usd: t.value_usd,
+                        duty_cents: t.duty_cents,
+                        ..PreEntryLine::default()
+                    })
+                })
+                .collect();
+            let pre = PreEntry {
+                entry: Some(e.clone()),
+                importer: s.importer.clone(),
+                broker_ref: s.broker_ref.clone(),
+                lines,
+                summary: Some(s),
+            };
+            cx.push(e, at, FactKind::PreEntryApproved { pre_entry: pre }, place);
+        } else {
+            cx.push(e, at, FactKind::SummaryFiled { summary: s }, place);
+        }
+    }
+
+    fn finish(mut self, cx: &mut Cx<'_, '_>) {
+        self.finish_one(cx);
+    }
 }
 
-/// The 10-record reconciliation flag: trade-agreement indicator (46) and issue code (47-49).
+/// The 10-record reconciliation flag: trade-agreement indicator and issue code.
 fn reconciliation_flag(fta: &str, issue: &str) -> String {
     match (fta == "Y", issue.is_empty()) {
         (true, true) => "FTA".into(),
@@ -379,140 +444,194 @@ fn reconciliation_flag(fta: &str, issue: &str) -> String {
     }
 }
 
-fn ax(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
-    let mut current: Option<EntryNumber> = None;
-    let mut conditions: Vec<(String, String)> = Vec::new();
-    for r in body {
-        match r.id2() {
+/// AX: entry summary responses (accepted, rejected with its conditions, deleted).
+#[derive(Default)]
+struct Ax {
+    current: Option<EntryNumber>,
+    conditions: Vec<(String, String)>,
+}
+
+impl Ax {
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        match r.name {
+            // The E0 SUMMRY layout (the grammar selects it by its reference type).
             "E0" => {
-                if r.f(4, 9) == "SUMMRY" {
-                    current = cx.entry(r, (26, 28), (30, 37));
-                    conditions.clear();
-                }
+                self.current = cx.entry(r, "filer_code", "entry_number");
+                self.conditions.clear();
             }
+            "E0-REF" => {}
             "E1" => {
-                let disp = r.f(3, 3);
-                let cond = r.f(5, 7).to_string();
-                let narrative = r.f(11, 50).to_string();
+                let disp = cx.string(r, "disposition_code");
+                let cond = cx.string(r, "condition_code");
+                let narrative = cx.string(r, "narrative");
                 if cond == "ZZZ" {
                     cx.out.diagnostics.push(Diagnostic::warning(
                         "I212",
                         "ACE SYSTEM FAILURE: not processed, retransmit",
-                        r.pos(),
+                        Place::of(r).pos(),
                     ));
-                    continue;
+                    return;
                 }
                 if disp.is_empty() {
-                    conditions.push((cond, narrative));
-                    continue;
+                    self.conditions.push((cond, narrative));
+                    return;
                 }
-                let entry = if r.f(56, 63).is_empty() { current.clone() } else { cx.entry(r, (51, 53), (56, 63)) };
-                let Some(e) = entry else {
-                    cx.err("I204", "final disposition without an entry number", r);
-                    continue;
+                let entry = if cx.text(r, "entry_number").is_empty() {
+                    self.current.clone()
+                } else {
+                    cx.entry(r, "filer_code", "entry_number")
                 };
-                let version = r.f(64, 68).to_string();
+                let Some(e) = entry else {
+                    cx.err("I204", "final disposition without an entry number", Place::of(r));
+                    return;
+                };
+                let version = cx.string(r, "version_number");
                 let at = cx.day();
                 let kind = if narrative.contains("DELETED") {
                     FactKind::SummaryDeleted { version }
                 } else if disp == "A" {
                     FactKind::SummaryAccepted { version, condition: cond, narrative }
                 } else {
-                    let mut c = std::mem::take(&mut conditions);
+                    let mut c = std::mem::take(&mut self.conditions);
                     c.push((cond, narrative));
                     FactKind::SummaryRejected { version, conditions: c }
                 };
-                cx.push(e, at, kind, r);
+                cx.push(e, at, kind, Place::of(r));
             }
-            other => cx.err("I211", format!("record {other:?} in an AX block"), r),
+            other => cx.err("I211", format!("record {other:?} in an AX block"), Place::of(r)),
         }
     }
 }
 
-fn uc(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
-    let mut cur: Option<(EntryNumber, NaiveDateTime, FactKind, Rec<'_>)> = None;
-    for r in body {
-        match r.id2() {
+/// UC: entry summary status notifications (notice with its remarks).
+#[derive(Default)]
+struct Uc {
+    cur: Option<(EntryNumber, NaiveDateTime, FactKind, Place)>,
+}
+
+impl Uc {
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        match r.name {
             "E1" => {
-                if let Some((e, at, k, rr)) = cur.take() {
-                    cx.push(e, at, k, &rr);
-                }
-                let Some(e) = cx.entry(r, (51, 53), (56, 63)) else { continue };
-                let at = cx.date(r, 11, 16, "date of action").map_or(cx.day(), |d| d.and_time(NaiveTime::MIN));
+                self.finish_one(cx);
+                let Some(e) = cx.entry(r, "filer_code", "entry_number") else { return };
+                let at = cx.date(r, "action_date", "date of action").map_or(cx.day(), |d| d.and_time(NaiveTime::MIN));
+                let narrative = cx.string(r, "narrative");
                 let kind = FactKind::Notice {
-                    disposition: r.f(3, 3).to_string(),
-                    reason: r.f(8, 10).to_string(),
-                    line: r.f(66, 68).to_string(),
-                    remarks: Some(r.f(17, 50)).filter(|n| !n.is_empty()).map(str::to_string).into_iter().collect(),
+                    disposition: cx.string(r, "disposition_code"),
+                    reason: cx.string(r, "reason_code"),
+                    line: cx.string(r, "line_number"),
+                    remarks: Some(narrative).filter(|n| !n.is_empty()).into_iter().collect(),
                 };
-                cur = Some((e, at, kind, *r));
+                self.cur = Some((e, at, kind, Place::of(r)));
             }
             "E3" => {
-                if let Some((_, _, FactKind::Notice { remarks, .. }, _)) = cur.as_mut() {
-                    remarks.push(r.f(3, 80).to_string());
+                let text = cx.string(r, "remarks");
+                if let Some((_, _, FactKind::Notice { remarks, .. }, _)) = self.cur.as_mut() {
+                    remarks.push(text);
                 }
             }
-            "E2" | "E4" | "SO70" | "SO" => {}
-            other => cx.err("I211", format!("record {other:?} in a UC block"), r),
+            "E2" | "E4" | "SO70" | "SO71" | "SO72" => {}
+            other => cx.err("I211", format!("record {other:?} in a UC block"), Place::of(r)),
         }
     }
-    if let Some((e, at, k, rr)) = cur.take() {
-        cx.push(e, at, k, &rr);
+
+    fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
+        if let Some((e, at, k, place)) = self.cur.take() {
+            cx.push(e, at, k, place);
+        }
+    }
+
+    fn finish(mut self, cx: &mut Cx<'_, '_>) {
+        self.finish_one(cx);
     }
 }
 
-fn so(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
-    let mut current: Option<EntryNumber> = None;
-    for r in body {
-        let id = r.raw(1, 4);
-        if id == "SO10" {
-            current = cx.entry(r, (9, 11), (14, 21));
-            if let Some(e) = current.clone() {
+/// SO: cargo release status (header, SO50/SO60 CBP dispositions, SO70 PGA statuses).
+#[derive(Default)]
+struct So {
+    current: Option<EntryNumber>,
+}
+
+/// The fields of one disposition layout.
+struct DispositionFields {
+    list: &'static str,
+    date: &'static str,
+    time: &'static str,
+    code: &'static str,
+    agency: Option<&'static str>,
+}
+
+const SO50: DispositionFields = DispositionFields {
+    list: "so50",
+    date: "disposition_date",
+    time: "disposition_time",
+    code: "disposition_code",
+    agency: None,
+};
+const SO60: DispositionFields = DispositionFields { list: "so60", ..SO50 };
+const SO70: DispositionFields = DispositionFields {
+    list: "so70",
+    date: "status_date",
+    time: "status_time",
+    code: "pga_status",
+    agency: Some("agency_code"),
+};
+
+impl So {
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        let name = r.name;
+        if name == "SO10" {
+            self.current = cx.entry(r, "filer_code", "entry_number");
+            if let Some(e) = self.current.clone() {
                 let at = cx.day();
                 let kind = FactKind::CargoHeader {
-                    port: r.f(5, 8).to_string(),
-                    entry_type: r.f(23, 24).to_string(),
-                    importer: r.f(25, 36).to_string(),
+                    port: cx.string(r, "port_of_entry"),
+                    entry_type: cx.string(r, "entry_type"),
+                    importer: cx.string(r, "importer_number"),
                 };
-                cx.push(e, at, kind, r);
+                cx.push(e, at, kind, Place::of(r));
             }
-            continue;
+            return;
         }
-        if !matches!(id, "SO50" | "SO60" | "SO70") {
-            if !id.starts_with("SO") {
-                cx.err("I211", format!("record {id:?} in an SO block"), r);
+        let f = match name {
+            "SO50" => &SO50,
+            "SO60" => &SO60,
+            "SO70" => &SO70,
+            _ => {
+                if !name.starts_with("SO") {
+                    cx.err("I211", format!("record {name:?} in an SO block"), Place::of(r));
+                }
+                return;
             }
-            continue;
-        }
-        let Some(e) = current.clone() else {
-            cx.err("I208", format!("{id} before any SO10 record"), r);
-            continue;
         };
-        let (list, date_at, time_at, code_at, narr, agency) = match id {
-            "SO50" => ("so50", (5, 10), (11, 14), (15, 16), (17, 56), String::new()),
-            "SO60" => ("so60", (5, 10), (11, 14), (15, 16), (17, 56), String::new()),
-            _ => ("so70", (11, 16), (17, 20), (21, 22), (23, 50), r.f(5, 7).to_string()),
+        let Some(e) = self.current.clone() else {
+            cx.err("I208", format!("{name} before any SO10 record"), Place::of(r));
+            return;
         };
-        let day = cx.date(r, date_at.0, date_at.1, "date");
-        let at = match (day, hhmm(r.raw(time_at.0, time_at.1))) {
+        let agency = f.agency.map(|a| cx.string(r, a)).unwrap_or_default();
+        let day = cx.date(r, f.date, "date");
+        let at = match (day, hhmm(cx.text(r, f.time))) {
             (Some(d), Some(t)) => d.and_time(t),
             (Some(d), None) => d.and_time(NaiveTime::MIN),
             _ => cx.day(),
         };
-        let code = r.f(code_at.0, code_at.1).to_string();
-        let m = lookup(cx.grammars, list, &code);
+        let code = cx.string(r, f.code);
+        let m = lookup(cx.grammars, f.list, &code);
         let agency = if agency.is_empty() { m.agency.clone().unwrap_or_else(|| "CBP".into()) } else { agency };
         let mut removes = m.removes.clone();
         let (mut release_date, mut release_origin) = (None, String::new());
-        if list == "so60" && m.effect == crate::grammar::codes::Effect::Released {
-            release_date = cx.date(r, 57, 62, "release date");
-            release_origin = r.f(63, 64).to_string();
+        if f.list == "so60" && m.effect == crate::grammar::codes::Effect::Released {
+            release_date = cx.date(r, "release_date", "release date");
+            release_origin = cx.string(r, "release_origin");
             removes = release_lifts("so60", &code, &release_origin);
         }
-        let narrative =
-            if r.f(narr.0, narr.1).is_empty() { m.meaning.clone() } else { r.f(narr.0, narr.1).to_string() };
+        let narrative = match cx.text(r, "narrative") {
+            "" => m.meaning.clone(),
+            n => n.to_string(),
+        };
         let kind = FactKind::Disposition {
-            list: list.to_string(),
+            list: f.list.to_string(),
             code,
             agency,
             effect: m.effect,
@@ -521,111 +640,151 @@ fn so(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
             release_date,
             release_origin,
         };
-        cx.push(e, at, kind, r);
+        cx.push(e, at, kind, Place::of(r));
     }
 }
 
-fn pf(cx: &mut Cx<'_, '_>, b: &Rec<'_>, body: &[Rec<'_>]) {
-    let final_statement = b.f(13, 13) == "F";
-    let number = b.f(14, 23).to_string();
-    let block_print = cx.date(b, 24, 29, "statement print date");
-    let payment_type = b.f(30, 30).to_string();
-    let mut cur: Option<(EntryNumber, FactKind, Rec<'_>)> = None;
-    let emit = |cx: &mut Cx<'_, '_>, cur: Option<(EntryNumber, FactKind, Rec<'_>)>| {
-        if let Some((e, k, r)) = cur {
-            let at = cx.day();
-            cx.push(e, at, k, &r);
+/// The statement fields of a PF/MS B-record.
+struct StatementBlock {
+    final_statement: bool,
+    number: String,
+}
+
+impl StatementBlock {
+    fn of(cx: &mut Cx<'_, '_>, b: &Record<'_>) -> StatementBlock {
+        StatementBlock {
+            final_statement: cx.text(b, "statement_status") == "F",
+            number: cx.string(b, "statement_number"),
         }
-    };
-    for r in body {
-        match r.id2() {
+    }
+}
+
+/// PF: daily statements (one fact per statement entry, with its fees).
+struct Pf {
+    head: StatementBlock,
+    print_date: Option<NaiveDate>,
+    payment_type: String,
+    cur: Option<(EntryNumber, FactKind, Place)>,
+}
+
+impl Pf {
+    fn start(cx: &mut Cx<'_, '_>, b: &Record<'_>) -> Pf {
+        let head = StatementBlock::of(cx, b);
+        let print_date = cx.date(b, "statement_print_date", "statement print date");
+        let payment_type = cx.string(b, "payment_type");
+        Pf { head, print_date, payment_type, cur: None }
+    }
+
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        match r.name {
             "Q1" => {
-                emit(cx, cur.take());
-                let Some(e) = cx.entry(r, (7, 9), (12, 19)) else { continue };
-                let print = cx.date(r, 34, 39, "print date").or(block_print);
-                let duty = cx.num(r, 40, 50, "estimated duty");
-                let tax = cx.num(r, 51, 61, "estimated tax");
+                self.finish_one(cx);
+                let Some(e) = cx.entry(r, "filer_code", "entry_number") else { return };
+                let print = cx.date(r, "statement_print_date", "print date").or(self.print_date);
+                let duty = cx.num(r, "duty_amount", "estimated duty");
+                let tax = cx.num(r, "tax_amount", "estimated tax");
                 let kind = FactKind::Statement {
-                    number: number.clone(),
-                    final_statement,
+                    number: self.head.number.clone(),
+                    final_statement: self.head.final_statement,
                     print_date: print,
                     due: None,
                     duty_cents: duty,
                     tax_cents: tax,
                     fees_cents: 0,
-                    payment_type: payment_type.clone(),
+                    payment_type: self.payment_type.clone(),
                     monthly: None,
                 };
-                cur = Some((e, kind, *r));
+                self.cur = Some((e, kind, Place::of(r)));
             }
             "QA" => {
                 let mut total = 0;
-                for k in 0..5 {
-                    let s = 5 + k * 14;
-                    if r.f(s, s + 2).is_empty() {
+                for (class_field, amount_field) in FEE_PAIRS {
+                    if cx.text(r, class_field).is_empty() {
                         continue;
                     }
-                    total += cx.num(r, s + 3, s + 13, "fee amount");
+                    total += cx.num(r, amount_field, "fee amount");
                 }
-                if let Some((_, FactKind::Statement { fees_cents, .. }, _)) = cur.as_mut() {
+                if let Some((_, FactKind::Statement { fees_cents, .. }, _)) = self.cur.as_mut() {
                     *fees_cents += total;
                 }
             }
             "Q2" | "Q3" | "Q4" | "Q5" | "Q6" | "Q7" | "QE" | "QJ" => {}
-            other => cx.err("I211", format!("record {other:?} in a PF block"), r),
+            other => cx.err("I211", format!("record {other:?} in a PF block"), Place::of(r)),
         }
     }
-    emit(cx, cur.take());
+
+    fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
+        if let Some((e, k, place)) = self.cur.take() {
+            let at = cx.day();
+            cx.push(e, at, k, place);
+        }
+    }
+
+    fn finish(mut self, cx: &mut Cx<'_, '_>) {
+        self.finish_one(cx);
+    }
 }
 
-fn ms(cx: &mut Cx<'_, '_>, b: &Rec<'_>, body: &[Rec<'_>]) {
-    let final_statement = b.f(13, 13) == "F";
-    let mut monthly_number = b.f(14, 23).to_string();
-    let mut due = None;
-    let mut dailies: Vec<(String, Rec<'_>)> = Vec::new();
-    for r in body {
-        match r.id2() {
-            "Q1" => dailies.push((r.f(3, 12).to_string(), *r)),
+/// MS: periodic monthly statements (links from the daily statements they list).
+struct Ms {
+    head: StatementBlock,
+    due: Option<NaiveDate>,
+    dailies: Vec<(String, Place)>,
+}
+
+impl Ms {
+    fn start(cx: &mut Cx<'_, '_>, b: &Record<'_>) -> Ms {
+        Ms { head: StatementBlock::of(cx, b), due: None, dailies: Vec::new() }
+    }
+
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        match r.name {
+            "Q1" => {
+                let daily = cx.string(r, "daily_statement_number");
+                self.dailies.push((daily, Place::of(r)));
+            }
             "Q3" | "Q5" => {
-                if monthly_number.is_empty() {
-                    monthly_number = r.f(3, 12).to_string();
+                if self.head.number.is_empty() {
+                    self.head.number = cx.string(r, "statement_number");
                 }
-                due = cx.date(r, 19, 24, "PMS due date");
+                self.due = cx.date(r, "statement_due_date", "PMS due date");
             }
             "Q2" | "Q4" | "Q6" | "Q7" | "QA" | "QE" | "QJ" => {}
-            other => cx.err("I211", format!("record {other:?} in an MS block"), r),
+            other => cx.err("I211", format!("record {other:?} in an MS block"), Place::of(r)),
         }
     }
-    let at = cx.day();
-    for (daily, r) in dailies {
-        let source = cx.ctx.source(r.line, r.index);
-        cx.out.monthly.push(MonthlyLink {
-            daily_number: daily,
-            monthly_number: monthly_number.clone(),
-            due,
-            final_statement,
-            at,
-            source,
-        });
+
+    fn finish(self, cx: &mut Cx<'_, '_>) {
+        let at = cx.day();
+        for (daily, place) in self.dailies {
+            let source = cx.ctx.source(place.line, place.index);
+            cx.out.monthly.push(MonthlyLink {
+                daily_number: daily,
+                monthly_number: self.head.number.clone(),
+                due: self.due,
+                final_statement: self.head.final_statement,
+                at,
+                source,
+            });
+        }
     }
 }
 
-fn er(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
-    let mut cur: Option<(EntryNumber, FactKind, Rec<'_>)> = None;
-    let emit = |cx: &mut Cx<'_, '_>, cur: Option<(EntryNumber, FactKind, Rec<'_>)>| {
-        if let Some((e, k, r)) = cur {
-            let at = cx.day();
-            cx.push(e, at, k, &r);
-        }
-    };
-    for r in body {
-        match r.id2() {
+/// ER: entry summary query output (liquidation status, extensions/suspensions, liquidated amounts).
+#[derive(Default)]
+struct Er {
+    cur: Option<(EntryNumber, FactKind, Place)>,
+}
+
+impl Er {
+    fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        match r.name {
             "JB" => {
-                emit(cx, cur.take());
-                let Some(e) = cx.entry(r, (3, 5), (8, 15)) else { continue };
-                let date = cx.date(r, 44, 49, "liquidation date");
+                self.finish_one(cx);
+                let Some(e) = cx.entry(r, "filer_code", "entry_number") else { return };
+                let date = cx.date(r, "liquidation_date", "liquidation date");
                 let kind = FactKind::Liquidation {
-                    status_code: r.f(43, 43).to_string(),
+                    status_code: cx.string(r, "liquidation_status"),
                     date,
                     ext_susp_codes: Vec::new(),
                     ext_susp_date: None,
@@ -638,29 +797,32 @@ fn er(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
                     adcvd_cents: 0,
                     reasons: Vec::new(),
                 };
-                cur = Some((e, kind, *r));
+                self.cur = Some((e, kind, Place::of(r)));
             }
             "JC" => {
-                let d = cx.date(r, 28, 33, "extension/suspension date");
-                if let Some((_, FactKind::Liquidation { ext_susp_codes, ext_susp_date, protest, .. }, _)) = cur.as_mut()
+                let d = cx.date(r, "extension_date", "extension/suspension date");
+                if let Some((_, FactKind::Liquidation { ext_susp_codes, ext_susp_date, protest, .. }, _)) =
+                    self.cur.as_mut()
                 {
                     *ext_susp_date = d;
-                    *protest = r.f(42, 43).to_string();
+                    *protest = cx.string(r, "protest_status");
                     *ext_susp_codes =
-                        (0..4).map(|k| r.f(71 + 2 * k, 72 + 2 * k).to_string()).filter(|c| !c.is_empty()).collect();
+                        EXT_SUSP_CODES.iter().map(|f| cx.string(r, f)).filter(|c| !c.is_empty()).collect();
                 } else {
-                    cx.err("I208", "JC record before any JB record", r);
+                    cx.err("I208", "JC record before any JB record", Place::of(r));
                 }
             }
             "JD" => {
-                let ed = cx.date(r, 4, 9, "entry date");
+                let ed = cx.date(r, "entry_date", "entry date");
                 let vals = [
-                    cx.num(r, 10, 21, "liquidated duty"),
-                    cx.num(r, 22, 33, "liquidated tax"),
-                    cx.num(r, 34, 45, "liquidated fees"),
-                    cx.num(r, 46, 57, "interest"),
-                    cx.num(r, 58, 69, "AD/CVD"),
+                    cx.num(r, "liquidated_duty", "liquidated duty"),
+                    cx.num(r, "liquidated_tax", "liquidated tax"),
+                    cx.num(r, "liquidated_fees", "liquidated fees"),
+                    cx.num(r, "liquidated_interest", "interest"),
+                    cx.num(r, "liquidated_adcvd", "AD/CVD"),
                 ];
+                let codes: Vec<String> =
+                    LIQUIDATION_REASONS.iter().map(|f| cx.string(r, f)).filter(|c| !c.is_empty()).collect();
                 if let Some((
                     _,
                     FactKind::Liquidation {
@@ -674,19 +836,121 @@ fn er(cx: &mut Cx<'_, '_>, body: &[Rec<'_>]) {
                         ..
                     },
                     _,
-                )) = cur.as_mut()
+                )) = self.cur.as_mut()
                 {
                     *entry_date = ed;
                     [*duty_cents, *tax_cents, *fees_cents, *interest_cents, *adcvd_cents] = vals;
-                    *reasons =
-                        (0..3).map(|k| r.f(70 + 2 * k, 71 + 2 * k).to_string()).filter(|c| !c.is_empty()).collect();
+                    *reasons = codes;
                 } else {
-                    cx.err("I208", "JD record before any JB record", r);
+                    cx.err("I208", "JD record before any JB record", Place::of(r));
                 }
             }
             "JE" | "JF" | "JK" | "JM" | "JZ" => {}
-            other => cx.err("I211", format!("record {other:?} in an ER block"), r),
+            other => cx.err("I211", format!("record {other:?} in an ER block"), Place::of(r)),
         }
     }
-    emit(cx, cur.take());
+
+    fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
+        if let Some((e, k, place)) = self.cur.take() {
+            let at = cx.day();
+            cx.push(e, at, k, place);
+        }
+    }
+
+    fn finish(mut self, cx: &mut Cx<'_, '_>) {
+        self.finish_one(cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grammar::{embedded_files, GrammarFile};
+    use crate::ingest::sample;
+
+    fn ctx() -> FileContext<'static> {
+        let received = NaiveDate::from_ymd_opt(2026, 2, 3).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap_or_default();
+        FileContext { name: "ae.abi", inbox: "broker", role: Role::Broker, sha256: "00", received }
+    }
+
+    /// The embedded grammars with `edit` applied to `abi/ae.toml`.
+    fn grammars_with_ae(edit: impl Fn(&str) -> String) -> Grammars {
+        let files: Vec<GrammarFile> = embedded_files()
+            .into_iter()
+            .map(|f| if f.path == "abi/ae.toml" { GrammarFile { text: edit(&f.text), path: f.path } } else { f })
+            .collect();
+        Grammars::from_files(&files).expect("edited grammars load")
+    }
+
+    fn filed(out: &Interpretation) -> Vec<&Summary> {
+        out.facts
+            .iter()
+            .filter_map(|(_, f)| match &f.kind {
+                FactKind::SummaryFiled { summary } => Some(summary),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, d)
+    }
+
+    #[test]
+    fn summary_read_by_field_name() {
+        let g = Grammars::embedded().expect("embedded grammars");
+        let out = interpret(&sample::ae("EEE", 1_000_001, "A"), &ctx(), &g);
+        // The reader's warnings (short records) come through; nothing from the interpretation.
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
+        assert!(out.diagnostics.iter().all(|d| d.code.starts_with("ABIE")), "{:?}", out.diagnostics);
+        let s = filed(&out);
+        assert_eq!(s.len(), 1);
+        let s = s[0];
+        assert_eq!((s.action.as_str(), s.port.as_str(), s.broker_ref.as_str()), ("A", "2704", "BR1000001"));
+        assert_eq!((s.entry_date, s.import_date), (day(2026, 2, 2), day(2026, 1, 31)));
+        assert_eq!(s.statement_print_date, day(2026, 2, 10));
+        let l = &s.lines[0];
+        assert_eq!((l.line, l.tariffs[0].duty_cents, l.tariffs[0].quantity_hundredths), (1, 165_000, 10_000));
+        assert_eq!(l.fees.get("499"), Some(&3464));
+        assert_eq!((s.total_duty_cents, s.total_fees_cents), (165_000, 4714));
+        assert_eq!(s.fee_totals.get("501"), Some(&1250));
+    }
+
+    #[test]
+    fn an_invalid_file_gives_only_the_reader_diagnostics() {
+        let g = Grammars::embedded().expect("embedded grammars");
+        // A 50-record amount with letters in it (class SN): ABIE021, and no facts at all.
+        let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
+        let bad = text.replace("0000165000", "00001650X0");
+        assert_ne!(bad, text);
+        let out = interpret(bad.as_bytes(), &ctx(), &g);
+        assert!(out.facts.is_empty());
+        assert!(out.diagnostics.iter().any(|d| d.code == "ABIE021"), "{:?}", out.diagnostics);
+        assert!(out.diagnostics.iter().all(|d| d.code.starts_with("ABIE")), "{:?}", out.diagnostics);
+    }
+
+    #[test]
+    fn the_grammar_decides_where_a_field_is() {
+        // Swap the names of the two adjacent 11-record dates: the interpreter follows the grammar.
+        let g = grammars_with_ae(|t| {
+            t.replace("\"estimated_entry_date\"", "\"swap\"")
+                .replace("\"import_date\"", "\"estimated_entry_date\"")
+                .replace("\"swap\"", "\"import_date\"")
+        });
+        let out = interpret(&sample::ae("EEE", 1_000_001, "A"), &ctx(), &g);
+        let s = filed(&out);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].entry_date, s[0].import_date), (day(2026, 1, 31), day(2026, 2, 2)));
+    }
+
+    #[test]
+    fn a_field_missing_from_the_grammar_is_reported() {
+        let g = grammars_with_ae(|t| t.replace("\"recon_issue_code\"", "\"recon_issue\""));
+        let out = interpret(&sample::ae("EEE", 1_000_001, "A"), &ctx(), &g);
+        let i213: Vec<_> = out.diagnostics.iter().filter(|d| d.code == "I213").collect();
+        assert_eq!(i213.len(), 1, "{:?}", out.diagnostics);
+        assert!(i213[0].message.contains("recon_issue_code"));
+        assert!(out.has_errors());
+        assert_eq!(filed(&out).len(), 1);
+    }
 }

@@ -69,16 +69,9 @@ impl Interpretation {
 /// Interpret one file's bytes.
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     match parse::sniff(bytes) {
-        Format::Abi => {
-            // The grammar-driven reader validates (stable ABIE codes); facts come from the records.
-            let parsed = parse::parse_file(ctx.name, bytes, grammars);
-            if !parsed.ok {
-                return Interpretation { diagnostics: parsed.errors, ..Interpretation::default() };
-            }
-            let mut out = abi::interpret(bytes, ctx, grammars);
-            out.diagnostics.extend(parsed.errors);
-            out
-        }
+        // One pass of the grammar-driven reader: it validates (stable ABIE codes) and hands over the
+        // typed records the facts come from.
+        Format::Abi => abi::interpret(bytes, ctx, grammars),
         Format::Csv => csv_pre_entries(bytes, ctx),
         Format::X12 => x12::interpret(bytes, ctx, grammars),
         Format::Unknown => {
