@@ -201,6 +201,45 @@ impl<'a> Tokenizer<'a> {
     /// ended before a terminator. `None` at the end of the input.
     #[inline]
     pub fn next_segment(&mut self) -> Option<Segment<'a>> {
+        if !self.strip_crlf && self.d.terminator.len() == 1 {
+            return self.next_segment_simple();
+        }
+        self.next_segment_general()
+    }
+
+    /// [`Tokenizer::next_segment`] for the usual case: a one-byte terminator, no hard wrapping.
+    #[inline]
+    fn next_segment_simple(&mut self) -> Option<Segment<'a>> {
+        let input = self.input;
+        let t = self.d.terminator.first();
+        let mut start = self.pos;
+        while let Some(&b) = input.get(start) {
+            if b == t || !is_noise(b) {
+                break;
+            }
+            self.line += (b == b'\n') as usize;
+            start += 1;
+        }
+        self.pos = start;
+        let rest = input.get(start..)?;
+        if rest.starts_with(b"BIN") {
+            return self.next_segment_general();
+        }
+        let line = self.line;
+        let (raw, terminated) = match memchr::memchr(t, rest) {
+            Some(k) => (rest.get(..k).unwrap_or(&[]), true),
+            None if rest.is_empty() => return None,
+            None => (rest, false),
+        };
+        self.pos = start + raw.len() + terminated as usize;
+        if terminated && t == b'\n' {
+            self.line += 1;
+        }
+        self.unterminated = !terminated;
+        Some(Segment::new(Cow::Borrowed(raw), self.d, line, start))
+    }
+
+    fn next_segment_general(&mut self) -> Option<Segment<'a>> {
         self.skip_noise();
         let start = self.pos;
         if start >= self.input.len() {

@@ -159,67 +159,147 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 }
 
 /// Check a segment's elements against its definition, appending element errors.
-///
-/// Fast path: one pass over the segment finds the elements; when the segment holds no component
-/// or repetition separator, control character or non-ASCII byte, values are checked without
-/// re-scanning their characters. Anything else takes the general path.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
-    let d = seg.delimiters;
-    let raw = seg.raw();
-    let body = raw.get(seg.id().len()..).unwrap_or(&[]);
-    let rep = d.repetition.unwrap_or(d.component);
-    if seg.id() == b"BIN" {
-        return check_elements_general(seg, def, out);
+    let mut fast = FastCheck::new(seg.delimiters);
+    fast.check(seg, def, out);
+}
+
+/// Byte classes of the fast element check.
+const PLAIN: u8 = 0;
+const ELEMENT: u8 = 1;
+const SPECIAL: u8 = 2;
+
+/// Slots of the code-value cache (a power of two).
+const CODE_SLOTS: usize = 512;
+
+/// State of the fast element check, reused across segments: a byte-class table for the
+/// interchange's delimiters and a direct-mapped cache of code-list lookups.
+#[derive(Debug, Clone)]
+struct FastCheck {
+    delimiters: super::delimiters::Delimiters,
+    class: [u8; 256],
+    /// (code list address, value packed with its length, allowed); address 0 = empty slot.
+    codes: Vec<(usize, u64, bool)>,
+}
+
+impl FastCheck {
+    fn new(d: super::delimiters::Delimiters) -> Self {
+        let mut f = FastCheck { delimiters: d, class: [PLAIN; 256], codes: Vec::new() };
+        f.set_delimiters(d);
+        f
     }
-    // One pass: split elements and check each; anything unusual takes the general path.
-    let ok_value = |n: usize, v: &[u8]| -> bool {
+
+    fn set_delimiters(&mut self, d: super::delimiters::Delimiters) {
+        self.delimiters = d;
+        for (b, c) in self.class.iter_mut().enumerate() {
+            *c = if (0x20..0x7F).contains(&b) { PLAIN } else { SPECIAL };
+        }
+        let rep = d.repetition.unwrap_or(d.component);
+        for special in [d.component, rep] {
+            if let Some(c) = self.class.get_mut(special as usize) {
+                *c = SPECIAL;
+            }
+        }
+        if let Some(c) = self.class.get_mut(d.element as usize) {
+            *c = ELEMENT;
+        }
+    }
+
+    /// [`ElementDef::code_ok`], remembered for short values.
+    #[inline]
+    fn code_ok(&mut self, e: &ElementDef, v: &[u8]) -> bool {
+        let Some(list) = &e.codes else { return true };
+        if v.len() > 7 {
+            return e.code_ok(v);
+        }
+        let key = v.iter().fold(v.len() as u64, |a, &b| (a << 8) | b as u64);
+        let addr = list.as_ptr() as usize;
+        let h = ((key ^ (addr as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize
+            & (CODE_SLOTS - 1);
+        if self.codes.is_empty() {
+            self.codes = vec![(0, 0, false); CODE_SLOTS];
+        }
+        if let Some(&(a, k, ok)) = self.codes.get(h) {
+            if a == addr && k == key {
+                return ok;
+            }
+        }
+        let ok = e.code_ok(v);
+        if let Some(slot) = self.codes.get_mut(h) {
+            *slot = (addr, key, ok);
+        }
+        ok
+    }
+
+    /// [`check_value`] for a value known to be printable ASCII.
+    #[inline]
+    fn check_plain(&mut self, e: &ElementDef, v: &[u8]) -> Option<u8> {
+        match e.ty {
+            ElemType::AN | ElemType::ID => {
+                let len = v.len() as u32;
+                if len < e.min {
+                    Some(4)
+                } else if len > e.max {
+                    Some(5)
+                } else if e.ty == ElemType::ID && !self.code_ok(e, v) {
+                    Some(7)
+                } else {
+                    None
+                }
+            }
+            _ => check_value(e, v),
+        }
+    }
+
+    #[inline]
+    fn ok_value(&mut self, def: &SegmentDef, n: usize, v: &[u8]) -> bool {
         match def.elements.get(n.wrapping_sub(1)) {
             None => false,
             Some(e) if v.is_empty() => e.req != Req::M,
-            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || check_plain(e, v).is_none(),
+            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || self.check_plain(e, v).is_none(),
         }
-    };
-    let mut n = 0usize;
-    if !body.is_empty() {
-        let mut start = 1usize;
-        for (k, &b) in body.iter().enumerate().skip(1) {
-            if b == d.element {
-                n += 1;
-                if !ok_value(n, body.get(start..k).unwrap_or(&[])) {
-                    return check_elements_general(seg, def, out);
+    }
+
+    /// Check a segment's elements (see [`check_elements`]).
+    ///
+    /// Fast path: one pass over the segment (a byte-class table) finds the elements; when the
+    /// segment holds no component or repetition separator, control character or non-ASCII byte,
+    /// values are checked without re-scanning their characters. Anything else takes the general path.
+    fn check(&mut self, seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+        let d = seg.delimiters;
+        if d != self.delimiters {
+            self.set_delimiters(d);
+        }
+        let raw = seg.raw();
+        let id = seg.id();
+        let body = raw.get(id.len()..).unwrap_or(&[]);
+        if id == b"BIN" {
+            return check_elements_general(seg, def, out);
+        }
+        let mut n = 0usize;
+        if let Some(rest) = body.get(1..) {
+            let mut start = 0usize;
+            for (k, &b) in rest.iter().enumerate() {
+                match self.class[b as usize] {
+                    PLAIN => {}
+                    ELEMENT => {
+                        n += 1;
+                        if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                            return check_elements_general(seg, def, out);
+                        }
+                        start = k + 1;
+                    }
+                    _ => return check_elements_general(seg, def, out),
                 }
-                start = k + 1;
-            } else if b == d.component || b == rep || !(0x20..0x7F).contains(&b) {
+            }
+            n += 1;
+            if !self.ok_value(def, n, rest.get(start..).unwrap_or(&[])) {
                 return check_elements_general(seg, def, out);
             }
         }
-        n += 1;
-        if !ok_value(n, body.get(start..).unwrap_or(&[])) {
-            return check_elements_general(seg, def, out);
+        if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
+            check_elements_general(seg, def, out);
         }
-    }
-    if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
-        check_elements_general(seg, def, out);
-    }
-}
-
-/// [`check_value`] for a value known to be printable ASCII.
-#[inline]
-fn check_plain(e: &ElementDef, v: &[u8]) -> Option<u8> {
-    match e.ty {
-        ElemType::AN | ElemType::ID => {
-            let len = v.len() as u32;
-            if len < e.min {
-                Some(4)
-            } else if len > e.max {
-                Some(5)
-            } else if e.ty == ElemType::ID && !e.code_ok(v) {
-                Some(7)
-            } else {
-                None
-            }
-        }
-        _ => check_value(e, v),
     }
 }
 
@@ -313,6 +393,8 @@ pub struct StructureValidator<'g> {
     stack: Vec<Frame<'g>>,
     counts: Vec<u32>,
     scratch: Vec<ElementError>,
+    /// Element-check tables and code cache, kept across sets.
+    fast: FastCheck,
     /// Direct-mapped cache of segment definitions for the current set's context.
     def_cache: [(SegId, Option<&'g SegmentDef>); 64],
 }
@@ -324,6 +406,12 @@ impl<'g> StructureValidator<'g> {
             stack: Vec::new(),
             counts: Vec::new(),
             scratch: Vec::new(),
+            fast: FastCheck::new(super::delimiters::Delimiters {
+                element: b'*',
+                component: b':',
+                repetition: None,
+                terminator: super::delimiters::Terminator::new(b"~"),
+            }),
             def_cache: [(0, None); 64],
         };
         v.reset(ctx);
@@ -412,7 +500,7 @@ impl<'g> StructureValidator<'g> {
         }
         if let Some(def) = def {
             self.scratch.clear();
-            check_elements(seg, def, &mut self.scratch);
+            self.fast.check(seg, def, &mut self.scratch);
             if !self.scratch.is_empty() {
                 let mut e = self.seg_error(seg, 8);
                 e.elements = std::mem::take(&mut self.scratch);
@@ -435,21 +523,13 @@ impl<'g> StructureValidator<'g> {
 
     fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) {
         // Search the open frames, innermost first, from each frame's position forward.
-        let mut found = None;
-        'outer: for level in (0..self.stack.len()).rev() {
-            let Some(f) = self.stack.get(level) else { continue };
-            for (j, &first) in f.firsts.iter().enumerate().skip(f.pos) {
-                if first == id {
-                    // Repeating the node at the frame's current position of a loop trigger within
-                    // its own loop frame is handled by the parent (j == 0 in a loop frame).
-                    if level > 0 && j == 0 {
-                        continue;
-                    }
-                    found = Some((level, j));
-                    break 'outer;
-                }
-            }
-        }
+        // Repeating the node at the frame's current position of a loop trigger within its own
+        // loop frame is handled by the parent (j == 0 in a loop frame is never searched).
+        let found = self.stack.iter().enumerate().rev().find_map(|(level, f)| {
+            let from = if level > 0 { f.pos.max(1) } else { f.pos };
+            let tail = f.firsts.get(from..)?;
+            tail.iter().position(|&first| first == id).map(|k| (level, from + k))
+        });
         let Some((level, j)) = found else {
             let code = if !known {
                 1
