@@ -41,6 +41,12 @@ impl<'a> Segment<'a> {
         let id_len = data.iter().position(|&b| b == delimiters.element).unwrap_or(data.len());
         Segment { data, id_len, delimiters, line, byte, index: 0 }
     }
+
+    /// [`Segment::new`] for a borrowed segment whose id length is known.
+    #[inline]
+    fn borrowed(data: &'a [u8], id_len: usize, delimiters: Delimiters, line: usize, byte: usize) -> Self {
+        Segment { data: Cow::Borrowed(data), id_len, delimiters, line, byte, index: 0 }
+    }
     /// The whole segment without its terminator.
     pub fn raw(&self) -> &[u8] {
         &self.data
@@ -102,6 +108,11 @@ pub struct Tokenizer<'a> {
     pub strip_crlf: bool,
     /// The last segment returned had no terminator (the input ended).
     pub unterminated: bool,
+    /// Copies of the element separator and the first terminator byte: the simple path reads
+    /// these, never `d`'s fields, so `d` is copied whole into each segment (no split copy that
+    /// makes the next move of the segment stall on store forwarding).
+    element: u8,
+    term0: u8,
 }
 
 /// A tokenizer result.
@@ -119,7 +130,16 @@ fn is_noise(b: u8) -> bool {
 
 impl<'a> Tokenizer<'a> {
     pub fn new(input: &'a [u8], pos: usize, line: usize, d: Delimiters) -> Self {
-        Tokenizer { input, pos, line, d, strip_crlf: false, unterminated: false }
+        Tokenizer {
+            input,
+            pos,
+            line,
+            d,
+            strip_crlf: false,
+            unterminated: false,
+            element: d.element,
+            term0: d.terminator.first(),
+        }
     }
 
     /// Skip CR/LF/space/tab after a segment (unless one of them is the terminator).
@@ -201,7 +221,11 @@ impl<'a> Tokenizer<'a> {
     /// ended before a terminator. `None` at the end of the input.
     #[inline]
     pub fn next_segment(&mut self) -> Option<Segment<'a>> {
-        if !self.strip_crlf && self.d.terminator.len() == 1 {
+        if !self.strip_crlf
+            && self.d.terminator.len() == 1
+            && self.term0 == self.d.terminator.first()
+            && self.element == self.d.element
+        {
             return self.next_segment_simple();
         }
         self.next_segment_general()
@@ -211,7 +235,7 @@ impl<'a> Tokenizer<'a> {
     #[inline]
     fn next_segment_simple(&mut self) -> Option<Segment<'a>> {
         let input = self.input;
-        let t = self.d.terminator.first();
+        let t = self.term0;
         let mut start = self.pos;
         while let Some(&b) = input.get(start) {
             if b == t || !is_noise(b) {
@@ -236,7 +260,13 @@ impl<'a> Tokenizer<'a> {
             self.line += 1;
         }
         self.unterminated = !terminated;
-        Some(Segment::new(Cow::Borrowed(raw), self.d, line, start))
+        let e = self.element;
+        let id_len = raw
+            .iter()
+            .take(4)
+            .position(|&b| b == e)
+            .unwrap_or_else(|| raw.get(4..).and_then(|r| memchr::memchr(e, r)).map(|k| k + 4).unwrap_or(raw.len()));
+        Some(Segment::borrowed(raw, id_len, self.d, line, start))
     }
 
     fn next_segment_general(&mut self) -> Option<Segment<'a>> {

@@ -161,13 +161,36 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 /// Check a segment's elements against its definition, appending element errors.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
     let mut fast = FastCheck::new(seg.delimiters);
-    fast.check(seg, def, out);
+    let required = def.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1);
+    fast.check(seg, def, required, out);
 }
 
 /// Byte classes of the fast element check.
 const PLAIN: u8 = 0;
 const ELEMENT: u8 = 1;
 const SPECIAL: u8 = 2;
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// High bit of each byte of `t` that is zero (exact: no false positives).
+#[inline(always)]
+fn zero_bytes(t: u64) -> u64 {
+    !(((t & LOW7) + LOW7) | t) & HI
+}
+
+/// High bit of each byte of `v` that is not plain: below 0x20, 0x7F or above, or equal to one of
+/// the (byte-replicated) element separator `e`, component separator `c` or repetition separator `r`.
+#[inline(always)]
+fn unusual(v: u64, e: u64, c: u64, r: u64) -> u64 {
+    let below_space = !((v & LOW7) + 0x6060_6060_6060_6060) & !v & HI;
+    let del_or_high = (((v & LOW7) + LO) | v) & HI;
+    below_space | del_or_high | zero_bytes(v ^ e) | zero_bytes(v ^ c) | zero_bytes(v ^ r)
+}
+
+/// Slots of the segment-definition cache (a power of two).
+const DEF_SLOTS: usize = 128;
 
 /// Slots of the code-value cache (a power of two).
 const CODE_SLOTS: usize = 512;
@@ -251,7 +274,7 @@ impl FastCheck {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn ok_value(&mut self, def: &SegmentDef, n: usize, v: &[u8]) -> bool {
         match def.elements.get(n.wrapping_sub(1)) {
             None => false,
@@ -265,7 +288,8 @@ impl FastCheck {
     /// Fast path: one pass over the segment (a byte-class table) finds the elements; when the
     /// segment holds no component or repetition separator, control character or non-ASCII byte,
     /// values are checked without re-scanning their characters. Anything else takes the general path.
-    fn check(&mut self, seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
+    /// `required`: the number of elements up to the definition's last mandatory one.
+    fn check(&mut self, seg: &Segment<'_>, def: &SegmentDef, required: usize, out: &mut Vec<ElementError>) {
         let d = seg.delimiters;
         if d != self.delimiters {
             self.set_delimiters(d);
@@ -279,7 +303,31 @@ impl FastCheck {
         let mut n = 0usize;
         if let Some(rest) = body.get(1..) {
             let mut start = 0usize;
-            for (k, &b) in rest.iter().enumerate() {
+            // Eight bytes at a time: a mask of the bytes that are not plain (see `unusual`).
+            let words = rest.chunks_exact(8);
+            let tail_at = rest.len() - words.remainder().len();
+            let (e, c, r) =
+                (d.element as u64 * LO, d.component as u64 * LO, d.repetition.unwrap_or(d.component) as u64 * LO);
+            for (w, chunk) in words.enumerate() {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let v = u64::from_le_bytes(word);
+                let mut mask = unusual(v, e, c, r);
+                while mask != 0 {
+                    let i = (mask.trailing_zeros() / 8) as usize;
+                    mask &= mask - 1;
+                    let k = w * 8 + i;
+                    if chunk.get(i) != Some(&d.element) {
+                        return check_elements_general(seg, def, out);
+                    }
+                    n += 1;
+                    if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                        return check_elements_general(seg, def, out);
+                    }
+                    start = k + 1;
+                }
+            }
+            for (k, &b) in rest.iter().enumerate().skip(tail_at) {
                 match self.class[b as usize] {
                     PLAIN => {}
                     ELEMENT => {
@@ -297,7 +345,7 @@ impl FastCheck {
                 return check_elements_general(seg, def, out);
             }
         }
-        if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
+        if n < required {
             check_elements_general(seg, def, out);
         }
     }
@@ -395,8 +443,9 @@ pub struct StructureValidator<'g> {
     scratch: Vec<ElementError>,
     /// Element-check tables and code cache, kept across sets.
     fast: FastCheck,
-    /// Direct-mapped cache of segment definitions for the current set's context.
-    def_cache: [(SegId, Option<&'g SegmentDef>); 64],
+    /// Direct-mapped cache of segment definitions for the current set's context, each with the
+    /// number of elements up to its last mandatory one.
+    def_cache: [(SegId, Option<&'g SegmentDef>, usize); DEF_SLOTS],
 }
 
 impl<'g> StructureValidator<'g> {
@@ -412,7 +461,7 @@ impl<'g> StructureValidator<'g> {
                 repetition: None,
                 terminator: super::delimiters::Terminator::new(b"~"),
             }),
-            def_cache: [(0, None); 64],
+            def_cache: [(0, None, 0); DEF_SLOTS],
         };
         v.reset(ctx);
         v
@@ -427,7 +476,7 @@ impl<'g> StructureValidator<'g> {
                 _ => false,
             };
         if !same {
-            self.def_cache = [(0, None); 64];
+            self.def_cache = [(0, None, 0); DEF_SLOTS];
         }
         self.ctx = ctx;
         self.stack.clear();
@@ -484,15 +533,16 @@ impl<'g> StructureValidator<'g> {
             out.push(self.seg_error(seg, 1));
             return;
         };
-        let h = ((id ^ (id >> 7) ^ (id >> 13)) & 63) as usize;
-        let def = match self.def_cache.get(h) {
-            Some(&(k, d)) if k == id => d,
+        let h = (id.wrapping_mul(0x9E37_79B1) >> 24) as usize & (DEF_SLOTS - 1);
+        let (def, required) = match self.def_cache.get(h) {
+            Some(&(k, d, r)) if k == id => (d, r),
             _ => {
                 let d = self.ctx.def(id);
+                let r = d.map_or(0, |d| d.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1));
                 if let Some(slot) = self.def_cache.get_mut(h) {
-                    *slot = (id, d);
+                    *slot = (id, d, r);
                 }
-                d
+                (d, r)
             }
         };
         if self.ctx.set.is_some() {
@@ -500,7 +550,7 @@ impl<'g> StructureValidator<'g> {
         }
         if let Some(def) = def {
             self.scratch.clear();
-            self.fast.check(seg, def, &mut self.scratch);
+            self.fast.check(seg, def, required, &mut self.scratch);
             if !self.scratch.is_empty() {
                 let mut e = self.seg_error(seg, 8);
                 e.elements = std::mem::take(&mut self.scratch);
@@ -596,6 +646,17 @@ mod tests {
 
     fn el(spec: &str) -> ElementDef {
         parse_element(spec, &CodeLists::default()).unwrap()
+    }
+
+    #[test]
+    fn unusual_bytes_mask() {
+        let (e, c, r) = (b'*' as u64 * LO, b':' as u64 * LO, b'^' as u64 * LO);
+        for b in 0..=255u8 {
+            let v = u64::from_le_bytes([b'A', b, b'z', b'0', b' ', b'~', b, b'9']);
+            let want = !(0x20..0x7F).contains(&b) || matches!(b, b'*' | b':' | b'^');
+            let expect = if want { 0x80u64 << 8 | 0x80u64 << 48 } else { 0 };
+            assert_eq!(unusual(v, e, c, r), expect, "byte {b:#04x}");
+        }
     }
 
     #[test]
