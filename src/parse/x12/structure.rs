@@ -189,6 +189,32 @@ fn unusual(v: u64, e: u64, c: u64, r: u64) -> u64 {
     below_space | del_or_high | zero_bytes(v ^ e) | zero_bytes(v ^ c) | zero_bytes(v ^ r)
 }
 
+/// Slots of the structure-search cache (a power of two).
+const SEARCH_SLOTS: usize = 1024;
+
+/// The index of the first of `firsts[from..]` equal to `id`, remembered in a direct-mapped cache
+/// keyed by the grammar slice's address (grammars do not change during a read), `from` and `id`.
+#[inline]
+fn search(cache: &mut [(usize, usize, SegId, usize)], firsts: &[SegId], from: usize, id: SegId) -> Option<usize> {
+    let tail = firsts.get(from..)?;
+    if tail.len() <= 4 {
+        return tail.iter().position(|&first| first == id).map(|k| from + k);
+    }
+    let addr = firsts.as_ptr() as usize;
+    let key = (addr as u64).rotate_left(17) ^ (from as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64;
+    let h = (key.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 40) as usize & (SEARCH_SLOTS - 1);
+    if let Some(&(a, f, i, r)) = cache.get(h) {
+        if a == addr && f == from && i == id {
+            return (r != usize::MAX).then_some(r);
+        }
+    }
+    let r = tail.iter().position(|&first| first == id).map(|k| from + k);
+    if let Some(slot) = cache.get_mut(h) {
+        *slot = (addr, from, id, r.unwrap_or(usize::MAX));
+    }
+    r
+}
+
 /// Slots of the segment-definition cache (a power of two).
 const DEF_SLOTS: usize = 128;
 
@@ -443,6 +469,8 @@ pub struct StructureValidator<'g> {
     scratch: Vec<ElementError>,
     /// Element-check tables and code cache, kept across sets.
     fast: FastCheck,
+    /// Remembered structure searches (see [`search`]), kept across sets.
+    search_cache: Vec<(usize, usize, SegId, usize)>,
     /// Direct-mapped cache of segment definitions for the current set's context, each with the
     /// number of elements up to its last mandatory one.
     def_cache: [(SegId, Option<&'g SegmentDef>, usize); DEF_SLOTS],
@@ -455,6 +483,7 @@ impl<'g> StructureValidator<'g> {
             stack: Vec::new(),
             counts: Vec::new(),
             scratch: Vec::new(),
+            search_cache: vec![(0, 0, 0, 0); SEARCH_SLOTS],
             fast: FastCheck::new(super::delimiters::Delimiters {
                 element: b'*',
                 component: b':',
@@ -575,11 +604,15 @@ impl<'g> StructureValidator<'g> {
         // Search the open frames, innermost first, from each frame's position forward.
         // Repeating the node at the frame's current position of a loop trigger within its own
         // loop frame is handled by the parent (j == 0 in a loop frame is never searched).
-        let found = self.stack.iter().enumerate().rev().find_map(|(level, f)| {
-            let from = if level > 0 { f.pos.max(1) } else { f.pos };
-            let tail = f.firsts.get(from..)?;
-            tail.iter().position(|&first| first == id).map(|k| (level, from + k))
-        });
+        let mut found = None;
+        for level in (0..self.stack.len()).rev() {
+            let Some(&Frame { firsts, pos, .. }) = self.stack.get(level) else { continue };
+            let from = if level > 0 { pos.max(1) } else { pos };
+            if let Some(j) = search(&mut self.search_cache, firsts, from, id) {
+                found = Some((level, j));
+                break;
+            }
+        }
         let Some((level, j)) = found else {
             let code = if !known {
                 1
