@@ -321,7 +321,20 @@ impl<'g> Reader<'g, '_> {
         let mut declared_groups = None;
         let mut resume = (input.len(), tok.line);
         let mut ended = false;
-        while let Some(mut seg) = tok.next_segment() {
+        loop {
+            // Fastest path: an ordinary body segment inside a set, built in place in `segs`.
+            if let Some(t) = txn.as_mut() {
+                if tok.push_body(&mut segs) {
+                    self.out.segments += 1;
+                    if self.opts.validate {
+                        if let Some(seg) = segs.last() {
+                            validator.segment(seg, &mut t.errors);
+                        }
+                    }
+                    continue;
+                }
+            }
+            let Some(mut seg) = tok.next_segment() else { break };
             if tok.unterminated {
                 self.warn("X12E024", "the last segment has no segment terminator", pos(seg.line, seg.byte, None));
             }
