@@ -8,7 +8,7 @@ use super::{
     AckStatus, GroupHeader, GroupResult, InterchangeHeader, InterchangeResult, ReadOptions, ReadOutcome, Transaction,
     TransactionResult, X12Event,
 };
-use crate::grammar::x12::{normalize_version, seg_id, SegmentDict};
+use crate::grammar::x12::{normalize_version, seg_id, SegmentDict, SetGrammar};
 use crate::grammar::Grammars;
 use crate::parse::error::{Diagnostic, Position};
 use std::collections::HashSet;
@@ -106,6 +106,10 @@ struct Reader<'g, 'cb> {
     base: usize,
     seen_isa: HashSet<(String, String, String)>,
     warned_versions: HashSet<String>,
+    /// The last version looked up: (version as written, its dictionary, the dictionary version).
+    last_dict: Option<(String, &'g SegmentDict, String)>,
+    /// The last set id looked up and its grammar.
+    last_set: Option<(String, Option<&'g SetGrammar>)>,
 }
 
 static EMPTY_DICT: SegmentDict = SegmentDict::new();
@@ -120,6 +124,8 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         base: 0,
         seen_isa: HashSet::new(),
         warned_versions: HashSet::new(),
+        last_dict: None,
+        last_set: None,
     };
     let input = match decode(bytes) {
         Ok((c, enc)) => {
@@ -315,7 +321,20 @@ impl<'g> Reader<'g, '_> {
         let mut declared_groups = None;
         let mut resume = (input.len(), tok.line);
         let mut ended = false;
-        while let Some(mut seg) = tok.next_segment() {
+        loop {
+            // Fastest path: an ordinary body segment inside a set, built in place in `segs`.
+            if let Some(t) = txn.as_mut() {
+                if tok.push_body(&mut segs) {
+                    self.out.segments += 1;
+                    if self.opts.validate {
+                        if let Some(seg) = segs.last() {
+                            validator.segment(seg, &mut t.errors);
+                        }
+                    }
+                    continue;
+                }
+            }
+            let Some(mut seg) = tok.next_segment() else { break };
             if tok.unterminated {
                 self.warn("X12E024", "the last segment has no segment terminator", pos(seg.line, seg.byte, None));
             }
@@ -481,7 +500,14 @@ impl<'g> Reader<'g, '_> {
                         );
                         codes_t.push(23);
                     }
-                    let set_grammar = g.x12.sets.get(&set);
+                    let set_grammar = match &self.last_set {
+                        Some((s, sg)) if *s == set => *sg,
+                        _ => {
+                            let sg = g.x12.sets.get(&set);
+                            self.last_set = Some((set.clone(), sg));
+                            sg
+                        }
+                    };
                     let fid = gs.header.functional_id.clone();
                     if set_grammar.is_none() {
                         self.warn(
@@ -501,16 +527,24 @@ impl<'g> Reader<'g, '_> {
                             );
                         }
                     }
-                    let (dict, grammar_version) = match g.x12.dictionary(&version) {
-                        Some((d, w)) => {
-                            if let Some(w) = w {
-                                if self.warned_versions.insert(version.clone()) {
-                                    self.warn("X12E011", w, pos(seg.line, seg.byte, Some(1)));
+                    // A version seen before was already warned about (X12E011 is once per version).
+                    let (dict, grammar_version) = match &self.last_dict {
+                        Some((v, d, gv)) if *v == version => (*d, gv.clone()),
+                        _ => {
+                            let (d, gv) = match g.x12.dictionary(&version) {
+                                Some((d, w)) => {
+                                    if let Some(w) = w {
+                                        if self.warned_versions.insert(version.clone()) {
+                                            self.warn("X12E011", w, pos(seg.line, seg.byte, Some(1)));
+                                        }
+                                    }
+                                    (d, d.version.clone())
                                 }
-                            }
-                            (d, d.version.clone())
+                                None => (&EMPTY_DICT, normalize_version(&version)),
+                            };
+                            self.last_dict = Some((version.clone(), d, gv.clone()));
+                            (d, gv)
                         }
-                        None => (&EMPTY_DICT, normalize_version(&version)),
                     };
                     validator.reset(SetContext { set: set_grammar, dict, envelope: &g.x12.envelope });
                     segs.clear();

@@ -41,6 +41,12 @@ impl<'a> Segment<'a> {
         let id_len = data.iter().position(|&b| b == delimiters.element).unwrap_or(data.len());
         Segment { data, id_len, delimiters, line, byte, index: 0 }
     }
+
+    /// [`Segment::new`] for a borrowed segment whose id length is known.
+    #[inline]
+    fn borrowed(data: &'a [u8], id_len: usize, delimiters: Delimiters, line: usize, byte: usize) -> Self {
+        Segment { data: Cow::Borrowed(data), id_len, delimiters, line, byte, index: 0 }
+    }
     /// The whole segment without its terminator.
     pub fn raw(&self) -> &[u8] {
         &self.data
@@ -102,6 +108,11 @@ pub struct Tokenizer<'a> {
     pub strip_crlf: bool,
     /// The last segment returned had no terminator (the input ended).
     pub unterminated: bool,
+    /// Copies of the element separator and the first terminator byte: the simple path reads
+    /// these, never `d`'s fields, so `d` is copied whole into each segment (no split copy that
+    /// makes the next move of the segment stall on store forwarding).
+    element: u8,
+    term0: u8,
 }
 
 /// A tokenizer result.
@@ -119,7 +130,16 @@ fn is_noise(b: u8) -> bool {
 
 impl<'a> Tokenizer<'a> {
     pub fn new(input: &'a [u8], pos: usize, line: usize, d: Delimiters) -> Self {
-        Tokenizer { input, pos, line, d, strip_crlf: false, unterminated: false }
+        Tokenizer {
+            input,
+            pos,
+            line,
+            d,
+            strip_crlf: false,
+            unterminated: false,
+            element: d.element,
+            term0: d.terminator.first(),
+        }
     }
 
     /// Skip CR/LF/space/tab after a segment (unless one of them is the terminator).
@@ -201,6 +221,101 @@ impl<'a> Tokenizer<'a> {
     /// ended before a terminator. `None` at the end of the input.
     #[inline]
     pub fn next_segment(&mut self) -> Option<Segment<'a>> {
+        if !self.strip_crlf
+            && self.d.terminator.len() == 1
+            && self.term0 == self.d.terminator.first()
+            && self.element == self.d.element
+        {
+            return self.next_segment_simple();
+        }
+        self.next_segment_general()
+    }
+
+    /// [`Tokenizer::next_segment`] for the usual case: a one-byte terminator, no hard wrapping.
+    #[inline]
+    fn next_segment_simple(&mut self) -> Option<Segment<'a>> {
+        let input = self.input;
+        let t = self.term0;
+        let mut start = self.pos;
+        while let Some(&b) = input.get(start) {
+            if b == t || !is_noise(b) {
+                break;
+            }
+            self.line += (b == b'\n') as usize;
+            start += 1;
+        }
+        self.pos = start;
+        let rest = input.get(start..)?;
+        if rest.starts_with(b"BIN") {
+            return self.next_segment_general();
+        }
+        let line = self.line;
+        let (raw, terminated) = match memchr::memchr(t, rest) {
+            Some(k) => (rest.get(..k).unwrap_or(&[]), true),
+            None if rest.is_empty() => return None,
+            None => (rest, false),
+        };
+        self.pos = start + raw.len() + terminated as usize;
+        if terminated && t == b'\n' {
+            self.line += 1;
+        }
+        self.unterminated = !terminated;
+        let e = self.element;
+        let id_len = raw
+            .iter()
+            .take(4)
+            .position(|&b| b == e)
+            .unwrap_or_else(|| raw.get(4..).and_then(|r| memchr::memchr(e, r)).map(|k| k + 4).unwrap_or(raw.len()));
+        Some(Segment::borrowed(raw, id_len, self.d, line, start))
+    }
+
+    /// When the next segment is an ordinary body segment (one-byte terminator found, no hard
+    /// wrapping, not BIN, id not starting with I, G, S or T), push it onto `into` with `index` =
+    /// its new length and return true; else leave the tokenizer as it was and return false.
+    ///
+    /// The segment is built in place in the vector: building it on the stack and moving it in
+    /// stalls on store forwarding.
+    #[inline]
+    pub fn push_body(&mut self, into: &mut Vec<Segment<'a>>) -> bool {
+        if self.strip_crlf
+            || self.d.terminator.len() != 1
+            || self.term0 != self.d.terminator.first()
+            || self.element != self.d.element
+        {
+            return false;
+        }
+        let input = self.input;
+        let t = self.term0;
+        let mut start = self.pos;
+        let mut line = self.line;
+        while let Some(&b) = input.get(start) {
+            if b == t || !is_noise(b) {
+                break;
+            }
+            line += (b == b'\n') as usize;
+            start += 1;
+        }
+        let Some(rest) = input.get(start..) else { return false };
+        if matches!(rest.first(), None | Some(b'I' | b'G' | b'S' | b'T')) || rest.starts_with(b"BIN") {
+            return false;
+        }
+        let Some(k) = memchr::memchr(t, rest) else { return false };
+        let raw = rest.get(..k).unwrap_or(&[]);
+        let e = self.element;
+        let id_len = raw
+            .iter()
+            .take(4)
+            .position(|&b| b == e)
+            .unwrap_or_else(|| raw.get(4..).and_then(|r| memchr::memchr(e, r)).map(|k| k + 4).unwrap_or(raw.len()));
+        self.pos = start + k + 1;
+        self.line = line + (t == b'\n') as usize;
+        self.unterminated = false;
+        let index = into.len() + 1;
+        into.push(Segment { data: Cow::Borrowed(raw), id_len, delimiters: self.d, line, byte: start, index });
+        true
+    }
+
+    fn next_segment_general(&mut self) -> Option<Segment<'a>> {
         self.skip_noise();
         let start = self.pos;
         if start >= self.input.len() {
@@ -271,6 +386,40 @@ mod tests {
         assert_eq!(s.element(2), Some(&b"a~\nb~"[..]));
         let Some(Token::Segment(s)) = t.next_token() else { panic!("no segment") };
         assert_eq!((s.id(), s.line), (&b"SE"[..], 2));
+    }
+
+    /// (raw, line, byte, unterminated) of each segment, by `next_segment` alone or by
+    /// `push_body` first with `next_segment` as the fallback.
+    fn walk(input: &[u8], term: &[u8], push: bool) -> Vec<(Vec<u8>, usize, usize, bool)> {
+        let mut t = Tokenizer::new(input, 0, 1, d(term));
+        let mut out = Vec::new();
+        loop {
+            let mut v = Vec::new();
+            if push && t.push_body(&mut v) {
+                let s = v.first().expect("pushed");
+                assert_eq!(s.index, 1);
+                out.push((s.raw().to_vec(), s.line, s.byte, t.unterminated));
+                continue;
+            }
+            let Some(s) = t.next_segment() else { break };
+            out.push((s.raw().to_vec(), s.line, s.byte, t.unterminated));
+        }
+        out
+    }
+
+    #[test]
+    fn push_body_matches_next_segment() {
+        let cases: [(&[u8], &[u8]); 6] = [
+            (b"ST*850*1~\r\nBEG*00~ \tPO1*1**DZ~~BIN*3*a~b~REF*IA~\nSE*5*1", b"~"),
+            (b"ST*1\nN1*x\n\nDTM*2\nSE*3", b"\n"),
+            (b"ISA~GS*1~ST*1~PID*F~GE*1~IEA*1~*X~ABCDE*1~", b"~"),
+            ("ST*1\u{2026}N1*2\u{2026}".as_bytes(), "\u{2026}".as_bytes()),
+            (b"N1*a\r\n*b~N2~", b"~"),
+            (b"", b"~"),
+        ];
+        for (input, term) in cases {
+            assert_eq!(walk(input, term, true), walk(input, term, false), "{:?}", String::from_utf8_lossy(input));
+        }
     }
 
     #[test]

@@ -159,67 +159,221 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 }
 
 /// Check a segment's elements against its definition, appending element errors.
-///
-/// Fast path: one pass over the segment finds the elements; when the segment holds no component
-/// or repetition separator, control character or non-ASCII byte, values are checked without
-/// re-scanning their characters. Anything else takes the general path.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
-    let d = seg.delimiters;
-    let raw = seg.raw();
-    let body = raw.get(seg.id().len()..).unwrap_or(&[]);
-    let rep = d.repetition.unwrap_or(d.component);
-    if seg.id() == b"BIN" {
-        return check_elements_general(seg, def, out);
+    let mut fast = FastCheck::new(seg.delimiters);
+    let required = def.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1);
+    fast.check(seg, def, required, out);
+}
+
+/// Byte classes of the fast element check.
+const PLAIN: u8 = 0;
+const ELEMENT: u8 = 1;
+const SPECIAL: u8 = 2;
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// High bit of each byte of `t` that is zero (exact: no false positives).
+#[inline(always)]
+fn zero_bytes(t: u64) -> u64 {
+    !(((t & LOW7) + LOW7) | t) & HI
+}
+
+/// High bit of each byte of `v` that is not plain: below 0x20, 0x7F or above, or equal to one of
+/// the (byte-replicated) element separator `e`, component separator `c` or repetition separator `r`.
+#[inline(always)]
+fn unusual(v: u64, e: u64, c: u64, r: u64) -> u64 {
+    let below_space = !((v & LOW7) + 0x6060_6060_6060_6060) & !v & HI;
+    let del_or_high = (((v & LOW7) + LO) | v) & HI;
+    below_space | del_or_high | zero_bytes(v ^ e) | zero_bytes(v ^ c) | zero_bytes(v ^ r)
+}
+
+/// Slots of the structure-search cache (a power of two).
+const SEARCH_SLOTS: usize = 1024;
+
+/// The index of the first of `firsts[from..]` equal to `id`, remembered in a direct-mapped cache
+/// keyed by the grammar slice's address (grammars do not change during a read), `from` and `id`.
+#[inline]
+fn search(cache: &mut [(usize, usize, SegId, usize)], firsts: &[SegId], from: usize, id: SegId) -> Option<usize> {
+    let tail = firsts.get(from..)?;
+    if tail.len() <= 4 {
+        return tail.iter().position(|&first| first == id).map(|k| from + k);
     }
-    // One pass: split elements and check each; anything unusual takes the general path.
-    let ok_value = |n: usize, v: &[u8]| -> bool {
+    let addr = firsts.as_ptr() as usize;
+    let key = (addr as u64).rotate_left(17) ^ (from as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64;
+    let h = (key.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 40) as usize & (SEARCH_SLOTS - 1);
+    if let Some(&(a, f, i, r)) = cache.get(h) {
+        if a == addr && f == from && i == id {
+            return (r != usize::MAX).then_some(r);
+        }
+    }
+    let r = tail.iter().position(|&first| first == id).map(|k| from + k);
+    if let Some(slot) = cache.get_mut(h) {
+        *slot = (addr, from, id, r.unwrap_or(usize::MAX));
+    }
+    r
+}
+
+/// Slots of the segment-definition cache (a power of two).
+const DEF_SLOTS: usize = 128;
+
+/// Slots of the code-value cache (a power of two).
+const CODE_SLOTS: usize = 512;
+
+/// State of the fast element check, reused across segments: a byte-class table for the
+/// interchange's delimiters and a direct-mapped cache of code-list lookups.
+#[derive(Debug, Clone)]
+struct FastCheck {
+    delimiters: super::delimiters::Delimiters,
+    class: [u8; 256],
+    /// (code list address, value packed with its length, allowed); address 0 = empty slot.
+    codes: Vec<(usize, u64, bool)>,
+}
+
+impl FastCheck {
+    fn new(d: super::delimiters::Delimiters) -> Self {
+        let mut f = FastCheck { delimiters: d, class: [PLAIN; 256], codes: Vec::new() };
+        f.set_delimiters(d);
+        f
+    }
+
+    fn set_delimiters(&mut self, d: super::delimiters::Delimiters) {
+        self.delimiters = d;
+        for (b, c) in self.class.iter_mut().enumerate() {
+            *c = if (0x20..0x7F).contains(&b) { PLAIN } else { SPECIAL };
+        }
+        let rep = d.repetition.unwrap_or(d.component);
+        for special in [d.component, rep] {
+            if let Some(c) = self.class.get_mut(special as usize) {
+                *c = SPECIAL;
+            }
+        }
+        if let Some(c) = self.class.get_mut(d.element as usize) {
+            *c = ELEMENT;
+        }
+    }
+
+    /// [`ElementDef::code_ok`], remembered for short values.
+    #[inline]
+    fn code_ok(&mut self, e: &ElementDef, v: &[u8]) -> bool {
+        let Some(list) = &e.codes else { return true };
+        if v.len() > 7 {
+            return e.code_ok(v);
+        }
+        let key = v.iter().fold(v.len() as u64, |a, &b| (a << 8) | b as u64);
+        let addr = list.as_ptr() as usize;
+        let h = ((key ^ (addr as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize
+            & (CODE_SLOTS - 1);
+        if self.codes.is_empty() {
+            self.codes = vec![(0, 0, false); CODE_SLOTS];
+        }
+        if let Some(&(a, k, ok)) = self.codes.get(h) {
+            if a == addr && k == key {
+                return ok;
+            }
+        }
+        let ok = e.code_ok(v);
+        if let Some(slot) = self.codes.get_mut(h) {
+            *slot = (addr, key, ok);
+        }
+        ok
+    }
+
+    /// [`check_value`] for a value known to be printable ASCII.
+    #[inline]
+    fn check_plain(&mut self, e: &ElementDef, v: &[u8]) -> Option<u8> {
+        match e.ty {
+            ElemType::AN | ElemType::ID => {
+                let len = v.len() as u32;
+                if len < e.min {
+                    Some(4)
+                } else if len > e.max {
+                    Some(5)
+                } else if e.ty == ElemType::ID && !self.code_ok(e, v) {
+                    Some(7)
+                } else {
+                    None
+                }
+            }
+            _ => check_value(e, v),
+        }
+    }
+
+    #[inline(always)]
+    fn ok_value(&mut self, def: &SegmentDef, n: usize, v: &[u8]) -> bool {
         match def.elements.get(n.wrapping_sub(1)) {
             None => false,
             Some(e) if v.is_empty() => e.req != Req::M,
-            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || check_plain(e, v).is_none(),
+            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || self.check_plain(e, v).is_none(),
         }
-    };
-    let mut n = 0usize;
-    if !body.is_empty() {
-        let mut start = 1usize;
-        for (k, &b) in body.iter().enumerate().skip(1) {
-            if b == d.element {
-                n += 1;
-                if !ok_value(n, body.get(start..k).unwrap_or(&[])) {
-                    return check_elements_general(seg, def, out);
+    }
+
+    /// Check a segment's elements (see [`check_elements`]).
+    ///
+    /// Fast path: one pass over the segment (a byte-class table) finds the elements; when the
+    /// segment holds no component or repetition separator, control character or non-ASCII byte,
+    /// values are checked without re-scanning their characters. Anything else takes the general path.
+    /// `required`: the number of elements up to the definition's last mandatory one.
+    fn check(&mut self, seg: &Segment<'_>, def: &SegmentDef, required: usize, out: &mut Vec<ElementError>) {
+        let d = seg.delimiters;
+        if d != self.delimiters {
+            self.set_delimiters(d);
+        }
+        let raw = seg.raw();
+        let id = seg.id();
+        let body = raw.get(id.len()..).unwrap_or(&[]);
+        if id == b"BIN" {
+            return check_elements_general(seg, def, out);
+        }
+        let mut n = 0usize;
+        if let Some(rest) = body.get(1..) {
+            let mut start = 0usize;
+            // Eight bytes at a time: a mask of the bytes that are not plain (see `unusual`).
+            let words = rest.chunks_exact(8);
+            let tail_at = rest.len() - words.remainder().len();
+            let (e, c, r) =
+                (d.element as u64 * LO, d.component as u64 * LO, d.repetition.unwrap_or(d.component) as u64 * LO);
+            for (w, chunk) in words.enumerate() {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let v = u64::from_le_bytes(word);
+                let mut mask = unusual(v, e, c, r);
+                while mask != 0 {
+                    let i = (mask.trailing_zeros() / 8) as usize;
+                    mask &= mask - 1;
+                    let k = w * 8 + i;
+                    if chunk.get(i) != Some(&d.element) {
+                        return check_elements_general(seg, def, out);
+                    }
+                    n += 1;
+                    if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                        return check_elements_general(seg, def, out);
+                    }
+                    start = k + 1;
                 }
-                start = k + 1;
-            } else if b == d.component || b == rep || !(0x20..0x7F).contains(&b) {
+            }
+            for (k, &b) in rest.iter().enumerate().skip(tail_at) {
+                match self.class[b as usize] {
+                    PLAIN => {}
+                    ELEMENT => {
+                        n += 1;
+                        if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                            return check_elements_general(seg, def, out);
+                        }
+                        start = k + 1;
+                    }
+                    _ => return check_elements_general(seg, def, out),
+                }
+            }
+            n += 1;
+            if !self.ok_value(def, n, rest.get(start..).unwrap_or(&[])) {
                 return check_elements_general(seg, def, out);
             }
         }
-        n += 1;
-        if !ok_value(n, body.get(start..).unwrap_or(&[])) {
-            return check_elements_general(seg, def, out);
+        if n < required {
+            check_elements_general(seg, def, out);
         }
-    }
-    if def.elements.iter().skip(n).any(|e| e.req == Req::M) {
-        check_elements_general(seg, def, out);
-    }
-}
-
-/// [`check_value`] for a value known to be printable ASCII.
-#[inline]
-fn check_plain(e: &ElementDef, v: &[u8]) -> Option<u8> {
-    match e.ty {
-        ElemType::AN | ElemType::ID => {
-            let len = v.len() as u32;
-            if len < e.min {
-                Some(4)
-            } else if len > e.max {
-                Some(5)
-            } else if e.ty == ElemType::ID && !e.code_ok(v) {
-                Some(7)
-            } else {
-                None
-            }
-        }
-        _ => check_value(e, v),
     }
 }
 
@@ -313,8 +467,13 @@ pub struct StructureValidator<'g> {
     stack: Vec<Frame<'g>>,
     counts: Vec<u32>,
     scratch: Vec<ElementError>,
-    /// Direct-mapped cache of segment definitions for the current set's context.
-    def_cache: [(SegId, Option<&'g SegmentDef>); 64],
+    /// Element-check tables and code cache, kept across sets.
+    fast: FastCheck,
+    /// Remembered structure searches (see [`search`]), kept across sets.
+    search_cache: Vec<(usize, usize, SegId, usize)>,
+    /// Direct-mapped cache of segment definitions for the current set's context, each with the
+    /// number of elements up to its last mandatory one.
+    def_cache: [(SegId, Option<&'g SegmentDef>, usize); DEF_SLOTS],
 }
 
 impl<'g> StructureValidator<'g> {
@@ -324,7 +483,14 @@ impl<'g> StructureValidator<'g> {
             stack: Vec::new(),
             counts: Vec::new(),
             scratch: Vec::new(),
-            def_cache: [(0, None); 64],
+            search_cache: vec![(0, 0, 0, 0); SEARCH_SLOTS],
+            fast: FastCheck::new(super::delimiters::Delimiters {
+                element: b'*',
+                component: b':',
+                repetition: None,
+                terminator: super::delimiters::Terminator::new(b"~"),
+            }),
+            def_cache: [(0, None, 0); DEF_SLOTS],
         };
         v.reset(ctx);
         v
@@ -339,7 +505,7 @@ impl<'g> StructureValidator<'g> {
                 _ => false,
             };
         if !same {
-            self.def_cache = [(0, None); 64];
+            self.def_cache = [(0, None, 0); DEF_SLOTS];
         }
         self.ctx = ctx;
         self.stack.clear();
@@ -396,15 +562,16 @@ impl<'g> StructureValidator<'g> {
             out.push(self.seg_error(seg, 1));
             return;
         };
-        let h = ((id ^ (id >> 7) ^ (id >> 13)) & 63) as usize;
-        let def = match self.def_cache.get(h) {
-            Some(&(k, d)) if k == id => d,
+        let h = (id.wrapping_mul(0x9E37_79B1) >> 24) as usize & (DEF_SLOTS - 1);
+        let (def, required) = match self.def_cache.get(h) {
+            Some(&(k, d, r)) if k == id => (d, r),
             _ => {
                 let d = self.ctx.def(id);
+                let r = d.map_or(0, |d| d.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1));
                 if let Some(slot) = self.def_cache.get_mut(h) {
-                    *slot = (id, d);
+                    *slot = (id, d, r);
                 }
-                d
+                (d, r)
             }
         };
         if self.ctx.set.is_some() {
@@ -412,7 +579,7 @@ impl<'g> StructureValidator<'g> {
         }
         if let Some(def) = def {
             self.scratch.clear();
-            check_elements(seg, def, &mut self.scratch);
+            self.fast.check(seg, def, required, &mut self.scratch);
             if !self.scratch.is_empty() {
                 let mut e = self.seg_error(seg, 8);
                 e.elements = std::mem::take(&mut self.scratch);
@@ -435,19 +602,15 @@ impl<'g> StructureValidator<'g> {
 
     fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) {
         // Search the open frames, innermost first, from each frame's position forward.
+        // Repeating the node at the frame's current position of a loop trigger within its own
+        // loop frame is handled by the parent (j == 0 in a loop frame is never searched).
         let mut found = None;
-        'outer: for level in (0..self.stack.len()).rev() {
-            let Some(f) = self.stack.get(level) else { continue };
-            for (j, &first) in f.firsts.iter().enumerate().skip(f.pos) {
-                if first == id {
-                    // Repeating the node at the frame's current position of a loop trigger within
-                    // its own loop frame is handled by the parent (j == 0 in a loop frame).
-                    if level > 0 && j == 0 {
-                        continue;
-                    }
-                    found = Some((level, j));
-                    break 'outer;
-                }
+        for level in (0..self.stack.len()).rev() {
+            let Some(&Frame { firsts, pos, .. }) = self.stack.get(level) else { continue };
+            let from = if level > 0 { pos.max(1) } else { pos };
+            if let Some(j) = search(&mut self.search_cache, firsts, from, id) {
+                found = Some((level, j));
+                break;
             }
         }
         let Some((level, j)) = found else {
@@ -516,6 +679,17 @@ mod tests {
 
     fn el(spec: &str) -> ElementDef {
         parse_element(spec, &CodeLists::default()).unwrap()
+    }
+
+    #[test]
+    fn unusual_bytes_mask() {
+        let (e, c, r) = (b'*' as u64 * LO, b':' as u64 * LO, b'^' as u64 * LO);
+        for b in 0..=255u8 {
+            let v = u64::from_le_bytes([b'A', b, b'z', b'0', b' ', b'~', b, b'9']);
+            let want = !(0x20..0x7F).contains(&b) || matches!(b, b'*' | b':' | b'^');
+            let expect = if want { 0x80u64 << 8 | 0x80u64 << 48 } else { 0 };
+            assert_eq!(unusual(v, e, c, r), expect, "byte {b:#04x}");
+        }
     }
 
     #[test]
