@@ -175,6 +175,10 @@ fn the_daemon_serves_the_dashboard_over_its_store() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.contains("EEE-1234567-3") && body.contains("<svg"), "entry page without its timeline chart");
     assert!(body.contains("life-01-ae-filed.abi"), "the audit trail names the source file");
+    // The approved pre-entry differs on line 2's HTS: the page shows the variance as `entry` does.
+    assert!(body.contains("major"), "the entry page shows the major variance");
+    let (_, api) = get("/api/entries/EEE-1234567-3");
+    assert!(api.contains("\"major\""), "the API carries the variance status: {api}");
     let (head, body) = get("/");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(body.matches("<svg").count() >= 2, "overview charts");

@@ -85,7 +85,7 @@ impl OutboxItem {
     }
 }
 
-/// Where outbox items live (the lead implements it on the sled store; writes are durable
+/// Where outbox items live (`alert::store::SledOutbox` on the entry store; writes are durable
 /// before the call returns).
 pub trait OutboxStore {
     type Error: std::fmt::Display;

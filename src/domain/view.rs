@@ -105,7 +105,8 @@ fn detail(k: &FactKind) -> String {
 
 /// `entry ENTRY --json`: the interface.md keys plus a few more.
 ///
-/// `variance` and `deadlines` are placeholders until those modules land.
+/// `variance` is the entry's stored report (callers run `variance::annotate` first);
+/// `deadlines` is filled by the caller from `deadline::facts` (the domain knows no calendar).
 pub fn entry_json(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> Value {
     let entry = e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default();
     let filer = e.entry.as_ref().map(|n| n.filer.clone()).unwrap_or_default();

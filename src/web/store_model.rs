@@ -12,7 +12,8 @@
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::deadline::{compute, DeadlineFacts};
+use crate::deadline::compute;
+use crate::deadline::facts::deadline_facts;
 use crate::domain::view::entry_json;
 use crate::domain::{Entry, EntryRow, Fact, FactKind};
 use crate::entry_number::EntryNumber;
@@ -39,6 +40,8 @@ pub struct StoreModel {
     calendar: Calendar,
     /// `<data-dir>/quarantine`, where quarantined files and their `.error.txt` reports go.
     quarantine_dir: Option<PathBuf>,
+    /// Variance is evaluated on read, as `entry` does (tolerances and grammars from the config).
+    variance: Option<(crate::config::Variance, crate::grammar::Grammars)>,
     cache: Mutex<Option<Aggregates>>,
     full_passes: AtomicUsize,
 }
@@ -215,6 +218,9 @@ impl StoreModel {
             tz: cfg.timezone(),
             calendar: Calendar::from_config(&cfg.deadlines),
             quarantine_dir: Some(cfg.data_dir.join("quarantine")),
+            variance: crate::grammar::Grammars::load(cfg.grammar_dir.as_deref())
+                .ok()
+                .map(|g| (cfg.variance.clone(), g)),
             cache: Mutex::new(None),
             full_passes: AtomicUsize::new(0),
         }
@@ -237,7 +243,12 @@ impl StoreModel {
     fn load(&self, key: &[u8]) -> Option<EntryView> {
         let en: EntryNumber = std::str::from_utf8(key).ok()?.parse().ok()?;
         match load_entry(&self.store, &en) {
-            Ok(Some((e, facts))) => self.view_of(&en, &e, &facts),
+            Ok(Some((mut e, facts))) => {
+                if let Some((cfg, grammars)) = &self.variance {
+                    crate::variance::annotate(&mut e, cfg, grammars);
+                }
+                self.view_of(&en, &e, &facts)
+            }
             Ok(None) => None,
             Err(err) => {
                 tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryUnreadable");
@@ -466,40 +477,6 @@ fn fixed(t: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
 
 fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
     fixed(d.and_hms_opt(0, 0, 0)?, tz)
-}
-
-/// The deadline rules' inputs, from what the facts say.
-fn deadline_facts(e: &Entry, facts: &[Fact]) -> DeadlineFacts {
-    let filing = e.current_filing().map(|f| &f.summary);
-    let first_filed = e.filings.first().map(|f| f.at.date());
-    let first_release = facts
-        .iter()
-        .filter(|f| matches!(f.kind, FactKind::Disposition { effect: Effect::Released, .. }))
-        .map(|f| f.at.date())
-        .min();
-    let release_date = e.release_date.or(first_release);
-    let l = &e.liquidation;
-    let liquidated = l.status == crate::domain::LiquidationStatus::Liquidated;
-    DeadlineFacts {
-        entry_date: e.entry_date,
-        release_date,
-        importation_date: filing.and_then(|s| s.import_date),
-        summary_filed_separately: match (release_date, first_filed) {
-            (Some(r), Some(f)) => r < f,
-            (Some(_), None) => true,
-            _ => false,
-        },
-        summary_filed_date: first_filed,
-        statement_due: e.statement.as_ref().and_then(|s| s.due),
-        statement_paid: e.statement.as_ref().is_some_and(|s| s.final_statement),
-        fta_claimed: filing.is_some_and(|s| s.lines.iter().any(|ln| !ln.spi.trim().is_empty())),
-        scheduled_liquidation: l.date.filter(|_| l.status == crate::domain::LiquidationStatus::Scheduled),
-        liquidation_date: l.date.filter(|_| liquidated),
-        extensions: l.ext_susp_codes.iter().filter(|c| matches!(c.as_str(), "49" | "50" | "51")).count() as u32,
-        suspended: l.status == crate::domain::LiquidationStatus::Suspended,
-        protest_filed: l.protest.trim() == "YS",
-        ..DeadlineFacts::default()
-    }
 }
 
 /// The view of one entry: the `entry --json` document plus the extras.
