@@ -27,25 +27,7 @@ const NOW: &str = "2026-02-05T10:00:00-05:00";
 // ---------------------------------------------------------------- the SMTP server
 
 mod smtp;
-use smtp::{free_port, Server};
-
-/// Unfolded headers of a raw message.
-fn headers(raw: &str) -> Vec<(String, String)> {
-    let raw = raw.replace("\r\n", "\n");
-    let head = raw.split_once("\n\n").map(|(h, _)| h.to_string()).unwrap_or_default();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in head.lines() {
-        if line.starts_with(' ') || line.starts_with('\t') {
-            if let Some(last) = out.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-        } else if let Some((k, v)) = line.split_once(':') {
-            out.push((k.to_string(), v.trim().to_string()));
-        }
-    }
-    out
-}
+use smtp::{free_port, headers, Server};
 
 fn header(raw: &str, name: &str) -> Vec<String> {
     headers(raw).into_iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).collect()

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+mod smtp;
+
 const FILER: &str = "EEE";
 /// Released 2026-02-09, no entry summary yet.
 const A: u32 = 1_000_001;
@@ -185,20 +187,7 @@ impl Drop for Server {
 
 /// One unfolded header of a raw message.
 fn header(raw: &str, name: &str) -> Option<String> {
-    let raw = raw.replace("\r\n", "\n");
-    let head = raw.split_once("\n\n").map(|(h, _)| h.to_string()).unwrap_or_default();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in head.lines() {
-        if line.starts_with(' ') || line.starts_with('\t') {
-            if let Some(last) = out.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-        } else if let Some((k, v)) = line.split_once(':') {
-            out.push((k.to_string(), v.trim().to_string()));
-        }
-    }
-    out.into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    smtp::headers(raw).into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
 // ---------------------------------------------------------------- a data dir

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 // ---------------------------------------------------------------- the SMTP server
 
 mod smtp;
-use smtp::{free_port, Server};
+use smtp::{free_port, unfold, Server};
 
 /// Headers (unfolded) and the decoded text and HTML parts of a raw message.
 struct Mail {
@@ -28,21 +28,6 @@ struct Mail {
     content_type: String,
     text: String,
     html: String,
-}
-
-fn unfold(block: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in block.split("\r\n").flat_map(|l| l.split('\n')) {
-        if line.starts_with(' ') || line.starts_with('\t') {
-            if let Some(last) = out.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-        } else if let Some((k, v)) = line.split_once(':') {
-            out.push((k.to_string(), v.trim().to_string()));
-        }
-    }
-    out
 }
 
 fn qp_decode(s: &str) -> String {

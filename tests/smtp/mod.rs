@@ -74,3 +74,25 @@ pub fn received(dir: &Path) -> Vec<Received> {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback").local_addr().expect("addr").port()
 }
+
+/// Header lines unfolded into (name, value) pairs (continuation lines joined with a space).
+pub fn unfold(block: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in block.split("\r\n").flat_map(|l| l.split('\n')) {
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            out.push((k.to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// The unfolded headers of a raw message (everything before the first blank line).
+pub fn headers(raw: &str) -> Vec<(String, String)> {
+    let raw = raw.replace("\r\n", "\n");
+    unfold(raw.split_once("\n\n").map(|(h, _)| h).unwrap_or_default())
+}
