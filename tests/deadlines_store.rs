@@ -34,17 +34,7 @@ const G: u32 = 1_000_007;
 // ---------------------------------------------------------------- ABI files
 
 fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String]) -> Vec<u8> {
-    let mut recs = vec![record(&[(1, "A"), (2, "2704"), (6, FILER), (15, date), (26, app)])];
-    let mut b = vec![(1, "B"), (4, "2704"), (8, FILER), (11, app)];
-    b.extend_from_slice(b_extra);
-    recs.push(record(&b));
-    recs.extend(body.iter().cloned());
-    let count = format!("{:05}", body.len());
-    recs.push(record(&[(1, "Y"), (4, "2704"), (8, FILER), (11, app), (13, &count)]));
-    recs.push(record(&[(1, "Z"), (2, "2704"), (6, FILER), (15, date)]));
-    let mut s = recs.join("\n");
-    s.push('\n');
-    s.into_bytes()
+    entrywatch::ingest::sample::batch(app, date, b_extra, body, FILER)
 }
 
 /// An AE entry summary transmitted on `day` (MMDDYY), one line from `origin`.
@@ -250,7 +240,9 @@ remind-hour = 8
         loop {
             match Pipeline::open(&self.config(), &self.grammars, Clock::Fixed(t(now))) {
                 Ok(p) => return p,
-                Err(e) if tries < 100 && e.to_string().contains("lock") => {
+                Err(entrywatch::ingest::IngestError::Store(entrywatch::store::StoreError::InUse { .. }))
+                    if tries < 100 =>
+                {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }

@@ -13,7 +13,6 @@ use entrywatch::store::Store;
 use entrywatch::view::{EntryFilter, MemoryModel, ReadModel};
 use entrywatch::web::store_model::{serve_store, StoreModel};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 
@@ -163,63 +162,20 @@ fn start(i: &Ingested) -> Server {
     Server { addr, stop: Some(tx), thread: Some(thread) }
 }
 
-struct Resp {
-    status: u16,
-    ctype: String,
-    body: String,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else { return out };
-        let n = usize::from_str_radix(std::str::from_utf8(&b[..i]).unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + n]);
-        b = &b[i + 2 + n + 2..];
-    }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Resp {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
-        body = dechunk(&body);
-    }
-    let ctype = headers.iter().find(|(k, _)| k == "content-type").map(|(_, v)| v.clone()).unwrap_or_default();
-    Resp { status, ctype, body: String::from_utf8(body).unwrap() }
-}
+mod http;
+use http::get;
 
 fn html(addr: SocketAddr, path: &str) -> String {
     let r = get(addr, path);
     assert_eq!(r.status, 200, "{path}: {}", r.body);
-    assert_eq!(r.ctype, "text/html; charset=utf-8", "{path}");
+    assert_eq!(r.ctype(), "text/html; charset=utf-8", "{path}");
     r.body
 }
 
 fn api(addr: SocketAddr, path: &str) -> Value {
     let r = get(addr, path);
     assert_eq!(r.status, 200, "{path}: {}", r.body);
-    assert!(r.ctype.starts_with("application/json"), "{path}: {}", r.ctype);
+    assert!(r.ctype().starts_with("application/json"), "{path}: {}", r.ctype());
     r.json()
 }
 
@@ -330,7 +286,7 @@ fn every_route_shows_the_ingested_entries() {
     assert!(body.contains(HELD) && body.contains("2026-02-24"));
     let ics = get(s.addr, "/deadlines.ics");
     assert_eq!(ics.status, 200);
-    assert!(ics.ctype.starts_with("text/calendar"));
+    assert!(ics.ctype().starts_with("text/calendar"));
     assert!(ics.body.contains("BEGIN:VEVENT") && ics.body.contains("20260224"), "{}", ics.body);
     // The liquidated entry: its protest deadline is 180 days after liquidation (2026-12-11).
     let kinds: Vec<String> = e["deadlines"]

@@ -29,7 +29,8 @@ pub fn entry_display(filer: &str, tx: u32) -> String {
     format!("{filer}-{}-{}", &f[..7], &f[7..])
 }
 
-fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String], filer: &str) -> Vec<u8> {
+/// A whole ABI batch: A, B (with `b_extra` fields), the body records, Y with its count, Z.
+pub fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String], filer: &str) -> Vec<u8> {
     let mut recs = vec![record(&[(1, "A"), (2, "2704"), (6, filer), (15, date), (26, app)])];
     let mut b = vec![(1, "B"), (4, "2704"), (8, filer), (11, app)];
     b.extend_from_slice(b_extra);

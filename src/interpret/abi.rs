@@ -714,10 +714,7 @@ impl Pf {
     }
 
     fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
-        if let Some((e, k, place)) = self.cur.take() {
-            let at = cx.day();
-            cx.push(e, at, k, place);
-        }
+        push_dated(cx, self.cur.take());
     }
 
     fn finish(mut self, cx: &mut Cx<'_, '_>) {
@@ -851,14 +848,19 @@ impl Er {
     }
 
     fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
-        if let Some((e, k, place)) = self.cur.take() {
-            let at = cx.day();
-            cx.push(e, at, k, place);
-        }
+        push_dated(cx, self.cur.take());
     }
 
     fn finish(mut self, cx: &mut Cx<'_, '_>) {
         self.finish_one(cx);
+    }
+}
+
+/// Push a fact collected over several records (PF statement, ER liquidation), dated the file's day.
+fn push_dated(cx: &mut Cx<'_, '_>, cur: Option<(EntryNumber, FactKind, Place)>) {
+    if let Some((e, k, place)) = cur {
+        let at = cx.day();
+        cx.push(e, at, k, place);
     }
 }
 
