@@ -191,7 +191,7 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let port = smtp::free_port();
         let root = dir.path();
         std::fs::create_dir_all(root.join("in")).expect("inbox");
         let cfg = format!(

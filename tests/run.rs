@@ -149,7 +149,7 @@ fn life_and_x12_samples_through_run_equal_ingest() {
 #[test]
 fn the_daemon_serves_the_dashboard_over_its_store() {
     let env = daemon_env(0, 300);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = support::net::free_port();
     let text = std::fs::read_to_string(env.config())
         .unwrap()
         .replace("[dashboard]\nenabled = false\n", &format!("[dashboard]\nlisten = \"127.0.0.1:{port}\"\n"));

@@ -3,7 +3,6 @@
 mod common;
 mod support;
 
-use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -89,10 +88,7 @@ impl Sshd {
         }
         let auth = dir.join("authorized_keys");
         std::fs::copy(key.with_extension("pub"), &auth).unwrap();
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        let port = support::net::free_port();
         let remote_dir = upload_folder(chroot, inbox);
         let chroot_lines = if root {
             std::fs::set_permissions(chroot, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -6,6 +6,10 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+#[path = "../support/net.rs"]
+mod net;
+pub use net::free_port;
+
 /// A running aiosmtpd child process, stopped by its PID on drop.
 pub struct Server {
     child: Child,
@@ -69,10 +73,6 @@ pub fn received(dir: &Path) -> Vec<Received> {
         .iter()
         .map(|p| serde_json::from_str(&std::fs::read_to_string(p).expect("read message")).expect("message json"))
         .collect()
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback").local_addr().expect("addr").port()
 }
 
 /// Header lines unfolded into (name, value) pairs (continuation lines joined with a space).

@@ -1,6 +1,8 @@
 //! Test support shared by tests/daemon.rs, tests/sftp.rs and tests/run.rs: a small real file handler that claims by rename, logs each file's SHA-256, and moves it out; and the real `entrywatch run` as a child process.
 #![allow(dead_code)]
 
+pub mod net;
+
 use entrywatch::config::Inbox;
 use entrywatch::source::complete::{check, Completeness};
 use entrywatch::source::{FileHandler, HandleOutcome};
