@@ -177,6 +177,8 @@ pub enum FactKind {
         adcvd_cents: i64,
         reasons: Vec<String>,
     },
+    /// ER JJ: one protest on the entry (03-entry-summary-query, page 43).
+    Protest { number: String, protest_type: String, status: String, decided: Option<NaiveDate>, summons: bool },
     /// An approved pre-entry tied to this entry.
     PreEntryApproved { pre_entry: PreEntry },
 }
@@ -194,6 +196,7 @@ impl FactKind {
             FactKind::Statement { .. } => 6,
             FactKind::MonthlyStatement { .. } => 7,
             FactKind::Liquidation { .. } => 8,
+            FactKind::Protest { .. } => 9,
         }
     }
 
@@ -221,6 +224,7 @@ impl FactKind {
             FactKind::Statement { .. } => "statement",
             FactKind::MonthlyStatement { .. } => "monthly-statement",
             FactKind::Liquidation { .. } => "liquidation",
+            FactKind::Protest { .. } => "protest",
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
         }
     }
@@ -239,6 +243,7 @@ impl FactKind {
             FactKind::Notice { disposition, reason, .. } => format!("UC{disposition}{}", reason_suffix(reason)),
             FactKind::Statement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::Liquidation { status_code, .. } => status_code.clone(),
+            FactKind::Protest { status, .. } => status.clone(),
             FactKind::MonthlyStatement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::PreEntryApproved { .. } => String::new(),
         }
@@ -349,6 +354,17 @@ pub struct LiquidationState {
     pub reasons: Vec<String>,
 }
 
+/// One protest on the entry as last reported (ER JJ, 03-entry-summary-query, page 43), keyed by
+/// its number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProtestState {
+    pub number: String,
+    pub protest_type: String,
+    pub status: String,
+    pub decided: Option<NaiveDate>,
+    pub summons: bool,
+}
+
 /// A UC notice as kept on the entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeState {
@@ -414,6 +430,9 @@ pub struct Entry {
     pub notices: Vec<NoticeState>,
     pub statement: Option<StatementState>,
     pub liquidation: LiquidationState,
+    /// Protests on the entry (ER JJ), one per protest number, latest report wins.
+    #[serde(default)]
+    pub protests: Vec<ProtestState>,
     pub pre_entry: Option<PreEntry>,
     /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
     #[serde(default)]
@@ -631,6 +650,19 @@ impl Entry {
                         reasons: reasons.clone(),
                     };
                 }
+                FactKind::Protest { number, protest_type, status, decided, summons } => {
+                    let p = ProtestState {
+                        number: number.trim().to_string(),
+                        protest_type: protest_type.trim().to_string(),
+                        status: status.trim().to_string(),
+                        decided: *decided,
+                        summons: *summons,
+                    };
+                    match e.protests.iter_mut().find(|q| q.number == p.number) {
+                        Some(q) => *q = p,
+                        None => e.protests.push(p),
+                    }
+                }
                 FactKind::PreEntryApproved { pre_entry } => {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);
                     fill_if_empty(&mut e.broker_ref, &pre_entry.broker_ref);
@@ -779,5 +811,26 @@ mod tests {
         assert_eq!(only_first_two.summary_status, SummaryStatus::Accepted);
         let rejected_first = Entry::derive(&en(), &[facts[0].clone(), facts[3].clone()]);
         assert_eq!(rejected_first.summary_status, SummaryStatus::Rejected);
+    }
+
+    #[test]
+    fn protests_fold_by_number_and_round_trip_through_serde() {
+        let p = |status: &str, decided: Option<NaiveDate>| FactKind::Protest {
+            number: "270426100123".into(),
+            protest_type: "1".into(),
+            status: status.into(),
+            decided,
+            summons: false,
+        };
+        let json = serde_json::to_string(&p("DN", None)).unwrap();
+        assert!(json.contains("\"type\":\"protest\""), "{json}");
+        assert_eq!(serde_json::from_str::<FactKind>(&json).unwrap(), p("DN", None));
+        let decided = NaiveDate::from_ymd_opt(2026, 2, 20);
+        let facts = vec![fact("j1", at(3, 0), p("OP", None)), fact("j2", at(9, 0), p("DN", decided))];
+        let e = Entry::derive(&en(), &facts);
+        assert_eq!(e.protests.len(), 1);
+        assert_eq!(e.protests[0].status, "DN");
+        assert_eq!(e.protests[0].decided, decided);
+        assert_eq!(facts[1].kind.name(), "protest");
     }
 }
