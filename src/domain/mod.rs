@@ -72,6 +72,10 @@ pub struct Summary {
     pub recon_fta: bool,
     #[serde(default)]
     pub recon_issue: String,
+    /// 10-record Consolidated Summary Indicator `Y` (02-entry-summary-create-update, usage
+    /// note z, page 176): such a summary's MPF may exceed the maximum (usage note w, page 174).
+    #[serde(default)]
+    pub consolidated: bool,
     pub lines: Vec<Line>,
     /// Fee totals (89-record): class → cents.
     pub fee_totals: BTreeMap<String, i64>,
@@ -336,6 +340,55 @@ pub struct StatementState {
     pub tax_cents: i64,
     pub fees_cents: i64,
     pub monthly: Option<String>,
+    /// The 10-record payment type the statement was filed with (2, 3, 5 daily; 6, 7, 8
+    /// periodic daily, paid with the periodic monthly statement).
+    #[serde(default)]
+    pub payment_type: String,
+    /// The periodic monthly statement (MS) that carries this periodic daily statement is final:
+    /// paid (05b-periodic-monthly-statement, page 5).
+    #[serde(default)]
+    pub monthly_final: bool,
+}
+
+/// What one ER JC extension/suspension status code (positions 71-78) does to liquidation
+/// (03-entry-summary-query, pages 32-33). The entry state and the deadline rules both read it
+/// from here, so they cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtSusp {
+    /// 43 CVD, 44 ADD, 45 AD/CVD suspension.
+    AdcvdSuspension,
+    /// 46 court ordered, 47 actual use, 48 other, 65 subject to EAPA, 66 court injunction.
+    OtherSuspension,
+    /// 49 Customs extension, 51 other extension.
+    Extension,
+    /// 50 importer extension (the importer asked: 19 CFR 159.12(a)(1)(ii)).
+    ImporterExtension,
+}
+
+impl ExtSusp {
+    pub fn of(code: &str) -> Option<ExtSusp> {
+        match code.trim() {
+            "43" | "44" | "45" => Some(ExtSusp::AdcvdSuspension),
+            "46" | "47" | "48" | "65" | "66" => Some(ExtSusp::OtherSuspension),
+            "49" | "51" => Some(ExtSusp::Extension),
+            "50" => Some(ExtSusp::ImporterExtension),
+            _ => None,
+        }
+    }
+
+    pub fn is_suspension(self) -> bool {
+        matches!(self, ExtSusp::AdcvdSuspension | ExtSusp::OtherSuspension)
+    }
+}
+
+/// True when any of the codes suspends liquidation.
+pub fn suspends(codes: &[String]) -> bool {
+    codes.iter().any(|c| ExtSusp::of(c).is_some_and(ExtSusp::is_suspension))
+}
+
+/// True when any of the codes extends liquidation.
+pub fn extends(codes: &[String]) -> bool {
+    codes.iter().any(|c| ExtSusp::of(c).is_some_and(|k| !k.is_suspension()))
 }
 
 /// Liquidation as last reported.
@@ -581,7 +634,7 @@ impl Entry {
                     tax_cents,
                     fees_cents,
                     monthly,
-                    ..
+                    payment_type,
                 } => {
                     let prev = e.statement.take();
                     let keep_final = prev.as_ref().is_some_and(|p| p.final_statement && p.number == *number);
@@ -594,19 +647,26 @@ impl Entry {
                         tax_cents: *tax_cents,
                         fees_cents: *fees_cents,
                         monthly: monthly.clone(),
+                        payment_type: payment_type.trim().to_string(),
+                        monthly_final: false,
                     };
                     if let Some(p) = prev.filter(|p| p.number == *number) {
                         s.monthly = s.monthly.or(p.monthly);
                         s.due = s.due.or(p.due);
+                        s.monthly_final = p.monthly_final;
+                        if s.payment_type.is_empty() {
+                            s.payment_type = p.payment_type;
+                        }
                     }
                     e.statement = Some(s);
                 }
-                FactKind::MonthlyStatement { daily_number, monthly_number, due, .. } => {
+                FactKind::MonthlyStatement { daily_number, monthly_number, due, final_statement } => {
                     if let Some(s) = e.statement.as_mut().filter(|s| s.number == *daily_number) {
                         s.monthly = Some(monthly_number.clone());
                         if due.is_some() {
                             s.due = *due;
                         }
+                        s.monthly_final |= *final_statement;
                     }
                 }
                 FactKind::Liquidation {
@@ -623,9 +683,10 @@ impl Entry {
                     adcvd_cents,
                     reasons,
                 } => {
-                    let suspended =
-                        ext_susp_codes.iter().any(|c| matches!(c.as_str(), "43" | "44" | "45" | "46" | "47" | "48"));
-                    let extended = ext_susp_codes.iter().any(|c| matches!(c.as_str(), "49" | "50" | "51"));
+                    // 03-entry-summary-query, pages 32-33: 43-48, 65 (EAPA), 66 (court
+                    // injunction) suspend; 49-51 extend.
+                    let suspended = suspends(ext_susp_codes);
+                    let extended = extends(ext_susp_codes);
                     let status = match status_code.as_str() {
                         "1" | "3" => LiquidationStatus::Liquidated,
                         _ if suspended => LiquidationStatus::Suspended,
