@@ -81,6 +81,12 @@ pub struct Summary {
     pub fee_totals: BTreeMap<String, i64>,
     pub total_duty_cents: i64,
     pub total_fees_cents: i64,
+    /// 90-record Total IR Tax (positions 27-37), when read.
+    #[serde(default)]
+    pub total_tax_cents: Option<i64>,
+    /// 90-record Total AD Duty + Total CV Duty (positions 39-49, 51-61), when read.
+    #[serde(default)]
+    pub total_adcvd_cents: Option<i64>,
 }
 
 /// One approved pre-entry line (CSV row), with the purchase order it belongs to.
