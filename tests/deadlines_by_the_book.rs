@@ -216,6 +216,21 @@ fn periodic_daily_statement_is_paid_only_by_its_monthly_statement() {
     assert!(get(&ds, DeadlineKind::StatementPayment).done);
 }
 
+/// The PMS is paid on the 15th working day of the following month (70 FR 45736; 90 FR
+/// 48314). Checked against CBP's 2025 PMS calendar (CSMS #63430997, 17 Dec 2024, as
+/// republished by a broker; outside material): the "15th workday" column.
+#[test]
+fn fifteenth_working_day_matches_the_2025_pms_calendar() {
+    let cal = Calendar::default();
+    let want = [23, 24, 21, 21, 21, 23, 22, 21, 22, 22, 24, 19];
+    for (i, day) in want.iter().enumerate() {
+        let month = i as u32 + 1;
+        let prev = if month == 1 { d("2024-12-10") } else { NaiveDate::from_ymd_opt(2025, month - 1, 10).unwrap() };
+        let got = entrywatch::deadline::rules::nth_working_day_of_next_month(&cal, prev, 15).unwrap();
+        assert_eq!(got, NaiveDate::from_ymd_opt(2025, month, *day).unwrap(), "month {month}");
+    }
+}
+
 /// 05-daily-statement page 6: a daily statement (2, 3, 5) carries no due date and goes final
 /// after CBP receives the payment; estimated duties are due within 10 working days after
 /// release (19 CFR 142.12(b), 24.25).

@@ -354,11 +354,13 @@ pub fn compute(f: &DeadlineFacts, cal: &Calendar) -> Vec<Deadline> {
 /// - Periodic daily statement (payment types 6, 7, 8): paid with the periodic monthly
 ///   statement (05-daily-statement, page 6; 05b-periodic-monthly-statement, page 5), due on
 ///   the date the MS carries (Q3 19–24, 05b page 11); before an MS arrives, estimated as the
-///   15th working day of the month after the print date (19 CFR 24.25(b)(2)(ii)). Done only
+///   15th working day of the month after the print date (the NCAP periodic monthly statement
+///   test, 70 FR 45736 of 8 Aug 2005, as reproduced in 90 FR 48314 of 16 Oct 2025). Done only
 ///   when the final periodic monthly statement arrives: a final *periodic daily* statement is
 ///   not a payment.
 /// - Daily statement (2, 3, 5): no due date in the statement (chapter 05); estimated duties
-///   are due within 10 working days after release (19 CFR 142.12(b), 24.25(b)) and the
+///   are deposited within 10 working days after release (19 CFR 142.12(b); 142.23 for a
+///   release under immediate delivery; 24.25 statement processing) and the
 ///   statement is paid by the ACH debit on it; done when the final daily statement arrives,
 ///   which CBP generates after the payment is received (05-daily-statement, page 6).
 /// - Other payment types: the statement's due date when it carries one.
@@ -372,7 +374,7 @@ fn statement_payment(f: &DeadlineFacts, cal: &Calendar, out: &mut Vec<Deadline>)
                 (
                     d,
                     true,
-                    format!("estimated: 15th working day of the month after {base} (periodic monthly statement; 19 CFR 24.25)"),
+                    format!("estimated: 15th working day of the month after {base} (periodic monthly statement: 70 FR 45736, 90 FR 48314)"),
                 )
             })
         });
@@ -392,7 +394,7 @@ fn statement_payment(f: &DeadlineFacts, cal: &Calendar, out: &mut Vec<Deadline>)
                 (
                     cal.add_working_days(r, 10),
                     true,
-                    "basis: release + 10 working days (19 CFR 142.12(b), 24.25; a daily statement carries no due date)"
+                    "basis: release + 10 working days (estimated duties deposited within 10 working days after release: 19 CFR 142.12(b), 142.23, 24.25; a daily statement carries no due date)"
                         .to_string(),
                 )
             })
