@@ -734,5 +734,33 @@ mod robustness {
             let ics = to_ics(&items, now);
             prop_assert!(ics.ends_with("END:VCALENDAR\r\n"));
         }
+
+        /// The issue 14 facts (entry types, payment types, suspension lift, warehouse
+        /// withdrawal, importer extension) at the edges of the calendar: no panic, and every
+        /// estimated liquidation is a Friday.
+        #[test]
+        fn sourced_rules_never_panic(
+            entry_date in any_date(), print in any_date(), lifted in any_date(), withdrawal in any_date(),
+            sched in any_date(), ext in 0u32..6, flags in any::<[bool; 6]>(),
+            entry_type in proptest::sample::select(vec!["01", "11", "12", "21", "23", ""]),
+            payment_type in proptest::sample::select(vec!["", "1", "2", "3", "5", "6", "7", "8"]),
+        ) {
+            let facts = DeadlineFacts {
+                entry_date, entry_date_estimated: flags[0], entry_type: entry_type.into(),
+                payment_type: payment_type.into(), statement_print_date: print, release_date: print,
+                suspension_lifted: lifted, final_withdrawal: withdrawal, scheduled_liquidation: sched,
+                extensions: ext, importer_extension: flags[1], suspended: flags[2],
+                adcvd_suspended: flags[3], tib_six_months: flags[4], fta_claimable: flags[5],
+                importation_date: entry_date, ..Default::default()
+            };
+            let ds = compute(&facts, &Calendar::default());
+            for dl in &ds {
+                prop_assert!(dl.due <= dl.legal || dl.kind == DeadlineKind::SummaryFiling);
+                if dl.kind == DeadlineKind::Liquidation && dl.estimated && lifted.is_none() {
+                    prop_assert_eq!(dl.due.weekday(), chrono::Weekday::Fri);
+                }
+            }
+            let _ = to_ics(&with_entry(ds), at("2026-06-01T12:00:00-04:00"));
+        }
     }
 }
