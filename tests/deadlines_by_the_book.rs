@@ -399,6 +399,10 @@ fn protest_facts_drive_protest_and_court_action() {
     assert_eq!(get(&ds, DeadlineKind::Protest).due, d("2027-06-09"));
     let r = get(&ds, DeadlineKind::ReliquidationProtest);
     assert_eq!((r.due, r.done), (d("2028-02-09"), false));
+    // A new protest number reported after the reliquidation covers the second window.
+    reliq.push(protest("2027-09-20", "270426100999", "1", "OP", None, false));
+    let (_, ds) = deadlines(&reliq);
+    assert!(get(&ds, DeadlineKind::ReliquidationProtest).done);
 }
 
 // ------------------------------------------------------------ 4. entry types

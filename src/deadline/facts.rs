@@ -270,6 +270,23 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
         entry.protests.iter().filter(|p| matches!(p.protest_type.as_str(), "1" | "") && p.status != "WD").collect();
     if !protests_514.is_empty() {
         f.protest_filed = true;
+        // A protest number first reported after the reliquidation was reported was filed
+        // after it (JJ repeats every protest of the entry on each report).
+        let reliq_seen = reports.iter().find(|r| r.status == "3").map(|r| r.day);
+        let first_seen = |number: &str| {
+            facts
+                .iter()
+                .filter(|x| matches!(&x.kind, FactKind::Protest { number: n, .. } if n.trim() == number))
+                .map(|x| x.at.date())
+                .min()
+        };
+        if let Some(seen) = reliq_seen {
+            let after = protests_514.iter().filter_map(|p| first_seen(&p.number)).filter(|d| *d > seen).min();
+            if let Some(d) = after {
+                let d = d.max(f.reliquidation_date.unwrap_or(d));
+                f.protest_filed_date = Some(f.protest_filed_date.map_or(d, |x| x.min(d)));
+            }
+        }
     }
     let denied = protests_514
         .iter()
