@@ -86,8 +86,8 @@ pub enum StoreError {
     Open { path: PathBuf, reason: String },
     #[error(
         "the entry store at {path} is in use by another entrywatch process (the daemon, or an ingest in progress): \
-         sled lets one process open it; stop that process, or while the daemon runs read the same data from its \
-         dashboard (/api/entries/ENTRY, /api/deadlines ...); the store is not damaged"
+         sled lets one process open it; while the daemon runs, the data commands ask it over its local socket \
+         (and its dashboard shows the same under /api/); the store is not damaged"
     )]
     InUse { path: PathBuf },
     #[error("the entry store at {path} has schema version {found}, this entrywatch needs {wanted}; run `entrywatch rebuild` to rebuild it from the archive")]
