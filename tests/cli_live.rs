@@ -166,8 +166,11 @@ fn assert_same(what: &str, live: &[(Vec<String>, Said)], direct: &[(Vec<String>,
 fn every_data_command_prints_the_same_with_the_daemon_running_and_stopped() {
     let env = daemon_env();
     let (pre, broker) = user_files(&env);
-    let before: Vec<(PathBuf, Vec<u8>)> =
-        std::iter::once(&pre).chain(&broker).filter(|p| p.is_file()).map(|p| (p.clone(), std::fs::read(p).unwrap())).collect();
+    let before: Vec<(PathBuf, Vec<u8>)> = std::iter::once(&pre)
+        .chain(&broker)
+        .filter(|p| p.is_file())
+        .map(|p| (p.clone(), std::fs::read(p).unwrap()))
+        .collect();
 
     let d = start(&env);
     let live_pre = ingest(&env, "approved", std::slice::from_ref(&pre), &[]);

@@ -57,8 +57,7 @@ pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
 /// by another process, or this user may not open it (but may reach the daemon's socket).
 pub fn daemon_may_hold(e: &StoreError) -> bool {
     match e {
-        StoreError::InUse { .. } => true,
-        StoreError::Open { reason, .. } => reason.contains("ermission denied"),
+        StoreError::InUse { .. } | StoreError::NoAccess { .. } => true,
         _ => false,
     }
 }
