@@ -272,7 +272,7 @@ fn neither_store_nor_daemon_reachable_says_what_was_tried() {
     }
     let f = env.root().join("a.abi");
     std::fs::write(&f, b"x").unwrap();
-    let said = ingest(&env, "broker", &[f.clone()], &[]);
+    let said = ingest(&env, "broker", std::slice::from_ref(&f), &[]);
     assert_eq!(said.code, Some(2), "{said:?}");
     assert!(said.stderr.contains("no entrywatch daemon answered"), "{said:?}");
     assert!(f.is_file());

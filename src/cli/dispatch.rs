@@ -56,10 +56,7 @@ pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
 /// True when a store that does not open here may be open in a running daemon: it is locked
 /// by another process, or this user may not open it (but may reach the daemon's socket).
 pub fn daemon_may_hold(e: &StoreError) -> bool {
-    match e {
-        StoreError::InUse { .. } | StoreError::NoAccess { .. } => true,
-        _ => false,
-    }
+    matches!(e, StoreError::InUse { .. } | StoreError::NoAccess { .. })
 }
 
 /// Load the configuration, printing the problem (exit 2) when it does not load.
