@@ -328,3 +328,24 @@ fn under_systemd_the_socket_is_in_the_runtime_directory_and_linked_from_the_data
     d.stop();
     assert!(!sock.exists() && std::fs::symlink_metadata(&link).is_err(), "socket or link left behind");
 }
+
+/// At most 16 commands at once: the 17th client is told the daemon is busy (exit 2, no
+/// output), and once the silent clients hang up, commands are answered again.
+#[test]
+fn too_many_clients_are_told_busy_and_the_daemon_recovers() {
+    let env = daemon_env();
+    let d = start(&env);
+    let sock = env.data().join("entrywatch.sock");
+    let silent: Vec<_> =
+        (0..entrywatch::ipc::MAX_CLIENTS).map(|_| std::os::unix::net::UnixStream::connect(&sock).unwrap()).collect();
+    // The daemon has accepted them all (each holds a place while it waits for a request).
+    std::thread::sleep(Duration::from_millis(300));
+    let said = run(&env, &["entries"]);
+    assert_eq!(said.code, Some(2), "{said:?}");
+    assert_eq!(said.stdout, "");
+    assert!(said.stderr.contains("refused the command: busy"), "{said:?}");
+    drop(silent);
+    let ok = wait_until(Duration::from_secs(10), || run(&env, &["entries", "--json"]).code == Some(0));
+    assert!(ok, "the daemon did not answer again after the clients left:\n{}", d.log_tail());
+    d.stop();
+}

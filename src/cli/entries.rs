@@ -61,6 +61,7 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
             return EXIT_USAGE;
         }
     };
+    Staging::clear_leftovers(&config.data_dir);
     let mut results: Vec<(String, Result<Outcome, String>)> = Vec::new();
     for i in &config.inbox {
         match pipeline.recover(i) {
@@ -196,6 +197,19 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// Remove what an `ingest` killed mid-way left under `<data-dir>/incoming/` (copies only:
+    /// the user still has every original). Called by whoever just opened the store: while it
+    /// holds the store, no other process stages files.
+    pub fn clear_leftovers(data_dir: &Path) {
+        let dir = data_dir.join("incoming");
+        if dir.exists() {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => tracing::info!(dir = %dir.display(), "IncomingCleared"),
+                Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "IncomingNotCleared"),
+            }
+        }
+    }
+
     pub fn new(data_dir: &Path) -> Staging {
         static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -348,5 +362,26 @@ pub fn run_rebuild(config: Option<&Path>) -> i32 {
             eprintln!("error: {e}");
             EXIT_INVALID
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Staging;
+
+    #[test]
+    fn staged_names_stay_inside_their_own_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let st = Staging::new(root.path());
+        let inside = root.path().join("incoming");
+        for (n, name) in ["../../etc/passwd", "/abs/x.abi", "..", "", "a/b/../c.txt", "plain.abi"].iter().enumerate() {
+            let p = st.path(n, name).unwrap();
+            assert!(p.starts_with(&inside), "{name:?} -> {}", p.display());
+            assert!(!p.components().any(|c| c == std::path::Component::ParentDir), "{name:?} -> {}", p.display());
+        }
+        assert!(st.path(0, "../../etc/passwd").unwrap().ends_with("0/passwd"));
+        assert!(st.path(3, "").unwrap().ends_with("3/file"));
+        drop(st);
+        assert!(!inside.exists(), "the staging folder outlived its ingest");
     }
 }

@@ -172,6 +172,7 @@ pub fn run_run(args: &RunArgs) -> i32 {
     run_with(args, |cfg, grammars| {
         let clock = Clock::from_env().map_err(anyhow::Error::msg)?;
         let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| store_open_error(&cfg.data_dir, &e))?;
+        crate::cli::entries::Staging::clear_leftovers(&cfg.data_dir);
         let hook = Arc::new(AlertHook::new(cfg, &grammars, clock).with_next_deadline(next_deadline_fn(cfg)));
         let pipeline = pipeline.with_hook(hook.clone());
         let wake = Arc::new(tokio::sync::Notify::new());

@@ -100,7 +100,11 @@ fn request(config: &Config, clock: Clock, job: Job) -> Request {
         Clock::Fixed(t) => Some(t),
         Clock::System => None,
     };
-    Request { version: PROTOCOL_VERSION, data_dir: config.data_dir.clone(), now, job }
+    // Absolute: the daemon's working directory is not ours.
+    let data_dir = std::fs::canonicalize(&config.data_dir)
+        .or_else(|_| std::path::absolute(&config.data_dir))
+        .unwrap_or_else(|_| config.data_dir.clone());
+    Request { version: PROTOCOL_VERSION, data_dir, now, job }
 }
 
 /// What the daemon answered: the exit code and, for ingest, which files it took.

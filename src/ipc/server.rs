@@ -31,7 +31,8 @@ pub struct Backend {
     pub wake: Vec<Arc<Notify>>,
 }
 
-/// A bound command socket (mode 0660: the daemon's user and group).
+/// A bound command socket (mode 0660: the daemon's user and group). The path must fit a Unix
+/// socket address (about 107 bytes).
 pub struct Server {
     listener: std::os::unix::net::UnixListener,
     path: PathBuf,
@@ -144,14 +145,22 @@ async fn read_request(rd: &mut OwnedReadHalf) -> std::io::Result<Result<Request,
     if len > MAX_HEADER_BYTES {
         return Ok(Err(format!("the request is {len} bytes; the limit is {MAX_HEADER_BYTES}")));
     }
-    let mut buf = vec![0; len as usize];
-    tokio::time::timeout(IO_TIMEOUT, rd.read_exact(&mut buf)).await.map_err(|_| timed_out())??;
+    // Grown as the bytes arrive: an announced length alone reserves nothing.
+    let mut buf = Vec::new();
+    let mut limited = (&mut *rd).take(u64::from(len));
+    tokio::time::timeout(IO_TIMEOUT, limited.read_to_end(&mut buf)).await.map_err(|_| timed_out())??;
+    if buf.len() != len as usize {
+        return Ok(Err(format!("the request ended after {} of {len} bytes", buf.len())));
+    }
     Ok(serde_json::from_slice(&buf).map_err(|e| format!("the request is not readable: {e}")))
 }
 
 /// One client: read its request, check it, run it, stream the output.
 async fn handle(conn: UnixStream, b: Arc<Backend>, permit: Option<OwnedSemaphorePermit>) -> std::io::Result<()> {
     let (mut rd, mut wr) = conn.into_split();
+    let Some(_permit) = permit else {
+        return refuse(&mut wr, &format!("busy: {MAX_CLIENTS} commands are running; try again in a moment")).await;
+    };
     let req = match read_request(&mut rd).await? {
         Ok(r) => r,
         Err(why) => return refuse(&mut wr, &why).await,
@@ -163,12 +172,11 @@ async fn handle(conn: UnixStream, b: Arc<Backend>, permit: Option<OwnedSemaphore
         );
         return refuse(&mut wr, &why).await;
     }
-    let Some(_permit) = permit else {
-        return refuse(&mut wr, &format!("busy: {MAX_CLIENTS} commands are running; try again in a moment")).await;
-    };
     let config = b.config.borrow().clone();
-    if !same_dir(&req.data_dir, &config.data_dir) {
-        write_frame(&mut wr, frame::WRONG_STORE, config.data_dir.display().to_string().as_bytes()).await?;
+    // The data dir whose store this daemon holds (a reload cannot move it).
+    let served = &b.pipeline.layout().data_dir;
+    if !same_dir(&req.data_dir, served) {
+        write_frame(&mut wr, frame::WRONG_STORE, served.display().to_string().as_bytes()).await?;
         return wr.shutdown().await;
     }
     let clock = req.now.map(Clock::Fixed).unwrap_or(Clock::System);
@@ -191,7 +199,7 @@ async fn handle(conn: UnixStream, b: Arc<Backend>, permit: Option<OwnedSemaphore
                 return refuse(&mut wr, &why).await;
             }
             write_frame(&mut wr, frame::ACCEPT, b"").await?;
-            let staging = Staging::new(&config.data_dir);
+            let staging = Staging::new(served);
             let items = receive_files(&mut rd, &staging, &files).await?;
             let pipeline = b.pipeline.clone();
             let wake = b.wake.clone();
