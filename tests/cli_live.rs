@@ -349,3 +349,36 @@ fn too_many_clients_are_told_busy_and_the_daemon_recovers() {
     assert!(ok, "the daemon did not answer again after the clients left:\n{}", d.log_tail());
     d.stop();
 }
+
+/// Output larger than one frame (64 KiB) arrives whole and in order: 300 entries listed and
+/// reported with the daemon running equal the same commands on the store.
+#[test]
+fn long_output_streams_whole_through_the_socket() {
+    let env = daemon_env();
+    let dir = env.root().join("many");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<PathBuf> = (0..300u32)
+        .map(|k| {
+            let p = dir.join(format!("ae-{k:03}.abi"));
+            std::fs::write(&p, entrywatch::ingest::sample::ae("EEE", 2_000_000 + k, "A")).unwrap();
+            p
+        })
+        .collect();
+    let o = ingest(&env, "broker", &files, &["--move"]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["entries", "--json"],
+        vec!["entries"],
+        vec!["report", "entry-summary", "--format", "json"],
+        vec!["deadlines", "--ics"],
+    ];
+    let d = start(&env);
+    let live: Vec<Said> = cmds.iter().map(|c| run(&env, c)).collect();
+    d.stop();
+    let direct: Vec<Said> = cmds.iter().map(|c| run(&env, c)).collect();
+    assert!(live[0].stdout.len() > 64 * 1024, "only {} bytes: not more than one frame", live[0].stdout.len());
+    for ((c, a), b) in cmds.iter().zip(&live).zip(&direct) {
+        assert_eq!(a.code, Some(0), "{c:?}: {}", a.stderr);
+        assert!(a == b, "`entrywatch {}` differs between the daemon and the store", c.join(" "));
+    }
+}

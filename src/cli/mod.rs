@@ -43,8 +43,7 @@ pub enum Command {
     },
     /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers.
     Report(report::ReportArgs),
-    /// Push files through the same pipeline as the daemon, once. The files are copied and left
-    /// where they are (--move to move them). While the daemon runs, it is handed the files.
+    /// Push files through the same pipeline as the daemon, once; your files are copied (--move moves them).
     #[command(
         after_help = "Your files are left alone: ingest copies them into the data dir (archive/, or quarantine/ \
                       when they cannot be read). With --move they are moved there instead (the daemon's \

@@ -9,7 +9,7 @@ use crate::cli::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::StoreError;
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -210,7 +210,12 @@ pub fn ingest(
         Err(why) => return unreached(store_err, why),
     };
     let _ = s.set_write_timeout(Some(IO_TIMEOUT));
-    for (f, h) in files.iter().zip(opened) {
+    let tty = std::io::stderr().is_terminal();
+    let total = files.len();
+    for (n, (f, h)) in files.iter().zip(opened).enumerate() {
+        if tty {
+            eprint!("\r[{}/{total}] sent to the daemon", n + 1);
+        }
         let Some((h, len)) = h else { continue };
         let sent = std::io::copy(&mut h.take(len), &mut s);
         match sent {
@@ -227,6 +232,9 @@ pub fn ingest(
                 return EXIT_INVALID;
             }
         }
+    }
+    if tty {
+        eprintln!();
     }
     let answer = relay(&mut s);
     if move_files {
