@@ -36,37 +36,41 @@ fn read_frame(s: &mut UnixStream) -> std::io::Result<(u8, Vec<u8>)> {
     Ok((head[0], payload))
 }
 
+/// What a daemon said to a request.
+enum Reply {
+    Accepted(UnixStream),
+    /// It serves another data dir (or answered oddly): try the next place.
+    Elsewhere(String),
+    Refused(String),
+}
+
+fn ask(path: &Path, body: &[u8]) -> std::io::Result<Reply> {
+    let mut s = UnixStream::connect(path)?;
+    s.set_write_timeout(Some(IO_TIMEOUT))?;
+    s.set_read_timeout(Some(IO_TIMEOUT))?;
+    let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    s.write_all(&len.to_be_bytes())?;
+    s.write_all(body)?;
+    let (kind, payload) = read_frame(&mut s)?;
+    let text = String::from_utf8_lossy(&payload).to_string();
+    Ok(match kind {
+        frame::ACCEPT => Reply::Accepted(s),
+        frame::WRONG_STORE => Reply::Elsewhere(format!("a daemon answers there, for the data dir {text}")),
+        frame::REFUSED => Reply::Refused(text),
+        other => Reply::Elsewhere(format!("an unexpected answer (frame {other})")),
+    })
+}
+
 /// Connect to the first daemon that serves this data dir and have it accept `req`.
 fn connect(data_dir: &Path, req: &Request) -> Result<(UnixStream, PathBuf), Unreached> {
     let body = serde_json::to_vec(req).map_err(|e| Unreached::Refused(PathBuf::new(), e.to_string()))?;
     let mut tried = Vec::new();
     for path in client_paths(data_dir) {
-        let attempt = || -> std::io::Result<Result<UnixStream, String>> {
-            let mut s = UnixStream::connect(&path)?;
-            s.set_write_timeout(Some(IO_TIMEOUT))?;
-            s.set_read_timeout(Some(IO_TIMEOUT))?;
-            let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-            s.write_all(&len.to_be_bytes())?;
-            s.write_all(&body)?;
-            let (kind, payload) = read_frame(&mut s)?;
-            let text = String::from_utf8_lossy(&payload).to_string();
-            Ok(match kind {
-                frame::ACCEPT => Ok(s),
-                frame::WRONG_STORE => Err(format!("a daemon answers there, for the data dir {text}")),
-                frame::REFUSED => return Err(std::io::Error::other(format!("refused: {text}"))),
-                other => Err(format!("an unexpected answer (frame {other})")),
-            })
-        };
-        match attempt() {
-            Ok(Ok(s)) => return Ok((s, path)),
-            Ok(Err(why)) => tried.push((path, why)),
-            Err(e) => {
-                let msg = e.to_string();
-                if let Some(why) = msg.strip_prefix("refused: ") {
-                    return Err(Unreached::Refused(path, why.to_string()));
-                }
-                tried.push((path, msg));
-            }
+        match ask(&path, &body) {
+            Ok(Reply::Accepted(s)) => return Ok((s, path)),
+            Ok(Reply::Refused(why)) => return Err(Unreached::Refused(path, why)),
+            Ok(Reply::Elsewhere(why)) => tried.push((path, why)),
+            Err(e) => tried.push((path, e.to_string())),
         }
     }
     Err(Unreached::Nobody(tried))
