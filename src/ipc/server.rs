@@ -31,6 +31,9 @@ pub struct Backend {
     pub wake: Vec<Arc<Notify>>,
 }
 
+/// Held while files handed over by `ingest` go through the pipeline.
+static INGESTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A bound command socket (mode 0660: the daemon's user and group). The path must fit a Unix
 /// socket address (about 107 bytes).
 pub struct Server {
@@ -204,7 +207,10 @@ async fn handle(conn: UnixStream, b: Arc<Backend>, permit: Option<OwnedSemaphore
             let pipeline = b.pipeline.clone();
             let wake = b.wake.clone();
             stream(&mut wr, move |io, extra| {
+                // One handed-over batch at a time: two claims of one name never race each other.
+                let one_at_a_time = INGESTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 let results = ingest_items(&pipeline, &ib, &items, false, io.err);
+                drop(one_at_a_time);
                 drop(staging);
                 if results.iter().any(|(_, r)| matches!(r, Ok(Outcome::Applied { .. }))) {
                     for w in &wake {
