@@ -6,7 +6,8 @@
 //! inbox folders ─► source (settle, claim, fingerprint) ─► parse (sniff ► x12 | abi | csv)
 //!   ─► interpret (domain facts) ─► store (one sled transaction per file, flush, archive)
 //!   ─► rules (severity, variance, deadlines ─► alerts) ─► outbox ─► mailer
-//!   query side: CLI, reports, dashboard (read-only views of the store)
+//!   query side: CLI, reports, dashboard (read-only views of the store); while the daemon
+//!   holds the store, the CLI's data commands run in it over a local socket (`ipc`)
 //! ```
 //!
 //! Module map: [`grammar`] loads the data grammars; [`parse`] reads bytes into messages and
@@ -25,6 +26,7 @@ pub mod entry_number;
 pub mod grammar;
 pub mod ingest;
 pub mod interpret;
+pub mod ipc;
 pub mod logging;
 pub mod parse;
 pub mod report;

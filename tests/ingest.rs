@@ -356,3 +356,41 @@ fn x12_350_dispositions_keep_holds_as_a_set() {
     assert_eq!(j["release"]["status"], "held");
     assert_eq!(j["release"]["open_holds"][0]["code"], "1H");
 }
+
+/// CBP times are local wall times without an offset. One in the spring-forward gap (02:30 on
+/// 2026-03-08 in New York never happened) is shown with an offset, moved forward by the gap
+/// (03:30 -04:00), and the entry stays in the reports (it used to vanish from them); one in
+/// the fall-back hour (01:30 on 2026-11-01 happened twice) is its first occurrence (-04:00).
+#[test]
+fn event_times_in_the_dst_change_hours_carry_their_offset_and_the_entry_stays_visible() {
+    use sample::{batch, entry_field, record};
+    let env = Env::new();
+    let en = entry_field("EEE", 1234567);
+    let body = vec![
+        record(&[(1, "SO10"), (5, "2704"), (9, "EEE"), (14, &en), (23, "01"), (25, "12-345678900")]),
+        record(&[(1, "SO50"), (5, "030826"), (11, "0230"), (15, "53"), (17, "CBP HOLD")]),
+        record(&[(1, "SO60"), (5, "110126"), (11, "0130"), (15, "98"), (17, "RELEASED"), (57, "110126"), (63, "01")]),
+    ];
+    let p = env.drop_file("broker", "so-dst.txt", &batch("SO", "110126", &[], &body, "EEE"));
+    let o = env.ingest("broker", &[p]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j = env.entry_json(E);
+    let at: Vec<&str> = j["events"].as_array().unwrap().iter().filter_map(|e| e["at"].as_str()).collect();
+    assert!(at.contains(&"2026-03-08T03:30:00-04:00"), "spring gap: {at:?}");
+    assert!(at.contains(&"2026-11-01T01:30:00-04:00"), "fall-back hour: {at:?}");
+    for t in &at {
+        assert!(chrono::DateTime::parse_from_rfc3339(t).is_ok(), "{t} has no offset");
+    }
+    let o = env.cmd().args(["report", "anomalies", "--format", "json", "--config"]).arg(env.config()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o =
+        env.cmd().args(["report", "entry-summary", "--format", "csv", "--config"]).arg(env.config()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("EntryViewUnreadable"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(E),
+        "the entry vanished from the report:\n{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

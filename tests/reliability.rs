@@ -50,7 +50,7 @@ fn run_interrupted(env: &Env, how: Interrupt, batch: usize) -> bool {
     let files = remaining(env);
     let mut c = env.cmd();
     c.env("ENTRYWATCH_INGEST_BATCH", batch.to_string());
-    c.arg("ingest").arg("--config").arg(env.config()).args(["--inbox", "broker"]).args(&files);
+    c.arg("ingest").arg("--move").arg("--config").arg(env.config()).args(["--inbox", "broker"]).args(&files);
     c.stdout(Stdio::null()).stderr(Stdio::null());
     let interrupted = match how {
         Interrupt::CrashAt(p) => {
@@ -91,7 +91,7 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
     let base = setup();
     let t0 = Instant::now();
     let mut c = base.cmd();
-    c.arg("ingest").arg("--config").arg(base.config()).args(["--inbox", "broker"]).args(remaining(&base));
+    c.arg("ingest").arg("--move").arg("--config").arg(base.config()).args(["--inbox", "broker"]).args(remaining(&base));
     let o = c.env("ENTRYWATCH_INGEST_BATCH", "1").output().unwrap();
     let full_run = t0.elapsed();
     assert_eq!(o.status.code(), Some(1), "the malformed file is quarantined: {}", String::from_utf8_lossy(&o.stderr));

@@ -11,7 +11,7 @@ use crate::grammar::codes::{AlertSeverity, CodeLists, Effect};
 use crate::grammar::Grammars;
 use crate::ingest::IngestHook;
 use crate::store::{StoreTx, Table, TxError};
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -55,11 +55,7 @@ fn resolve_list<'a>(codes: &CodeLists, short: &'a str) -> &'a str {
 /// A message time (local wall time in the configured zone) as an instant: the earlier one in
 /// the autumn overlap, an hour later in the spring gap (a wall time that did not exist).
 pub fn local_time(tz: chrono_tz::Tz, at: NaiveDateTime) -> DateTime<FixedOffset> {
-    tz.from_local_datetime(&at)
-        .earliest()
-        .or_else(|| tz.from_local_datetime(&(at + chrono::Duration::hours(1))).earliest())
-        .map(|t| t.fixed_offset())
-        .unwrap_or_else(|| at.and_utc().fixed_offset())
+    crate::clock::local_instant(tz, at)
 }
 
 /// The entry's facts as shown in a mail.

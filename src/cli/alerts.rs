@@ -1,6 +1,7 @@
 //! `entrywatch alerts [--config] [--json]` (the outbox: queued, sent, failed) and the alert side of `entrywatch ingest` (the hook, then one delivery pass after the commit).
 
-use super::{EXIT_OK, EXIT_USAGE};
+use super::dispatch::{Ctx, Io};
+use super::EXIT_OK;
 use crate::alert::hook::AlertHook;
 use crate::alert::mailer::Mailer;
 use crate::alert::outbox::{alerts_table, OutboxRow};
@@ -11,8 +12,6 @@ use crate::config::Config;
 use crate::grammar::Grammars;
 use crate::ingest::Pipeline;
 use crate::store::Store;
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 /// The pipeline with the alert hook: alerts are queued in each file's transaction.
@@ -73,37 +72,21 @@ pub fn deliver_after_ingest(config: &Config, grammars: &Grammars, store: &Store,
     report.sent.len()
 }
 
-/// `entrywatch alerts`: every outbox item (failed first, then queued, then sent).
-pub fn run_alerts(config: Option<&Path>, json: bool) -> i32 {
-    let config = match Config::discover(config) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let store = match Store::open(&config.data_dir.join("store")) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let items = match SledOutbox::new(store).all() {
+/// `entrywatch alerts` against an open store: every outbox item (failed first, then queued, then sent).
+pub fn alerts_on(ctx: &Ctx, json: bool, io: &mut Io) -> i32 {
+    let items = match SledOutbox::new(ctx.store.clone()).all() {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(io.err, "error: {e}");
             return super::EXIT_INVALID;
         }
     };
-    let out = std::io::stdout();
-    let mut out = out.lock();
     if json {
         let mut rows: Vec<OutboxRow> = items.iter().map(OutboxRow::of).collect();
         rows.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then(a.id.cmp(&b.id)));
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     } else {
-        let _ = write!(out, "{}", alerts_table(&items));
+        let _ = write!(io.out, "{}", alerts_table(&items));
     }
     EXIT_OK
 }

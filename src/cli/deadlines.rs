@@ -1,66 +1,44 @@
 //! `entrywatch deadlines [--within DAYS] [--json] [--ics] [--remind]`: every entry's open deadlines, soonest first, or the calendar feed; and the deadlines block of `entry`.
 
-use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
+use super::dispatch::{Ctx, Io};
+use super::{EXIT_INVALID, EXIT_OK};
 use crate::calendar::Calendar;
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::deadline::facts::{deadlines_json, deadlines_text, entry_deadlines};
 use crate::deadline::scheduler::{all_deadlines, remind_once};
 use crate::deadline::{listing, local_today, to_ics, EntryDeadline};
 use crate::domain::{Entry, Fact};
-use crate::store::Store;
-use std::io::Write;
-use std::path::Path;
-
-fn setup(config: Option<&Path>) -> Result<(Config, Store, Clock), i32> {
-    let config = match Config::discover(config) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Err(EXIT_USAGE);
-        }
-    };
-    let clock = Clock::from_env().map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_USAGE
-    })?;
-    let store = Store::open(&config.data_dir.join("store")).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_USAGE
-    })?;
-    Ok((config, store, clock))
-}
+use chrono::{DateTime, FixedOffset};
 
 /// `entrywatch deadlines`: open deadlines (overdue ones first, marked), soonest first;
 /// `--within DAYS` keeps those due by today + DAYS; `--json` the interface.md array; `--ics`
 /// an RFC 5545 feed of the same horizon (done deadlines included, marked); `--remind` queues
 /// the reminders due now (what the daemon's scheduler does) and prints how many.
-pub fn run_deadlines(config: Option<&Path>, within: Option<u32>, json: bool, ics: bool, remind: bool) -> i32 {
-    let Ok((config, store, clock)) = setup(config) else { return EXIT_USAGE };
-    let now = clock.now();
+pub fn deadlines_on(ctx: &Ctx, within: Option<u32>, json: bool, ics: bool, remind: bool, io: &mut Io) -> i32 {
+    let (config, store) = (&ctx.config, &ctx.store);
+    let now = ctx.clock.now();
     if remind {
-        return match remind_once(&store, &config, now) {
+        return match remind_once(store, config, now) {
             Ok(n) => {
-                println!("{n} reminder(s) queued");
+                let _ = writeln!(io.out, "{n} reminder(s) queued");
                 EXIT_OK
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                let _ = writeln!(io.err, "error: {e}");
                 EXIT_INVALID
             }
         };
     }
     let cal = Calendar::from_config(&config.deadlines);
-    let items = match all_deadlines(&store, &cal) {
+    let items = match all_deadlines(store, &cal) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(io.err, "error: {e}");
             return EXIT_INVALID;
         }
     };
     let today = local_today(now, config.timezone());
-    let out = std::io::stdout();
-    let mut out = out.lock();
+    let out = &mut *io.out;
     if ics {
         let horizon = within.and_then(|n| today.checked_add_days(chrono::Days::new(u64::from(n))));
         let mut feed: Vec<EntryDeadline> =
@@ -90,10 +68,14 @@ pub fn run_deadlines(config: Option<&Path>, within: Option<u32>, json: bool, ics
 }
 
 /// The deadlines of one entry for `entry`: the JSON value and the human block.
-pub fn entry_block(config: &Config, e: &Entry, facts: &[Fact]) -> (serde_json::Value, String) {
+pub fn entry_block(
+    config: &Config,
+    e: &Entry,
+    facts: &[Fact],
+    now: DateTime<FixedOffset>,
+) -> (serde_json::Value, String) {
     let cal = Calendar::from_config(&config.deadlines);
     let ds = entry_deadlines(e, facts, &cal);
-    let now = Clock::from_env().unwrap_or(Clock::System).now();
     (deadlines_json(&ds), deadlines_text(&ds, local_today(now, config.timezone())))
 }
 

@@ -1,5 +1,6 @@
 //! `entrywatch ingest`, `entries`, `entry` and `rebuild`: the store's command group.
 
+use super::dispatch::{Ctx, Io};
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -7,8 +8,8 @@ use crate::domain::view::{entry_json, entry_row, entry_text, liquidation_status,
 use crate::domain::EntryRow;
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
-use crate::ingest::{load_entry, rebuild, Outcome, Pipeline};
-use crate::store::{Store, Table};
+use crate::ingest::{load_entry, rebuild, IngestError, Outcome, Pipeline};
+use crate::store::Table;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -33,20 +34,13 @@ fn load_grammars(config: &Config) -> Result<Grammars, i32> {
     super::parse::load_grammars(config.grammar_dir.as_deref())
 }
 
-fn open_store(config: &Config) -> Result<Store, i32> {
-    Store::open(&config.data_dir.join("store")).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_USAGE
-    })
-}
-
 /// `entrywatch ingest --inbox NAME FILE...`: the daemon's pipeline, once. Files claimed by an
-/// interrupted earlier run are finished first.
-pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: bool) -> i32 {
+/// interrupted earlier run are finished first. The given files are copied (`move_files`: moved,
+/// the old behaviour). When a running daemon holds the store, the files are handed to it.
+pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: bool, move_files: bool) -> i32 {
     let Ok(config) = load_config(config) else { return EXIT_USAGE };
     let Some(ib) = config.inbox(inbox).cloned() else {
-        let names: Vec<_> = config.inbox.iter().map(|i| i.name.as_str()).collect();
-        eprintln!("error: no inbox named {inbox:?} in the configuration (inboxes: {})", names.join(", "));
+        eprintln!("error: {}", unknown_inbox(&config, inbox));
         return EXIT_USAGE;
     };
     let Ok(grammars) = load_grammars(&config) else { return EXIT_USAGE };
@@ -59,11 +53,15 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
     };
     let pipeline = match Pipeline::open(&config, &grammars, clock) {
         Ok(p) => super::alerts::with_alerts(p, &config, &grammars, clock),
+        Err(IngestError::Store(e)) if super::dispatch::daemon_may_hold(&e) => {
+            return crate::ipc::client::ingest(&config, clock, inbox, files, json, move_files, &e)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_USAGE;
         }
     };
+    Staging::clear_leftovers(&config.data_dir);
     let mut results: Vec<(String, Result<Outcome, String>)> = Vec::new();
     for i in &config.inbox {
         match pipeline.recover(i) {
@@ -74,30 +72,90 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
             }
         }
     }
+    let staging = Staging::new(&config.data_dir);
+    let items: Vec<Item> = files
+        .iter()
+        .enumerate()
+        .map(|(n, f)| {
+            let shown = f.display().to_string();
+            let path = if !f.is_file() {
+                Err(format!("{shown}: not a file"))
+            } else if move_files {
+                Ok(f.clone())
+            } else {
+                staging.copy_in(n, f).map_err(|e| format!("{shown}: cannot copy it for ingest: {e}"))
+            };
+            Item { shown, path }
+        })
+        .collect();
     let tty = std::io::stderr().is_terminal();
+    results.extend(ingest_items(&pipeline, &ib, &items, tty, &mut std::io::stderr()));
+    drop(staging);
+    super::alerts::deliver_after_ingest(&config, &grammars, pipeline.store(), clock);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    print_outcomes(&results, json, &mut Io { out: &mut out, err: &mut std::io::stderr(), tty })
+}
+
+/// The error for an inbox name the configuration does not have.
+pub fn unknown_inbox(config: &Config, inbox: &str) -> String {
+    let names: Vec<_> = config.inbox.iter().map(|i| i.name.as_str()).collect();
+    format!("no inbox named {inbox:?} in the configuration (inboxes: {})", names.join(", "))
+}
+
+/// One file given to `ingest`: as the user named it, and the path to push through the
+/// pipeline (a copy, or the file itself with `--move`), or why there is none.
+pub struct Item {
+    pub shown: String,
+    pub path: Result<PathBuf, String>,
+}
+
+/// Push files through the pipeline in group-commit batches; results in the order given;
+/// progress on a terminal.
+pub fn ingest_items(
+    pipeline: &Pipeline,
+    ib: &crate::config::Inbox,
+    items: &[Item],
+    tty: bool,
+    err: &mut dyn Write,
+) -> Vec<(String, Result<Outcome, String>)> {
+    let mut results: Vec<(String, Result<Outcome, String>)> = Vec::with_capacity(items.len());
     let mut done = 0;
-    for chunk in files.chunks(batch_size()) {
-        let (present, missing): (Vec<PathBuf>, Vec<PathBuf>) = chunk.iter().cloned().partition(|f| f.is_file());
-        for f in missing {
-            results.push((f.display().to_string(), Err(format!("{}: not a file", f.display()))));
+    for chunk in items.chunks(batch_size()) {
+        let start = results.len();
+        let mut present = Vec::new();
+        let mut slots = Vec::new();
+        for (k, it) in chunk.iter().enumerate() {
+            let r = match &it.path {
+                Ok(p) => {
+                    present.push(p.clone());
+                    slots.push(start + k);
+                    Err(String::new())
+                }
+                Err(e) => Err(e.clone()),
+            };
+            results.push((it.shown.clone(), r));
         }
-        for (f, r) in pipeline.process_batch(&ib, &present) {
-            results.push((f.display().to_string(), r.map_err(|e| e.to_string())));
+        for (slot, (_, r)) in slots.into_iter().zip(pipeline.process_batch(ib, &present)) {
+            results[slot].1 = r.map_err(|e| e.to_string());
         }
         done += chunk.len();
         if tty {
-            eprint!("\r[{done}/{}]", files.len());
+            let _ = write!(err, "\r[{done}/{}]", items.len());
         }
     }
     if tty {
-        eprintln!();
+        let _ = writeln!(err);
     }
-    super::alerts::deliver_after_ingest(&config, &grammars, pipeline.store(), clock);
+    results
+}
+
+/// Print what became of each file (text lines or the JSON array); exit 1 when any file was
+/// quarantined or failed.
+pub fn print_outcomes(results: &[(String, Result<Outcome, String>)], json: bool, io: &mut Io) -> i32 {
     let mut code = EXIT_OK;
-    let out = std::io::stdout();
-    let mut out = out.lock();
     let mut rows = Vec::new();
-    for (f, r) in &results {
+    for (f, r) in results {
         match r {
             Ok(o) => {
                 if matches!(o, Outcome::Quarantined { .. }) {
@@ -114,40 +172,97 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
                         Outcome::Duplicate { of } => format!("duplicate   {f}: same bytes as {of}"),
                         Outcome::Quarantined { reason } => format!("quarantined {f}: {reason}"),
                     };
-                    let _ = writeln!(out, "{line}");
+                    let _ = writeln!(io.out, "{line}");
                 }
             }
             Err(e) => {
                 code = EXIT_INVALID;
-                eprintln!("error: {e}");
+                let _ = writeln!(io.err, "error: {e}");
                 rows.push(serde_json::json!({"file": f, "result": {"outcome": "error", "reason": e}}));
             }
         }
     }
     if json {
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     }
+    let _ = io.out.flush();
     code
 }
 
-/// `entrywatch entries`.
-pub fn run_entries(
-    config: Option<&Path>,
+/// A private folder under `<data-dir>/incoming/` for copies of the files given to `ingest`
+/// (same file system as the work folder, so the pipeline claims them by rename). Removed
+/// when dropped; the user's own files are never touched.
+pub struct Staging {
+    dir: PathBuf,
+}
+
+impl Staging {
+    /// Remove what an `ingest` killed mid-way left under `<data-dir>/incoming/` (copies only:
+    /// the user still has every original). Called by whoever just opened the store: while it
+    /// holds the store, no other process stages files.
+    pub fn clear_leftovers(data_dir: &Path) {
+        let dir = data_dir.join("incoming");
+        if dir.exists() {
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => tracing::info!(dir = %dir.display(), "IncomingCleared"),
+                Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "IncomingNotCleared"),
+            }
+        }
+    }
+
+    pub fn new(data_dir: &Path) -> Staging {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        Staging { dir: data_dir.join("incoming").join(format!("{}-{n}-{nanos}", std::process::id())) }
+    }
+
+    /// Where the `n`th file named `name` is staged (its own folder, so equal names never meet).
+    pub fn path(&self, n: usize, name: &str) -> Result<PathBuf, std::io::Error> {
+        let safe = Path::new(name).file_name().and_then(|s| s.to_str()).filter(|s| !s.is_empty()).unwrap_or("file");
+        let dir = self.dir.join(n.to_string());
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir.join(safe))
+    }
+
+    /// Copy a file in (its name kept: the archive and the reports show it).
+    pub fn copy_in(&self, n: usize, from: &Path) -> Result<PathBuf, std::io::Error> {
+        let name = from.file_name().and_then(|s| s.to_str()).unwrap_or("file");
+        let to = self.path(n, name)?;
+        std::fs::copy(from, &to)?;
+        std::fs::File::open(&to)?.sync_all()?;
+        Ok(to)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(parent) = self.dir.parent() {
+            // Only when empty: another ingest may be staging beside us.
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// `entrywatch entries` against an open store.
+pub fn entries_on(
+    ctx: &Ctx,
     json: bool,
     status: Option<&str>,
     importer: Option<&str>,
     broker: Option<&str>,
+    io: &mut Io,
 ) -> i32 {
-    let Ok(config) = load_config(config) else { return EXIT_USAGE };
-    let Ok(store) = open_store(&config) else { return EXIT_USAGE };
     let mut rows = Vec::new();
-    let out = std::io::stdout();
-    let mut out = out.lock();
-    for item in store.scan::<EntryRow>(Table::Entries) {
+    for item in ctx.store.scan::<EntryRow>(Table::Entries) {
         let e = match item {
             Ok((_, e)) => e,
             Err(err) => {
-                eprintln!("error: {err}");
+                let _ = writeln!(io.err, "error: {err}");
                 return EXIT_INVALID;
             }
         };
@@ -172,7 +287,7 @@ pub fn run_entries(
             rows.push(entry_row(&e));
         } else {
             let _ = writeln!(
-                out,
+                io.out,
                 "{:<15} {:<14} {:<5} {:<9} {:<9} holds {:<2} {}",
                 e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default(),
                 e.importer,
@@ -185,43 +300,44 @@ pub fn run_entries(
         }
     }
     if json {
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
     }
     EXIT_OK
 }
 
-/// `entrywatch entry ENTRY`.
-pub fn run_entry(config: Option<&Path>, entry: &str, json: bool) -> i32 {
+/// `entrywatch entry ENTRY` against an open store.
+pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
     let en: EntryNumber = match entry.parse() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(io.err, "error: {e}");
             return EXIT_USAGE;
         }
     };
-    let Ok(config) = load_config(config) else { return EXIT_USAGE };
-    let Ok(store) = open_store(&config) else { return EXIT_USAGE };
-    let Ok(grammars) = load_grammars(&config) else { return EXIT_USAGE };
-    match load_entry(&store, &en) {
+    let config = &ctx.config;
+    let Ok(grammars) = super::parse::load_grammars_to(config.grammar_dir.as_deref(), io.err) else {
+        return EXIT_USAGE;
+    };
+    match load_entry(&ctx.store, &en) {
         Ok(Some((mut e, facts))) => {
             crate::variance::annotate(&mut e, &config.variance, &grammars);
             let tz = config.timezone();
-            let (deadlines, block) = super::deadlines::entry_block(&config, &e, &facts);
+            let (deadlines, block) = super::deadlines::entry_block(config, &e, &facts, ctx.clock.now());
             if json {
                 let mut v = entry_json(&e, &facts, tz);
                 v["deadlines"] = deadlines;
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
-                print!("{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
+                let _ = write!(io.out, "{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
             }
             EXIT_OK
         }
         Ok(None) => {
-            eprintln!("error: no entry {en} in the store");
+            let _ = writeln!(io.err, "error: no entry {en} in the store");
             EXIT_INVALID
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(io.err, "error: {e}");
             EXIT_INVALID
         }
     }
@@ -246,5 +362,26 @@ pub fn run_rebuild(config: Option<&Path>) -> i32 {
             eprintln!("error: {e}");
             EXIT_INVALID
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Staging;
+
+    #[test]
+    fn staged_names_stay_inside_their_own_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let st = Staging::new(root.path());
+        let inside = root.path().join("incoming");
+        for (n, name) in ["../../etc/passwd", "/abs/x.abi", "..", "", "a/b/../c.txt", "plain.abi"].iter().enumerate() {
+            let p = st.path(n, name).unwrap();
+            assert!(p.starts_with(&inside), "{name:?} -> {}", p.display());
+            assert!(!p.components().any(|c| c == std::path::Component::ParentDir), "{name:?} -> {}", p.display());
+        }
+        assert!(st.path(0, "../../etc/passwd").unwrap().ends_with("0/passwd"));
+        assert!(st.path(3, "").unwrap().ends_with("3/file"));
+        drop(st);
+        assert!(!inside.exists(), "the staging folder outlived its ingest");
     }
 }

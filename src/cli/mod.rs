@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod deadlines;
+pub mod dispatch;
 pub mod entries;
 pub mod parse;
 pub mod report;
@@ -9,6 +10,7 @@ pub mod run;
 pub mod variance;
 
 use clap::{Parser, Subcommand};
+use dispatch::Query;
 use std::path::PathBuf;
 
 /// Exit codes (interface.md): 0 success, 1 invalid input, 2 usage or configuration error.
@@ -41,7 +43,13 @@ pub enum Command {
     },
     /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers.
     Report(report::ReportArgs),
-    /// Push files through the same pipeline as the daemon, once.
+    /// Push files through the same pipeline as the daemon, once; your files are copied (--move moves them).
+    #[command(
+        after_help = "Your files are left alone: ingest copies them into the data dir (archive/, or quarantine/ \
+                      when they cannot be read). With --move they are moved there instead (the daemon's \
+                      own inboxes always work that way). While `entrywatch run` holds the store, the files \
+                      are handed to the daemon over its local socket and the outcomes printed here."
+    )]
     Ingest {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -52,6 +60,9 @@ pub enum Command {
         files: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
+        /// Move the files into the data dir instead of copying them (removed from where they are).
+        #[arg(long = "move")]
+        move_files: bool,
     },
     /// List entries in the store.
     Entries {
@@ -146,22 +157,24 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
-        Command::Ingest { config, inbox, files, json } => entries::run_ingest(config.as_deref(), &inbox, &files, json),
-        Command::Entries { config, json, status, importer, broker } => {
-            entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
+        Command::Ingest { config, inbox, files, json, move_files } => {
+            entries::run_ingest(config.as_deref(), &inbox, &files, json, move_files)
         }
-        Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Entries { config, json, status, importer, broker } => {
+            dispatch::run(config.as_deref(), Query::Entries { json, status, importer, broker })
+        }
+        Command::Entry { entry, config, json } => dispatch::run(config.as_deref(), Query::Entry { entry, json }),
         Command::Variance { entry, config, json, csv } => {
             let format = match (json, csv) {
                 (true, _) => variance::Format::Json,
                 (_, true) => variance::Format::Csv,
                 _ => variance::Format::Text,
             };
-            variance::run_variance(config.as_deref(), &entry, format)
+            dispatch::run(config.as_deref(), Query::Variance { entry, format })
         }
-        Command::Alerts { config, json } => alerts::run_alerts(config.as_deref(), json),
+        Command::Alerts { config, json } => dispatch::run(config.as_deref(), Query::Alerts { json }),
         Command::Deadlines { config, within, json, ics, remind } => {
-            deadlines::run_deadlines(config.as_deref(), within, json, ics, remind)
+            dispatch::run(config.as_deref(), Query::Deadlines { within, json, ics, remind })
         }
         Command::Rebuild { config } => entries::run_rebuild(config.as_deref()),
         Command::Run(args) => run::run_run(&args),

@@ -8,16 +8,21 @@ use std::path::Path;
 
 /// Load grammars, printing every problem on failure.
 pub fn load_grammars(dir: Option<&Path>) -> Result<Grammars, i32> {
+    load_grammars_to(dir, &mut std::io::stderr())
+}
+
+/// [`load_grammars`], writing warnings and problems to `err`.
+pub fn load_grammars_to(dir: Option<&Path>, err: &mut dyn Write) -> Result<Grammars, i32> {
     match Grammars::load(dir) {
         Ok(g) => {
             for w in &g.warnings {
-                eprintln!("warning: {w}");
+                let _ = writeln!(err, "warning: {w}");
             }
             Ok(g)
         }
         Err(errors) => {
             for e in &errors {
-                eprintln!("error: grammar {e}");
+                let _ = writeln!(err, "error: grammar {e}");
             }
             Err(EXIT_USAGE)
         }

@@ -1,8 +1,8 @@
 //! `entrywatch report NAME`: arguments, filters and output of the reports in `crate::report`.
 
+use super::dispatch::{Ctx, Io};
 use super::{EXIT_OK, EXIT_USAGE};
 use crate::clock::Clock;
-use crate::config::Config;
 use crate::report::{self, Format, Params};
 use crate::view::{EntryFilter, MemoryModel, ReadModel};
 use crate::web::store_model::StoreModel;
@@ -12,7 +12,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct ReportArgs {
     /// entry-summary, liquidation, rejected, anomalies, statements or brokers.
     pub name: String,
@@ -75,19 +75,27 @@ impl ReportArgs {
     }
 }
 
-/// Run a report over a model, writing to `out`; returns the exit code.
+/// Run a report over a model, writing to `out` (problems and progress to stderr); returns
+/// the exit code.
 pub fn run_with_model(args: &ReportArgs, model: &dyn ReadModel, clock: Clock, out: &mut dyn Write) -> i32 {
+    let mut err = std::io::stderr();
+    let tty = err.is_terminal();
+    report_with_model(args, model, clock, &mut Io { out, err: &mut err, tty })
+}
+
+/// Run a report over a model, writing to `io`; returns the exit code.
+pub fn report_with_model(args: &ReportArgs, model: &dyn ReadModel, clock: Clock, io: &mut Io) -> i32 {
     let mut params = Params::new(args.filter(), clock.now());
     params.hold_days = args.hold_days;
     let mut rep = match report::build(&args.name, model, &params) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(io.err, "error: {e}");
             return EXIT_USAGE;
         }
     };
     // Progress on a terminal only (interface.md): a row count on stderr.
-    let progress = std::io::stderr().is_terminal();
+    let progress = io.tty;
     if progress {
         let name = rep.name;
         let mut n: u64 = 0;
@@ -98,23 +106,36 @@ pub fn run_with_model(args: &ReportArgs, model: &dyn ReadModel, clock: Clock, ou
             }
         }));
     }
-    let written = report::write_report(rep, args.format(), out).and_then(|n| out.flush().map(|()| n));
+    let written = report::write_report(rep, args.format(), io.out).and_then(|n| io.out.flush().map(|()| n));
     if progress {
-        eprint!("\r\x1b[K");
+        let _ = write!(io.err, "\r\x1b[K");
     }
     match written {
         Ok(_) => EXIT_OK,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
-            eprintln!("error: writing the report: {e}");
+            let _ = writeln!(io.err, "error: writing the report: {e}");
             EXIT_USAGE
         }
     }
 }
 
+/// `entrywatch report` against an open store.
+pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
+    if !report::NAMES.contains(&args.name.as_str()) {
+        let _ = writeln!(io.err, "error: {}", report::UnknownReport(args.name.clone()));
+        return EXIT_USAGE;
+    }
+    let model = StoreModel::new(ctx.store.clone(), &ctx.config);
+    report_with_model(args, &model, ctx.clock, io)
+}
+
 /// `entrywatch report`: the model is the folder given with `--entries-dir`, else the store
-/// (`<data-dir>/store` from the configuration).
+/// (`<data-dir>/store` from the configuration, or the daemon that holds it).
 pub fn run(args: &ReportArgs) -> i32 {
+    let Some(dir) = &args.entries_dir else {
+        return super::dispatch::run(args.config.as_deref(), super::dispatch::Query::Report(args.clone()));
+    };
     let clock = match Clock::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -128,23 +149,7 @@ pub fn run(args: &ReportArgs) -> i32 {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    if let Some(dir) = &args.entries_dir {
-        return match MemoryModel::from_dir(dir) {
-            Ok(m) => run_with_model(args, &m, clock, &mut out),
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_USAGE
-            }
-        };
-    }
-    let cfg = match Config::discover(args.config.as_deref()) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    match StoreModel::open(&cfg) {
+    match MemoryModel::from_dir(dir) {
         Ok(m) => run_with_model(args, &m, clock, &mut out),
         Err(e) => {
             eprintln!("error: {e}");

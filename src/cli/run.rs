@@ -11,6 +11,7 @@ use crate::deadline::facts::next_deadline_fn;
 use crate::deadline::scheduler::Scheduler;
 use crate::grammar::Grammars;
 use crate::ingest::{IngestError, Pipeline};
+use crate::ipc::server::{Backend, Server};
 use crate::logging::{self, LogFormat};
 use crate::source::pipeline::PipelineHandler;
 use crate::source::FileHandler;
@@ -171,6 +172,7 @@ pub fn run_run(args: &RunArgs) -> i32 {
     run_with(args, |cfg, grammars| {
         let clock = Clock::from_env().map_err(anyhow::Error::msg)?;
         let pipeline = Pipeline::open(cfg, &grammars, clock).map_err(|e| store_open_error(&cfg.data_dir, &e))?;
+        crate::cli::entries::Staging::clear_leftovers(&cfg.data_dir);
         let hook = Arc::new(AlertHook::new(cfg, &grammars, clock).with_next_deadline(next_deadline_fn(cfg)));
         let pipeline = pipeline.with_hook(hook.clone());
         let wake = Arc::new(tokio::sync::Notify::new());
@@ -179,8 +181,27 @@ pub fn run_run(args: &RunArgs) -> i32 {
             .with_wake(wake.clone())
             .with_wake(scheduler_wake.clone());
         let dashboard_enabled = cfg.dashboard.enabled;
+        // The command socket is bound now, so it answers as soon as the daemon is ready. Without
+        // it files still flow; only the CLI cannot reach this daemon (logged).
+        let socket = match Server::bind(&cfg.data_dir) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let path = crate::ipc::server_path(&cfg.data_dir);
+                tracing::error!(socket = %path.display(), error = %e, "SocketFailed: the CLI cannot reach this daemon");
+                None
+            }
+        };
         let setup: Setup<PipelineHandler> = Box::new(move |daemon, handler| {
             let store = handler.pipeline().store().clone();
+            let socket_pipeline = handler.pipeline().clone();
+            let socket_wake = vec![wake.clone(), scheduler_wake.clone()];
+            if let Some(socket) = socket {
+                daemon.add_task("socket", move |mut shutdown, config| async move {
+                    let backend = Arc::new(Backend { pipeline: socket_pipeline, config, wake: socket_wake });
+                    socket.serve(backend, async move { shutdown.wait().await }).await;
+                    Ok(())
+                });
+            }
             let scheduler_store = store.clone();
             let dashboard_store = dashboard_enabled.then(|| store.clone());
             let mailer_wake = wake.clone();

@@ -1,15 +1,13 @@
 //! The outward views of an entry: `entry --json` (interface.md keys), the human text, the `entries` row.
 
 use super::{sort_facts, Entry, EntryRow, Fact, FactKind, LiquidationStatus, ReleaseStatus, SummaryStatus};
-use chrono::{NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
-/// A message time (local to the port, as CBP sends it) in the configured zone, RFC 3339.
+/// A message time (local to the port, as CBP sends it) in the configured zone, RFC 3339 with
+/// its offset always (a time in the spring-forward gap too: `clock::local_instant`).
 pub fn local_time(t: NaiveDateTime, tz: chrono_tz::Tz) -> String {
-    match tz.from_local_datetime(&t).earliest() {
-        Some(dt) => dt.to_rfc3339(),
-        None => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
-    }
+    crate::clock::local_instant(tz, t).to_rfc3339()
 }
 
 pub fn summary_status(s: SummaryStatus) -> &'static str {

@@ -86,10 +86,15 @@ pub enum StoreError {
     Open { path: PathBuf, reason: String },
     #[error(
         "the entry store at {path} is in use by another entrywatch process (the daemon, or an ingest in progress): \
-         sled lets one process open it; stop that process, or while the daemon runs read the same data from its \
-         dashboard (/api/entries/ENTRY, /api/deadlines ...); the store is not damaged"
+         sled lets one process open it; while the daemon runs, the data commands ask it over its local socket \
+         (and its dashboard shows the same under /api/); the store is not damaged"
     )]
     InUse { path: PathBuf },
+    #[error(
+        "this user may not open the entry store at {path} ({reason}); run the command as the daemon's user \
+         (sudo -u entrywatch ...), or, while the daemon runs, from a user in its group"
+    )]
+    NoAccess { path: PathBuf, reason: String },
     #[error("the entry store at {path} has schema version {found}, this entrywatch needs {wanted}; run `entrywatch rebuild` to rebuild it from the archive")]
     Schema { path: PathBuf, found: String, wanted: u32 },
     #[error("store I/O: {0}")]
@@ -202,6 +207,9 @@ impl Store {
             Ok(Ok(db)) => db,
             Ok(Err(e)) if e.to_string().contains("could not acquire lock") => {
                 return Err(StoreError::InUse { path: path.to_path_buf() })
+            }
+            Ok(Err(sled::Error::Io(e))) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(StoreError::NoAccess { path: path.to_path_buf(), reason: e.to_string() })
             }
             Ok(Err(e)) => return Err(open_err(&e)),
             Err(_) => return Err(open_err(&"the storage engine crashed while opening it")),

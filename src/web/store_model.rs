@@ -25,7 +25,7 @@ use crate::view::{
     TrendPoint,
 };
 use crate::web::{self, Auth, WebError};
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::ops::Bound;
@@ -472,7 +472,7 @@ fn count_quarantined(dir: &Path) -> u64 {
 }
 
 fn fixed(t: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
-    tz.from_local_datetime(&t).earliest().map(|d| d.fixed_offset())
+    Some(crate::clock::local_instant(tz, t))
 }
 
 fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {

@@ -49,9 +49,11 @@ impl Env {
         c.env("ENTRYWATCH_NOW", NOW).env_remove("ENTRYWATCH_CRASH_AT").env_remove("ENTRYWATCH_CONFIG");
         c
     }
+    /// `ingest --move` of files in an inbox folder: claimed as the daemon claims them (moved
+    /// into work/, then archive/ or quarantine/).
     pub fn ingest(&self, inbox: &str, files: &[PathBuf]) -> Output {
         let mut c = self.cmd();
-        c.arg("ingest").arg("--config").arg(self.config()).arg("--inbox").arg(inbox).args(files);
+        c.arg("ingest").arg("--move").arg("--config").arg(self.config()).arg("--inbox").arg(inbox).args(files);
         c.output().unwrap()
     }
     pub fn entry_json(&self, entry: &str) -> serde_json::Value {

@@ -1,0 +1,103 @@
+//! Where a data command runs: against the store when this process can open it, else in the
+//! running daemon that holds it, asked over its local socket ([`crate::ipc`]). Either way the
+//! same function ([`exec`]) writes the output, so both print the same bytes.
+
+use super::{alerts, deadlines, entries, report, variance, EXIT_USAGE};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+/// Where a command writes: this process's stdout and stderr, or the daemon's socket frames.
+pub struct Io<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    /// Progress lines may be drawn on `err` (a terminal); never when the daemon runs the command.
+    pub tty: bool,
+}
+
+/// What a data command needs: the configuration, the open store and the clock.
+pub struct Ctx {
+    pub config: Config,
+    pub store: Store,
+    pub clock: Clock,
+}
+
+/// A data command with its parsed arguments: what the client sends to the daemon.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum Query {
+    Entries { json: bool, status: Option<String>, importer: Option<String>, broker: Option<String> },
+    Entry { entry: String, json: bool },
+    Variance { entry: String, format: variance::Format },
+    Alerts { json: bool },
+    Deadlines { within: Option<u32>, json: bool, ics: bool, remind: bool },
+    Report(report::ReportArgs),
+}
+
+/// Run a data command against an open store. The one implementation of every read command.
+pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
+    match q {
+        Query::Entries { json, status, importer, broker } => {
+            entries::entries_on(ctx, *json, status.as_deref(), importer.as_deref(), broker.as_deref(), io)
+        }
+        Query::Entry { entry, json } => entries::entry_on(ctx, entry, *json, io),
+        Query::Variance { entry, format } => variance::variance_on(ctx, entry, *format, io),
+        Query::Alerts { json } => alerts::alerts_on(ctx, *json, io),
+        Query::Deadlines { within, json, ics, remind } => {
+            deadlines::deadlines_on(ctx, *within, *json, *ics, *remind, io)
+        }
+        Query::Report(args) => report::report_on(ctx, args, io),
+    }
+}
+
+/// True when a store that does not open here may be open in a running daemon: it is locked
+/// by another process, or this user may not open it (but may reach the daemon's socket).
+pub fn daemon_may_hold(e: &StoreError) -> bool {
+    matches!(e, StoreError::InUse { .. } | StoreError::NoAccess { .. })
+}
+
+/// Load the configuration, printing the problem (exit 2) when it does not load.
+pub fn load_config(path: Option<&Path>) -> Result<Config, i32> {
+    match Config::discover(path) {
+        Ok((c, _)) => Ok(c),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// The clock of this process (`ENTRYWATCH_NOW` or the system's), printing the problem.
+pub fn load_clock() -> Result<Clock, i32> {
+    Clock::from_env().map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_USAGE
+    })
+}
+
+/// Run a data command: open the store and run it here, or, when a running daemon holds the
+/// store, have the daemon run it and print what it sends back.
+pub fn run(config: Option<&Path>, q: Query) -> i32 {
+    let Ok(clock) = load_clock() else { return EXIT_USAGE };
+    let Ok(config) = load_config(config) else { return EXIT_USAGE };
+    match Store::open(&config.data_dir.join("store")) {
+        Ok(store) => {
+            let ctx = Ctx { config, store, clock };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut err = std::io::stderr();
+            let tty = err.is_terminal();
+            let code = exec(&q, &ctx, &mut Io { out: &mut out, err: &mut err, tty });
+            let _ = out.flush();
+            code
+        }
+        Err(e) if daemon_may_hold(&e) => crate::ipc::client::query(&config, clock, q, &e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
