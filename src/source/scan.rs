@@ -335,6 +335,7 @@ mod tests {
             ack_kind: Default::default(),
             poll: false,
             truncated_grace_secs: grace,
+            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
         }
     }
 

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::grammar::x12::{normalize_version, seg_id, SegmentDict, SetGrammar};
 use crate::grammar::Grammars;
-use crate::parse::error::{Diagnostic, Position};
+use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
 use std::collections::HashSet;
 
 fn pos(line: usize, byte: usize, segment: Option<usize>) -> Position {
@@ -87,6 +87,14 @@ struct GroupState {
     st_numbers: HashSet<String>,
 }
 
+/// Keep a transaction's segment errors (its AK3/IK3 loops) within [`MAX_DIAGNOSTICS`]: the
+/// set is rejected either way, and the kept ones already fill the file's diagnostics.
+fn cap_segment_errors(t: &mut TxnState) {
+    if t.errors.len() > MAX_DIAGNOSTICS {
+        t.errors.truncate(MAX_DIAGNOSTICS);
+    }
+}
+
 struct TxnState {
     set: String,
     control_number: String,
@@ -103,6 +111,8 @@ struct Reader<'g, 'cb> {
     opts: ReadOptions,
     on: &'cb mut dyn FnMut(X12Event<'_>),
     out: ReadOutcome,
+    /// Diagnostics past [`MAX_DIAGNOSTICS`], counted, not kept.
+    dropped: usize,
     base: usize,
     seen_isa: HashSet<(String, String, String)>,
     warned_versions: HashSet<String>,
@@ -121,6 +131,7 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         opts,
         on,
         out: ReadOutcome::default(),
+        dropped: 0,
         base: 0,
         seen_isa: HashSet::new(),
         warned_versions: HashSet::new(),
@@ -146,6 +157,9 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         }
     };
     r.file(&input);
+    if r.dropped > 0 {
+        r.out.diagnostics.push(not_kept("X12E099", r.dropped));
+    }
     r.out
 }
 
@@ -153,7 +167,11 @@ impl<'g> Reader<'g, '_> {
     fn diag(&mut self, d: Diagnostic) {
         let mut d = d;
         d.byte += self.base;
-        self.out.diagnostics.push(d);
+        if self.out.diagnostics.len() < MAX_DIAGNOSTICS {
+            self.out.diagnostics.push(d);
+        } else {
+            self.dropped += 1;
+        }
     }
 
     fn err(&mut self, code: &str, msg: impl Into<String>, p: Position, ack: Option<String>) {
@@ -329,6 +347,7 @@ impl<'g> Reader<'g, '_> {
                     if self.opts.validate {
                         if let Some(seg) = segs.last() {
                             validator.segment(seg, &mut t.errors);
+                            cap_segment_errors(t);
                         }
                     }
                     continue;
@@ -346,6 +365,7 @@ impl<'g> Reader<'g, '_> {
                     seg.index = segs.len() + 1;
                     if self.opts.validate {
                         validator.segment(&seg, &mut t.errors);
+                        cap_segment_errors(t);
                     }
                     segs.push(seg);
                     continue;
