@@ -88,9 +88,10 @@ struct GroupState {
 }
 
 /// Keep a transaction's segment errors (its AK3/IK3 loops) within [`MAX_DIAGNOSTICS`]: the
-/// set is rejected either way, and the kept ones already fill the file's diagnostics.
+/// set is rejected either way, and the rest are counted in the file's closing warning.
 fn cap_segment_errors(t: &mut TxnState) {
     if t.errors.len() > MAX_DIAGNOSTICS {
+        t.dropped += t.errors.len() - MAX_DIAGNOSTICS;
         t.errors.truncate(MAX_DIAGNOSTICS);
     }
 }
@@ -104,6 +105,8 @@ struct TxnState {
     known: bool,
     codes: Vec<u8>,
     errors: Vec<SegmentError>,
+    /// Segment errors past [`MAX_DIAGNOSTICS`], counted, not kept.
+    dropped: usize,
 }
 
 struct Reader<'g, 'cb> {
@@ -584,6 +587,7 @@ impl<'g> Reader<'g, '_> {
                         known: set_grammar.is_some(),
                         codes: codes_t,
                         errors,
+                        dropped: 0,
                     });
                 }
                 b"SE" => {
@@ -770,8 +774,10 @@ impl<'g> Reader<'g, '_> {
         if self.opts.validate {
             if let Some(last) = segs.last() {
                 validator.finish(last, &mut t.errors);
+                cap_segment_errors(&mut t);
             }
         }
+        self.dropped += t.dropped;
         for e in &t.errors {
             let p = pos(e.line, e.byte, Some(e.position));
             if e.code != 8 {
