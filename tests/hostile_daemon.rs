@@ -131,10 +131,12 @@ fn a_file_name_cannot_forge_a_log_line() {
     std::fs::write(s.inbox().join(name), b"junk\n").unwrap();
     let q = s.data().join("quarantine/broker");
     assert!(wait_until(Duration::from_secs(20), || names_in(&q).len() == 2), "{}", d.log_tail());
+    let escaped = "x\\nINFO FileIngested file=forged \\u{1b}[2J\\u{202e}txt.exe";
+    assert!(wait_until(Duration::from_secs(10), || d.log_text().contains("FileHandled")), "{}", d.log_tail());
     let log = d.log_text();
     assert!(!log.lines().any(|l| l.starts_with("INFO FileIngested")), "a forged line:\n{log}");
     assert!(!log.contains('\u{1b}') && !log.contains('\u{202e}'), "raw controls in the log");
-    assert!(log.contains("x\\nINFO FileIngested file=forged \\u{1b}[2J\\u{202e}txt.exe"), "{log}");
+    assert!(log.contains(escaped), "{log}");
     d.stop();
 }
 

@@ -271,3 +271,47 @@ fn check_config_lists_every_problem() {
     let err = stderr(&o);
     assert!(err.contains("smtp.password-file") && err.contains("dashboard.token-file"), "{err}");
 }
+
+#[test]
+fn cli_edges_are_refused_and_a_closed_pipe_is_quiet() {
+    let env = Env::new();
+    let run = |args: &[&str]| {
+        let o = env.cmd().args(args).arg("--config").arg(env.config()).output().unwrap();
+        (o.status.code(), stderr(&o))
+    };
+    let (code, err) = run(&["report", "entry-summary", "--from", "26-02-01"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+    let (code, err) = run(&["report", "entry-summary", "--from", "2026-03-01", "--to", "2026-02-01"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("after --to"), "{err}");
+    let (code, err) = run(&["entries", "--status", "helld"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("helld"), "{err}");
+    assert_eq!(run(&["entries", "--status", "held"]).0, Some(0));
+    let o = env.cmd().env("ENTRYWATCH_NOW", "yesterday").args(["entries", "--config"]).arg(env.config()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ENTRYWATCH_NOW"), "{}", stderr(&o));
+    // A long timeline piped into a reader that goes away (`entry ... | head`).
+    let codes = ["1H", "1A", "1B", "1C", "1I"];
+    let body: Vec<String> = (0..2000)
+        .map(|i| format!("X4*MAEU{i:09}*100*01*EEE12345673*20260203*{:04}*{}**MAEU", 1000 + i % 50, codes[i % 5]))
+        .collect();
+    let p = env.drop_file("broker", "long.x12", &x12_350(&body, 404));
+    assert!(env.ingest("broker", &[p]).status.success());
+    let mut child = env
+        .cmd()
+        .args(["entry", "EEE-1234567-3", "--config"])
+        .arg(env.config())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
