@@ -556,7 +556,9 @@ impl Config {
             for (wb, b) in folders.iter().skip(n + 1) {
                 // Inboxes are watched without subfolders: only the same folder twice collides.
                 if a == b {
-                    p.push(format!("{wa} is the same folder as {wb}: each inbox and ack-dir needs a folder of its own"));
+                    p.push(format!(
+                        "{wa} is the same folder as {wb}: each inbox and ack-dir needs a folder of its own"
+                    ));
                 }
             }
         }

@@ -30,10 +30,9 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Text => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .fmt_fields(EscapedFields)
-            .try_init(),
+        LogFormat::Text => {
+            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).fmt_fields(EscapedFields).try_init()
+        }
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
     };
 }
@@ -42,7 +41,8 @@ pub fn init(format: LogFormat) {
 /// characters (newline, ESC, NUL, DEL ...) and the Unicode bidirectional controls
 /// (U+202A..U+202E, U+2066..U+2069, U+200E, U+200F, U+061C).
 pub fn is_hidden_control(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// Text with every [`is_hidden_control`] character written visibly: `\n`, `\r`, `\t`, else

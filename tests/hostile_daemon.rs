@@ -125,9 +125,8 @@ fn links_and_names_that_are_not_utf8_in_a_watched_inbox() {
 
 #[test]
 fn file_names_and_narratives_cannot_forge_logs_pages_or_mails() {
-    let s = Setup::new(
-        "[[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n",
-    );
+    let s =
+        Setup::new("[[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n");
     let d = s.start(&[]);
     let name = "x\nINFO FileIngested file=forged \u{1b}[2J\u{202e}txt.exe";
     std::fs::write(s.inbox().join(name), b"junk\n").unwrap();
@@ -141,9 +140,8 @@ fn file_names_and_narratives_cannot_forge_logs_pages_or_mails() {
     assert!(log.contains(escaped), "{log}");
     // A narrative with a bidi override (the X12 reader refuses NUL and ESC in elements; the
     // renderers' unit tests cover those): the dashboard and the mail show it escaped.
-    let evil = String::from_utf8(sample_350())
-        .unwrap()
-        .replace("K1*INTENSIVE EXAM REQUIRED", "K1*EXAM RED \u{202e}fdp.exe");
+    let evil =
+        String::from_utf8(sample_350()).unwrap().replace("K1*INTENSIVE EXAM REQUIRED", "K1*EXAM RED \u{202e}fdp.exe");
     std::fs::write(s.inbox().join("evil.x12"), evil).unwrap();
     assert!(wait_until(Duration::from_secs(20), || !archived(&s.data()).is_empty()), "{}", d.log_tail());
     let (status, page) = s.get("/entries/EEE-1234567-3");
@@ -152,10 +150,14 @@ fn file_names_and_narratives_cannot_forge_logs_pages_or_mails() {
     assert!(!page.contains('\u{1b}') && !page.contains('\u{202e}') && !page.contains('\u{0}'));
     let mail = s.data().join("mail");
     assert!(wait_until(Duration::from_secs(10), || !names_in(&mail).is_empty()), "mails written");
-    assert!(wait_until(Duration::from_secs(10), || names_in(&mail).iter().any(|n| {
-        let m = std::fs::read_to_string(mail.join(n)).unwrap_or_default();
-        m.contains("fdp.exe")
-    })), "{:?}", names_in(&mail));
+    assert!(
+        wait_until(Duration::from_secs(10), || names_in(&mail).iter().any(|n| {
+            let m = std::fs::read_to_string(mail.join(n)).unwrap_or_default();
+            m.contains("fdp.exe")
+        })),
+        "{:?}",
+        names_in(&mail)
+    );
     for n in names_in(&mail) {
         let m = std::fs::read(mail.join(n)).unwrap();
         assert!(!m.windows(3).any(|w| w == "\u{202e}".as_bytes()) && !m.contains(&0x1b), "raw controls in a mail");
@@ -187,7 +189,10 @@ fn the_dashboard_closes_idle_and_slow_connections_and_bounds_them() {
     let mut slow = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
     let started = Instant::now();
     let mut closed = false;
-    for b in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+    for b in
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            .iter()
+    {
         if slow.write_all(&[*b]).is_err() {
             closed = true;
             break;

@@ -139,7 +139,7 @@ fn a_name_that_is_not_utf8_is_processed() {
     let name = std::ffi::OsStr::from_bytes(b"cbp-\xff\xfe-350.x12");
     let p: PathBuf = env.inbox("broker").join(name);
     std::fs::write(&p, sample_350()).unwrap();
-    let o = env.ingest("broker", &[p.clone()]);
+    let o = env.ingest("broker", std::slice::from_ref(&p));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(!p.exists(), "claimed");
     assert_eq!(env.entries(), ["EEE-1234567-3"]);
@@ -154,7 +154,7 @@ fn a_symlink_is_quarantined_and_never_followed() {
     std::fs::write(&outside, sample_350()).unwrap();
     let link = env.inbox("broker").join("link.x12");
     std::os::unix::fs::symlink(&outside, &link).unwrap();
-    let o = env.ingest("broker", &[link.clone()]);
+    let o = env.ingest("broker", std::slice::from_ref(&link));
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("symbolic link"), "{}", stdout(&o));
     assert!(env.entries().is_empty(), "the link's target was not read");
@@ -186,7 +186,8 @@ fn a_quarantine_report_never_overwrites_another_file() {
 }
 
 fn support_names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect();
     v.sort();
     v
 }
@@ -201,9 +202,7 @@ fn thousands_of_dispositions_in_one_file_stay_readable_and_make_few_alerts() {
     std::fs::write(env.config(), cfg).unwrap();
     let codes = ["1H", "1A", "1B", "1C", "1I"];
     let body: Vec<String> = (0..3000)
-        .map(|i| {
-            format!("X4*MAEU{i:09}*100*01*EEE12345673*20260203*{:04}*{}**MAEU", 1000 + i % 50, codes[i % 5])
-        })
+        .map(|i| format!("X4*MAEU{i:09}*100*01*EEE12345673*20260203*{:04}*{}**MAEU", 1000 + i % 50, codes[i % 5]))
         .collect();
     let p = env.drop_file("broker", "many-x4.x12", &x12_350(&body, 303));
     let o = env.ingest("broker", &[p]);
@@ -289,7 +288,8 @@ fn cli_edges_are_refused_and_a_closed_pipe_is_quiet() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("helld"), "{err}");
     assert_eq!(run(&["entries", "--status", "held"]).0, Some(0));
-    let o = env.cmd().env("ENTRYWATCH_NOW", "yesterday").args(["entries", "--config"]).arg(env.config()).output().unwrap();
+    let o =
+        env.cmd().env("ENTRYWATCH_NOW", "yesterday").args(["entries", "--config"]).arg(env.config()).output().unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("ENTRYWATCH_NOW"), "{}", stderr(&o));
     // A long timeline piped into a reader that goes away (`entry ... | head`).

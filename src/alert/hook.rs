@@ -442,7 +442,8 @@ pub fn group_alerts(alerts: Vec<Alert>, source: Option<&crate::domain::Source>) 
         base.id = Alert::identity(base.facts.entry.as_ref(), kind, Some(&tag), at);
         base.fact_time = at;
         base.code = None;
-        let mut text = vec![format!("{n} alerts of this kind for this entry from file {file}, grouped into this one mail.")];
+        let mut text =
+            vec![format!("{n} alerts of this kind for this entry from file {file}, grouped into this one mail.")];
         text.push("By code:".into());
         let codes = counts.len();
         for (code, c) in counts.into_iter().take(GROUP_LISTED) {

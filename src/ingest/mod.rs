@@ -170,7 +170,11 @@ pub fn move_file(from: &Path, to: &Path) -> Result<(), IngestError> {
         Err(e) if from.exists() && e.kind() != std::io::ErrorKind::PermissionDenied => {
             // A short temporary name: the destination's name may already be near NAME_MAX.
             static COPIES: AtomicUsize = AtomicUsize::new(0);
-            let tmp = dir.join(format!(".entrywatch-{}-{}.copying", std::process::id(), COPIES.fetch_add(1, Ordering::Relaxed)));
+            let tmp = dir.join(format!(
+                ".entrywatch-{}-{}.copying",
+                std::process::id(),
+                COPIES.fetch_add(1, Ordering::Relaxed)
+            ));
             std::fs::copy(from, &tmp).map_err(ioe(&tmp))?;
             std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(ioe(&tmp))?;
             std::fs::rename(&tmp, to).map_err(ioe(to))?;
@@ -570,7 +574,13 @@ impl Pipeline {
         std::fs::create_dir_all(&dir).map_err(ioe(&dir))?;
         let target = free_path_with(&dir, name, Some(REPORT_SUFFIX));
         let report_path = report_path(&target);
-        write_report(&report_path, name, &inbox.name, "cannot be read; nothing from it was applied.", &interp.diagnostics)?;
+        write_report(
+            &report_path,
+            name,
+            &inbox.name,
+            "cannot be read; nothing from it was applied.",
+            &interp.diagnostics,
+        )?;
         move_file(claimed, &target)?;
         let first = interp.diagnostics.iter().find(|d| d.is_error()).map(|d| d.to_string()).unwrap_or_default();
         tracing::warn!(target: "entrywatch", event = "FileQuarantined", file = %name, inbox = %inbox.name, reason = %first);
@@ -586,10 +596,19 @@ impl Pipeline {
         let target = free_path_with(&dir, name, Some(REPORT_SUFFIX));
         let d = Diagnostic::error(
             "P003",
-            format!("a symbolic link (to {}): links are not followed; copy the file itself into the inbox", to.display()),
+            format!(
+                "a symbolic link (to {}): links are not followed; copy the file itself into the inbox",
+                to.display()
+            ),
             Position::default(),
         );
-        write_report(&report_path(&target), name, &inbox.name, "is a symbolic link; nothing was read.", &[d.clone()])?;
+        write_report(
+            &report_path(&target),
+            name,
+            &inbox.name,
+            "is a symbolic link; nothing was read.",
+            std::slice::from_ref(&d),
+        )?;
         match std::fs::rename(path, &target) {
             Ok(()) => {}
             // Another filesystem: make the same link there, then drop this one.

@@ -100,7 +100,10 @@ impl FileHandler for PipelineHandler {
             Ok(_) => HandleOutcome::Retry(format!("{left} claimed file(s) still unfinished")),
             Err(e) => {
                 tracing::error!(inbox = %inbox.name, files = left, error = %e, "WorkRetryFailed");
-                crate::health::set(&format!("inbox {}", inbox.name), Some(format!("{left} file(s) stuck in work/: {e}")));
+                crate::health::set(
+                    &format!("inbox {}", inbox.name),
+                    Some(format!("{left} file(s) stuck in work/: {e}")),
+                );
                 HandleOutcome::Retry(e.to_string())
             }
         }

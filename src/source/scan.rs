@@ -317,10 +317,7 @@ pub fn list_dir(dir: &Path) -> std::io::Result<Vec<(OsString, Stamp)>> {
 /// Stat one entry of an inbox without following a link: `None` when it is gone or is neither
 /// a regular file nor a symbolic link.
 pub fn stat_file(path: &Path) -> Option<Stamp> {
-    std::fs::symlink_metadata(path)
-        .ok()
-        .filter(|m| m.is_file() || m.file_type().is_symlink())
-        .map(|m| Stamp::of(&m))
+    std::fs::symlink_metadata(path).ok().filter(|m| m.is_file() || m.file_type().is_symlink()).map(|m| Stamp::of(&m))
 }
 
 /// Whether a path is a symbolic link (not followed).

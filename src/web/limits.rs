@@ -41,11 +41,9 @@ impl Limits {
         let Ok(v) = std::env::var("ENTRYWATCH_WEB_LIMITS") else { return d };
         let n: Vec<u64> = v.split(',').filter_map(|x| x.trim().parse().ok()).collect();
         match n.as_slice() {
-            [c, i, s] if *c > 0 && *i > 0 && *s > 0 => Limits {
-                max_connections: *c as usize,
-                idle: Duration::from_secs(*i),
-                slow: Duration::from_secs(*s),
-            },
+            [c, i, s] if *c > 0 && *i > 0 && *s > 0 => {
+                Limits { max_connections: *c as usize, idle: Duration::from_secs(*i), slow: Duration::from_secs(*s) }
+            }
             _ => d,
         }
     }
@@ -81,7 +79,9 @@ impl Listener for LimitedListener {
                     drop(permit);
                     if !matches!(
                         e.kind(),
-                        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
                     ) {
                         // EMFILE and the like: say so and give the process a moment.
                         tracing::warn!(error = %e, "DashboardAcceptFailed");

@@ -171,7 +171,11 @@ async fn healthz() -> Response {
     }
     let mut text = String::from("failing\n");
     for (part, what) in problems {
-        text.push_str(&format!("{}: {}\n", crate::logging::escape_control(&part), crate::logging::escape_control(&what)));
+        text.push_str(&format!(
+            "{}: {}\n",
+            crate::logging::escape_control(&part),
+            crate::logging::escape_control(&what)
+        ));
     }
     (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
