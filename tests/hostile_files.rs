@@ -315,3 +315,50 @@ fn cli_edges_are_refused_and_a_closed_pipe_is_quiet() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
 }
+
+/// The outbox as identities, the no-release warning's arrival time left out (it names the
+/// arrival known when it was raised), counted.
+fn mails(env: &Env) -> std::collections::BTreeMap<String, usize> {
+    let o = env.cmd().args(["alerts", "--json", "--config"]).arg(env.config()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for r in rows.as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        let key = match id.find("/no-release/") {
+            Some(i) => format!("{}/no-release", &id[..i]),
+            None => id.to_string(),
+        };
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
+}
+
+#[test]
+fn files_in_any_order_raise_the_same_mails_once_per_entry_and_kind() {
+    let files = ["life-01-ae-filed.abi", "life-02-ax-accepted.abi", "life-03-so-exam.abi", "life-04-so-fda-hold.abi"];
+    let orders: [[usize; 4]; 3] = [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]];
+    let mut seen = Vec::new();
+    for order in orders {
+        let env = Env::new();
+        let cfg = std::fs::read_to_string(env.config()).unwrap();
+        let cfg = format!(
+            "{cfg}[alerts]\nno-release-days = 1\n[[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\", \"rejection\", \"variance\", \"deadline\", \"statement\", \"liquidation\"]\nmin-severity = \"info\"\n"
+        );
+        std::fs::write(env.config(), cfg).unwrap();
+        // One `ingest` per file, each followed by its no-release check (as the daemon does
+        // after every commit), all long after the cargo arrived.
+        for i in order {
+            let p = env.drop_file("broker", files[i], &std::fs::read(common::samples().join(files[i])).unwrap());
+            let o = env.ingest("broker", &[p]);
+            assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        }
+        let m = mails(&env);
+        assert!(m.values().all(|&n| n == 1), "a mail twice in order {order:?}: {m:#?}");
+        assert!(m.keys().any(|k| k.ends_with("/no-release")), "the no-release warning: {m:#?}");
+        seen.push((order, m));
+    }
+    for (order, m) in &seen[1..] {
+        assert_eq!(m, &seen[0].1, "order {order:?} against {:?}", seen[0].0);
+    }
+}
