@@ -581,7 +581,11 @@ impl Pipeline {
             "cannot be read; nothing from it was applied.",
             &interp.diagnostics,
         )?;
-        move_file(claimed, &target)?;
+        if let Err(e) = move_file(claimed, &target) {
+            // Retried later under a fresh name: leave no report without its file.
+            let _ = std::fs::remove_file(&report_path);
+            return Err(e);
+        }
         let first = interp.diagnostics.iter().find(|d| d.is_error()).map(|d| d.to_string()).unwrap_or_default();
         tracing::warn!(target: "entrywatch", event = "FileQuarantined", file = %name, inbox = %inbox.name, reason = %first);
         Ok(Outcome::Quarantined { reason: first })

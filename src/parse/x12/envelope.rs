@@ -638,6 +638,7 @@ impl<'g> Reader<'g, '_> {
                         seg.index = segs.len() + 1;
                         if self.opts.validate {
                             validator.segment(&seg, &mut t.errors);
+                            cap_segment_errors(t);
                         }
                         segs.push(seg);
                     } else if group.is_none() && matches!(id, b"TA1" | b"ISB" | b"ISE") {
