@@ -362,3 +362,27 @@ fn files_in_any_order_raise_the_same_mails_once_per_entry_and_kind() {
         assert_eq!(m, &seen[0].1, "order {order:?} against {:?}", seen[0].0);
     }
 }
+
+#[test]
+fn a_claimed_file_that_cannot_be_finished_does_not_block_ingest() {
+    let env = Env::new();
+    // A bad file left claimed in work/ whose quarantine folder cannot be made.
+    let work = env.data().join("work/broker");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("stuck.txt"), b"not a customs file\n").unwrap();
+    std::fs::create_dir_all(env.data().join("quarantine")).unwrap();
+    std::fs::write(env.data().join("quarantine/broker"), b"in the way").unwrap();
+    let p = env.drop_file("broker", "good.x12", &sample_350());
+    let o = env.ingest("broker", &[p]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("applied") && stdout(&o).contains("good.x12"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("error:"), "the stuck file is reported: {}", stderr(&o));
+    assert_eq!(env.entries(), ["EEE-1234567-3"]);
+    assert!(work.join("stuck.txt").exists(), "kept for the next run");
+    // The obstacle gone, the next run finishes it.
+    std::fs::remove_file(env.data().join("quarantine/broker")).unwrap();
+    let o = env.ingest("broker", &[]);
+    assert_eq!(o.status.code(), Some(1), "quarantined: {}{}", stdout(&o), stderr(&o));
+    assert!(!work.join("stuck.txt").exists());
+    assert!(env.data().join("quarantine/broker/stuck.txt.error.txt").exists());
+}
