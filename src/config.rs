@@ -102,8 +102,8 @@ pub struct Inbox {
     pub max_file_bytes: u64,
 }
 
-/// The default `max-file-bytes`: 64 MiB, far above any CBP or broker file.
-pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// The default `max-file-bytes`: 16 MiB, far above any CBP message or broker batch seen.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 fn default_max_file_bytes() -> u64 {
     DEFAULT_MAX_FILE_BYTES

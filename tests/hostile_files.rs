@@ -89,7 +89,7 @@ fn a_file_above_max_file_bytes_is_quarantined_unread() {
     let report = std::fs::read_to_string(q.join("big.x12.error.txt")).unwrap();
     assert!(report.contains("P002") && report.contains("500"), "{report}");
     assert!(env.entries().is_empty(), "nothing applied");
-    // The limit is per inbox: the other inbox keeps the 64 MiB default.
+    // The limit is per inbox: the other inbox keeps the 16 MiB default.
     let c: entrywatch::config::Config = toml::from_str(&std::fs::read_to_string(env.config()).unwrap()).unwrap();
     assert_eq!(c.inbox("approved").unwrap().max_file_bytes, entrywatch::config::DEFAULT_MAX_FILE_BYTES);
 }
