@@ -262,3 +262,16 @@ fn a_mailer_without_its_password_stops_the_daemon_with_a_failure() {
     assert_eq!(code, Some(2), "exit code; log:\n{log}");
     assert!(log.contains("mailer"), "{log}");
 }
+
+#[test]
+fn the_unit_raises_the_descriptor_limit_above_the_dashboard_connections() {
+    let unit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/entrywatch.service")).unwrap();
+    let limit: u64 = unit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LimitNOFILE="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("LimitNOFILE= in the unit");
+    let web = entrywatch::web::limits::Limits::default().max_connections as u64;
+    assert!(limit >= 16 * web, "LimitNOFILE={limit} leaves too little beside {web} dashboard connections");
+}
