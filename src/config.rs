@@ -96,6 +96,17 @@ pub struct Inbox {
     /// How long a file with an incomplete envelope may wait for the rest before it is quarantined as truncated.
     #[serde(default = "default_truncated_grace")]
     pub truncated_grace_secs: u64,
+    /// A file larger than this is not read: it goes to quarantine with the reason (memory
+    /// per file stays bounded whatever is dropped into the inbox).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+}
+
+/// The default `max-file-bytes`: 16 MiB, far above any CBP message or broker batch seen.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+fn default_max_file_bytes() -> u64 {
+    DEFAULT_MAX_FILE_BYTES
 }
 
 fn default_settle() -> u64 {
@@ -377,10 +388,19 @@ impl Config {
         toml::from_str(EMBEDDED_DEFAULT).expect("embedded default config is valid")
     }
 
-    /// Parse and validate config text.
+    /// Parse and validate config text. A text with several syntax or key errors reports
+    /// each of them (up to 100), not only the first: see [`toml_problems`].
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let c: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: origin.into(), msg: e.to_string().replace('\n', " ") })?;
+        let c: Config = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(e) => {
+                let problems = toml_problems(text);
+                if problems.len() > 1 {
+                    return Err(ConfigError::Invalid { path: origin.into(), problems });
+                }
+                return Err(ConfigError::Parse { path: origin.into(), msg: one_line(&e.to_string()) });
+            }
+        };
         let problems = c.validate();
         if problems.is_empty() {
             Ok(c)
@@ -417,7 +437,11 @@ impl Config {
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
         let mut names = std::collections::BTreeSet::new();
+        p.extend(self.overlaps());
         for i in &self.inbox {
+            if i.max_file_bytes == 0 {
+                p.push(format!("inbox {}: max-file-bytes must be at least 1", i.name));
+            }
             if i.name.is_empty() || !i.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 p.push(format!("inbox name {:?} must be letters, digits, '-' or '_'", i.name));
             }
@@ -473,6 +497,111 @@ impl Config {
         p
     }
 
+    /// Folders that must not contain one another: every inbox (and its ack-dir) against the
+    /// data dir (store, archive, quarantine, work live there) and against every other inbox.
+    /// An inbox inside the data dir would pick up its own quarantine reports, one inside
+    /// another inbox would take that inbox's files.
+    fn overlaps(&self) -> Vec<String> {
+        let norm = |p: &Path| -> PathBuf {
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            // Resolve what exists (symlinked parents); keep the rest as written.
+            let mut existing = abs.clone();
+            let mut tail = Vec::new();
+            while !existing.exists() {
+                match (existing.file_name().map(|n| n.to_os_string()), existing.parent()) {
+                    (Some(n), Some(parent)) => {
+                        tail.push(n);
+                        existing = parent.to_path_buf();
+                    }
+                    _ => break,
+                }
+            }
+            let mut out = std::fs::canonicalize(&existing).unwrap_or(existing);
+            for n in tail.into_iter().rev() {
+                out.push(n);
+            }
+            // Lexically drop `.` and `..` left in the part that does not exist yet.
+            let mut clean = PathBuf::new();
+            for c in out.components() {
+                match c {
+                    std::path::Component::CurDir => {}
+                    std::path::Component::ParentDir => {
+                        clean.pop();
+                    }
+                    other => clean.push(other),
+                }
+            }
+            clean
+        };
+        let data = norm(&self.data_dir);
+        let managed: Vec<PathBuf> =
+            ["store", "store.rebuild", "archive", "quarantine", "work", "mail"].iter().map(|d| data.join(d)).collect();
+        let mut folders: Vec<(String, PathBuf)> = Vec::new();
+        for i in &self.inbox {
+            folders.push((format!("inbox {} path {}", i.name, i.path.display()), norm(&i.path)));
+            if let Some(a) = &i.ack_dir {
+                folders.push((format!("inbox {} ack-dir {}", i.name, a.display()), norm(a)));
+            }
+        }
+        let mut p = Vec::new();
+        for (what, f) in &folders {
+            if data.starts_with(f) || managed.iter().any(|m| f.starts_with(m)) {
+                p.push(format!(
+                    "{what} overlaps data-dir {} (its store, archive, quarantine, work and mail folders): use a folder outside them",
+                    self.data_dir.display()
+                ));
+            }
+        }
+        for (n, (wa, a)) in folders.iter().enumerate() {
+            for (wb, b) in folders.iter().skip(n + 1) {
+                // Inboxes are watched without subfolders: only the same folder twice collides.
+                if a == b {
+                    p.push(format!(
+                        "{wa} is the same folder as {wb}: each inbox and ack-dir needs a folder of its own"
+                    ));
+                }
+            }
+        }
+        p
+    }
+
+    /// Files the config names that must exist and be readable by the user running this
+    /// (check-config runs as the service user under systemd): the SMTP password, the CA
+    /// bundle, the dashboard token and users files, the grammar folder.
+    pub fn check_files(&self) -> Vec<String> {
+        let mut want: Vec<(&str, &Path)> = Vec::new();
+        if let Some(s) = &self.smtp {
+            if let Some(f) = &s.password_file {
+                want.push(("smtp.password-file", f));
+            }
+            if let Some(f) = &s.ca_file {
+                want.push(("smtp.ca-file", f));
+            }
+        }
+        if self.dashboard.enabled {
+            if let Some(f) = &self.dashboard.token_file {
+                want.push(("dashboard.token-file", f));
+            }
+            if let Some(f) = &self.dashboard.basic_auth_file {
+                want.push(("dashboard.basic-auth-file", f));
+            }
+        }
+        let mut p = Vec::new();
+        for (key, f) in want {
+            match std::fs::File::open(f).and_then(|h| h.metadata()) {
+                Ok(m) if m.is_file() => {}
+                Ok(_) => p.push(format!("{key} {} is not a regular file", f.display())),
+                Err(e) => p.push(format!("{key} {} cannot be read: {e}", f.display())),
+            }
+        }
+        if let Some(d) = &self.grammar_dir {
+            if let Err(e) = std::fs::read_dir(d) {
+                p.push(format!("grammar-dir {} cannot be read: {e}", d.display()));
+            }
+        }
+        p
+    }
+
     /// The configured time zone (validated).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.deadlines.timezone.parse().unwrap_or(chrono_tz::America::New_York)
@@ -483,9 +612,80 @@ impl Config {
     }
 }
 
+/// A message on one line.
+fn one_line(s: &str) -> String {
+    s.split('\n').map(str::trim_end).filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// Every syntax and key error of a config text, not only the first: each error that points
+/// into a single line is recorded, that line is set aside (commented out) and the text is
+/// read again, up to 100 times. Errors that span more than a line (a missing key in a table)
+/// end the search after being recorded.
+pub fn toml_problems(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        let joined = lines.join("\n");
+        let Err(e) = toml::from_str::<Config>(&joined) else { break };
+        let span = e.span();
+        let line_of = |at: usize| joined.get(..at).map_or(0, |s| s.matches('\n').count());
+        let msg = e.message().replace('\n', " ");
+        match span {
+            Some(r) if line_of(r.start) == line_of(r.end.saturating_sub(1).max(r.start)) => {
+                let n = line_of(r.start);
+                out.push(format!("line {}: {msg}", n + 1));
+                match lines.get_mut(n) {
+                    Some(l) if !l.trim_start().starts_with('#') => *l = format!("# {l}"),
+                    _ => break,
+                }
+            }
+            Some(r) => {
+                out.push(format!("line {}: {msg}", line_of(r.start) + 1));
+                break;
+            }
+            None => {
+                out.push(msg);
+                break;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_key_errors_are_all_listed() {
+        let text = "data-dir = \"/tmp/x\"\nbogus = 1\n[daemon]\nrescan-secs = \"often\"\nconcurency = 3\n";
+        let p = toml_problems(text);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].starts_with("line 2:") && p[0].contains("bogus"), "{p:?}");
+        assert!(p.iter().any(|x| x.starts_with("line 4:")), "{p:?}");
+        assert!(p.iter().any(|x| x.contains("concurency")), "{p:?}");
+        match Config::from_toml(text, "t") {
+            Err(ConfigError::Invalid { problems, .. }) => assert_eq!(problems.len(), 3),
+            other => panic!("expected three problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_inbox_inside_the_data_dir_or_another_inbox_is_refused() {
+        let text = "data-dir = \"/srv/ew\"\n[[inbox]]\nname=\"a\"\npath=\"/srv/ew/quarantine/a\"\nrole=\"broker\"\n\
+                    [[inbox]]\nname=\"b\"\npath=\"/srv/in/b\"\nrole=\"broker\"\n\
+                    [[inbox]]\nname=\"c\"\npath=\"/srv/in/x/../b\"\nrole=\"broker\"\n\
+                    [[inbox]]\nname=\"d\"\npath=\"/srv\"\nrole=\"broker\"\n\
+                    [[inbox]]\nname=\"e\"\npath=\"/srv/ew/inbox/e\"\nrole=\"broker\"\n";
+        let c: Config = toml::from_str(text).expect("parses");
+        let p = c.validate();
+        assert!(p.iter().any(|x| x.contains("inbox a") && x.contains("data-dir")), "{p:?}");
+        assert!(p.iter().any(|x| x.contains("inbox b") && x.contains("inbox c")), "{p:?}");
+        assert!(p.iter().any(|x| x.contains("inbox d") && x.contains("data-dir")), "{p:?}");
+        // An inbox folder beside the managed ones (the embedded default's layout) is fine.
+        assert!(!p.iter().any(|x| x.contains("inbox e")), "{p:?}");
+        assert_eq!(p.len(), 3, "{p:?}");
+    }
 
     #[test]
     fn embedded_default_is_valid() {

@@ -241,6 +241,7 @@ impl<H: FileHandler> Daemon<H> {
         let mut ready_rx = Some(ready_rx);
         let mut stop_rx = self.stop_tx.subscribe();
         let mut current = self.config.clone();
+        let mut early_failure: Option<anyhow::Error> = None;
         loop {
             tokio::select! {
                 r = async { match ready_rx.as_mut() { Some(rx) => rx.await, None => std::future::pending().await } }, if ready_rx.is_some() => {
@@ -268,9 +269,19 @@ impl<H: FileHandler> Daemon<H> {
                     }
                 }
                 ended = sup.join_next() => {
+                    // A task that stops while the daemon runs is a failure (exit non-zero, so
+                    // systemd restarts it), whether it returned an error or nothing.
                     match ended {
-                        Some((name, Ok(()))) => tracing::error!(task = %name, "TaskEnded unexpectedly; stopping"),
-                        Some((name, Err(e))) => tracing::error!(task = %name, error = %e, "TaskFailed; stopping"),
+                        Some((name, Ok(()))) => {
+                            tracing::error!(task = %name, "TaskEnded unexpectedly; stopping");
+                            crate::health::set(&format!("task {name}"), Some("ended".into()));
+                            early_failure = Some(anyhow::anyhow!("task {name} ended unexpectedly"));
+                        }
+                        Some((name, Err(e))) => {
+                            tracing::error!(task = %name, error = %e, "TaskFailed; stopping");
+                            crate::health::set(&format!("task {name}"), Some(e.to_string()));
+                            early_failure = Some(e.context(format!("task {name}")));
+                        }
                         None => {}
                     }
                     break;
@@ -279,11 +290,11 @@ impl<H: FileHandler> Daemon<H> {
         }
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         sup.trigger();
-        let mut failed = None;
+        let mut failed = early_failure;
         while let Some((name, r)) = sup.join_next().await {
             if let Err(e) = r {
                 tracing::error!(task = %name, error = %e, "TaskFailed");
-                failed = Some(e);
+                failed.get_or_insert(e);
             }
         }
         tracing::info!(handled = self.stats.handled.load(Ordering::Relaxed), "DaemonStopped");

@@ -24,6 +24,7 @@ pub mod deadline;
 pub mod domain;
 pub mod entry_number;
 pub mod grammar;
+pub mod health;
 pub mod ingest;
 pub mod interpret;
 pub mod ipc;

@@ -30,14 +30,67 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init(),
+        LogFormat::Text => {
+            builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).fmt_fields(EscapedFields).try_init()
+        }
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
     };
+}
+
+/// Whether a character would change how a line reads on a terminal or a page: control
+/// characters (newline, ESC, NUL, DEL ...) and the Unicode bidirectional controls
+/// (U+202A..U+202E, U+2066..U+2069, U+200E, U+200F, U+061C).
+pub fn is_hidden_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Text with every [`is_hidden_control`] character written visibly: `\n`, `\r`, `\t`, else
+/// `\u{1b}`, `\u{202e}` (a file name cannot forge a log line or turn text around).
+pub fn escape_control(s: &str) -> String {
+    if !s.chars().any(is_hidden_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_hidden_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The text format's fields, with control characters escaped (one event, one line).
+struct EscapedFields;
+
+impl<'w> tracing_subscriber::fmt::FormatFields<'w> for EscapedFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        mut writer: tracing_subscriber::fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut plain = String::new();
+        tracing_subscriber::fmt::format::DefaultFields::new()
+            .format_fields(tracing_subscriber::fmt::format::Writer::new(&mut plain), fields)?;
+        writer.write_str(&escape_control(&plain))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_control("a\nb"), "a\\nb");
+        assert_eq!(escape_control("x\u{1b}[31mred\0"), "x\\u{1b}[31mred\\u{0}");
+        assert_eq!(escape_control("abc\u{202E}txt.exe"), "abc\\u{202e}txt.exe");
+        assert_eq!(escape_control("plain é"), "plain é");
+    }
 
     #[test]
     fn parses_formats() {

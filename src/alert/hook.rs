@@ -377,6 +377,7 @@ impl IngestHook for AlertHook {
         all.extend(new_facts.iter().cloned());
         let mut alerts = self.alerts_for_change(after, &all, new_facts, now);
         alerts.extend(variance_alert(before, after, now));
+        let alerts = group_alerts(alerts, new_facts.first().map(|f| &f.source));
         let n = self.queue_tx(tx, alerts, now)?;
         if n > 0 {
             self.queued.fetch_add(n, Ordering::Relaxed);
@@ -384,6 +385,79 @@ impl IngestHook for AlertHook {
         }
         Ok(())
     }
+}
+
+/// Above this many alerts for one entry from one file, the file's alerts for that entry are
+/// grouped: one alert per kind, with counts per code (a 350 with 50,000 X4 segments makes a
+/// handful of mails, not 60,000).
+pub const GROUP_ABOVE: usize = 10;
+
+/// Codes and narratives listed in a grouped alert (the rest are counted).
+const GROUP_LISTED: usize = 20;
+
+/// Group one file's alerts for one entry when there are more than [`GROUP_ABOVE`]: one alert
+/// per kind, the most severe of the kind, its identity naming the file (stable across a retry
+/// of the same file), its narrative counting the alerts per code.
+pub fn group_alerts(alerts: Vec<Alert>, source: Option<&crate::domain::Source>) -> Vec<Alert> {
+    if alerts.len() <= GROUP_ABOVE {
+        return alerts;
+    }
+    let mut by_kind: std::collections::BTreeMap<AlertKind, Vec<Alert>> = std::collections::BTreeMap::new();
+    for a in alerts {
+        by_kind.entry(a.kind).or_default().push(a);
+    }
+    let (file, sha) = source.map_or(("", ""), |s| (s.file.as_str(), s.sha256.as_str()));
+    let mut out = Vec::new();
+    for (kind, group) in by_kind {
+        if group.len() == 1 {
+            out.extend(group);
+            continue;
+        }
+        let n = group.len();
+        let first_time = group.iter().map(|a| a.fact_time).min();
+        let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        let mut narratives: Vec<String> = Vec::new();
+        for a in &group {
+            let code = a
+                .code
+                .as_ref()
+                .map(|c| format!("{} {}: {}", c.list.to_uppercase(), c.code, c.meaning))
+                .unwrap_or_else(|| "(no code)".into());
+            *counts.entry(code).or_default() += 1;
+            if narratives.len() < GROUP_LISTED {
+                if let Some(t) = a.narrative.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                    if !narratives.iter().any(|x| x == t) {
+                        narratives.push(t.to_string());
+                    }
+                }
+            }
+        }
+        let Some(mut base) = group.into_iter().max_by_key(|a| a.severity) else { continue };
+        let at = first_time.unwrap_or(base.fact_time);
+        let tag = format!("file-{}", sha.get(..12).unwrap_or(sha));
+        base.id = Alert::identity(base.facts.entry.as_ref(), kind, Some(&tag), at);
+        base.fact_time = at;
+        base.code = None;
+        let mut text =
+            vec![format!("{n} alerts of this kind for this entry from file {file}, grouped into this one mail.")];
+        text.push("By code:".into());
+        let codes = counts.len();
+        for (code, c) in counts.into_iter().take(GROUP_LISTED) {
+            text.push(format!("  {c} x {code}"));
+        }
+        if codes > GROUP_LISTED {
+            text.push(format!("  ... and {} more codes", codes - GROUP_LISTED));
+        }
+        if !narratives.is_empty() {
+            text.push("Narratives (first ones):".into());
+            text.extend(narratives.into_iter().map(|t| format!("  {t}")));
+        }
+        text.push("Every message is on the entry's timeline (entrywatch entry ENTRY).".into());
+        base.narrative = Some(text.join("\n"));
+        tracing::info!(target: "entrywatch", event = "AlertsGrouped", kind = %kind, count = n, file = %file);
+        out.push(base);
+    }
+    out
 }
 
 /// One alert (category variance) listing the differences this change newly raised, each with

@@ -53,6 +53,12 @@ pub fn header_safe(s: &str, max: usize) -> String {
     let mut space = false;
     for c in s.chars() {
         let c = if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c.is_whitespace() { ' ' } else { c };
+        if crate::logging::is_hidden_control(c) {
+            // A bidi control in a subject: shown, not acted on.
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            space = false;
+            continue;
+        }
         if c == ' ' {
             if !space && !out.is_empty() {
                 out.push(' ');
@@ -82,6 +88,10 @@ pub fn html_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // NUL, ESC, bidi overrides ...: shown, not acted on (a name cannot turn text around).
+            c if c != '\n' && c != '\t' && c != '\r' && crate::logging::is_hidden_control(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -102,7 +112,10 @@ pub fn body_safe(s: &str, max: usize) -> String {
             out.push('\n');
         } else if c == '\t' {
             out.push(' ');
-        } else if !c.is_control() && c != '\u{2028}' && c != '\u{2029}' {
+        } else if crate::logging::is_hidden_control(c) || c == '\u{2028}' || c == '\u{2029}' {
+            // Shown, not acted on: `\u{1b}`, `\u{202e}`.
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
             out.push(c);
         }
     }
@@ -354,8 +367,11 @@ mod tests {
     }
 
     #[test]
-    fn body_safe_keeps_newlines_drops_controls() {
-        assert_eq!(body_safe("a\r\nb\rc\u{1b}[31md\u{0}", 100), "a\nb\nc[31md");
+    fn body_safe_keeps_newlines_shows_controls() {
+        assert_eq!(body_safe("a\r\nb\rc\u{1b}[31md\u{0}", 100), "a\nb\nc\\u{1b}[31md\\u{0}");
+        assert_eq!(body_safe("abc\u{202e}exe", 100), "abc\\u{202e}exe");
+        assert_eq!(html_escape("x\u{0}\u{1b}\u{202e}y\n"), "x\\u{0}\\u{1b}\\u{202e}y\n");
+        assert_eq!(header_safe("Hold \u{202e}gpj.exe", 80), "Hold \\u{202e}gpj.exe");
         assert!(body_safe(&"y".repeat(50), 10).ends_with("[...]"));
     }
 

@@ -37,6 +37,11 @@ pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffs
         }
     }
     for (key, en) in waiting {
+        // Once per entry: files arriving out of order move the arrival time (an earlier SO
+        // after a later one), which must not warn again.
+        if super::store::known_prefix(store, &format!("{en}/no-release/"))? {
+            continue;
+        }
         let facts: Vec<Fact> = store.get(Table::Facts, &key)?.unwrap_or_default();
         let entry = Entry::derive(&en, &facts);
         let Some(alert) = hook.no_release_for(&entry, &facts, now) else { continue };

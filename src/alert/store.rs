@@ -47,6 +47,18 @@ fn put_item_tx(tx: &mut StoreTx<'_>, key: &str, old: Option<&OutboxItem>, new: &
     Ok(())
 }
 
+/// Whether any item (mailed or held) has an identity starting with `prefix`
+/// (`EEE-1234567-3/no-release/`): once per entry and kind, whatever the rest of the identity.
+pub fn known_prefix(store: &crate::store::Store, prefix: &str) -> Result<bool, crate::store::StoreError> {
+    for key in [mail_key(prefix), held_key(prefix)] {
+        if let Some(item) = store.scan_prefix::<OutboxItem>(Table::Outbox, key.as_bytes()).next() {
+            item?;
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn known_tx(tx: &StoreTx<'_>, id: &str) -> Result<bool, TxError> {
     Ok(tx.get::<OutboxItem>(Table::Outbox, mail_key(id).as_bytes())?.is_some()
         || tx.get::<OutboxItem>(Table::Outbox, held_key(id).as_bytes())?.is_some())

@@ -66,9 +66,10 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
     for i in &config.inbox {
         match pipeline.recover(i) {
             Ok(done) => results.extend(done.into_iter().map(|(p, o)| (p.display().to_string(), Ok(o)))),
+            // A claimed file that still cannot be finished is reported (exit 1) and stays in
+            // work/ for the next run; it does not keep the new files from being ingested.
             Err(e) => {
-                eprintln!("error: recovering {}: {e}", i.name);
-                return EXIT_INVALID;
+                results.push((format!("{}/{}", config.data_dir.join("work").display(), i.name), Err(e.to_string())))
             }
         }
     }

@@ -71,7 +71,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Summary, release or liquidation status (e.g. accepted, held, liquidated).
-        #[arg(long)]
+        #[arg(long, value_parser = STATUSES)]
         status: Option<String>,
         #[arg(long)]
         importer: Option<String>,
@@ -145,6 +145,28 @@ pub enum GrammarsCommand {
     Check { dir: Option<PathBuf> },
 }
 
+/// Every value `entries --status` matches: summary, release, liquidation and variance states
+/// (src/domain/view.rs, src/variance). Anything else is a usage error, not an empty list.
+pub const STATUSES: [&str; 17] = [
+    "none",
+    "filed",
+    "accepted",
+    "rejected",
+    "deleted",
+    "pending",
+    "held",
+    "released",
+    "cancelled",
+    "unliquidated",
+    "scheduled",
+    "liquidated",
+    "extended",
+    "suspended",
+    "minor",
+    "major",
+    "no-pre-entry",
+];
+
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -155,6 +177,12 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // ENTRYWATCH_NOW replaces the clock for every command: a value that does not parse is a
+    // usage error for all of them, not the system clock in silence.
+    if let Err(e) = crate::clock::Clock::from_env() {
+        eprintln!("error: {e}");
+        return EXIT_USAGE;
+    }
     match cli.command {
         Command::Parse { files, json, grammars } => parse::run_parse(&files, json, grammars.as_deref()),
         Command::Ingest { config, inbox, files, json, move_files } => {

@@ -49,8 +49,15 @@ pub struct ReportArgs {
     pub entries_dir: Option<PathBuf>,
 }
 
+/// A date written exactly `YYYY-MM-DD` (chrono alone would read `26-02-01` as the year 26).
 fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+    let shape = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let bad = || format!("{s:?} is not a date (YYYY-MM-DD)");
+    if !shape {
+        return Err(bad());
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())
 }
 
 impl ReportArgs {
@@ -146,6 +153,12 @@ pub fn run(args: &ReportArgs) -> i32 {
     if !report::NAMES.contains(&args.name.as_str()) {
         eprintln!("error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
+    }
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            eprintln!("error: --from {from} is after --to {to}");
+            return EXIT_USAGE;
+        }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -61,6 +61,7 @@ pub fn run_check_config(config: Option<&Path>) -> i32 {
         }
         Err(errs) => problems.extend(errs.iter().map(|e| format!("grammar {e}"))),
     }
+    problems.extend(cfg.check_files());
     for i in &cfg.inbox {
         if !i.path.is_dir() {
             eprintln!("note: inbox {} folder {} does not exist yet (run creates it)", i.name, i.path.display());
@@ -147,8 +148,11 @@ where
     match rt.block_on(daemon.run()) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            tracing::error!(error = %e, "DaemonFailed");
-            1
+            // A part that could not run (port taken, password or token file missing, the
+            // mail transport refused): a configuration or environment problem, exit 2.
+            tracing::error!(error = %format!("{e:#}"), "DaemonFailed");
+            eprintln!("error: {e:#}");
+            EXIT_USAGE
         }
     }
 }
@@ -219,9 +223,11 @@ pub fn run_run(args: &RunArgs) -> i32 {
                 daemon.add_task("dashboard", move |mut shutdown, config| async move {
                     let cfg = config.borrow().clone();
                     let Some(store) = web_store else { return Ok(()) };
-                    // A dashboard that cannot bind (port taken) is logged; files keep flowing.
+                    // A dashboard that cannot bind (port taken) or read its token file stops the
+                    // daemon with a non-zero exit: systemd restarts it and the operator sees why.
                     if let Err(e) = serve_store(&cfg, store, clock, async move { shutdown.wait().await }).await {
                         tracing::error!(error = %e, listen = %cfg.dashboard.listen, "DashboardFailed");
+                        return Err(anyhow::anyhow!("dashboard on {}: {e}", cfg.dashboard.listen));
                     }
                     Ok(())
                 });

@@ -15,6 +15,7 @@ use crate::domain::{ref_key, Entry, Fact, FactKind};
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{interpret, FileContext, Interpretation, MonthlyLink};
+use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -167,7 +168,13 @@ pub fn move_file(from: &Path, to: &Path) -> Result<(), IngestError> {
     match std::fs::rename(from, to) {
         Ok(()) => {}
         Err(e) if from.exists() && e.kind() != std::io::ErrorKind::PermissionDenied => {
-            let tmp = dir.join(format!(".{}.copying", to.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+            // A short temporary name: the destination's name may already be near NAME_MAX.
+            static COPIES: AtomicUsize = AtomicUsize::new(0);
+            let tmp = dir.join(format!(
+                ".entrywatch-{}-{}.copying",
+                std::process::id(),
+                COPIES.fetch_add(1, Ordering::Relaxed)
+            ));
             std::fs::copy(from, &tmp).map_err(ioe(&tmp))?;
             std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(ioe(&tmp))?;
             std::fs::rename(&tmp, to).map_err(ioe(to))?;
@@ -190,13 +197,48 @@ fn rename_or_copy(from: &Path, to: &Path) -> Result<(), IngestError> {
     }
 }
 
-/// A free path `dir/name`, else `dir/name.<n>`.
+/// A free path `dir/name`, else `dir/name.<n>` (the name fitted to the filesystem first).
 fn free_path(dir: &Path, name: &str) -> PathBuf {
-    let p = dir.join(name);
-    if !p.exists() {
+    free_path_with(dir, name, None)
+}
+
+/// A free path `dir/name` (else `dir/name.<n>`) whose companion `<that name><companion>` is
+/// free too: a quarantined file never takes, nor overwrites, another file's report.
+fn free_path_with(dir: &Path, name: &str, companion: Option<&str>) -> PathBuf {
+    let name = fit_name(name);
+    let free = |p: &PathBuf| {
+        std::fs::symlink_metadata(p).is_err()
+            && companion.is_none_or(|c| {
+                let mut o = p.as_os_str().to_os_string();
+                o.push(c);
+                std::fs::symlink_metadata(PathBuf::from(o)).is_err()
+            })
+    };
+    let p = dir.join(&name);
+    if free(&p) {
         return p;
     }
-    (1..).map(|n| dir.join(format!("{name}.{n}"))).find(|p| !p.exists()).unwrap_or(p)
+    (1..).map(|n| dir.join(format!("{name}.{n}"))).find(free).unwrap_or(p)
+}
+
+/// Longest file name entrywatch writes before adding its own suffixes (`.<n>`, `.<sha12>`,
+/// `.error.txt`): 255 bytes (NAME_MAX on Linux) less room for them.
+pub const MAX_STORED_NAME: usize = 200;
+
+/// A name that fits under [`MAX_STORED_NAME`] bytes: longer names keep their first bytes (on a
+/// character boundary) and end in `~` and 12 hex digits of the SHA-256 of the whole name, so
+/// two long names that share a start stay apart. `/` and NUL never occur (they came from a
+/// directory entry).
+pub fn fit_name(name: &str) -> String {
+    if name.len() <= MAX_STORED_NAME {
+        return name.to_string();
+    }
+    let mut cut = MAX_STORED_NAME - 13;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let digest = sha256_hex(name.as_bytes());
+    format!("{}~{}", &name[..cut], &digest[..12])
 }
 
 /// The result of applying one file inside the store.
@@ -304,6 +346,14 @@ impl Pipeline {
                 path.clone()
             } else {
                 let name = original_name(path);
+                if path.file_name().is_some_and(|n| n.to_str().is_none()) {
+                    tracing::warn!(target: "entrywatch", event = "FileNameNotUtf8", file = %name, inbox = %inbox.name,
+                        raw = ?path.file_name().unwrap_or_default());
+                }
+                if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    results[i] = Some(self.quarantine_link(inbox, path, &name));
+                    continue;
+                }
                 let to = free_path(&work_dir, &name);
                 if let Err(e) =
                     std::fs::create_dir_all(&work_dir).map_err(ioe(&work_dir)).and_then(|_| rename_or_copy(path, &to))
@@ -398,6 +448,23 @@ impl Pipeline {
         batch_shas: &std::collections::HashSet<String>,
     ) -> Result<Staged, IngestError> {
         let name = original_name(claimed);
+        let meta = std::fs::symlink_metadata(claimed).map_err(ioe(claimed))?;
+        if meta.file_type().is_symlink() {
+            return self.quarantine_link(inbox, claimed, &name).map(Staged::Done);
+        }
+        if meta.len() > inbox.max_file_bytes {
+            let d = Diagnostic::error(
+                "P002",
+                format!(
+                    "the file is {} bytes, above this inbox's max-file-bytes ({}): not read",
+                    meta.len(),
+                    inbox.max_file_bytes
+                ),
+                Position::default(),
+            );
+            let interp = Interpretation { diagnostics: vec![d], ..Interpretation::default() };
+            return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
+        }
         let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
         let sha = sha256_hex(&bytes);
         if batch_shas.contains(&sha) || self.store.get::<FileRecord>(Table::Files, sha.as_bytes())?.is_some() {
@@ -406,7 +473,8 @@ impl Pipeline {
         let now = self.clock.now();
         let received = now.with_timezone(&self.tz).naive_local();
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
-        let interp = interpret(&bytes, &ctx, &self.grammars);
+        let mut interp = interpret(&bytes, &ctx, &self.grammars);
+        cap_diagnostics(&mut interp.diagnostics);
         // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox has an ack-dir.
         let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
         ack_entries.sort();
@@ -424,9 +492,10 @@ impl Pipeline {
             .join(format!("{:02}", day.month()))
             .join(format!("{:02}", day.day()))
             .join(&inbox.name);
-        let mut target = dir.join(&name);
+        let stored = fit_name(&name);
+        let mut target = dir.join(&stored);
         if target.exists() || targets.contains(&target) {
-            target = dir.join(format!("{name}.{}", sha.get(..12).unwrap_or(&sha)));
+            target = dir.join(format!("{stored}.{}", sha.get(..12).unwrap_or(&sha)));
         }
         let archive_rel = target.strip_prefix(&self.layout.data_dir).unwrap_or(&target).to_string_lossy().to_string();
         let rec = FileRecord {
@@ -503,19 +572,59 @@ impl Pipeline {
     ) -> Result<Outcome, IngestError> {
         let dir = self.layout.quarantine(&inbox.name);
         std::fs::create_dir_all(&dir).map_err(ioe(&dir))?;
-        let target = free_path(&dir, name);
-        let tname = target.file_name().and_then(|n| n.to_str()).unwrap_or(name).to_string();
-        let report_path = dir.join(format!("{tname}.error.txt"));
-        let mut report = format!("{name}: cannot be read; nothing from it was applied.\ninbox: {}\n\n", inbox.name);
-        for d in &interp.diagnostics {
-            report.push_str(&format!("{d}\n"));
+        let target = free_path_with(&dir, name, Some(REPORT_SUFFIX));
+        let report_path = report_path(&target);
+        write_report(
+            &report_path,
+            name,
+            &inbox.name,
+            "cannot be read; nothing from it was applied.",
+            &interp.diagnostics,
+        )?;
+        if let Err(e) = move_file(claimed, &target) {
+            // Retried later under a fresh name: leave no report without its file.
+            let _ = std::fs::remove_file(&report_path);
+            return Err(e);
         }
-        let mut f = std::fs::File::create(&report_path).map_err(ioe(&report_path))?;
-        f.write_all(report.as_bytes()).and_then(|_| f.sync_all()).map_err(ioe(&report_path))?;
-        move_file(claimed, &target)?;
         let first = interp.diagnostics.iter().find(|d| d.is_error()).map(|d| d.to_string()).unwrap_or_default();
         tracing::warn!(target: "entrywatch", event = "FileQuarantined", file = %name, inbox = %inbox.name, reason = %first);
         Ok(Outcome::Quarantined { reason: first })
+    }
+
+    /// A symbolic link in an inbox (or claimed earlier): never followed. The link itself (not
+    /// what it points to) moves to quarantine beside a report naming its target.
+    fn quarantine_link(&self, inbox: &Inbox, path: &Path, name: &str) -> Result<Outcome, IngestError> {
+        let dir = self.layout.quarantine(&inbox.name);
+        std::fs::create_dir_all(&dir).map_err(ioe(&dir))?;
+        let to = std::fs::read_link(path).map_err(ioe(path))?;
+        let target = free_path_with(&dir, name, Some(REPORT_SUFFIX));
+        let d = Diagnostic::error(
+            "P003",
+            format!(
+                "a symbolic link (to {}): links are not followed; copy the file itself into the inbox",
+                to.display()
+            ),
+            Position::default(),
+        );
+        write_report(
+            &report_path(&target),
+            name,
+            &inbox.name,
+            "is a symbolic link; nothing was read.",
+            std::slice::from_ref(&d),
+        )?;
+        match std::fs::rename(path, &target) {
+            Ok(()) => {}
+            // Another filesystem: make the same link there, then drop this one.
+            Err(_) => {
+                std::os::unix::fs::symlink(&to, &target).map_err(ioe(&target))?;
+                std::fs::remove_file(path).map_err(ioe(path))?;
+            }
+        }
+        fsync_dir(&dir);
+        let reason = d.to_string();
+        tracing::warn!(target: "entrywatch", event = "FileQuarantined", file = %name, inbox = %inbox.name, reason = %reason);
+        Ok(Outcome::Quarantined { reason })
     }
 
     /// Append journal lines (one fsync for all).
@@ -548,14 +657,53 @@ impl Pipeline {
     }
 }
 
+/// The suffix of a quarantined file's report.
+pub const REPORT_SUFFIX: &str = ".error.txt";
+
+fn report_path(target: &Path) -> PathBuf {
+    let mut o = target.as_os_str().to_os_string();
+    o.push(REPORT_SUFFIX);
+    PathBuf::from(o)
+}
+
+/// Keep at most [`MAX_DIAGNOSTICS`] diagnostics (errors first, in file order), and say how
+/// many more there were.
+fn cap_diagnostics(d: &mut Vec<Diagnostic>) {
+    if d.len() <= MAX_DIAGNOSTICS + 1 {
+        return;
+    }
+    let dropped = d.len() - MAX_DIAGNOSTICS;
+    // Stable: errors keep their order, then warnings.
+    d.sort_by_key(|x| !x.is_error());
+    d.truncate(MAX_DIAGNOSTICS);
+    d.push(not_kept("P099", dropped));
+}
+
+/// Write a quarantine report (created new: never over another file's), one line per problem.
+fn write_report(path: &Path, name: &str, inbox: &str, what: &str, diags: &[Diagnostic]) -> Result<(), IngestError> {
+    let f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(ioe(path))?;
+    let mut w = std::io::BufWriter::new(f);
+    let head = format!("{name}: {what}\ninbox: {inbox}\n\n");
+    let mut r = w.write_all(head.as_bytes());
+    for d in diags.iter().take(MAX_DIAGNOSTICS + 1) {
+        r = r.and_then(|_| writeln!(w, "{d}"));
+    }
+    r.and_then(|_| w.flush()).map_err(ioe(path))?;
+    w.get_ref().sync_all().map_err(ioe(path))
+}
+
 fn is_temp(p: &Path) -> bool {
     let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
     n.starts_with('.')
 }
 
-/// The name a claimed file arrived with (work files keep it).
+/// The name a claimed file arrived with (work files keep it). A name that is not UTF-8 is
+/// read with its invalid bytes replaced (U+FFFD): the file is still processed, under that name.
 fn original_name(p: &Path) -> String {
-    p.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string()
+    match p.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => "file".to_string(),
+    }
 }
 
 fn add_fact(facts: &mut Vec<Fact>, f: Fact) -> bool {
@@ -564,6 +712,34 @@ fn add_fact(facts: &mut Vec<Fact>, f: Fact) -> bool {
     }
     facts.push(f);
     true
+}
+
+/// An entry's fact log with an index by identity, so adding the facts of a file is linear in
+/// their number (a 350 with 50,000 X4 segments), not quadratic.
+struct FactLog {
+    facts: Vec<Fact>,
+    index: std::collections::HashMap<(String, usize, &'static str), Vec<usize>>,
+}
+
+impl FactLog {
+    fn new(facts: Vec<Fact>) -> FactLog {
+        let mut index: std::collections::HashMap<_, Vec<usize>> = std::collections::HashMap::new();
+        for (n, f) in facts.iter().enumerate() {
+            index.entry(f.identity()).or_default().push(n);
+        }
+        FactLog { facts, index }
+    }
+
+    /// Add a fact unless the same one (identity and content) is there already.
+    fn add(&mut self, f: Fact) -> bool {
+        let slot = self.index.entry(f.identity()).or_default();
+        if slot.iter().any(|&n| self.facts.get(n).is_some_and(|x| x.kind == f.kind)) {
+            return false;
+        }
+        slot.push(self.facts.len());
+        self.facts.push(f);
+        true
+    }
 }
 
 fn monthly_fact(link: &MonthlyLink) -> Fact {
@@ -643,7 +819,7 @@ fn apply(
         let mut touched = Vec::new();
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
-            let mut facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+            let facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
             let before: Option<Entry> = if facts.is_empty() || hooks.is_empty() {
                 None
             } else {
@@ -651,6 +827,7 @@ fn apply(
                 crate::variance::annotate(&mut b, variance.0, variance.1);
                 Some(b)
             };
+            let mut log = FactLog::new(facts);
             let mut added = Vec::new();
             let mut extra = Vec::new();
             for f in new_facts {
@@ -675,15 +852,16 @@ fn apply(
                     }
                     _ => {}
                 }
-                if add_fact(&mut facts, f.clone()) {
+                if log.add(f.clone()) {
                     added.push(f);
                 }
             }
             for f in extra {
-                if add_fact(&mut facts, f.clone()) {
+                if log.add(f.clone()) {
                     added.push(f);
                 }
             }
+            let facts = log.facts;
             if added.is_empty() {
                 continue;
             }

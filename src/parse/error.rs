@@ -98,3 +98,17 @@ impl fmt::Display for Diagnostic {
         write!(f, ")")
     }
 }
+
+/// At most this many diagnostics are kept per file (in `parse`, in memory and in
+/// `.error.txt`); the rest are counted and reported as one closing warning, so a file of
+/// millions of bad segments costs the same as one of a thousand.
+pub const MAX_DIAGNOSTICS: usize = 1_000;
+
+/// The closing warning of a file whose diagnostics were capped: how many were not kept.
+pub fn not_kept(code: &str, dropped: usize) -> Diagnostic {
+    Diagnostic::warning(
+        code,
+        format!("{dropped} further diagnostics were not kept (the first {MAX_DIAGNOSTICS} are listed)"),
+        Position { line: 1, byte: 0, segment: None, record: None },
+    )
+}

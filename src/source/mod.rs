@@ -52,11 +52,29 @@ impl HandleOutcome {
 /// so that a crash at any point neither loses nor repeats a file.
 pub trait FileHandler: Send + Sync + 'static {
     fn handle(&self, inbox: &Inbox, path: &Path) -> HandleOutcome;
+
+    /// How many files this handler claimed from `inbox` (moved out of it) and could not
+    /// finish (disk full, a store error, a folder it could not write). The sources retry
+    /// them with [`FileHandler::retry_claimed`] on a backoff schedule. Default: none.
+    fn claimed(&self, _inbox: &Inbox) -> usize {
+        0
+    }
+
+    /// Try the claimed, unfinished files of `inbox` again: `Retry` while any remain.
+    fn retry_claimed(&self, _inbox: &Inbox) -> HandleOutcome {
+        HandleOutcome::Processed
+    }
 }
 
 impl<T: FileHandler + ?Sized> FileHandler for std::sync::Arc<T> {
     fn handle(&self, inbox: &Inbox, path: &Path) -> HandleOutcome {
         (**self).handle(inbox, path)
+    }
+    fn claimed(&self, inbox: &Inbox) -> usize {
+        (**self).claimed(inbox)
+    }
+    fn retry_claimed(&self, inbox: &Inbox) -> HandleOutcome {
+        (**self).retry_claimed(inbox)
     }
 }
 

@@ -48,10 +48,15 @@ impl PipelineHandler {
 
 impl FileHandler for PipelineHandler {
     fn handle(&self, inbox: &Inbox, path: &Path) -> HandleOutcome {
-        if !path.exists() {
+        // symlink_metadata: a dangling link is still there (and goes to quarantine).
+        if std::fs::symlink_metadata(path).is_err() {
             return HandleOutcome::Gone;
         }
-        match self.pipeline.process(inbox, path) {
+        let r = self.pipeline.process(inbox, path);
+        if r.is_ok() && self.pipeline.pending_work(inbox).is_empty() {
+            crate::health::set(&format!("inbox {}", inbox.name), None);
+        }
+        match r {
             // The pipeline logs FileIngested / FileQuarantined, the watcher FileHandled.
             Ok(Outcome::Applied { .. }) => {
                 for w in &self.wake {
@@ -61,11 +66,44 @@ impl FileHandler for PipelineHandler {
             }
             Ok(Outcome::Duplicate { .. }) => HandleOutcome::Duplicate,
             Ok(Outcome::Quarantined { reason }) => HandleOutcome::Quarantined(reason),
-            Err(IngestError::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound && !path.exists() => {
+            Err(IngestError::Io { err, .. })
+                if err.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::symlink_metadata(path).is_err()
+                    && self.pipeline.pending_work(inbox).is_empty() =>
+            {
                 HandleOutcome::Gone
             }
             Err(e) => {
                 tracing::error!(inbox = %inbox.name, file = %path.display(), error = %e, "FileRetry");
+                crate::health::set(&format!("inbox {}", inbox.name), Some(format!("file not finished: {e}")));
+                HandleOutcome::Retry(e.to_string())
+            }
+        }
+    }
+
+    fn claimed(&self, inbox: &Inbox) -> usize {
+        self.pipeline.pending_work(inbox).len()
+    }
+
+    fn retry_claimed(&self, inbox: &Inbox) -> HandleOutcome {
+        let result = self.pipeline.recover(inbox);
+        let left = self.pipeline.pending_work(inbox).len();
+        match result {
+            Ok(done) if left == 0 => {
+                tracing::info!(inbox = %inbox.name, files = done.len(), "WorkRecovered");
+                crate::health::set(&format!("inbox {}", inbox.name), None);
+                for w in &self.wake {
+                    w.notify_one();
+                }
+                HandleOutcome::Processed
+            }
+            Ok(_) => HandleOutcome::Retry(format!("{left} claimed file(s) still unfinished")),
+            Err(e) => {
+                tracing::error!(inbox = %inbox.name, files = left, error = %e, "WorkRetryFailed");
+                crate::health::set(
+                    &format!("inbox {}", inbox.name),
+                    Some(format!("{left} file(s) stuck in work/: {e}")),
+                );
                 HandleOutcome::Retry(e.to_string())
             }
         }

@@ -105,9 +105,10 @@ impl InboxState {
         self.in_flight.as_ref()
     }
 
-    /// Whether a name is one this inbox would ever pick up.
+    /// Whether a name is one this inbox would ever pick up. A name that is not UTF-8 is
+    /// judged on its readable form (and processed under it), never ignored.
     pub fn wants(name: &std::ffi::OsStr) -> bool {
-        name.to_str().is_some_and(|n| !is_temporary_name(n))
+        !is_temporary_name(&name.to_string_lossy())
     }
 
     /// Record what a stat said about `name` (`None`: it is gone or not a regular file).
@@ -295,8 +296,9 @@ impl InboxState {
     }
 }
 
-/// List an inbox folder: regular files (symlinks followed) with names that are not
-/// temporary; subfolders are ignored.
+/// List an inbox folder: regular files and symbolic links (never followed: the pipeline
+/// quarantines a link without reading what it points to) with names that are not temporary;
+/// subfolders are ignored.
 pub fn list_dir(dir: &Path) -> std::io::Result<Vec<(OsString, Stamp)>> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir)? {
@@ -305,18 +307,22 @@ pub fn list_dir(dir: &Path) -> std::io::Result<Vec<(OsString, Stamp)>> {
         if !InboxState::wants(&name) {
             continue;
         }
-        if let Ok(meta) = std::fs::metadata(e.path()) {
-            if meta.is_file() {
-                out.push((name, Stamp::of(&meta)));
-            }
+        if let Some(stamp) = stat_file(&e.path()) {
+            out.push((name, stamp));
         }
     }
     Ok(out)
 }
 
-/// Stat one file of an inbox: `None` when it is gone or not a regular file.
+/// Stat one entry of an inbox without following a link: `None` when it is gone or is neither
+/// a regular file nor a symbolic link.
 pub fn stat_file(path: &Path) -> Option<Stamp> {
-    std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| Stamp::of(&m))
+    std::fs::symlink_metadata(path).ok().filter(|m| m.is_file() || m.file_type().is_symlink()).map(|m| Stamp::of(&m))
+}
+
+/// Whether a path is a symbolic link (not followed).
+pub fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 #[cfg(test)]
@@ -335,6 +341,7 @@ mod tests {
             ack_kind: Default::default(),
             poll: false,
             truncated_grace_secs: grace,
+            max_file_bytes: crate::config::DEFAULT_MAX_FILE_BYTES,
         }
     }
 

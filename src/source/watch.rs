@@ -5,7 +5,7 @@
 //! flags are dropped, so nothing is lost. A rescan also runs every `daemon.rescan-secs`.
 
 use super::complete::{check_file, Completeness};
-use super::scan::{list_dir, stat_file, Hint, InboxState};
+use super::scan::{is_link, list_dir, stat_file, Hint, InboxState};
 use super::FileHandler;
 use super::HandleOutcome;
 use crate::config::{Config, Inbox};
@@ -42,8 +42,29 @@ pub struct SourceStats {
     pub overflows: AtomicU64,
 }
 
+/// The name under which a retry of an inbox's claimed files is in hand (NUL never occurs in
+/// a file name, so it cannot be a real file).
+const CLAIMED: &str = "\0claimed";
+
+/// The longest pause between retries of claimed files.
+pub const CLAIMED_RETRY_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// The first pause before claimed files that failed are tried again: [`super::scan::RETRY_AFTER`]
+/// (30 s), or `ENTRYWATCH_RETRY_SECS` (tests).
+fn claimed_retry_first() -> Duration {
+    std::env::var("ENTRYWATCH_RETRY_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(super::scan::RETRY_AFTER)
+}
+
 struct InboxRt {
     state: InboxState,
+    /// When the files claimed from this inbox but not finished are tried again, and the
+    /// pause after that (doubling up to [`CLAIMED_RETRY_MAX`]).
+    claimed_due: Option<Instant>,
+    claimed_backoff: Duration,
     watcher: Option<Box<dyn Watcher + Send>>,
     dir_ok: bool,
     /// The folder as an absolute path: how the watcher names what it sees.
@@ -169,6 +190,8 @@ impl<H: FileHandler> Sources<H> {
                         name.to_string(),
                         InboxRt {
                             state: InboxState::new(inbox.clone()),
+                            claimed_due: None,
+                            claimed_backoff: claimed_retry_first(),
                             watcher: None,
                             dir_ok: true,
                             abs: std::path::absolute(&inbox.path).unwrap_or_else(|_| inbox.path.clone()),
@@ -199,6 +222,10 @@ impl<H: FileHandler> Sources<H> {
         match list_dir(&rt.state.inbox.path) {
             Ok(listing) => rt.state.apply_listing(listing, events_lost, Instant::now()),
             Err(e) => tracing::warn!(inbox = %name, error = %e, "InboxScanFailed"),
+        }
+        // Files claimed and left unfinished (by this run or one before): schedule a retry.
+        if rt.claimed_due.is_none() && rt.state.in_flight().is_none() && self.handler.claimed(&rt.state.inbox) > 0 {
+            rt.claimed_due = Some(Instant::now());
         }
     }
 
@@ -262,11 +289,36 @@ impl<H: FileHandler> Sources<H> {
                 continue;
             }
             let Ok(permit) = self.sem.clone().try_acquire_owned() else { break };
+            if let Some(due) = rt.claimed_due {
+                if Instant::now() >= due {
+                    let sentinel = OsString::from(CLAIMED);
+                    rt.state.start(&sentinel);
+                    let inbox = rt.state.inbox.clone();
+                    let handler = self.handler.clone();
+                    self.jobs.spawn_blocking(move || {
+                        let _permit = permit;
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.retry_claimed(&inbox)))
+                                .unwrap_or_else(|_| HandleOutcome::Retry("the handler panicked".into()));
+                        (inbox.name, sentinel, outcome)
+                    });
+                    continue;
+                }
+                wake = Some(wake.map_or(due, |x: Instant| x.min(due)));
+            }
             let dir = rt.state.inbox.path.clone();
             let (ready, w) = rt.state.next_ready(
                 Instant::now(),
                 |n| stat_file(&dir.join(n)),
-                |n| check_file(&dir.join(n)).unwrap_or(Completeness::Complete),
+                // A link is never opened: it is handed over at once and quarantined unread.
+                |n| {
+                    let p = dir.join(n);
+                    if is_link(&p) {
+                        Completeness::Complete
+                    } else {
+                        check_file(&p).unwrap_or(Completeness::Complete)
+                    }
+                },
             );
             if let Some(w) = w {
                 wake = Some(wake.map_or(w, |x: Instant| x.min(w)));
@@ -303,9 +355,27 @@ impl<H: FileHandler> Sources<H> {
     fn on_done(&mut self, inbox: String, name: OsString, outcome: HandleOutcome) {
         self.stats.handled.fetch_add(1, Ordering::Relaxed);
         let Some(rt) = self.inboxes.get_mut(&inbox) else { return };
-        let after = stat_file(&rt.state.inbox.path.join(&name));
+        let now = Instant::now();
         let retry = matches!(outcome, HandleOutcome::Retry(_));
-        rt.state.finish(&name, after, retry, Instant::now());
+        if name == CLAIMED {
+            rt.state.finish(&name, None, false, now);
+            if let HandleOutcome::Retry(why) = &outcome {
+                tracing::warn!(inbox = %inbox, retry_in_secs = rt.claimed_backoff.as_secs(), reason = %why, "ClaimedRetryScheduled");
+                rt.claimed_due = Some(now + rt.claimed_backoff);
+                rt.claimed_backoff = (rt.claimed_backoff * 2).min(CLAIMED_RETRY_MAX);
+            } else {
+                rt.claimed_due = None;
+                rt.claimed_backoff = claimed_retry_first();
+            }
+            return;
+        }
+        let after = stat_file(&rt.state.inbox.path.join(&name));
+        rt.state.finish(&name, after, retry, now);
+        // It failed after leaving the inbox (claimed into work/): retry it from there.
+        if retry && after.is_none() && rt.claimed_due.is_none() {
+            rt.claimed_due = Some(now + rt.claimed_backoff);
+            rt.claimed_backoff = (rt.claimed_backoff * 2).min(CLAIMED_RETRY_MAX);
+        }
     }
 
     /// Run until `shutdown` turns true; then wait for the files in hand and return.

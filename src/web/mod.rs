@@ -7,6 +7,7 @@ pub mod auth;
 pub mod charts;
 pub mod html;
 pub mod ics;
+pub mod limits;
 pub mod metrics;
 pub mod pages;
 pub mod store_model;
@@ -161,8 +162,22 @@ pub fn router(model: Arc<dyn ReadModel>, clock: Clock, auth: Auth) -> Router {
         .with_state(state)
 }
 
+/// `ok` (200), or 503 with one line per open problem ([`crate::health`]): a file stuck after
+/// its claim, a store write that failed, a task that stopped.
 async fn healthz() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response()
+    let problems = crate::health::problems();
+    if problems.is_empty() {
+        return ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response();
+    }
+    let mut text = String::from("failing\n");
+    for (part, what) in problems {
+        text.push_str(&format!(
+            "{}: {}\n",
+            crate::logging::escape_control(&part),
+            crate::logging::escape_control(&what)
+        ));
+    }
+    (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 /// Serve a router on a bound listener until `shutdown` completes.
@@ -172,6 +187,7 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let listener = limits::LimitedListener::new(listener, limits::Limits::from_env());
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|source| WebError::Io { addr, source })
 }
 

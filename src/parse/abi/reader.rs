@@ -10,8 +10,8 @@ use nom::bytes::complete::{take, take_till};
 use nom::{IResult, Parser};
 use std::borrow::Cow;
 
-/// Most diagnostics kept for one file (a garbage file must not use unbounded memory).
-const MAX_DIAGNOSTICS: usize = 10_000;
+// Most diagnostics kept for one file (a garbage file must not use unbounded memory).
+use crate::parse::error::MAX_DIAGNOSTICS;
 
 fn line(i: &[u8]) -> IResult<&[u8], &[u8]> {
     take_till(|c| c == b'\n').parse(i)

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::grammar::x12::{normalize_version, seg_id, SegmentDict, SetGrammar};
 use crate::grammar::Grammars;
-use crate::parse::error::{Diagnostic, Position};
+use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
 use std::collections::HashSet;
 
 fn pos(line: usize, byte: usize, segment: Option<usize>) -> Position {
@@ -87,6 +87,15 @@ struct GroupState {
     st_numbers: HashSet<String>,
 }
 
+/// Keep a transaction's segment errors (its AK3/IK3 loops) within [`MAX_DIAGNOSTICS`]: the
+/// set is rejected either way, and the rest are counted in the file's closing warning.
+fn cap_segment_errors(t: &mut TxnState) {
+    if t.errors.len() > MAX_DIAGNOSTICS {
+        t.dropped += t.errors.len() - MAX_DIAGNOSTICS;
+        t.errors.truncate(MAX_DIAGNOSTICS);
+    }
+}
+
 struct TxnState {
     set: String,
     control_number: String,
@@ -96,6 +105,8 @@ struct TxnState {
     known: bool,
     codes: Vec<u8>,
     errors: Vec<SegmentError>,
+    /// Segment errors past [`MAX_DIAGNOSTICS`], counted, not kept.
+    dropped: usize,
 }
 
 struct Reader<'g, 'cb> {
@@ -103,6 +114,8 @@ struct Reader<'g, 'cb> {
     opts: ReadOptions,
     on: &'cb mut dyn FnMut(X12Event<'_>),
     out: ReadOutcome,
+    /// Diagnostics past [`MAX_DIAGNOSTICS`], counted, not kept.
+    dropped: usize,
     base: usize,
     seen_isa: HashSet<(String, String, String)>,
     warned_versions: HashSet<String>,
@@ -121,6 +134,7 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         opts,
         on,
         out: ReadOutcome::default(),
+        dropped: 0,
         base: 0,
         seen_isa: HashSet::new(),
         warned_versions: HashSet::new(),
@@ -146,6 +160,9 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         }
     };
     r.file(&input);
+    if r.dropped > 0 {
+        r.out.diagnostics.push(not_kept("X12E099", r.dropped));
+    }
     r.out
 }
 
@@ -153,7 +170,11 @@ impl<'g> Reader<'g, '_> {
     fn diag(&mut self, d: Diagnostic) {
         let mut d = d;
         d.byte += self.base;
-        self.out.diagnostics.push(d);
+        if self.out.diagnostics.len() < MAX_DIAGNOSTICS {
+            self.out.diagnostics.push(d);
+        } else {
+            self.dropped += 1;
+        }
     }
 
     fn err(&mut self, code: &str, msg: impl Into<String>, p: Position, ack: Option<String>) {
@@ -329,6 +350,7 @@ impl<'g> Reader<'g, '_> {
                     if self.opts.validate {
                         if let Some(seg) = segs.last() {
                             validator.segment(seg, &mut t.errors);
+                            cap_segment_errors(t);
                         }
                     }
                     continue;
@@ -346,6 +368,7 @@ impl<'g> Reader<'g, '_> {
                     seg.index = segs.len() + 1;
                     if self.opts.validate {
                         validator.segment(&seg, &mut t.errors);
+                        cap_segment_errors(t);
                     }
                     segs.push(seg);
                     continue;
@@ -564,6 +587,7 @@ impl<'g> Reader<'g, '_> {
                         known: set_grammar.is_some(),
                         codes: codes_t,
                         errors,
+                        dropped: 0,
                     });
                 }
                 b"SE" => {
@@ -614,6 +638,7 @@ impl<'g> Reader<'g, '_> {
                         seg.index = segs.len() + 1;
                         if self.opts.validate {
                             validator.segment(&seg, &mut t.errors);
+                            cap_segment_errors(t);
                         }
                         segs.push(seg);
                     } else if group.is_none() && matches!(id, b"TA1" | b"ISB" | b"ISE") {
@@ -750,8 +775,10 @@ impl<'g> Reader<'g, '_> {
         if self.opts.validate {
             if let Some(last) = segs.last() {
                 validator.finish(last, &mut t.errors);
+                cap_segment_errors(&mut t);
             }
         }
+        self.dropped += t.dropped;
         for e in &t.errors {
             let p = pos(e.line, e.byte, Some(e.position));
             if e.code != 8 {

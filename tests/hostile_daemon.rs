@@ -1,0 +1,277 @@
+//! Hostile conditions against the real daemon (`entrywatch run` as a child process, loopback
+//! only): files that fail after their claim are retried without a restart and `/healthz` says
+//! so meanwhile; symbolic links and non-UTF-8 names in a watched inbox; idle, slow and many
+//! dashboard connections; a dashboard port taken and a mailer without its password stop the
+//! daemon with a non-zero exit; file names cannot forge log lines.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use support::*;
+
+const NOW: &str = "2026-02-20T09:00:00-05:00";
+
+fn sample_350() -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12/350-holds-exam-release.x12")).unwrap()
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    port: u16,
+}
+
+impl Setup {
+    /// A data dir, a `broker` inbox and the dashboard on a free loopback port.
+    fn new(extra: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        std::fs::create_dir_all(root.join("in")).unwrap();
+        let port = support::net::free_port();
+        let cfg = format!(
+            "data-dir = {:?}\n[daemon]\nrescan-secs = 1\n[dashboard]\nlisten = \"127.0.0.1:{port}\"\n\
+             [[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\nsettle-secs = 1\ntruncated-grace-secs = 2\n{extra}",
+            root.join("data").display().to_string(),
+            root.join("in").display().to_string(),
+        );
+        std::fs::write(root.join("ew.toml"), cfg).unwrap();
+        Setup { _dir: dir, root, port }
+    }
+    fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+    fn inbox(&self) -> PathBuf {
+        self.root.join("in")
+    }
+    fn start(&self, env: &[(&str, &str)]) -> RunningDaemon {
+        let mut all = vec![("ENTRYWATCH_NOW", NOW)];
+        all.extend_from_slice(env);
+        let d = RunningDaemon::start(&self.root.join("ew.toml"), &self.root.join("daemon.log"), &all);
+        let up = wait_until(Duration::from_secs(20), || d.log_text().contains("DashboardListening"));
+        assert!(up, "the dashboard did not start:\n{}", d.log_tail());
+        d
+    }
+    /// GET a path on the dashboard: (status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+        (status, body)
+    }
+}
+
+#[test]
+fn files_that_fail_after_their_claim_are_retried_without_a_restart() {
+    let s = Setup::new("");
+    // The day's archive folder cannot be made (a file stands where the year folder goes), and
+    // neither can the quarantine folder: a good file is committed but cannot be archived, a bad
+    // file cannot be quarantined. Both are claimed into work/ first.
+    std::fs::create_dir_all(s.data().join("archive")).unwrap();
+    std::fs::write(s.data().join("archive/2026"), b"in the way").unwrap();
+    std::fs::create_dir_all(s.data().join("quarantine")).unwrap();
+    std::fs::write(s.data().join("quarantine/broker"), b"in the way").unwrap();
+    let d = s.start(&[("ENTRYWATCH_RETRY_SECS", "1")]);
+    std::fs::write(s.inbox().join("good.x12"), sample_350()).unwrap();
+    std::fs::write(s.inbox().join("bad.txt"), b"not a customs file\n").unwrap();
+    let work = s.data().join("work/broker");
+    let stuck = wait_until(Duration::from_secs(20), || names_in(&work).len() == 2 && names_in(&s.inbox()).is_empty());
+    assert!(stuck, "both claimed and held: work {:?}\n{}", names_in(&work), d.log_tail());
+    let failing = wait_until(Duration::from_secs(10), || s.get("/healthz").0 == 503);
+    assert!(failing, "/healthz reports the stuck files: {:?}", s.get("/healthz"));
+    assert!(s.get("/healthz").1.contains("inbox broker"), "{:?}", s.get("/healthz"));
+    // Still stuck a few retries later, and retried: the log says so.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(names_in(&work).len(), 2);
+    assert!(d.log_text().contains("ClaimedRetryScheduled"), "{}", d.log_tail());
+    // Space (here: the folders) comes back: both finish without a restart.
+    std::fs::remove_file(s.data().join("archive/2026")).unwrap();
+    std::fs::remove_file(s.data().join("quarantine/broker")).unwrap();
+    let done = wait_until(Duration::from_secs(30), || names_in(&work).is_empty());
+    assert!(done, "work/ emptied: {:?}\n{}", names_in(&work), d.log_tail());
+    assert!(archived(&s.data()).iter().any(|(_, n)| n == "good.x12"), "{:?}", archived(&s.data()));
+    assert!(names_in(&s.data().join("quarantine/broker")).contains(&"bad.txt.error.txt".to_string()));
+    assert!(wait_until(Duration::from_secs(10), || s.get("/healthz") == (200, "ok\n".to_string())));
+    d.stop();
+}
+
+#[test]
+fn links_and_names_that_are_not_utf8_in_a_watched_inbox() {
+    let s = Setup::new("");
+    let d = s.start(&[]);
+    let outside = s.root.join("outside.x12");
+    std::fs::write(&outside, sample_350()).unwrap();
+    std::os::unix::fs::symlink(&outside, s.inbox().join("link.x12")).unwrap();
+    let odd: PathBuf = s.inbox().join(std::ffi::OsStr::from_bytes(b"odd-\xff.txt"));
+    std::fs::write(&odd, b"not a customs file either\n").unwrap();
+    let q = s.data().join("quarantine/broker");
+    let both = wait_until(Duration::from_secs(20), || names_in(&q).len() == 4);
+    assert!(both, "quarantine: {:?}\n{}", names_in(&q), d.log_tail());
+    assert!(std::fs::symlink_metadata(q.join("link.x12")).unwrap().file_type().is_symlink());
+    assert!(names_in(&q).contains(&"odd-\u{FFFD}.txt".to_string()), "{:?}", names_in(&q));
+    assert!(archived(&s.data()).is_empty(), "the link's target was not ingested");
+    assert!(outside.exists());
+    assert!(d.log_text().contains("FileNameNotUtf8"), "{}", d.log_tail());
+    d.stop();
+}
+
+#[test]
+fn file_names_and_narratives_cannot_forge_logs_pages_or_mails() {
+    let s =
+        Setup::new("[[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n");
+    let d = s.start(&[]);
+    let name = "x\nINFO FileIngested file=forged \u{1b}[2J\u{202e}txt.exe";
+    std::fs::write(s.inbox().join(name), b"junk\n").unwrap();
+    let q = s.data().join("quarantine/broker");
+    assert!(wait_until(Duration::from_secs(20), || names_in(&q).len() == 2), "{}", d.log_tail());
+    let escaped = "x\\nINFO FileIngested file=forged \\u{1b}[2J\\u{202e}txt.exe";
+    assert!(wait_until(Duration::from_secs(10), || d.log_text().contains("FileHandled")), "{}", d.log_tail());
+    let log = d.log_text();
+    assert!(!log.lines().any(|l| l.starts_with("INFO FileIngested")), "a forged line:\n{log}");
+    assert!(!log.contains('\u{1b}') && !log.contains('\u{202e}'), "raw controls in the log");
+    assert!(log.contains(escaped), "{log}");
+    // A narrative with a bidi override (the X12 reader refuses NUL and ESC in elements; the
+    // renderers' unit tests cover those): the dashboard and the mail show it escaped.
+    let evil =
+        String::from_utf8(sample_350()).unwrap().replace("K1*INTENSIVE EXAM REQUIRED", "K1*EXAM RED \u{202e}fdp.exe");
+    std::fs::write(s.inbox().join("evil.x12"), evil).unwrap();
+    assert!(wait_until(Duration::from_secs(20), || !archived(&s.data()).is_empty()), "{}", d.log_tail());
+    let (status, page) = s.get("/entries/EEE-1234567-3");
+    assert_eq!(status, 200);
+    assert!(page.contains("EXAM RED \\u{202e}fdp.exe"), "the narrative, escaped");
+    assert!(!page.contains('\u{1b}') && !page.contains('\u{202e}') && !page.contains('\u{0}'));
+    let mail = s.data().join("mail");
+    assert!(wait_until(Duration::from_secs(10), || !names_in(&mail).is_empty()), "mails written");
+    assert!(
+        wait_until(Duration::from_secs(10), || names_in(&mail).iter().any(|n| {
+            let m = std::fs::read_to_string(mail.join(n)).unwrap_or_default();
+            m.contains("fdp.exe")
+        })),
+        "{:?}",
+        names_in(&mail)
+    );
+    for n in names_in(&mail) {
+        let m = std::fs::read(mail.join(n)).unwrap();
+        assert!(!m.windows(3).any(|w| w == "\u{202e}".as_bytes()) && !m.contains(&0x1b), "raw controls in a mail");
+    }
+    d.stop();
+}
+
+#[test]
+fn the_dashboard_closes_idle_and_slow_connections_and_bounds_them() {
+    let s = Setup::new("");
+    // 8 connections at most, 1 s idle, 3 s to finish reading.
+    let d = s.start(&[("ENTRYWATCH_WEB_LIMITS", "8,1,3")]);
+    let open: Vec<TcpStream> = (0..40)
+        .filter_map(|_| TcpStream::connect_timeout(&([127, 0, 0, 1], s.port).into(), Duration::from_secs(2)).ok())
+        .collect();
+    assert!(open.len() >= 8, "connections opened: {}", open.len());
+    // The idle ones are closed and the dashboard keeps answering.
+    let t = Instant::now();
+    let (status, body) = s.get("/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    assert!(t.elapsed() < Duration::from_secs(15), "answered after {:?}", t.elapsed());
+    for mut c in open.into_iter().take(8) {
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 16];
+        let n = c.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "an idle connection was closed by the server");
+    }
+    // A client that sends its request a byte at a time is cut off after 3 s.
+    let mut slow = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    let started = Instant::now();
+    let mut closed = false;
+    for b in
+        b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            .iter()
+    {
+        if slow.write_all(&[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        if started.elapsed() > Duration::from_secs(12) {
+            break;
+        }
+    }
+    if !closed {
+        slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 64];
+        closed = matches!(slow.read(&mut buf), Ok(0) | Err(_));
+    }
+    assert!(closed, "the slow client was not cut off");
+    assert!(started.elapsed() < Duration::from_secs(12), "cut off after {:?}", started.elapsed());
+    d.stop();
+}
+
+/// Run the daemon expecting it to stop by itself; returns (exit code, log).
+fn run_until_exit(s: &Setup) -> (Option<i32>, String) {
+    let log = s.root.join("exit.log");
+    let err = std::fs::File::create(&log).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_entrywatch"))
+        .args(["run", "--config"])
+        .arg(s.root.join("ew.toml"))
+        .env("ENTRYWATCH_NOW", NOW)
+        .env("RUST_LOG", "info")
+        .env_remove("ENTRYWATCH_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (code, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
+#[test]
+fn a_dashboard_port_taken_stops_the_daemon_with_a_failure() {
+    let s = Setup::new("");
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", s.port)).unwrap();
+    let (code, log) = run_until_exit(&s);
+    assert_eq!(code, Some(2), "exit code; log:\n{log}");
+    assert!(log.contains("DashboardFailed") && log.contains("DaemonFailed"), "{log}");
+}
+
+#[test]
+fn a_mailer_without_its_password_stops_the_daemon_with_a_failure() {
+    let s = Setup::new(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"ew <ew@example.com>\"\nusername = \"ew\"\npassword-file = {:?}\n",
+        support::net::free_port(),
+        "/nonexistent/entrywatch-smtp-password"
+    ));
+    let (code, log) = run_until_exit(&s);
+    assert_eq!(code, Some(2), "exit code; log:\n{log}");
+    assert!(log.contains("mailer"), "{log}");
+}
+
+#[test]
+fn the_unit_raises_the_descriptor_limit_above_the_dashboard_connections() {
+    let unit =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/entrywatch.service")).unwrap();
+    let limit: u64 = unit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LimitNOFILE="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("LimitNOFILE= in the unit");
+    let web = entrywatch::web::limits::Limits::default().max_connections as u64;
+    assert!(limit >= 16 * web, "LimitNOFILE={limit} leaves too little beside {web} dashboard connections");
+}
