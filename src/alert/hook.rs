@@ -297,6 +297,27 @@ impl AlertHook {
             FactKind::Liquidation { status_code, .. } => {
                 out.extend(self.coded(&cx, "liquidation", status_code, None, Some(Category::Liquidation)));
             }
+            FactKind::Finding { application, notes } => {
+                // One alert per applied message with findings (its file and record make it unique).
+                let at = local_time(self.tz, f.at);
+                let sha = f.source.sha256.get(..12).unwrap_or(&f.source.sha256);
+                let what = format!("finding-{sha}-{}", f.source.record);
+                let mut a = rules::alert_for_event(
+                    AlertKind::Unrecognised,
+                    AlertSeverity::Warning,
+                    Some(&what),
+                    at,
+                    facts.clone(),
+                    now,
+                );
+                a.inbox = Some(f.source.inbox.clone()).filter(|s| !s.is_empty());
+                a.narrative = Some(format!(
+                    "{application} message applied with findings (file {}):\n{}",
+                    f.source.file,
+                    notes.join("\n")
+                ));
+                out.push(a);
+            }
             _ => {}
         }
         out

@@ -179,6 +179,9 @@ pub enum FactKind {
     },
     /// An approved pre-entry tied to this entry.
     PreEntryApproved { pre_entry: PreEntry },
+    /// A message about this entry was applied with findings (unknown code or record, blank or
+    /// malformed field), each in words with its line and record (docs/abi.md).
+    Finding { application: String, notes: Vec<String> },
 }
 
 impl FactKind {
@@ -194,6 +197,7 @@ impl FactKind {
             FactKind::Statement { .. } => 6,
             FactKind::MonthlyStatement { .. } => 7,
             FactKind::Liquidation { .. } => 8,
+            FactKind::Finding { .. } => 9,
         }
     }
 
@@ -222,6 +226,7 @@ impl FactKind {
             FactKind::MonthlyStatement { .. } => "monthly-statement",
             FactKind::Liquidation { .. } => "liquidation",
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
+            FactKind::Finding { .. } => "finding",
         }
     }
 
@@ -241,6 +246,7 @@ impl FactKind {
             FactKind::Liquidation { status_code, .. } => status_code.clone(),
             FactKind::MonthlyStatement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::PreEntryApproved { .. } => String::new(),
+            FactKind::Finding { application, .. } => application.clone(),
         }
     }
 }
@@ -636,6 +642,8 @@ impl Entry {
                     fill_if_empty(&mut e.broker_ref, &pre_entry.broker_ref);
                     e.pre_entry = Some(pre_entry.clone());
                 }
+                // Shown in the event log and alerted; it changes no status.
+                FactKind::Finding { .. } => {}
             }
         }
         e.release = if cancelled {

@@ -100,6 +100,7 @@ fn detail(k: &FactKind) -> String {
             format!("{} {}", d.map(|d| d.to_string()).unwrap_or_default(), reasons.join(",")).trim().to_string()
         }
         FactKind::PreEntryApproved { pre_entry } => format!("{} line(s)", pre_entry.lines.len()),
+        FactKind::Finding { notes, .. } => notes.join("; "),
     }
 }
 

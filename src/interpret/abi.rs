@@ -85,6 +85,11 @@ impl Cx<'_, '_> {
     fn err(&mut self, code: &str, msg: impl Into<String>, at: Place) {
         self.out.diagnostics.push(Diagnostic::error(code, msg, at.pos()));
     }
+    /// Something wrong inside a message that is still applied (docs/abi.md, "CBP's word is
+    /// never dropped"): a warning, and a finding on the entry.
+    fn warn(&mut self, code: &str, msg: impl Into<String>, at: Place) {
+        self.out.diagnostics.push(Diagnostic::warning(code, msg, at.pos()));
+    }
     fn missing(&mut self, r: &Record<'_>, field: &str) {
         self.err("I213", format!("record {} has no field {field:?} in the grammar", r.name), Place::of(r));
     }
@@ -107,7 +112,7 @@ impl Cx<'_, '_> {
             Some(Value::Blank) => None,
             Some(_) => {
                 let raw = String::from_utf8_lossy(r.raw(field).unwrap_or_default()).into_owned();
-                self.err("I206", format!("{what} {raw:?} ({field}) is not a date MMDDYY"), Place::of(r));
+                self.warn("I206", format!("{what} {raw:?} ({field}) is not a date MMDDYY"), Place::of(r));
                 None
             }
             None => {
@@ -131,7 +136,7 @@ impl Cx<'_, '_> {
         };
         v.unwrap_or_else(|| {
             let raw = String::from_utf8_lossy(r.raw(field).unwrap_or_default()).into_owned();
-            self.err("I205", format!("{what} {raw:?} ({field}) is not a number"), Place::of(r));
+            self.warn("I205", format!("{what} {raw:?} ({field}) is not a number"), Place::of(r));
             0
         })
     }
@@ -222,6 +227,7 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
     let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None };
     let mut open: Option<Open> = None;
     let (mut saw_a, mut saw_z, mut stop) = (false, false, false);
+    let mut untied = 0usize;
     let mut last = Place { line: 1, byte: 0, index: 1 };
     let read = abi::read(bytes, grammars, &mut |ev| {
         if stop {
@@ -253,12 +259,24 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
                 open = Some(Open { block, app, b: Place::of(b), marks });
             }
             AbiEvent::Transaction(t) => {
-                for r in &t.records {
+                if let Some(r) = t.records.last() {
                     last = Place::of(r);
+                }
+                if !t.ok() {
+                    // The reader keeps errors only in a transaction that cannot be tied to an
+                    // entry: nothing in it can be applied.
+                    untied += 1;
+                    return;
+                }
+                let mark = cx.out.diagnostics.len();
+                let facts_before = cx.out.facts.len();
+                // A record without a layout was kept verbatim and reported by the reader (ABIE010).
+                for r in t.records.iter().filter(|r| r.def.is_some()) {
                     if let Some(o) = open.as_mut() {
                         o.block.record(&mut cx, r);
                     }
                 }
+                findings(&mut cx, t, mark, facts_before);
             }
             AbiEvent::BlockEnd(y) => {
                 let Some(o) = open.take() else { return };
@@ -283,15 +301,82 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             }
         }
     });
-    if read.iter().any(Diagnostic::is_error) {
-        // An invalid file gives no facts: only what the reader found.
+    let envelope_broken = read.iter().any(|d| d.is_error() && envelope_fault(&d.code));
+    let applied = !cx.out.facts.is_empty() || !cx.out.monthly.is_empty();
+    if envelope_broken || (untied > 0 && !applied) {
+        // A broken envelope, or nothing in the file can be tied to an entry: no facts, only
+        // what the reader found (the file is quarantined).
         return Interpretation { diagnostics: read, ..Interpretation::default() };
     }
     if saw_a && !saw_z {
         cx.err("I209", "the batch has no Z trailer (truncated file?)", last);
     }
-    cx.out.diagnostics.extend(read);
+    if untied > 0 {
+        cx.warn(
+            "I214",
+            format!("{untied} transaction(s) could not be tied to an entry and were not applied (see the warnings)"),
+            Place { line: 1, byte: 0, index: 1 },
+        );
+    }
+    // The rest of the file is applied: what the reader found in an untied transaction is a warning.
+    cx.out.diagnostics.extend(read.into_iter().map(|mut d| {
+        d.severity = crate::parse::error::Severity::Warning;
+        d
+    }));
     cx.out
+}
+
+/// Reader codes about the file's envelope or framing: these make a file unreadable as a whole
+/// (docs/abi.md). Every other reader finding is about one transaction.
+fn envelope_fault(code: &str) -> bool {
+    matches!(code, "ABIE001" | "ABIE041" | "ABIE042" | "ABIE044" | "ABIE045" | "ABIE046" | "ABIE047" | "ABIE048" | "ABIE049")
+}
+
+/// Reader and interpreter codes that are a finding about what a message says (not about its
+/// framing): these reach the entry as a `finding` fact and one alert.
+fn is_finding(code: &str) -> bool {
+    matches!(
+        code,
+        "ABIE003"
+            | "ABIE004"
+            | "ABIE010"
+            | "ABIE011"
+            | "ABIE012"
+            | "ABIE013"
+            | "ABIE020"
+            | "ABIE021"
+            | "ABIE022"
+            | "ABIE024"
+            | "ABIE025"
+            | "I204"
+            | "I205"
+            | "I206"
+            | "I208"
+            | "I211"
+    )
+}
+
+/// The findings of one applied transaction (the reader's and this module's since `mark`) as one
+/// `finding` fact on its entry, so that `entry` shows them in words and one alert goes out.
+fn findings(cx: &mut Cx<'_, '_>, t: &abi::Transaction<'_>, mark: usize, facts_before: usize) {
+    let Some(e) = t.entry.clone().or_else(|| cx.out.facts.get(facts_before).map(|(e, _)| e.clone())) else {
+        return;
+    };
+    let line = |d: &Diagnostic| format!("line {}, record {}: {} ({})", d.line, d.record.unwrap_or(0), d.message, d.code);
+    let notes: Vec<String> = t
+        .diagnostics
+        .iter()
+        .chain(cx.out.diagnostics.get(mark..).unwrap_or_default())
+        .filter(|d| is_finding(&d.code))
+        .map(line)
+        .collect();
+    if notes.is_empty() {
+        return;
+    }
+    let place = t.records.first().map_or(Place { line: 1, byte: 0, index: 1 }, Place::of);
+    let at = cx.day();
+    let kind = FactKind::Finding { application: t.application.clone(), notes };
+    cx.push(e, at, kind, place);
 }
 
 /// AE: entry summaries as filed, or (on an `approved` inbox) approved pre-entries.
@@ -324,7 +409,7 @@ impl Ae {
             return;
         }
         if self.cur.is_none() {
-            cx.err("I208", format!("record {:?} before any 10 record", r.name), Place::of(r));
+            cx.warn("I208", format!("record {:?} before any 10 record", r.name), Place::of(r));
             return;
         }
         match r.name {
@@ -361,7 +446,7 @@ impl Ae {
                 };
                 match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
                     Some(l) => l.tariffs.push(t),
-                    None => cx.err("I208", "50 record before any 40 record", Place::of(r)),
+                    None => cx.warn("I208", "50 record before any 40 record", Place::of(r)),
                 }
             }
             "62" => {
@@ -369,7 +454,7 @@ impl Ae {
                 let class = cx.string(r, "fee_class");
                 match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
                     Some(l) => *l.fees.entry(class).or_insert(0) += amt,
-                    None => cx.err("I208", "62 record before any 40 record", Place::of(r)),
+                    None => cx.warn("I208", "62 record before any 40 record", Place::of(r)),
                 }
             }
             "89" => {
@@ -476,12 +561,18 @@ impl Ax {
                     self.conditions.push((cond, narrative));
                     return;
                 }
-                let entry = if cx.text(r, "entry_number").is_empty() {
-                    self.current.clone()
-                } else {
-                    cx.entry(r, "filer_code", "entry_number")
+                // The E1's own entry number when it has a good one, else the E0 SUMMRY's.
+                let own = match (cx.text(r, "filer_code"), cx.text(r, "entry_number")) {
+                    (_, "") => None,
+                    (f, n) => match EntryNumber::from_parts(f, n) {
+                        Ok(e) => Some(e),
+                        Err(err) => {
+                            cx.warn("I204", format!("E1 entry number: {err}; the E0 SUMMRY's is used"), Place::of(r));
+                            None
+                        }
+                    },
                 };
-                let Some(e) = entry else {
+                let Some(e) = own.or_else(|| self.current.clone()) else {
                     cx.err("I204", "final disposition without an entry number", Place::of(r));
                     return;
                 };
@@ -498,7 +589,7 @@ impl Ax {
                 };
                 cx.push(e, at, kind, Place::of(r));
             }
-            other => cx.err("I211", format!("record {other:?} in an AX block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in an AX block"), Place::of(r)),
         }
     }
 }
@@ -532,7 +623,7 @@ impl Uc {
                 }
             }
             "E2" | "E4" | "SO70" | "SO71" | "SO72" => {}
-            other => cx.err("I211", format!("record {other:?} in a UC block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in a UC block"), Place::of(r)),
         }
     }
 
@@ -600,13 +691,13 @@ impl So {
             "SO70" => &SO70,
             _ => {
                 if !name.starts_with("SO") {
-                    cx.err("I211", format!("record {name:?} in an SO block"), Place::of(r));
+                    cx.warn("I211", format!("record {name:?} in an SO block"), Place::of(r));
                 }
                 return;
             }
         };
         let Some(e) = self.current.clone() else {
-            cx.err("I208", format!("{name} before any SO10 record"), Place::of(r));
+            cx.warn("I208", format!("{name} before any SO10 record"), Place::of(r));
             return;
         };
         let agency = f.agency.map(|a| cx.string(r, a)).unwrap_or_default();
@@ -709,7 +800,7 @@ impl Pf {
                 }
             }
             "Q2" | "Q3" | "Q4" | "Q5" | "Q6" | "Q7" | "QE" | "QJ" => {}
-            other => cx.err("I211", format!("record {other:?} in a PF block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in a PF block"), Place::of(r)),
         }
     }
 
@@ -747,7 +838,7 @@ impl Ms {
                 self.due = cx.date(r, "statement_due_date", "PMS due date");
             }
             "Q2" | "Q4" | "Q6" | "Q7" | "QA" | "QE" | "QJ" => {}
-            other => cx.err("I211", format!("record {other:?} in an MS block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in an MS block"), Place::of(r)),
         }
     }
 
@@ -806,7 +897,7 @@ impl Er {
                     *ext_susp_codes =
                         EXT_SUSP_CODES.iter().map(|f| cx.string(r, f)).filter(|c| !c.is_empty()).collect();
                 } else {
-                    cx.err("I208", "JC record before any JB record", Place::of(r));
+                    cx.warn("I208", "JC record before any JB record", Place::of(r));
                 }
             }
             "JD" => {
@@ -839,11 +930,11 @@ impl Er {
                     [*duty_cents, *tax_cents, *fees_cents, *interest_cents, *adcvd_cents] = vals;
                     *reasons = codes;
                 } else {
-                    cx.err("I208", "JD record before any JB record", Place::of(r));
+                    cx.warn("I208", "JD record before any JB record", Place::of(r));
                 }
             }
             "JE" | "JF" | "JK" | "JM" | "JZ" => {}
-            other => cx.err("I211", format!("record {other:?} in an ER block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in an ER block"), Place::of(r)),
         }
     }
 
