@@ -79,6 +79,9 @@ struct Cx<'a, 'b> {
     grammars: &'a Grammars,
     out: Interpretation,
     batch_date: Option<NaiveDate>,
+    /// Findings of a transaction that names no entry (MS statement items), until its
+    /// application's block state takes them.
+    loose: Vec<String>,
 }
 
 impl Cx<'_, '_> {
@@ -224,7 +227,7 @@ struct Open {
 /// only the reader's diagnostics (no facts); otherwise the facts, this module's diagnostics, then the
 /// reader's (warnings).
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
-    let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None };
+    let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None, loose: Vec::new() };
     let mut open: Option<Open> = None;
     let (mut saw_a, mut saw_z, mut stop) = (false, false, false);
     let mut untied = 0usize;
@@ -359,9 +362,7 @@ fn is_finding(code: &str) -> bool {
 /// The findings of one applied transaction (the reader's and this module's since `mark`) as one
 /// `finding` fact on its entry, so that `entry` shows them in words and one alert goes out.
 fn findings(cx: &mut Cx<'_, '_>, t: &abi::Transaction<'_>, mark: usize, facts_before: usize) {
-    let Some(e) = t.entry.clone().or_else(|| cx.out.facts.get(facts_before).map(|(e, _)| e.clone())) else {
-        return;
-    };
+    let entry = t.entry.clone().or_else(|| cx.out.facts.get(facts_before).map(|(e, _)| e.clone()));
     let line = |d: &Diagnostic| format!("line {}, record {}: {} ({})", d.line, d.record.unwrap_or(0), d.message, d.code);
     let notes: Vec<String> = t
         .diagnostics
@@ -373,6 +374,10 @@ fn findings(cx: &mut Cx<'_, '_>, t: &abi::Transaction<'_>, mark: usize, facts_be
     if notes.is_empty() {
         return;
     }
+    let Some(e) = entry else {
+        cx.loose.extend(notes);
+        return;
+    };
     let place = t.records.first().map_or(Place { line: 1, byte: 0, index: 1 }, Place::of);
     let at = cx.day();
     let kind = FactKind::Finding { application: t.application.clone(), notes };
@@ -817,7 +822,7 @@ impl Pf {
 struct Ms {
     head: StatementBlock,
     due: Option<NaiveDate>,
-    dailies: Vec<(String, Place)>,
+    dailies: Vec<(String, Place, Vec<String>)>,
 }
 
 impl Ms {
@@ -828,8 +833,9 @@ impl Ms {
     fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
         match r.name {
             "Q1" => {
+                self.take_loose(cx);
                 let daily = cx.string(r, "daily_statement_number");
-                self.dailies.push((daily, Place::of(r)));
+                self.dailies.push((daily, Place::of(r), Vec::new()));
             }
             "Q3" | "Q5" => {
                 if self.head.number.is_empty() {
@@ -842,9 +848,18 @@ impl Ms {
         }
     }
 
-    fn finish(self, cx: &mut Cx<'_, '_>) {
+    /// Findings of the statement transactions read so far (they name no entry) go with the
+    /// last daily statement listed.
+    fn take_loose(&mut self, cx: &mut Cx<'_, '_>) {
+        if let Some(d) = self.dailies.last_mut() {
+            d.2.append(&mut cx.loose);
+        }
+    }
+
+    fn finish(mut self, cx: &mut Cx<'_, '_>) {
         let at = cx.day();
-        for (daily, place) in self.dailies {
+        self.take_loose(cx);
+        for (daily, place, findings) in self.dailies {
             let source = cx.ctx.source(place.line, place.index);
             cx.out.monthly.push(MonthlyLink {
                 daily_number: daily,
@@ -853,6 +868,7 @@ impl Ms {
                 final_statement: self.head.final_statement,
                 at,
                 source,
+                findings,
             });
         }
     }
