@@ -356,6 +356,7 @@ fn is_finding(code: &str) -> bool {
             | "I206"
             | "I208"
             | "I211"
+            | "I215"
     )
 }
 
@@ -563,6 +564,19 @@ impl Ax {
                     return;
                 }
                 if disp.is_empty() {
+                    // A condition: its code is one of the Error Dictionary's (ax_conditions).
+                    let known = cx.grammars.codes.get("ax_conditions", &cond);
+                    if known.is_none() && !cond.is_empty() {
+                        cx.warn(
+                            "I215",
+                            format!("E1 condition_code: code {cond} is not in ax_conditions; meaning unknown"),
+                            Place::of(r),
+                        );
+                    }
+                    let narrative = match (narrative.is_empty(), known) {
+                        (true, Some(c)) => c.meaning.clone(),
+                        _ => narrative,
+                    };
                     self.conditions.push((cond, narrative));
                     return;
                 }
