@@ -1040,16 +1040,37 @@ mod tests {
     }
 
     #[test]
-    fn an_invalid_file_gives_only_the_reader_diagnostics() {
+    fn a_bad_field_in_a_message_tied_to_an_entry_is_a_finding_not_a_refusal() {
         let g = Grammars::embedded().expect("embedded grammars");
-        // A 50-record amount with letters in it (class SN): ABIE021, and no facts at all.
+        // A 50-record amount with letters in it (class SN): ABIE021, now a warning; the summary is applied
+        // and the finding reaches the entry in words.
         let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
         let bad = text.replace("0000165000", "00001650X0");
         assert_ne!(bad, text);
         let out = interpret(bad.as_bytes(), &ctx(), &g);
-        assert!(out.facts.is_empty());
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
         assert!(out.diagnostics.iter().any(|d| d.code == "ABIE021"), "{:?}", out.diagnostics);
-        assert!(out.diagnostics.iter().all(|d| d.code.starts_with("ABIE")), "{:?}", out.diagnostics);
+        assert_eq!(filed(&out).len(), 1);
+        let notes: Vec<&Vec<String>> = out
+            .facts
+            .iter()
+            .filter_map(|(_, f)| match &f.kind {
+                FactKind::Finding { notes, .. } => Some(notes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].iter().any(|n| n.contains("ABIE021") && n.contains("duty_amount")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_broken_envelope_gives_only_the_reader_diagnostics() {
+        let g = Grammars::embedded().expect("embedded grammars");
+        let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
+        let bad: String = text.lines().filter(|l| !l.starts_with('Y')).map(|l| format!("{l}\n")).collect();
+        let out = interpret(bad.as_bytes(), &ctx(), &g);
+        assert!(out.facts.is_empty());
+        assert!(out.diagnostics.iter().any(|d| d.code == "ABIE044" && d.is_error()), "{:?}", out.diagnostics);
     }
 
     #[test]
