@@ -329,10 +329,11 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
     cx.out
 }
 
-/// Reader codes about the file's envelope or framing: these make a file unreadable as a whole
-/// (docs/abi.md). Every other reader finding is about one transaction.
+/// Reader codes about the file's envelope or framing (a record longer than 80 columns or with a
+/// control byte in it): these make a file unreadable as a whole (docs/abi.md). Every other
+/// reader finding is about one transaction.
 fn envelope_fault(code: &str) -> bool {
-    matches!(code, "ABIE001" | "ABIE041" | "ABIE042" | "ABIE044" | "ABIE045" | "ABIE046" | "ABIE047" | "ABIE048" | "ABIE049")
+    matches!(code, "ABIE001" | "ABIE003" | "ABIE004" | "ABIE041" | "ABIE042" | "ABIE044" | "ABIE045" | "ABIE046" | "ABIE047" | "ABIE048" | "ABIE049")
 }
 
 /// Reader and interpreter codes that are a finding about what a message says (not about its

@@ -415,7 +415,7 @@ impl<'a, 'f> State<'a, 'f> {
         }
         self.tx_open = false;
         if self.tx_tied() {
-            for d in &mut self.tx.diagnostics {
+            for d in self.tx.diagnostics.iter_mut().filter(|d| !framing_fault(&d.code)) {
                 d.severity = Severity::Warning;
             }
         }
@@ -590,6 +590,12 @@ impl<'a, 'f> State<'a, 'f> {
             )),
         }
     }
+}
+
+/// A record the transport damaged (longer than 80 columns, a control byte in it): the file's
+/// framing is broken, whatever transaction the record is in, and it stays an error.
+pub(super) fn framing_fault(code: &str) -> bool {
+    matches!(code, "ABIE003" | "ABIE004")
 }
 
 /// Check every field of a known record against its class, mandatory flag and code list.
