@@ -211,7 +211,7 @@ fn malformed_goes_to_quarantine_and_resent_bytes_are_a_no_op() {
     assert!(wait_until(Duration::from_secs(10), || q.join(&bad.0).is_file()), "{} not quarantined", bad.0);
     assert_eq!(names_in(&q), vec![bad.0.clone(), format!("{}.error.txt", bad.0)]);
     let report = std::fs::read_to_string(q.join(format!("{}.error.txt", bad.0))).unwrap();
-    assert!(report.contains("cannot be read") && report.contains("error ABIE022"), "{report}");
+    assert!(report.contains("cannot be read") && report.contains("error ABIE046"), "{report}");
     assert_eq!(std::fs::read(q.join(&bad.0)).unwrap(), bad.1, "the quarantined file is not the dropped bytes");
     d.stop();
     assert_drained(&env, "first run");
