@@ -223,6 +223,18 @@ fn uc_unknown_disposition_is_applied_in_words_with_one_alert() {
     applied_with_one_finding(&env, &["code Z is not in uc_dispositions; meaning unknown"]);
 }
 
+#[test]
+fn uc_e4_for_a_line_cbp_added_is_read_without_a_finding() {
+    let env = Env::new();
+    // The first notification (EEE-1234567-3) gets an E4 for line *02, a line CBP added.
+    let uc = insert_after(&repo_sample("uc-notifications.abi"), "E3", "E4*0201QUOTA LINE ADDED BY CBP");
+    env.ingest("uc.abi", &uc);
+    assert!(env.quarantined().is_empty(), "{:?}", env.quarantined());
+    assert!(env.findings().is_empty(), "{:?}", env.findings());
+    assert!(env.unknown_code_alerts().is_empty());
+    assert!(env.entry_json()["events"].as_array().expect("events").iter().any(|e| e["kind"] == "notice"));
+}
+
 // ------------------------------------------------------------------------------------ SO
 
 #[test]
