@@ -257,3 +257,31 @@ fn ax_condition_codes_are_what_the_script_makes_of_the_error_dictionary() {
     assert_eq!(list.get("ZZZ").map(|c| c.meaning.as_str()), Some("ACE System Failure"));
     assert!(Path::new(&root().join("grammars/codes/ax_conditions.toml")).is_file());
 }
+
+#[test]
+fn appendix_code_lists_are_what_the_script_makes_of_the_catair_text() {
+    let o = std::process::Command::new("python3")
+        .arg(root().join("scripts/appendix_codes.py"))
+        .arg("--check")
+        .arg("--source")
+        .arg(catair())
+        .output()
+        .expect("python3 runs scripts/appendix_codes.py");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let g = Grammars::embedded().expect("grammars");
+    let meaning = |list: &str, code: &str| g.codes.get(list, code).map(|c| c.meaning.clone()).unwrap_or_default();
+    // appendix B page 26: every entry type, with its footnote marks in words.
+    assert_eq!(g.codes.list("entry_types").map(|l| l.codes.len()), Some(40));
+    assert_eq!(meaning("entry_types", "01"), "Consumption - Free and Dutiable (approved for EIP/RLF filing)");
+    assert_eq!(meaning("entry_types", "66"), "Baggage (not approved for automated filing)");
+    assert!(g.codes.get("entry_types", "10").is_none(), "10 is a category heading, not an entry type");
+    // appendix B page 27, AE Table 8 (02 pages 218-219), appendix V pages 3-4.
+    assert_eq!(g.codes.list("modes_of_transport").map(|l| l.codes.len()), Some(15));
+    assert_eq!(meaning("modes_of_transport", "11"), "Vessel, Container");
+    assert_eq!(g.codes.list("spi").map(|l| l.codes.len()), Some(38));
+    assert!(meaning("spi", "S+").starts_with("Qualifying U.S.-Mexico-Canada Agreement (USMCA) commodities."));
+    assert_eq!(g.codes.list("agencies").map(|l| l.codes.len()), Some(53));
+    assert_eq!(meaning("agencies", "FDA"), "U.S. Department of Health and Human Services, Food and Drug Administration");
+    let src = g.codes.get("agencies", "UTC").and_then(|c| c.source.clone());
+    assert_eq!(src.as_deref(), Some("appendix-v-government-agency-codes, page 4"));
+}
