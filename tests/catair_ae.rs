@@ -19,9 +19,11 @@ fn root() -> PathBuf {
 /// reference/catair: ../shared next to the repository, or ../../shared for a git worktree.
 fn catair() -> PathBuf {
     let candidates = [root().join("../shared/reference/catair"), root().join("../../shared/reference/catair")];
-    candidates.iter().find(|p| p.is_dir()).cloned().unwrap_or_else(|| {
-        panic!("reference/catair not found at {:?}: these tests read CBP's text", candidates)
-    })
+    candidates
+        .iter()
+        .find(|p| p.is_dir())
+        .cloned()
+        .unwrap_or_else(|| panic!("reference/catair not found at {:?}: these tests read CBP's text", candidates))
 }
 
 fn chapter(name: &str) -> String {
@@ -54,7 +56,8 @@ fn control_id(line: &str) -> Option<String> {
     if !rest.starts_with(' ') || !rest.trim_start().starts_with(|c: char| c.is_ascii_uppercase() || c == '(') {
         return None;
     }
-    let id = word.get(..4).filter(|w| w.starts_with("SE") || w.starts_with("CW") || w.starts_with("PG")).map(str::to_string);
+    let id =
+        word.get(..4).filter(|w| w.starts_with("SE") || w.starts_with("CW") || w.starts_with("PG")).map(str::to_string);
     let id = id.or_else(|| {
         let two = (word.len() == 2).then(|| word.clone());
         two.filter(|w| w.chars().all(|c| c.is_ascii_digit()) || w == "OI" || w == "E0" || w == "E1")
@@ -118,8 +121,11 @@ fn every_ae_record_cites_its_chapter_and_page() {
     }
 }
 
-/// Each transaction's records of a sample, as (layout name, record) pairs with their fields' text.
-fn read_sample(name: &str) -> (Vec<Vec<(String, Vec<(String, String)>)>>, Vec<String>) {
+/// One record as read: its layout name and each field's text.
+type Rec = (String, Vec<(String, String)>);
+
+/// Each transaction's records of a sample, and the reader's diagnostics.
+fn read_sample(name: &str) -> (Vec<Vec<Rec>>, Vec<String>) {
     let g = Grammars::embedded().expect("grammars");
     let bytes = std::fs::read(root().join("samples/abi/catair").join(name)).expect("sample");
     let mut txs = Vec::new();
@@ -140,14 +146,11 @@ fn read_sample(name: &str) -> (Vec<Vec<(String, Vec<(String, String)>)>>, Vec<St
     (txs, diags.iter().map(|d| format!("{} {}", d.code, d.message)).collect())
 }
 
-fn field<'a>(rec: &'a (String, Vec<(String, String)>), name: &str) -> &'a str {
+fn field<'a>(rec: &'a Rec, name: &str) -> &'a str {
     rec.1.iter().find(|(f, _)| f == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("{} has no {name}", rec.0))
 }
 
-fn named<'a>(
-    tx: &'a [(String, Vec<(String, String)>)],
-    name: &'a str,
-) -> impl Iterator<Item = &'a (String, Vec<(String, String)>)> + 'a {
+fn named<'a>(tx: &'a [Rec], name: &'a str) -> impl Iterator<Item = &'a Rec> + 'a {
     tx.iter().filter(move |r| r.0 == name)
 }
 
@@ -171,7 +174,11 @@ fn chapter_02_pages_121_122_cargo_sanctions_examples() {
         .zip(tx.iter().skip(1))
         .filter(|(a, b)| a.0 == "SE62" && b.0 == "SE63")
         .map(|(a, b)| {
-            (field(a, "record_type").to_string(), field(a, "field_name").to_string(), field(b, "field_value").to_string())
+            (
+                field(a, "record_type").to_string(),
+                field(a, "field_name").to_string(),
+                field(b, "field_value").to_string(),
+            )
         })
         .collect();
     let want = [
@@ -250,7 +257,11 @@ fn ax_condition_codes_are_what_the_script_makes_of_the_error_dictionary() {
         let code = row.get(0).unwrap_or_default().trim().to_ascii_uppercase();
         let narrative = row.get(1).unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ");
         let c = list.get(&code).unwrap_or_else(|| panic!("condition {code} missing"));
-        assert!(c.meaning.to_uppercase().contains(&narrative.to_uppercase()), "{code}: {narrative:?} not in {:?}", c.meaning);
+        assert!(
+            c.meaning.to_uppercase().contains(&narrative.to_uppercase()),
+            "{code}: {narrative:?} not in {:?}",
+            c.meaning
+        );
         codes.insert(code);
     }
     assert_eq!(list.codes.len(), codes.len());
@@ -281,7 +292,10 @@ fn appendix_code_lists_are_what_the_script_makes_of_the_catair_text() {
     assert_eq!(g.codes.list("spi").map(|l| l.codes.len()), Some(38));
     assert!(meaning("spi", "S+").starts_with("Qualifying U.S.-Mexico-Canada Agreement (USMCA) commodities."));
     assert_eq!(g.codes.list("agencies").map(|l| l.codes.len()), Some(53));
-    assert_eq!(meaning("agencies", "FDA"), "U.S. Department of Health and Human Services, Food and Drug Administration");
+    assert_eq!(
+        meaning("agencies", "FDA"),
+        "U.S. Department of Health and Human Services, Food and Drug Administration"
+    );
     let src = g.codes.get("agencies", "UTC").and_then(|c| c.source.clone());
     assert_eq!(src.as_deref(), Some("appendix-v-government-agency-codes, page 4"));
 }

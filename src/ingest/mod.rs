@@ -640,8 +640,7 @@ fn apply(
                     facts.push(monthly_fact(link));
                     // What was wrong in the statement's records reaches each entry on it.
                     if !link.findings.is_empty() {
-                        let kind =
-                            FactKind::Finding { application: "MS".into(), notes: link.findings.clone() };
+                        let kind = FactKind::Finding { application: "MS".into(), notes: link.findings.clone() };
                         facts.push(Fact { at: link.at, kind, source: link.source.clone() });
                     }
                 }

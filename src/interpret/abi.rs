@@ -333,7 +333,20 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
 /// control byte in it): these make a file unreadable as a whole (docs/abi.md). Every other
 /// reader finding is about one transaction.
 fn envelope_fault(code: &str) -> bool {
-    matches!(code, "ABIE001" | "ABIE003" | "ABIE004" | "ABIE041" | "ABIE042" | "ABIE044" | "ABIE045" | "ABIE046" | "ABIE047" | "ABIE048" | "ABIE049")
+    matches!(
+        code,
+        "ABIE001"
+            | "ABIE003"
+            | "ABIE004"
+            | "ABIE041"
+            | "ABIE042"
+            | "ABIE044"
+            | "ABIE045"
+            | "ABIE046"
+            | "ABIE047"
+            | "ABIE048"
+            | "ABIE049"
+    )
 }
 
 /// Reader and interpreter codes that are a finding about what a message says (not about its
@@ -365,7 +378,8 @@ fn is_finding(code: &str) -> bool {
 /// `finding` fact on its entry, so that `entry` shows them in words and one alert goes out.
 fn findings(cx: &mut Cx<'_, '_>, t: &abi::Transaction<'_>, mark: usize, facts_before: usize) {
     let entry = t.entry.clone().or_else(|| cx.out.facts.get(facts_before).map(|(e, _)| e.clone()));
-    let line = |d: &Diagnostic| format!("line {}, record {}: {} ({})", d.line, d.record.unwrap_or(0), d.message, d.code);
+    let line =
+        |d: &Diagnostic| format!("line {}, record {}: {} ({})", d.line, d.record.unwrap_or(0), d.message, d.code);
     let notes: Vec<String> = t
         .diagnostics
         .iter()
