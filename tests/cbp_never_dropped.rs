@@ -320,6 +320,35 @@ fn er_unknown_liquidation_status_is_applied_in_words_with_one_alert() {
     applied_with_one_finding(&env, &["code 7 is not in liquidation_statuses; meaning unknown"]);
 }
 
+#[test]
+fn a_message_that_names_no_entry_is_skipped_and_the_rest_of_the_file_applied() {
+    let env = Env::new();
+    // A second cargo release message whose SO10 entry number is not one, before the good one.
+    let good = lines(&sample::so_hold_release_removed("EEE", TX));
+    let mut ls: Vec<String> = good.iter().take(2).cloned().collect();
+    ls.push(sample::record(&[(1, "SO10"), (5, "2704"), (9, "EEE"), (14, "12X45673"), (23, "01")]));
+    ls.push(sample::record(&[(1, "SO60"), (5, "020426"), (11, "0900"), (15, "98"), (17, "RELEASED")]));
+    ls.extend(good.iter().skip(2).cloned());
+    let file = join(ls);
+    // The interpretation says so: I214, a warning.
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let received = chrono::NaiveDate::from_ymd_opt(2026, 3, 20).and_then(|d| d.and_hms_opt(9, 0, 0)).expect("date");
+    let ctx = entrywatch::interpret::FileContext {
+        name: "so.abi",
+        inbox: "broker",
+        role: entrywatch::config::Role::Broker,
+        sha256: "00",
+        received,
+    };
+    let out = entrywatch::interpret::interpret(&file, &ctx, &g);
+    assert!(!out.has_errors(), "{:?}", out.diagnostics);
+    assert!(out.diagnostics.iter().any(|d| d.code == "I214"), "{:?}", out.diagnostics);
+    let o = env.ingest("so.abi", &file);
+    assert!(o.status.success());
+    assert!(env.quarantined().is_empty(), "{:?}", env.quarantined());
+    assert_eq!(env.entry_json()["release"]["status"], "released");
+}
+
 // ------------------------------------------------------------------------------ still refused
 
 #[test]
