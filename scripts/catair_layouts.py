@@ -7,7 +7,8 @@ Prints, per record: the fields as grammar TOML, whether they tile columns 1-80, 
 It is a reading aid for writing grammars/abi/*.toml by hand (every field is checked against the
 page before it goes in a grammar); tests/catair_ae.rs uses its tiling check on chapter 02.
 
-Usage: scripts/catair_layouts.py CHAPTER.txt [RECORD_ID ...]   (Python 3 stdlib only)
+Usage: scripts/catair_layouts.py [--json] CHAPTER.txt [RECORD_ID ...]   (Python 3 stdlib only)
+  --json  print {record id: [[start, length, class, designation, page], ...]} instead
 """
 import re
 import sys
@@ -89,11 +90,23 @@ def toml_fields(rows):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    as_json = "--json" in args
+    args = [a for a in args if a != "--json"]
+    if not args:
         print(__doc__)
         return 2
-    got = layouts(sys.argv[1])
-    want = sys.argv[2:] or sorted(got)
+    got = layouts(args[0])
+    want = args[1:] or sorted(got)
+    if as_json:
+        import json
+
+        out = {}
+        for rid in want:
+            rows = got.get(rid, {"rows": {}})["rows"]
+            out[rid] = [[r[0], r[1] - r[0] + 1, r[3], r[4], r[6]] for r in (rows[a] for a in sorted(rows))]
+        print(json.dumps(out, sort_keys=True))
+        return 0
     for rid in want:
         rec = got.get(rid)
         if not rec:

@@ -299,3 +299,40 @@ fn appendix_code_lists_are_what_the_script_makes_of_the_catair_text() {
     let src = g.codes.get("agencies", "UTC").and_then(|c| c.source.clone());
     assert_eq!(src.as_deref(), Some("appendix-v-government-agency-codes, page 4"));
 }
+
+/// The layout rows scripts/catair_layouts.py reads from a chapter: id → [(start, length)].
+fn chapter_rows(chapter: &str, ids: &[&str]) -> serde_json::Map<String, serde_json::Value> {
+    let o = std::process::Command::new("python3")
+        .arg(root().join("scripts/catair_layouts.py"))
+        .arg("--json")
+        .arg(catair().join(chapter))
+        .args(ids)
+        .output()
+        .expect("python3 runs scripts/catair_layouts.py");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    v.as_object().cloned().expect("object")
+}
+
+#[test]
+fn the_interpreted_ae_records_sit_where_chapter_02_prints_them() {
+    // 10, 11, 40, 50, 62, 89, 90 predate this transcription: every data element the chapter's
+    // layout table gives (start and length) must be a field of the grammar record.
+    let g = Grammars::embedded().expect("grammars");
+    let ae = g.abi.app("AE").expect("AE");
+    let ids = ["10", "11", "40", "50", "62", "89", "90"];
+    let rows = chapter_rows("02-entry-summary-create-update-2026-07.txt", &ids);
+    for id in ids {
+        let rec = ae.records.iter().find(|r| r.name == id).expect("record");
+        let printed = rows.get(id).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+        assert!(printed.len() >= 3, "{id}: the chapter's layout table was not read");
+        for row in printed {
+            let (start, len) = (row[0].as_u64().unwrap_or(0) as usize, row[1].as_u64().unwrap_or(0) as usize);
+            let page = &row[4];
+            assert!(
+                rec.fields.iter().any(|f| f.start == start && f.length == len),
+                "{id}: the chapter (page {page}) has a data element at {start}, length {len}; the grammar does not"
+            );
+        }
+    }
+}
