@@ -351,7 +351,8 @@ fn envelope_fault(code: &str) -> bool {
 
 /// Reader and interpreter codes that are a finding about what a message says (not about its
 /// framing): these reach the entry as a `finding` fact and one alert. I211 (a record the
-/// grammar knows but this module does not use) is not one: it is about entrywatch, not CBP.
+/// grammar knows but this module does not use) is not one: it is about entrywatch, not CBP;
+/// nor is ABIE024 (punctuation in an A/AN field, common in broker data and harmless).
 fn is_finding(code: &str) -> bool {
     matches!(
         code,
@@ -364,7 +365,6 @@ fn is_finding(code: &str) -> bool {
             | "ABIE020"
             | "ABIE021"
             | "ABIE022"
-            | "ABIE024"
             | "ABIE025"
             | "I204"
             | "I205"
