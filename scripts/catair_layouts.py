@@ -15,7 +15,7 @@ import sys
 
 HEAD = re.compile(r"^\s*(?:([A-Z0-9]{2,4})[ -]Record\s+Length/|Record Identifier ([A-Z0-9]{2,4}) \(Input\)\s*$)")
 ROW = re.compile(
-    r"^\s*(?P<name>\S.*?)?\s+(?P<len>\d+)\s*(?P<cls>\(S\)N|AN|A|N|X|S)\b(?:\s+or\s*\d*\s*\w+)?\s+"
+    r"^\s*(?P<name>\S.*?)?\s+(?P<len>\d+)\s*(?P<cls>\(S\)N|AN|A|N|X|S|D)\b(?:\s+or\s*\d*\s*\w+)?\s+"
     r"(?P<a>\d+)(?:\s*-\s*(?P<b>\d+))?(?:\s+(?P<desig>[MCO])\b|\s*$|\s{2,})"
 )
 PAGE = re.compile(r"^=== PAGE (\d+) ===")
