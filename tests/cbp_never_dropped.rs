@@ -18,7 +18,7 @@ struct Env {
 }
 
 impl Env {
-    /// A data dir whose config routes unknown-code and rejection alerts (no SMTP: they stay queued).
+    /// A data dir whose config routes unknown-code, rejection and disposition alerts (no SMTP: they stay queued).
     fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
@@ -26,7 +26,8 @@ impl Env {
         let cfg = format!(
             "data-dir = {:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\n\n\
              [[route]]\nto = [\"look@example.com\"]\ncategories = [\"unknown-code\"]\nmin-severity = \"info\"\n\n\
-             [[route]]\nto = [\"rejections@example.com\"]\ncategories = [\"rejection\"]\nmin-severity = \"info\"\n",
+             [[route]]\nto = [\"rejections@example.com\"]\ncategories = [\"rejection\"]\nmin-severity = \"info\"\n\n\
+             [[route]]\nto = [\"desk@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n",
             root.join("data"),
             root.join("in/broker"),
         );
@@ -253,6 +254,9 @@ fn so_unknown_disposition_is_applied_in_words_with_one_alert() {
     let so = set(&sample::so_hold_release_removed("EEE", TX), "SO50", 15, "4Q");
     env.ingest("so.abi", &so);
     applied_with_one_finding(&env, &["code 4Q is not in so50_dispositions; meaning unknown"]);
+    // The unknown code alerts once, in the unknown-code alert, not also as an advisory.
+    let advisory: Vec<String> = env.alerts().into_iter().filter(|id| id.contains("/advisory/4Q/")).collect();
+    assert!(advisory.is_empty(), "{advisory:?}");
     let events = env.entry_json()["events"].clone();
     assert!(events.as_array().expect("events").iter().any(|e| e["code"] == "SO50:4Q"), "{events}");
 }

@@ -339,7 +339,28 @@ impl AlertHook {
         if let Some(f) = &self.next_deadline {
             facts.next_deadline = f(after, all_facts, now);
         }
-        let mut out: Vec<Alert> = new_facts.iter().flat_map(|f| self.alerts_for_fact(f, &facts, now)).collect();
+        // A file whose findings reached the entry (a `finding` fact) names its unknown codes in
+        // that one unknown-code alert: its coded facts do not also alert for being unknown.
+        let with_findings: std::collections::HashSet<&str> = new_facts
+            .iter()
+            .filter(|f| matches!(f.kind, FactKind::Finding { .. }))
+            .map(|f| f.source.sha256.as_str())
+            .collect();
+        let mut out: Vec<Alert> = new_facts
+            .iter()
+            .flat_map(|f| {
+                let mut a = self.alerts_for_fact(f, &facts, now);
+                if with_findings.contains(f.source.sha256.as_str()) {
+                    a.retain(|a| {
+                        let unknown = a.code.as_ref().is_some_and(|c| {
+                            self.codes.get(resolve_list(&self.codes, &c.list), c.code.trim()).is_none()
+                        });
+                        !(a.kind == AlertKind::Advisory && unknown)
+                    });
+                }
+                a
+            })
+            .collect();
         if self.alerts.release_confirmation && after.release == ReleaseStatus::Released {
             let statement_final = after.statement.as_ref().is_some_and(|s| s.final_statement);
             let at = released_at(all_facts).map(|t| local_time(self.tz, t));
