@@ -163,6 +163,10 @@ pub enum Category {
     Deadline,
     Statement,
     Liquidation,
+    /// CBP said something entrywatch does not know (an unknown code or record, a blank or
+    /// malformed field): the message was applied; a person should look (docs/abi.md).
+    #[serde(rename = "unknown-code")]
+    UnknownCode,
 }
 
 /// Who gets what.
@@ -188,6 +192,7 @@ fn all_categories() -> Vec<Category> {
         Category::Deadline,
         Category::Statement,
         Category::Liquidation,
+        Category::UnknownCode,
     ]
 }
 fn default_min_severity() -> AlertSeverity {

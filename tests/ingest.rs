@@ -160,8 +160,9 @@ fn same_bytes_under_another_name_are_a_no_op() {
 fn malformed_file_is_quarantined_with_a_report_and_the_next_file_is_processed() {
     let env = Env::new();
     let mut bad = sample::ae("EEE", 1234567, "A");
-    // Corrupt the duty amount of the 50 record (line 6).
-    let text = String::from_utf8(bad.clone()).unwrap().replace("0000165000 0000010000", "00001X5000 0000010000");
+    // A control byte in the 50 record (line 6): the framing is broken, the file is refused (a
+    // bad value alone would be applied with a warning, docs/abi.md).
+    let text = String::from_utf8(bad.clone()).unwrap().replace("0000165000 0000010000", "00001\u{1}5000 0000010000");
     bad = text.into_bytes();
     let p1 = env.drop_file("broker", "bad.txt", &bad);
     let p2 = env.drop_file("broker", "good.txt", &sample::ax("EEE", 1234567, true, "020226"));

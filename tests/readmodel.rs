@@ -107,7 +107,7 @@ fn ingest() -> Ingested {
     // The same bytes again (a duplicate) and a broken file (quarantined).
     let again = drop("broker", "life-01-again.abi", &std::fs::read(samples().join("life-01-ae-filed.abi")).unwrap());
     assert!(matches!(pipeline.process(&broker, &again).unwrap(), Outcome::Duplicate { .. }));
-    let broken = drop("broker", "broken.abi", &std::fs::read(samples().join("broken-bad-date.abi")).unwrap());
+    let broken = drop("broker", "broken.abi", &std::fs::read(samples().join("broken-y-count.abi")).unwrap());
     assert!(matches!(pipeline.process(&broker, &broken).unwrap(), Outcome::Quarantined { .. }));
     Ingested { _dir: dir, cfg, pipeline }
 }

@@ -20,7 +20,8 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
     // The same bytes under another name, and a malformed file.
     let dup = v[0].1.clone();
     v.push(("zz-duplicate-of-ae.txt".to_string(), dup));
-    let bad = String::from_utf8(sample::er("EEE", 2000001, true)).unwrap().replace("121126", "13X126");
+    // A control byte in the JB record: broken framing, quarantined (a bad date alone is applied with a warning).
+    let bad = String::from_utf8(sample::er("EEE", 2000001, true)).unwrap().replace("121126", "13\u{1}126");
     v.push(("bad-er.txt".to_string(), bad.into_bytes()));
     v.sort();
     v

@@ -200,7 +200,7 @@ fn malformed_goes_to_quarantine_and_resent_bytes_are_a_no_op() {
     let env = daemon_env(0, 300);
     let d = start(&env);
     let (_, life) = life();
-    let bad = sample("abi", "broken-bad-date.abi");
+    let bad = sample("abi", "broken-y-count.abi");
     // Good, bad, good ... : the bad one is the third file.
     let mut files = life[..2].to_vec();
     files.push(bad.clone());
@@ -211,7 +211,7 @@ fn malformed_goes_to_quarantine_and_resent_bytes_are_a_no_op() {
     assert!(wait_until(Duration::from_secs(10), || q.join(&bad.0).is_file()), "{} not quarantined", bad.0);
     assert_eq!(names_in(&q), vec![bad.0.clone(), format!("{}.error.txt", bad.0)]);
     let report = std::fs::read_to_string(q.join(format!("{}.error.txt", bad.0))).unwrap();
-    assert!(report.contains("cannot be read") && report.contains("error ABIE022"), "{report}");
+    assert!(report.contains("cannot be read") && report.contains("error ABIE046"), "{report}");
     assert_eq!(std::fs::read(q.join(&bad.0)).unwrap(), bad.1, "the quarantined file is not the dropped bytes");
     d.stop();
     assert_drained(&env, "first run");
@@ -388,7 +388,7 @@ fn run_demo_stores_the_samples_and_quarantines_the_broken_ones() {
         assert_eq!(n, 1, "{name}: {n} times in archive + quarantine");
     }
     assert_eq!(archived_names.len() + quarantined.len(), samples.len(), "files that are not samples");
-    for name in ["abi-broken-missing-z.abi", "x12-err-se-count.x12", "abi-broken-bad-date.abi"] {
+    for name in ["abi-broken-missing-z.abi", "x12-err-se-count.x12", "abi-broken-y-count.abi"] {
         assert!(quarantined.iter().any(|q| q == name), "{name} is not in quarantine: {quarantined:?}");
     }
     assert!(archived_names.iter().filter(|n| n.contains("life-")).count() == 10, "{archived_names:?}");

@@ -293,6 +293,27 @@ impl AlertHook {
             FactKind::Liquidation { status_code, .. } => {
                 out.extend(self.coded(&cx, "liquidation", status_code, None, Some(Category::Liquidation)));
             }
+            FactKind::Finding { application, notes } => {
+                // One alert per applied message with findings (its file and record make it unique).
+                let at = local_time(self.tz, f.at);
+                let sha = f.source.sha256.get(..12).unwrap_or(&f.source.sha256);
+                let what = format!("finding-{sha}-{}", f.source.record);
+                let mut a = rules::alert_for_event(
+                    AlertKind::Unrecognised,
+                    AlertSeverity::Warning,
+                    Some(&what),
+                    at,
+                    facts.clone(),
+                    now,
+                );
+                a.inbox = Some(f.source.inbox.clone()).filter(|s| !s.is_empty());
+                a.narrative = Some(format!(
+                    "{application} message applied with findings (file {}):\n{}",
+                    f.source.file,
+                    notes.join("\n")
+                ));
+                out.push(a);
+            }
             _ => {}
         }
         out
@@ -314,7 +335,28 @@ impl AlertHook {
         if let Some(f) = &self.next_deadline {
             facts.next_deadline = f(after, all_facts, now);
         }
-        let mut out: Vec<Alert> = new_facts.iter().flat_map(|f| self.alerts_for_fact(f, &facts, now)).collect();
+        // A file whose findings reached the entry (a `finding` fact) names its unknown codes in
+        // that one unknown-code alert: its coded facts do not also alert for being unknown.
+        let with_findings: std::collections::HashSet<&str> = new_facts
+            .iter()
+            .filter(|f| matches!(f.kind, FactKind::Finding { .. }))
+            .map(|f| f.source.sha256.as_str())
+            .collect();
+        let mut out: Vec<Alert> = new_facts
+            .iter()
+            .flat_map(|f| {
+                let mut a = self.alerts_for_fact(f, &facts, now);
+                if with_findings.contains(f.source.sha256.as_str()) {
+                    a.retain(|a| {
+                        let unknown = a.code.as_ref().is_some_and(|c| {
+                            self.codes.get(resolve_list(&self.codes, &c.list), c.code.trim()).is_none()
+                        });
+                        !(a.kind == AlertKind::Advisory && unknown)
+                    });
+                }
+                a
+            })
+            .collect();
         if self.alerts.release_confirmation && after.release == ReleaseStatus::Released {
             let statement_final = after.statement.as_ref().is_some_and(|s| s.final_statement);
             let at = released_at(all_facts).map(|t| local_time(self.tz, t));

@@ -48,6 +48,8 @@ pub enum AlertKind {
     ReleaseConfirmed,
     Statement,
     Liquidation,
+    /// A message was applied with findings: an unknown code or record, a blank or malformed field.
+    Unrecognised,
 }
 
 impl AlertKind {
@@ -88,6 +90,7 @@ impl AlertKind {
             AlertKind::ReleaseConfirmed => "release-confirmed",
             AlertKind::Statement => "statement",
             AlertKind::Liquidation => "liquidation",
+            AlertKind::Unrecognised => "unrecognised",
         }
     }
 
@@ -111,6 +114,7 @@ impl AlertKind {
             AlertKind::ReleaseConfirmed => "Released and settled",
             AlertKind::Statement => "Statement",
             AlertKind::Liquidation => "Liquidation",
+            AlertKind::Unrecognised => "CBP said something entrywatch does not know",
         }
     }
 
@@ -122,6 +126,7 @@ impl AlertKind {
             AlertKind::DeadlineReminder | AlertKind::DeadlineMissed => Category::Deadline,
             AlertKind::Statement | AlertKind::ReleaseConfirmed => Category::Statement,
             AlertKind::Liquidation => Category::Liquidation,
+            AlertKind::Unrecognised => Category::UnknownCode,
             _ => Category::Disposition,
         }
     }

@@ -191,6 +191,9 @@ pub enum FactKind {
     Protest { number: String, protest_type: String, status: String, decided: Option<NaiveDate>, summons: bool },
     /// An approved pre-entry tied to this entry.
     PreEntryApproved { pre_entry: PreEntry },
+    /// A message about this entry was applied with findings (unknown code or record, blank or
+    /// malformed field), each in words with its line and record (docs/abi.md).
+    Finding { application: String, notes: Vec<String> },
 }
 
 impl FactKind {
@@ -207,6 +210,7 @@ impl FactKind {
             FactKind::MonthlyStatement { .. } => 7,
             FactKind::Liquidation { .. } => 8,
             FactKind::Protest { .. } => 9,
+            FactKind::Finding { .. } => 10,
         }
     }
 
@@ -236,6 +240,7 @@ impl FactKind {
             FactKind::Liquidation { .. } => "liquidation",
             FactKind::Protest { .. } => "protest",
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
+            FactKind::Finding { .. } => "finding",
         }
     }
 
@@ -256,6 +261,7 @@ impl FactKind {
             FactKind::Protest { status, .. } => status.clone(),
             FactKind::MonthlyStatement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::PreEntryApproved { .. } => String::new(),
+            FactKind::Finding { application, .. } => application.clone(),
         }
     }
 }
@@ -735,6 +741,8 @@ impl Entry {
                     fill_if_empty(&mut e.broker_ref, &pre_entry.broker_ref);
                     e.pre_entry = Some(pre_entry.clone());
                 }
+                // Shown in the event log and alerted; it changes no status.
+                FactKind::Finding { .. } => {}
             }
         }
         e.release = if cancelled {

@@ -108,6 +108,7 @@ fn detail(k: &FactKind) -> String {
             d
         }
         FactKind::PreEntryApproved { pre_entry } => format!("{} line(s)", pre_entry.lines.len()),
+        FactKind::Finding { notes, .. } => notes.join("; "),
     }
 }
 

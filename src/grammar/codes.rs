@@ -15,6 +15,8 @@
 //! severity = "critical"              # optional: info | warning | critical (default from effect)
 //! removes = ["1H"]                   # optional, for hold-removed: the hold codes it lifts
 //! action = "Arrange the exam ..."    # optional: what staff should do
+//! explanation = "..."                # optional: CBP's longer text (Error Dictionary)
+//! source = "02-entry-summary-create-update-2026-07, page 204"   # optional, per code
 //! ```
 
 use super::{from_toml, GrammarError, GrammarFile};
@@ -88,6 +90,13 @@ pub struct Code {
     pub removes: Vec<String>,
     #[serde(default)]
     pub action: Option<String>,
+    /// CBP's longer explanation (e.g. the Error Dictionary's), when the list keeps one.
+    #[serde(default)]
+    pub explanation: Option<String>,
+    /// Where the code is defined (chapter file and page, or the dictionary), when it differs
+    /// from the list's `source`.
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 fn effect_none() -> Effect {

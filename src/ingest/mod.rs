@@ -812,7 +812,13 @@ fn apply(
             }
             for ek in entries {
                 if let Ok(en) = ek.parse::<EntryNumber>() {
-                    work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1.push(monthly_fact(link));
+                    let facts = &mut work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1;
+                    facts.push(monthly_fact(link));
+                    // What was wrong in the statement's records reaches each entry on it.
+                    if !link.findings.is_empty() {
+                        let kind = FactKind::Finding { application: "MS".into(), notes: link.findings.clone() };
+                        facts.push(Fact { at: link.at, kind, source: link.source.clone() });
+                    }
                 }
             }
         }

@@ -79,11 +79,19 @@ struct Cx<'a, 'b> {
     grammars: &'a Grammars,
     out: Interpretation,
     batch_date: Option<NaiveDate>,
+    /// Findings of a transaction that names no entry (MS statement items), until its
+    /// application's block state takes them.
+    loose: Vec<String>,
 }
 
 impl Cx<'_, '_> {
     fn err(&mut self, code: &str, msg: impl Into<String>, at: Place) {
         self.out.diagnostics.push(Diagnostic::error(code, msg, at.pos()));
+    }
+    /// Something wrong inside a message that is still applied (docs/abi.md, "CBP's word is
+    /// never dropped"): a warning, and a finding on the entry.
+    fn warn(&mut self, code: &str, msg: impl Into<String>, at: Place) {
+        self.out.diagnostics.push(Diagnostic::warning(code, msg, at.pos()));
     }
     fn missing(&mut self, r: &Record<'_>, field: &str) {
         self.err("I213", format!("record {} has no field {field:?} in the grammar", r.name), Place::of(r));
@@ -107,7 +115,7 @@ impl Cx<'_, '_> {
             Some(Value::Blank) => None,
             Some(_) => {
                 let raw = String::from_utf8_lossy(r.raw(field).unwrap_or_default()).into_owned();
-                self.err("I206", format!("{what} {raw:?} ({field}) is not a date MMDDYY"), Place::of(r));
+                self.warn("I206", format!("{what} {raw:?} ({field}) is not a date MMDDYY"), Place::of(r));
                 None
             }
             None => {
@@ -131,7 +139,7 @@ impl Cx<'_, '_> {
         };
         v.unwrap_or_else(|| {
             let raw = String::from_utf8_lossy(r.raw(field).unwrap_or_default()).into_owned();
-            self.err("I205", format!("{what} {raw:?} ({field}) is not a number"), Place::of(r));
+            self.warn("I205", format!("{what} {raw:?} ({field}) is not a number"), Place::of(r));
             0
         })
     }
@@ -219,9 +227,10 @@ struct Open {
 /// only the reader's diagnostics (no facts); otherwise the facts, this module's diagnostics, then the
 /// reader's (warnings).
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
-    let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None };
+    let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None, loose: Vec::new() };
     let mut open: Option<Open> = None;
     let (mut saw_a, mut saw_z, mut stop) = (false, false, false);
+    let mut untied = 0usize;
     let mut last = Place { line: 1, byte: 0, index: 1 };
     let read = abi::read(bytes, grammars, &mut |ev| {
         if stop {
@@ -253,12 +262,24 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
                 open = Some(Open { block, app, b: Place::of(b), marks });
             }
             AbiEvent::Transaction(t) => {
-                for r in &t.records {
+                if let Some(r) = t.records.last() {
                     last = Place::of(r);
+                }
+                if !t.ok() {
+                    // The reader keeps errors only in a transaction that cannot be tied to an
+                    // entry: nothing in it can be applied.
+                    untied += 1;
+                    return;
+                }
+                let mark = cx.out.diagnostics.len();
+                let facts_before = cx.out.facts.len();
+                // A record without a layout was kept verbatim and reported by the reader (ABIE010).
+                for r in t.records.iter().filter(|r| r.def.is_some()) {
                     if let Some(o) = open.as_mut() {
                         o.block.record(&mut cx, r);
                     }
                 }
+                findings(&mut cx, t, mark, facts_before);
             }
             AbiEvent::BlockEnd(y) => {
                 let Some(o) = open.take() else { return };
@@ -283,15 +304,100 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             }
         }
     });
-    if read.iter().any(Diagnostic::is_error) {
-        // An invalid file gives no facts: only what the reader found.
+    let envelope_broken = read.iter().any(|d| d.is_error() && envelope_fault(&d.code));
+    let applied = !cx.out.facts.is_empty() || !cx.out.monthly.is_empty();
+    if envelope_broken || (untied > 0 && !applied) {
+        // A broken envelope, or nothing in the file can be tied to an entry: no facts, only
+        // what the reader found (the file is quarantined).
         return Interpretation { diagnostics: read, ..Interpretation::default() };
     }
     if saw_a && !saw_z {
         cx.err("I209", "the batch has no Z trailer (truncated file?)", last);
     }
-    cx.out.diagnostics.extend(read);
+    if untied > 0 {
+        cx.warn(
+            "I214",
+            format!("{untied} transaction(s) could not be tied to an entry and were not applied (see the warnings)"),
+            Place { line: 1, byte: 0, index: 1 },
+        );
+    }
+    // The rest of the file is applied: what the reader found in an untied transaction is a warning.
+    cx.out.diagnostics.extend(read.into_iter().map(|mut d| {
+        d.severity = crate::parse::error::Severity::Warning;
+        d
+    }));
     cx.out
+}
+
+/// Reader codes about the file's envelope or framing (a record longer than 80 columns or with a
+/// control byte in it): these make a file unreadable as a whole (docs/abi.md). Every other
+/// reader finding is about one transaction.
+fn envelope_fault(code: &str) -> bool {
+    matches!(
+        code,
+        "ABIE001"
+            | "ABIE003"
+            | "ABIE004"
+            | "ABIE041"
+            | "ABIE042"
+            | "ABIE044"
+            | "ABIE045"
+            | "ABIE046"
+            | "ABIE047"
+            | "ABIE048"
+            | "ABIE049"
+    )
+}
+
+/// Reader and interpreter codes that are a finding about what a message says (not about its
+/// framing): these reach the entry as a `finding` fact and one alert. I211 (a record the
+/// grammar knows but this module does not use) is not one: it is about entrywatch, not CBP;
+/// nor is ABIE024 (punctuation in an A/AN field, common in broker data and harmless).
+fn is_finding(code: &str) -> bool {
+    matches!(
+        code,
+        "ABIE003"
+            | "ABIE004"
+            | "ABIE010"
+            | "ABIE011"
+            | "ABIE012"
+            | "ABIE013"
+            | "ABIE020"
+            | "ABIE021"
+            | "ABIE022"
+            | "ABIE025"
+            | "I204"
+            | "I205"
+            | "I206"
+            | "I208"
+            | "I215"
+    )
+}
+
+/// The findings of one applied transaction (the reader's and this module's since `mark`) as one
+/// `finding` fact on its entry, so that `entry` shows them in words and one alert goes out.
+fn findings(cx: &mut Cx<'_, '_>, t: &abi::Transaction<'_>, mark: usize, facts_before: usize) {
+    let entry = t.entry.clone().or_else(|| cx.out.facts.get(facts_before).map(|(e, _)| e.clone()));
+    let line =
+        |d: &Diagnostic| format!("line {}, record {}: {} ({})", d.line, d.record.unwrap_or(0), d.message, d.code);
+    let notes: Vec<String> = t
+        .diagnostics
+        .iter()
+        .chain(cx.out.diagnostics.get(mark..).unwrap_or_default())
+        .filter(|d| is_finding(&d.code))
+        .map(line)
+        .collect();
+    if notes.is_empty() {
+        return;
+    }
+    let Some(e) = entry else {
+        cx.loose.extend(notes);
+        return;
+    };
+    let place = t.records.first().map_or(Place { line: 1, byte: 0, index: 1 }, Place::of);
+    let at = cx.day();
+    let kind = FactKind::Finding { application: t.application.clone(), notes };
+    cx.push(e, at, kind, place);
 }
 
 /// AE: entry summaries as filed, or (on an `approved` inbox) approved pre-entries.
@@ -324,7 +430,7 @@ impl Ae {
             return;
         }
         if self.cur.is_none() {
-            cx.err("I208", format!("record {:?} before any 10 record", r.name), Place::of(r));
+            cx.warn("I208", format!("record {:?} before any 10 record", r.name), Place::of(r));
             return;
         }
         match r.name {
@@ -361,7 +467,7 @@ impl Ae {
                 };
                 match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
                     Some(l) => l.tariffs.push(t),
-                    None => cx.err("I208", "50 record before any 40 record", Place::of(r)),
+                    None => cx.warn("I208", "50 record before any 40 record", Place::of(r)),
                 }
             }
             "62" => {
@@ -369,7 +475,7 @@ impl Ae {
                 let class = cx.string(r, "fee_class");
                 match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
                     Some(l) => *l.fees.entry(class).or_insert(0) += amt,
-                    None => cx.err("I208", "62 record before any 40 record", Place::of(r)),
+                    None => cx.warn("I208", "62 record before any 40 record", Place::of(r)),
                 }
             }
             "89" => {
@@ -473,15 +579,34 @@ impl Ax {
                     return;
                 }
                 if disp.is_empty() {
+                    // A condition: its code is one of the Error Dictionary's (ax_conditions).
+                    let known = cx.grammars.codes.get("ax_conditions", &cond);
+                    if known.is_none() && !cond.is_empty() {
+                        cx.warn(
+                            "I215",
+                            format!("E1 condition_code: code {cond} is not in ax_conditions; meaning unknown"),
+                            Place::of(r),
+                        );
+                    }
+                    let narrative = match (narrative.is_empty(), known) {
+                        (true, Some(c)) => c.meaning.clone(),
+                        _ => narrative,
+                    };
                     self.conditions.push((cond, narrative));
                     return;
                 }
-                let entry = if cx.text(r, "entry_number").is_empty() {
-                    self.current.clone()
-                } else {
-                    cx.entry(r, "filer_code", "entry_number")
+                // The E1's own entry number when it has a good one, else the E0 SUMMRY's.
+                let own = match (cx.text(r, "filer_code"), cx.text(r, "entry_number")) {
+                    (_, "") => None,
+                    (f, n) => match EntryNumber::from_parts(f, n) {
+                        Ok(e) => Some(e),
+                        Err(err) => {
+                            cx.warn("I204", format!("E1 entry number: {err}; the E0 SUMMRY's is used"), Place::of(r));
+                            None
+                        }
+                    },
                 };
-                let Some(e) = entry else {
+                let Some(e) = own.or_else(|| self.current.clone()) else {
                     cx.err("I204", "final disposition without an entry number", Place::of(r));
                     return;
                 };
@@ -498,7 +623,7 @@ impl Ax {
                 };
                 cx.push(e, at, kind, Place::of(r));
             }
-            other => cx.err("I211", format!("record {other:?} in an AX block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in an AX block"), Place::of(r)),
         }
     }
 }
@@ -532,7 +657,7 @@ impl Uc {
                 }
             }
             "E2" | "E4" | "SO70" | "SO71" | "SO72" => {}
-            other => cx.err("I211", format!("record {other:?} in a UC block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in a UC block"), Place::of(r)),
         }
     }
 
@@ -600,13 +725,13 @@ impl So {
             "SO70" => &SO70,
             _ => {
                 if !name.starts_with("SO") {
-                    cx.err("I211", format!("record {name:?} in an SO block"), Place::of(r));
+                    cx.warn("I211", format!("record {name:?} in an SO block"), Place::of(r));
                 }
                 return;
             }
         };
         let Some(e) = self.current.clone() else {
-            cx.err("I208", format!("{name} before any SO10 record"), Place::of(r));
+            cx.warn("I208", format!("{name} before any SO10 record"), Place::of(r));
             return;
         };
         let agency = f.agency.map(|a| cx.string(r, a)).unwrap_or_default();
@@ -709,7 +834,7 @@ impl Pf {
                 }
             }
             "Q2" | "Q3" | "Q4" | "Q5" | "Q6" | "Q7" | "QE" | "QJ" => {}
-            other => cx.err("I211", format!("record {other:?} in a PF block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in a PF block"), Place::of(r)),
         }
     }
 
@@ -726,7 +851,7 @@ impl Pf {
 struct Ms {
     head: StatementBlock,
     due: Option<NaiveDate>,
-    dailies: Vec<(String, Place)>,
+    dailies: Vec<(String, Place, Vec<String>)>,
 }
 
 impl Ms {
@@ -737,8 +862,9 @@ impl Ms {
     fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
         match r.name {
             "Q1" => {
+                self.take_loose(cx);
                 let daily = cx.string(r, "daily_statement_number");
-                self.dailies.push((daily, Place::of(r)));
+                self.dailies.push((daily, Place::of(r), Vec::new()));
             }
             "Q3" | "Q5" => {
                 if self.head.number.is_empty() {
@@ -747,13 +873,22 @@ impl Ms {
                 self.due = cx.date(r, "statement_due_date", "PMS due date");
             }
             "Q2" | "Q4" | "Q6" | "Q7" | "QA" | "QE" | "QJ" => {}
-            other => cx.err("I211", format!("record {other:?} in an MS block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in an MS block"), Place::of(r)),
         }
     }
 
-    fn finish(self, cx: &mut Cx<'_, '_>) {
+    /// Findings of the statement transactions read so far (they name no entry) go with the
+    /// last daily statement listed.
+    fn take_loose(&mut self, cx: &mut Cx<'_, '_>) {
+        if let Some(d) = self.dailies.last_mut() {
+            d.2.append(&mut cx.loose);
+        }
+    }
+
+    fn finish(mut self, cx: &mut Cx<'_, '_>) {
         let at = cx.day();
-        for (daily, place) in self.dailies {
+        self.take_loose(cx);
+        for (daily, place, findings) in self.dailies {
             let source = cx.ctx.source(place.line, place.index);
             cx.out.monthly.push(MonthlyLink {
                 daily_number: daily,
@@ -762,6 +897,7 @@ impl Ms {
                 final_statement: self.head.final_statement,
                 at,
                 source,
+                findings,
             });
         }
     }
@@ -806,7 +942,7 @@ impl Er {
                     *ext_susp_codes =
                         EXT_SUSP_CODES.iter().map(|f| cx.string(r, f)).filter(|c| !c.is_empty()).collect();
                 } else {
-                    cx.err("I208", "JC record before any JB record", Place::of(r));
+                    cx.warn("I208", "JC record before any JB record", Place::of(r));
                 }
             }
             "JD" => {
@@ -839,11 +975,11 @@ impl Er {
                     [*duty_cents, *tax_cents, *fees_cents, *interest_cents, *adcvd_cents] = vals;
                     *reasons = codes;
                 } else {
-                    cx.err("I208", "JD record before any JB record", Place::of(r));
+                    cx.warn("I208", "JD record before any JB record", Place::of(r));
                 }
             }
             "JE" | "JF" | "JK" | "JM" | "JZ" => {}
-            other => cx.err("I211", format!("record {other:?} in an ER block"), Place::of(r)),
+            other => cx.warn("I211", format!("record {other:?} in an ER block"), Place::of(r)),
         }
     }
 
@@ -919,16 +1055,37 @@ mod tests {
     }
 
     #[test]
-    fn an_invalid_file_gives_only_the_reader_diagnostics() {
+    fn a_bad_field_in_a_message_tied_to_an_entry_is_a_finding_not_a_refusal() {
         let g = Grammars::embedded().expect("embedded grammars");
-        // A 50-record amount with letters in it (class SN): ABIE021, and no facts at all.
+        // A 50-record amount with letters in it (class SN): ABIE021, now a warning; the summary is applied
+        // and the finding reaches the entry in words.
         let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
         let bad = text.replace("0000165000", "00001650X0");
         assert_ne!(bad, text);
         let out = interpret(bad.as_bytes(), &ctx(), &g);
-        assert!(out.facts.is_empty());
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
         assert!(out.diagnostics.iter().any(|d| d.code == "ABIE021"), "{:?}", out.diagnostics);
-        assert!(out.diagnostics.iter().all(|d| d.code.starts_with("ABIE")), "{:?}", out.diagnostics);
+        assert_eq!(filed(&out).len(), 1);
+        let notes: Vec<&Vec<String>> = out
+            .facts
+            .iter()
+            .filter_map(|(_, f)| match &f.kind {
+                FactKind::Finding { notes, .. } => Some(notes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].iter().any(|n| n.contains("ABIE021") && n.contains("duty_amount")), "{notes:?}");
+    }
+
+    #[test]
+    fn a_broken_envelope_gives_only_the_reader_diagnostics() {
+        let g = Grammars::embedded().expect("embedded grammars");
+        let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
+        let bad: String = text.lines().filter(|l| !l.starts_with('Y')).map(|l| format!("{l}\n")).collect();
+        let out = interpret(bad.as_bytes(), &ctx(), &g);
+        assert!(out.facts.is_empty());
+        assert!(out.diagnostics.iter().any(|d| d.code == "ABIE044" && d.is_error()), "{:?}", out.diagnostics);
     }
 
     #[test]

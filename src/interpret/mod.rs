@@ -47,6 +47,10 @@ pub struct MonthlyLink {
     pub final_statement: bool,
     pub at: NaiveDateTime,
     pub source: Source,
+    /// Findings in the statement's records (unknown code or record ...), in words: they reach
+    /// each entry on the daily statement as a `finding` fact.
+    #[serde(default)]
+    pub findings: Vec<String>,
 }
 
 /// What a file says.

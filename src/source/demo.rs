@@ -52,7 +52,7 @@ pub const DEMO: &[&str] = &[
     "abi/life-",
     "abi/ax-rejected.abi",
     "abi/ms-monthly.abi",
-    "abi/broken-bad-date.abi",
+    "abi/broken-y-count.abi",
     "abi/broken-missing-z.abi",
     "x12/350-old-gs01-so-004010.x12",
     "x12/810-invoice.x12",

@@ -393,12 +393,32 @@ impl<'a, 'f> State<'a, 'f> {
         }
     }
 
-    /// Emit the open transaction.
+    /// Whether the open transaction can be tied to an entry: it names one, or its kind
+    /// carries none (statement totals, batch conditions).
+    fn tx_tied(&self) -> bool {
+        if self.tx.entry.is_some() {
+            return true;
+        }
+        match self.tx_def.and_then(|t| self.tx_grammar.and_then(|g| g.transactions.get(t))) {
+            Some(def) => def.entry.is_none(),
+            None => false,
+        }
+    }
+
+    /// Emit the open transaction. The reader's policy (docs/abi.md, "CBP's word is never
+    /// dropped"): what is wrong inside a transaction that can be tied to an entry is a
+    /// warning, and the transaction is applied; only a transaction that cannot be tied
+    /// keeps its errors (the interpreter then decides whether the file can be applied).
     fn flush(&mut self) {
         if !self.tx_open {
             return;
         }
         self.tx_open = false;
+        if self.tx_tied() {
+            for d in self.tx.diagnostics.iter_mut().filter(|d| !framing_fault(&d.code)) {
+                d.severity = Severity::Warning;
+            }
+        }
         (self.on)(AbiEvent::Transaction(&self.tx));
         let ds = std::mem::take(&mut self.tx.diagnostics);
         for d in ds {
@@ -457,9 +477,14 @@ impl<'a, 'f> State<'a, 'f> {
                 self.tx_push(d);
             }
             let id = String::from_utf8_lossy(rec.image.get(..2).unwrap_or_default()).into_owned();
-            self.tx_push(Diagnostic::error(
+            // Kept verbatim in the transaction; never a reason to refuse the file.
+            self.tx_push(Diagnostic::warning(
                 "ABIE010",
-                format!("X34 unknown record identifier {id:?} for application {:?}", self.tx.application),
+                format!(
+                    "X34 unknown record identifier {id:?} for application {:?}; kept verbatim: {:?}",
+                    self.tx.application,
+                    String::from_utf8_lossy(&rec.image).trim_end()
+                ),
                 pos(&rec, 0),
             ));
             self.tx.records.push(rec);
@@ -567,6 +592,12 @@ impl<'a, 'f> State<'a, 'f> {
     }
 }
 
+/// A record the transport damaged (longer than 80 columns, a control byte in it): the file's
+/// framing is broken, whatever transaction the record is in, and it stays an error.
+pub(super) fn framing_fault(code: &str) -> bool {
+    matches!(code, "ABIE003" | "ABIE004")
+}
+
 /// Check every field of a known record against its class, mandatory flag and code list.
 fn check_fields(g: &AbiGrammars, rec: &Record<'_>, out: &mut Vec<Diagnostic>) {
     let Some(def) = rec.def else { return };
@@ -598,7 +629,7 @@ fn check_record_fields(g: &AbiGrammars, def: &RecordDef, rec: &Record<'_>, out: 
                         let list = f.codes.as_deref().unwrap_or_default();
                         out.push(Diagnostic::warning(
                             "ABIE025",
-                            format!("{} {}: code {code:?} is not in code list {list}", def.name, f.name),
+                            format!("{} {}: code {code} is not in {list}; meaning unknown", def.name, f.name),
                             at,
                         ));
                     }
