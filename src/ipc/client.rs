@@ -49,9 +49,13 @@ fn ask(path: &Path, body: &[u8]) -> std::io::Result<Reply> {
     s.set_write_timeout(Some(IO_TIMEOUT))?;
     s.set_read_timeout(Some(IO_TIMEOUT))?;
     let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-    s.write_all(&len.to_be_bytes())?;
-    s.write_all(body)?;
-    let (kind, payload) = read_frame(&mut s)?;
+    // A busy daemon refuses without reading the request and hangs up: the write may then
+    // fail (broken pipe) while its answer is already waiting to be read.
+    let sent = s.write_all(&len.to_be_bytes()).and_then(|()| s.write_all(body));
+    let (kind, payload) = match read_frame(&mut s) {
+        Ok(frame) => frame,
+        Err(e) => return Err(sent.err().unwrap_or(e)),
+    };
     let text = String::from_utf8_lossy(&payload).to_string();
     Ok(match kind {
         frame::ACCEPT => Reply::Accepted(s),
