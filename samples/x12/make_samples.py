@@ -204,7 +204,10 @@ def main():
     s350("err-el-too-short.x12", B350[:3] + [["X4", "MAEU1", "1", "01", "E1", "20260203", "1012", "1H", "", "M"]] + B350[3:])
     s350("err-el-too-long.x12", B350[:3] + [["X4", "MAEU1", "1", "01", "E1", "20260203", "1012", "1H", "", "MAEUX"]] + B350[3:])
     s350("err-el-invalid-char.x12", B350[:1] + [["P4", "2704", "20260201", "12A"]] + B350[2:])
-    s350("err-el-invalid-code.x12", B350[:3] + [X4("MAEU1", "ZZ")] + B350[3:])
+    # A partner's code error rejects (AK403 7): a 997 whose AK501 is not an X12 code.
+    b997([["AK1", "PO", "17"], ["AK2", "850", "0001"], ["AK5", "Q"], ["AK9", "A", "1", "1", "1"]], "err-el-invalid-code.x12")
+    # CBP's own 350 with an X407 code not in our list: a warning, the set is applied (issue 13).
+    s350("warn-350-unknown-code.x12", B350[:3] + [X4("MAEU1", "ZZ")] + B350[3:])
     s350("err-el-invalid-date.x12", B350[:3] + [X4("MAEU1", "1H", date="20260230")] + B350[3:])
     s350("err-el-invalid-time.x12", B350[:3] + [X4("MAEU1", "1H", time="2561")] + B350[3:])
     s350("err-el-repetitions.x12", B350[:4] + [["K1", "HOLD^SECOND"]] + B350[5:])

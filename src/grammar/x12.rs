@@ -221,6 +221,10 @@ pub struct SetGrammar {
     pub overrides: SegmentDict,
     /// Every segment id the structure names.
     pub segment_ids: Vec<SegId>,
+    /// CBP's own set (`authority = "cbp"`): CBP's word is never dropped, so a code value not in
+    /// our lists is a warning and the set is accepted with errors noted (AK5 E), never rejected;
+    /// every other finding (structure, lengths, envelope counts) keeps its error.
+    pub cbp: bool,
 }
 
 impl SetGrammar {
@@ -256,6 +260,9 @@ struct RawFile {
     notes: Option<String>,
     #[serde(default)]
     functional_ids: Vec<String>,
+    /// `cbp` for CBP's own sets (350, 353, 355, 309): an unknown code inside them is a warning.
+    #[serde(default)]
+    authority: Option<String>,
     #[serde(default)]
     structure: Option<String>,
     #[serde(default)]
@@ -534,6 +541,14 @@ impl X12Grammars {
             if raw.functional_ids.is_empty() {
                 errors.push(GrammarError::new("G110", &path, "a set needs `functional-ids`"));
             }
+            let cbp = match raw.authority.as_deref() {
+                None | Some("partner") => false,
+                Some("cbp") => true,
+                Some(a) => {
+                    errors.push(GrammarError::new("G110", &path, format!("authority {a:?} is not `cbp` or `partner`")));
+                    false
+                }
+            };
             let sg = SetGrammar {
                 set: set.clone(),
                 name: raw.name.clone().unwrap_or_default(),
@@ -543,6 +558,7 @@ impl X12Grammars {
                 structure,
                 overrides,
                 segment_ids: ids,
+                cbp,
             };
             if g.sets.insert(set.clone(), sg).is_some() {
                 errors.push(GrammarError::new("G106", &path, format!("set {set} is defined twice")));
