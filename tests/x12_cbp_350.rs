@@ -117,7 +117,10 @@ fn appendix_n_codes_4a_and_1t_apply_as_exam_and_seizure() {
     assert_eq!(acks.len(), 1);
     assert!(acks[0].contains("AK2*350*0001~") && acks[0].contains("AK5*A~"), "{}", acks[0]);
     // A later 1B (released after the intensive exam) lifts the 4A exam; the seizure stays.
-    let text = x350(&[("1B", "1500")]).replace("000000101", "000000102").replace("*101*", "*102*").replace("GE*1*101", "GE*1*102");
+    let text = x350(&[("1B", "1500")])
+        .replace("000000101", "000000102")
+        .replace("*101*", "*102*")
+        .replace("GE*1*101", "GE*1*102");
     let o = env.ingest("350-1b.x12", &text);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let j = env.json(&["entry", E, "--json"]);

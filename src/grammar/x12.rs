@@ -101,6 +101,9 @@ impl ElementDef {
 pub struct SegmentDef {
     pub id: String,
     pub elements: Vec<ElementDef>,
+    /// `["*"]` in a dictionary: a standard segment whose elements no source at hand describes
+    /// reliably. Only its id and its place in the set are checked, never its elements.
+    pub open: bool,
 }
 
 /// Segment definitions keyed by packed id: a compact sorted key array (binary search stays in a
@@ -240,6 +243,9 @@ pub struct X12Grammars {
     /// Dictionaries by version (`004010`), bases already merged.
     pub dictionaries: BTreeMap<String, SegmentDict>,
     pub sets: BTreeMap<String, SetGrammar>,
+    /// Each version dictionary with every segment open (ids and order only): what a version
+    /// without a dictionary of its own is read with.
+    pub open_dictionaries: BTreeMap<String, SegmentDict>,
     /// Number of files loaded.
     pub files: usize,
 }
@@ -414,7 +420,12 @@ fn load_segments(
             errors.push(GrammarError::new("G102", path, format!("{id:?} is not a segment id")));
             continue;
         };
-        let mut def = SegmentDef { id: id.clone(), elements: Vec::new() };
+        let mut def = SegmentDef { id: id.clone(), elements: Vec::new(), open: false };
+        if elems.len() == 1 && elems.first().is_some_and(|e| e == "*") {
+            def.open = true;
+            d.insert(sid, def);
+            continue;
+        }
         for e in elems {
             match parse_element(e, codes) {
                 Ok(el) => def.elements.push(el),
@@ -564,6 +575,13 @@ impl X12Grammars {
                 errors.push(GrammarError::new("G106", &path, format!("set {set} is defined twice")));
             }
         }
+        for (v, d) in &g.dictionaries {
+            let mut open = d.clone();
+            for def in &mut open.defs {
+                def.open = true;
+            }
+            g.open_dictionaries.insert(v.clone(), open);
+        }
         if errors.is_empty() {
             Ok((g, Vec::new()))
         } else {
@@ -571,20 +589,32 @@ impl X12Grammars {
         }
     }
 
-    /// The dictionary for a version (`004010`, `005010X231A1`, `00401` ...): the exact one, else
-    /// the nearest defined one plus a warning text.
+    /// The dictionary for a version (`004010`, `005010X231A1`, `00401` ...): the exact one; else,
+    /// for a version without a dictionary of its own, the nearest version's dictionary with every
+    /// segment open (envelope, counts, segment ids and order are checked; no element length,
+    /// type, code or date rule the partner's own version might not have) plus a warning text.
+    /// Dictionaries whose version is not a number (`open`) are bases only, never chosen.
     pub fn dictionary(&self, version: &str) -> Option<(&SegmentDict, Option<String>)> {
         let key = normalize_version(version);
         if let Some(d) = self.dictionaries.get(&key) {
             return Some((d, None));
         }
         let want: i64 = key.parse().unwrap_or(0);
-        let best = self.dictionaries.iter().min_by_key(|(k, _)| (k.parse::<i64>().unwrap_or(0) - want).abs())?;
-        Some((best.1, Some(format!("version {version:?} has no grammar; read with the nearest defined, {}", best.0))))
+        let (best, _) = self
+            .dictionaries
+            .keys()
+            .filter_map(|k| k.parse::<i64>().ok().map(|n| (k, (n - want).abs())))
+            .min_by_key(|(_, d)| *d)?;
+        let open = self.open_dictionaries.get(best)?;
+        Some((
+            open,
+            Some(format!(
+                "version {version:?} has no dictionary: read version-independently (envelope, counts, segment ids and order from {best}); no element length, type, code or date rules"
+            )),
+        ))
     }
 }
 
-/// `004010VICS` → `004010`; `00401` (ISA12) → `004010`; anything else as is.
 pub fn normalize_version(v: &str) -> String {
     let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
     match digits.len() {
