@@ -207,6 +207,31 @@ def structure_text(nodes, ind=""):
     return out
 
 
+# Optional segments an earlier version has where the 005010 facts do not, added after the named
+# segment inside the named loop so that neither version is falsely rejected:
+# (set, loop trigger, after segment, added line, why).
+ADDITIONS = [
+    ("850", "N9", "MTX", "MSG 0 >1", "004010 carries free-form text in MSG; 005010 replaced it by MTX"),
+]
+
+
+def add_older(s, lines):
+    out = []
+    loops = []
+    for ln in lines:
+        out.append(ln)
+        w = ln.split()
+        if w and w[0] == "LOOP":
+            loops.append(w[1])
+        elif w and w[0] == "}":
+            loops.pop()
+        elif w and loops:
+            for (st, trig, after, add, _why) in ADDITIONS:
+                if st == s and loops[-1] == trig and w[0] == after:
+                    out.append(ln[: len(ln) - len(ln.lstrip())] + add)
+    return out
+
+
 def write_sets(repo):
     import tomllib
     facts = json.load(open(os.path.join(repo, "grammars", "x12", "facts", "x12-types.json"), encoding="utf-8"))
@@ -231,13 +256,18 @@ def write_sets(repo):
             lines.append(f'authority = {json.dumps(old["authority"])}')
         lines.append("functional-ids = [" + ", ".join(json.dumps(f) for f in old["functional-ids"]) + "]")
         lines.append('structure = """')
-        lines.extend(structure_text(nodes))
+        for (st, trig, after, add, why) in ADDITIONS:
+            if st == s:
+                lines.insert(-1, f"# Added: {add.split()[0]} after {after} in every {trig} loop ({why}).")
+        lines.extend(add_older(s, structure_text(nodes)))
         lines.append('"""')
         open(path, "w", encoding="utf-8").write("\n".join(lines) + "\n")
         print("wrote " + path)
     # Segments the set structures name that no dictionary describes: open (id and place only).
     known = set()
-    for d in ("004010", "005010"):
+    # The open dictionary is the base of 004010 (and through it of 005010): a segment only 005010
+    # describes stays open for 004010.
+    for d in ("004010",):
         known |= set(tomllib.load(open(os.path.join(repo, "grammars", "x12", d, "segments.toml"), "rb"))["segments"])
     known |= set(tomllib.load(open(os.path.join(repo, "grammars", "x12", "envelope.toml"), "rb"))["segments"])
     named = set()

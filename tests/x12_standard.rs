@@ -187,3 +187,31 @@ fn grammars_agree_with_the_x12_types_facts() {
         assert!(found.iter().any(|d| d == k), "deviation no longer occurs: {k} ({why})");
     }
 }
+
+/// A stream laid out by the standard's order (004010 850 with FOB before ITD and DTM, TXI late
+/// in the heading, N9/MSG, SPI; 005010 856 with CLD loops) validates clean.
+#[test]
+fn a_standard_order_850_856_stream_validates_clean() {
+    let g = Grammars::embedded().expect("grammars");
+    let text = format!(
+        "{}{}",
+        entrywatch::parse::x12::standard::interchange(1),
+        entrywatch::parse::x12::standard::interchange(2)
+    );
+    let mut sets = Vec::new();
+    let out = entrywatch::parse::x12::read(text.as_bytes(), &g, &mut |ev| {
+        if let entrywatch::parse::x12::X12Event::Transaction(t) = ev {
+            sets.push((t.set.clone(), t.grammar_version.clone(), t.result.status));
+        }
+    });
+    let diags: Vec<String> = out.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(diags.is_empty(), "{diags:#?}");
+    assert_eq!(sets.len(), 80);
+    assert!(sets.iter().all(|(_, _, s)| *s == entrywatch::parse::x12::AckStatus::Accepted));
+    assert_eq!(sets.iter().filter(|(s, v, _)| s == "850" && v == "004010").count(), 40);
+    assert_eq!(sets.iter().filter(|(s, v, _)| s == "856" && v == "005010").count(), 40);
+    // The segments the standard places and the old grammar refused are there.
+    for seg in ["FOB*", "ITD*", "TXI*", "MSG*", "SPI*", "CLD*", "TAX*"] {
+        assert!(text.contains(&format!("\n{seg}")), "{seg}");
+    }
+}
