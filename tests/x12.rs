@@ -160,6 +160,8 @@ fn sample_verdicts_and_codes() {
         ("quirk-short-isa", "X12E005", None),
         ("quirk-utf16", "X12E002", None),
         ("quirk-version-004060", "X12E011", None),
+        ("850-older-003060", "X12E011", None),
+        ("856-newer-005030", "X12E011", None),
         ("quirk-wrapped-80", "X12E008", None),
         ("quirk-unknown-set", "X12E044", None),
         ("warn-duplicate-isa13", "X12E023", Some("TA105:025")),
