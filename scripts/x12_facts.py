@@ -156,6 +156,7 @@ def derive(crate):
         "derived-by": "scripts/x12_facts.py",
         "sets": {},
         "segments": {},
+        "elements": {},
     }
     for v in VERSIONS:
         vdir = os.path.join(crate, "src", "v" + v)
@@ -185,6 +186,10 @@ def derive(crate):
             seg["verified"] = seg["documented"] and verify(seg, elements, usage)
         facts["sets"][v] = sets
         facts["segments"][v] = {k: segs[k] for k in sorted(used) if k in segs and k not in ("ST", "SE")}
+        facts.setdefault("elements", {})[v] = {
+            k: {"name": d[0], "type": "N0" if d[1] == "N" else d[1], "min": d[2], "max": d[3]}
+            for k, d in sorted(elements.items(), key=lambda kv: (len(kv[0]), kv[0]))
+        }
     return facts
 
 

@@ -59,6 +59,37 @@ const DEVIATIONS: &[(&str, &str)] = &[
     // 005010 widened the segment position (AK302/IK302) to 10 digits; the crate's 005010 AK3
     // repeats its 004010 table. Ours is the more lenient: never a false rejection.
     ("005010/AK302: length 1/6 in the source, 1/10 here", "lenient"),
+    // The crate's element dictionary, where it differs from ours: either the crate is wrong
+    // against the standard (its elements 2, 76, 100, 280, 387, 723, and 289 in 004010 carry
+    // another element's name and format) or ours is the wider reading.
+    ("004010/AK403 (723 Data Element Reference Number): N0 1/4 in the source's element dictionary, ID 1/3 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/BA103 (2 Group Control Number): N0 1/9 in the source's element dictionary, AN 1/4 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/BEG05 (373 Date): DT 8/8 in the source's element dictionary, DT 6/8 here", "lenient: 6-digit dates from pre-004010 partners"),
+    ("004010/BIG02 (76 Invoice Date): DT 8/8 in the source's element dictionary, AN 1/22 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/BIG10 (76 Invoice Date): DT 8/8 in the source's element dictionary, AN 1/22 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/CAD05 (387 Equipment Number Check Digit): N0 1/1 in the source's element dictionary, AN 1/35 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/CTP11 (289 Unit Price): R 1/17 in the source's element dictionary, N0 1/2 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/CUR02 (100 Exchange Rate): R 1/15 in the source's element dictionary, ID 3/3 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/CUR03 (280 Exchange Rate): R 1/15 in the source's element dictionary, R 4/10 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/CUR05 (100 Exchange Rate): R 1/15 in the source's element dictionary, ID 3/3 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("004010/PO102 (330 Quantity Ordered): R 1/10 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("004010/SN104 (646 Quantity Shipped to Date): R 1/10 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("004010/SN105 (330 Quantity Ordered): R 1/10 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("004010/TD505 (387 Equipment Number Check Digit): N0 1/1 in the source's element dictionary, AN 1/35 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("005010/AK302 (719 Segment Position in Transaction Set): N0 1/6 in the source's element dictionary, N0 1/10 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/AK403 (723 Data Element Reference Number): N0 1/4 in the source's element dictionary, ID 1/3 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("005010/BA101 (1136 Code Category): ID 2/2 in the source's element dictionary, ID 1/1 here", "CBP's 350 BA1 follows CBP's implementation (secondary); the crate's BA1 is another layout"),
+    ("005010/BEG05 (373 Date): DT 8/8 in the source's element dictionary, DT 6/8 here", "lenient: 6-digit dates from pre-004010 partners"),
+    ("005010/BIG02 (76 Invoice Date): DT 8/8 in the source's element dictionary, AN 1/22 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("005010/BIG10 (76 Invoice Date): DT 8/8 in the source's element dictionary, AN 1/22 here", "crate wrong: its element dictionary gives this reference another element's name and format"),
+    ("005010/CTX03 (719 Segment Position in Transaction Set): N0 1/6 in the source's element dictionary, N0 1/10 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/IK302 (719 Segment Position in Transaction Set): N0 1/6 in the source's element dictionary, N0 1/10 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/ITD11 (342 Percent of Invoice Payable): R 1/5 in the source's element dictionary, R 1/10 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/PO102 (330 Quantity Ordered): R 1/10 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/SAC07 (332 Percent, Decimal Format): R 1/6 in the source's element dictionary, R 1/9 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/SAC08 (118 Rate): R 1/9 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/SN104 (646 Quantity Shipped to Date): R 1/10 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
+    ("005010/SN105 (330 Quantity Ordered): R 1/10 in the source's element dictionary, R 1/15 here", "lenient: ours is wider than the source, never a false rejection"),
 ];
 
 fn key(n: &Node) -> String {
@@ -166,6 +197,34 @@ fn disagreements() -> Vec<String> {
             match seg_id(id.as_bytes()).and_then(|i| dict.get(i)) {
                 Some(def) => compare_segment(&format!("{v}/{id}"), src, def, &mut out),
                 None => out.push(format!("{v}/{id}: not in the dictionary")),
+            }
+        }
+    }
+    // Every element of our dictionaries whose reference number the crate's element dictionary
+    // has: same type and min/max length (composites are not in it).
+    for (v, els) in f["elements"].as_object().unwrap() {
+        let (dict, _) = g.x12.dictionary(v).expect("dictionary");
+        for (id, def) in dict.iter() {
+            for (i, o) in def.elements.iter().enumerate() {
+                let Some(e) = els.get(o.reference.as_str()) else { continue };
+                if o.ty == ElemType::C {
+                    continue;
+                }
+                let (t, min, max) =
+                    (e["type"].as_str().unwrap(), e["min"].as_u64().unwrap(), e["max"].as_u64().unwrap());
+                let ours = (type_name(o.ty), u64::from(o.min), u64::from(o.max));
+                if (t.to_string(), min, max) != ours {
+                    out.push(format!(
+                        "{v}/{}{:02} ({} {}): {t} {min}/{max} in the source's element dictionary, {} {}/{} here",
+                        entrywatch::grammar::x12::seg_name(id),
+                        i + 1,
+                        o.reference,
+                        e["name"].as_str().unwrap(),
+                        ours.0,
+                        ours.1,
+                        ours.2
+                    ));
+                }
             }
         }
     }
