@@ -274,3 +274,27 @@ fn a_standard_order_850_856_stream_validates_clean() {
         assert!(text.contains(&format!("\n{seg}")), "{seg}");
     }
 }
+
+/// Named elements: the 350's X4/K1 carry names the interpreter reads them by, in every version
+/// dictionary (and in the version-independent reading of a version without one).
+#[test]
+fn x4_and_k1_elements_carry_names() {
+    let g = Grammars::embedded().expect("grammars");
+    for v in ["004010", "005010", "003060", "005030"] {
+        let (d, _) = g.x12.dictionary(v).expect("dictionary");
+        let x4 = d.get(seg_id(b"X4").unwrap()).expect("X4");
+        let got: Vec<Option<usize>> =
+            ["bill_of_lading_number", "customs_entry_number", "date", "time", "disposition_code", "scac"]
+                .iter()
+                .map(|n| x4.position(n))
+                .collect();
+        assert_eq!(got, [Some(1), Some(4), Some(5), Some(6), Some(7), Some(9)], "{v}");
+        let k1 = d.get(seg_id(b"K1").unwrap()).expect("K1");
+        assert_eq!(k1.position("free_form_message"), Some(1), "{v}");
+        assert_eq!(x4.position("no_such_element"), None);
+    }
+    let codes = entrywatch::grammar::codes::CodeLists::default();
+    assert!(entrywatch::grammar::x12::parse_element("M AN 1 30 61 name=Bad-Name", &codes).is_err());
+    let e = entrywatch::grammar::x12::parse_element("M AN 1 30 61 name=free_form_message", &codes).unwrap();
+    assert_eq!(e.name.as_deref(), Some("free_form_message"));
+}

@@ -84,6 +84,8 @@ pub struct ElementDef {
     pub code_list: Option<String>,
     /// Maximum repetitions (1 = not repeatable).
     pub repeat: u32,
+    /// The element's name (`name=disposition_code`): interpretation reads X12 by name.
+    pub name: Option<String>,
 }
 
 impl ElementDef {
@@ -104,6 +106,13 @@ pub struct SegmentDef {
     /// `["*"]` in a dictionary: a standard segment whose elements no source at hand describes
     /// reliably. Only its id and its place in the set are checked, never its elements.
     pub open: bool,
+}
+
+impl SegmentDef {
+    /// The 1-based position of the element named `name`, when the definition names it.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.elements.iter().position(|e| e.name.as_deref() == Some(name)).map(|i| i + 1)
+    }
 }
 
 /// Segment definitions keyed by packed id: a compact sorted key array (binary search stays in a
@@ -315,8 +324,17 @@ pub fn parse_element(spec: &str, codes: &CodeLists) -> Result<ElementDef, (&'sta
     if max == 0 || min > max {
         return Err(("G104", format!("element {spec:?}: bad min/max {min}/{max}")));
     }
-    let mut def =
-        ElementDef { req, ty, min, max, reference: reference.to_string(), codes: None, code_list: None, repeat: 1 };
+    let mut def = ElementDef {
+        req,
+        ty,
+        min,
+        max,
+        reference: reference.to_string(),
+        codes: None,
+        code_list: None,
+        repeat: 1,
+        name: None,
+    };
     for t in rest {
         if let Some(name) = t.strip_prefix('@') {
             let Some(list) = codes.list(name) else {
@@ -330,6 +348,11 @@ pub fn parse_element(spec: &str, codes: &CodeLists) -> Result<ElementDef, (&'sta
             let mut v: Vec<String> = vals.split('|').map(str::to_string).collect();
             v.sort();
             def.codes = Some(v);
+        } else if let Some(n) = t.strip_prefix("name=") {
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(("G102", format!("element {spec:?}: a name is lowercase letters, digits and _")));
+            }
+            def.name = Some(n.to_string());
         } else if let Some(n) = t.strip_prefix("rep=") {
             def.repeat = match parse_count(n) {
                 Some(r) if r > 0 => r,

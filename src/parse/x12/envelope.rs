@@ -848,6 +848,7 @@ fn date6() -> crate::grammar::x12::ElementDef {
         codes: None,
         code_list: None,
         repeat: 1,
+        name: None,
     }
 }
 
