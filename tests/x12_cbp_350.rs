@@ -149,6 +149,7 @@ fn an_unknown_cbp_code_is_a_warning_and_the_set_is_applied() {
     let j = env.json(&["entry", E, "--json"]);
     assert_eq!(event_codes(&j), ["X407:1H", "X407:Q7", "X407:1C"], "{j}");
     assert_eq!(open_holds(&j), ["1H"]);
+    assert!(j.to_string().contains("code Q7 is not in x407; meaning unknown (CBP: DISPOSITION Q7)"), "{j}");
     // One alert for the unknown code, so a person looks it up.
     let alerts = env.json(&["alerts", "--json"]);
     let about_q7: Vec<&serde_json::Value> =

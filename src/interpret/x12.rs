@@ -102,13 +102,22 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             } else {
                 m.removes.clone()
             };
+            let narrative = if grammars.codes.get("x407", &code).is_none() {
+                // CBP's word is applied even when we do not know it, and said in words.
+                let said = if narrative.is_empty() { String::new() } else { format!(" (CBP: {narrative})") };
+                format!("code {code} is not in x407; meaning unknown{said}")
+            } else if narrative.is_empty() {
+                m.meaning.clone()
+            } else {
+                narrative
+            };
             let kind = FactKind::Disposition {
                 list: "x407".to_string(),
                 code,
                 agency: m.agency.clone().unwrap_or_else(|| "CBP".into()),
                 effect: m.effect,
                 removes,
-                narrative: if narrative.is_empty() { m.meaning.clone() } else { narrative },
+                narrative,
                 release_date: None,
                 release_origin: String::new(),
             };
