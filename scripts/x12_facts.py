@@ -300,6 +300,18 @@ def write_sets(repo):
     print("wrote " + path)
 
 
+def dump(o, depth=0):
+    """JSON, one line per set node, segment or element: small and diffable."""
+    if depth >= 3 or not isinstance(o, (dict, list)) or not o:
+        return json.dumps(o, separators=(",", ":"))
+    pad = " " * (depth + 1)
+    if isinstance(o, dict):
+        items = [f"{pad}{json.dumps(k)}: {dump(v, depth + 1)}" for k, v in o.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
+    items = [f"{pad}{dump(v, depth + 1)}" for v in o]
+    return "[\n" + ",\n".join(items) + "\n" + " " * depth + "]"
+
+
 def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if sys.argv[1:] == ["--sets"]:
@@ -314,7 +326,7 @@ def main():
     rest = [a for a in sys.argv[2:] if a != "--check"]
     if rest:
         out = rest[0]
-    text = json.dumps(derive(crate), indent=1, sort_keys=False) + "\n"
+    text = dump(derive(crate)) + "\n"
     if check:
         same = os.path.exists(out) and open(out, encoding="utf-8").read() == text
         print(("up to date: " if same else "differs: ") + out)
