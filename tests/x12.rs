@@ -160,9 +160,12 @@ fn sample_verdicts_and_codes() {
         ("quirk-short-isa", "X12E005", None),
         ("quirk-utf16", "X12E002", None),
         ("quirk-version-004060", "X12E011", None),
+        ("850-older-003060", "X12E011", None),
+        ("856-newer-005030", "X12E011", None),
         ("quirk-wrapped-80", "X12E008", None),
         ("quirk-unknown-set", "X12E044", None),
         ("warn-duplicate-isa13", "X12E023", Some("TA105:025")),
+        ("warn-350-unknown-code", "X12W066", None),
     ];
     for p in samples() {
         let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
@@ -211,13 +214,29 @@ fn streaming_api_reports_segments_and_ack_content() {
     assert_eq!((x407[0].1, x407[0].2), (7, 5));
     assert_eq!(group_results, vec![(AckStatus::Accepted, 1, 1)]);
 
-    // Structured errors for the 997/999 builder.
+    // Structured errors for the 997/999 builder: a partner's unknown code rejects the set ...
     let bytes = std::fs::read(root().join("samples/x12/err-el-invalid-code.x12")).expect("sample");
     let mut seen = false;
     read(&bytes, grammars(), &mut |ev| {
         if let X12Event::Transaction(t) = ev {
             assert_eq!(t.result.status, AckStatus::Rejected);
             assert_eq!(t.result.codes, vec![5]);
+            let e = &t.result.segment_errors[0];
+            assert_eq!((e.segment_id.as_str(), e.position, e.code), ("AK5", 4, 8));
+            let el = &e.elements[0];
+            assert_eq!((el.position, el.reference.as_deref(), el.code), (1, Some("717"), 7));
+            assert_eq!(el.bad_data.as_deref(), Some("Q"));
+            seen = true;
+        }
+    });
+    assert!(seen);
+    // ... CBP's 350 with an X407 code not in our list is accepted with the error noted (AK5 E).
+    let bytes = std::fs::read(root().join("samples/x12/warn-350-unknown-code.x12")).expect("sample");
+    let mut seen = false;
+    let out = read(&bytes, grammars(), &mut |ev| {
+        if let X12Event::Transaction(t) = ev {
+            assert_eq!(t.result.status, AckStatus::AcceptedWithErrors);
+            assert!(t.result.codes.is_empty());
             let e = &t.result.segment_errors[0];
             assert_eq!((e.segment_id.as_str(), e.position, e.loop_id.as_deref(), e.code), ("X4", 5, Some("X4"), 8));
             let el = &e.elements[0];
@@ -227,6 +246,8 @@ fn streaming_api_reports_segments_and_ack_content() {
         }
     });
     assert!(seen);
+    let w: Vec<_> = out.diagnostics.iter().map(|d| (d.code.as_str(), d.is_error(), d.line)).collect();
+    assert_eq!(w, [("X12W066", false, 7)]);
 
     // Interchange and group results: TA105 and AK905 codes.
     let bytes = std::fs::read(root().join("samples/x12/err-ge-control.x12")).expect("sample");

@@ -126,6 +126,43 @@ def b856(items=3, sid="SH0001"):
     return segs
 
 
+# Standard order (grammars/x12/facts, x12-types): the heading segments partners really send.
+S850 = [
+    ["BEG", "00", "SA", "PO-4500013", "", "20260110"], ["CUR", "BY", "USD"], ["REF", "IA", "V0001"],
+    ["PER", "BD", "JANE BUYER", "TE", "5555551212"], ["TAX", "123456789", "CA"], ["FOB", "PP", "OR", "CARSON"],
+    ["SAC", "C", "D240", "", "", "1000"], ["ITD", "01", "3", "2", "", "30", "", "60"], ["DTM", "002", "20260201"],
+    ["TD5", "B", "2", "MAEU", "S"], ["TXI", "ST", "12.50"], ["N9", "L1", "NOTES"], ["MSG", "PLEASE CONFIRM BY RETURN"],
+    ["N1", "ST", "ENTRYWATCH IMPORTS INC", "92", "DC01"], ["N3", "100 WAREHOUSE WAY"], ["N4", "CARSON", "CA", "90745", "US"],
+    ["PO1", "1", "100", "DZ", "12.5", "PE", "VP", "SW-00001"], ["CTP", "RS", "RES", "15.00"],
+    ["PID", "F", "", "", "", "MENS SWEATERS COTTON"], ["PO4", "12", "1", "EA"], ["DTM", "010", "20260301"],
+    ["SPI", "00"], ["MSG", "LINE NOTE"],
+    ["CTT", "1"], ["AMT", "TT", "1250.00"],
+]
+S856 = [
+    ["BSN", "00", "SH0002", "20260203", "1012", "0001"], ["DTM", "011", "20260203"],
+    ["HL", "1", "", "S"], ["TD1", "CTN25", "10", "", "", "", "G", "250", "KG"], ["TD5", "B", "2", "MAEU", "S"],
+    ["TD3", "CN", "MAEU", "1234567"], ["REF", "BM", "MAEU123456789"], ["FOB", "PP"],
+    ["N1", "ST", "ENTRYWATCH IMPORTS INC", "92", "DC01"], ["N3", "100 WAREHOUSE WAY"],
+    ["HL", "2", "1", "O"], ["PRF", "PO-4500013", "", "", "20260110"],
+    ["HL", "3", "2", "I"], ["LIN", "1", "VP", "SW-00001"], ["SN1", "", "24", "EA"], ["PID", "F", "", "", "", "ITEM 1"],
+    ["CLD", "2", "12", "CTN25"], ["REF", "LT", "LOT1"],
+    ["CTT", "3"],
+]
+S810 = [
+    ["BIG", "20260203", "INV-78", "20260110", "PO-4500013"], ["CUR", "SE", "USD"], ["REF", "IA", "V0001"],
+    ["N1", "RE", "ACME TEXTILES LTD", "92", "ACME"], ["N3", "1 HARBOUR ROAD"], ["N4", "HONG KONG", "", "", "HK"],
+    ["ITD", "01", "3", "", "", "", "", "30"], ["DTM", "011", "20260203"], ["FOB", "PP"],
+    ["IT1", "1", "100", "DZ", "12.5", "", "VP", "SW-00001"], ["PID", "F", "", "", "", "MENS SWEATERS COTTON"],
+    ["TDS", "125000"], ["TXI", "ST", "12.50"], ["SAC", "C", "D240", "", "", "1000"], ["CTT", "1"],
+]
+# Before 004010 dates were 6 digits (YYMMDD): BEG05, DTM02 in an 003060 file.
+S850_OLD = [
+    ["BEG", "00", "SA", "PO-4500014", "", "260110"], ["REF", "IA", "V0001"], ["FOB", "PP"], ["ITD", "01", "3"],
+    ["DTM", "002", "260201"], ["N1", "ST", "ENTRYWATCH IMPORTS INC", "92", "DC01"],
+    ["PO1", "1", "100", "DZ", "12.5", "PE", "VP", "SW-00001"], ["CTT", "1"],
+]
+
+
 def one(set_id, fid, body, version="005010", isav="00501", ctl="000000101", rep="^", st03=None):
     return interchange(ctl, [group(fid, "101", version, [txn(set_id, "0001", body, st03)])], version=isav, rep=rep)
 
@@ -142,6 +179,15 @@ def main():
     write("810-invoice.x12", render([one("810", "IN", B810, version="004010", isav="00401", rep="U")]))
     write("850-po.x12", render([one("850", "PO", B850, version="004010VICS", isav="00401", rep="U")]))
     write("856-asn-hl.x12", render([one("856", "SH", b856(), version="004010", isav="00401", rep="U")]))
+    # standard order, one per set and version (issue 17): 004010 and 005010, one older, one newer
+    write("850-standard-004010.x12", render([one("850", "PO", S850, version="004010", isav="00401", rep="U")]))
+    write("850-standard-005010.x12", render([one("850", "PO", S850)]))
+    write("856-standard-004010.x12", render([one("856", "SH", S856, version="004010", isav="00401", rep="U")]))
+    write("856-standard-005010.x12", render([one("856", "SH", S856)]))
+    write("810-standard-004010.x12", render([one("810", "IN", S810, version="004010", isav="00401", rep="U")]))
+    write("810-standard-005010.x12", render([one("810", "IN", S810)]))
+    write("850-older-003060.x12", render([one("850", "PO", S850_OLD, version="003060", isav="00306", rep="U")]))
+    write("856-newer-005030.x12", render([one("856", "SH", S856, version="005030", isav="00503")]))
 
     # quirks
     write("quirk-delimiters.x12", render([interchange("000000201", [group("AU", "201", "005010", [txn("350", "0001", B350)])],
@@ -204,7 +250,10 @@ def main():
     s350("err-el-too-short.x12", B350[:3] + [["X4", "MAEU1", "1", "01", "E1", "20260203", "1012", "1H", "", "M"]] + B350[3:])
     s350("err-el-too-long.x12", B350[:3] + [["X4", "MAEU1", "1", "01", "E1", "20260203", "1012", "1H", "", "MAEUX"]] + B350[3:])
     s350("err-el-invalid-char.x12", B350[:1] + [["P4", "2704", "20260201", "12A"]] + B350[2:])
-    s350("err-el-invalid-code.x12", B350[:3] + [X4("MAEU1", "ZZ")] + B350[3:])
+    # A partner's code error rejects (AK403 7): a 997 whose AK501 is not an X12 code.
+    b997([["AK1", "PO", "17"], ["AK2", "850", "0001"], ["AK5", "Q"], ["AK9", "A", "1", "1", "1"]], "err-el-invalid-code.x12")
+    # CBP's own 350 with an X407 code not in our list: a warning, the set is applied (issue 13).
+    s350("warn-350-unknown-code.x12", B350[:3] + [X4("MAEU1", "ZZ")] + B350[3:])
     s350("err-el-invalid-date.x12", B350[:3] + [X4("MAEU1", "1H", date="20260230")] + B350[3:])
     s350("err-el-invalid-time.x12", B350[:3] + [X4("MAEU1", "1H", time="2561")] + B350[3:])
     s350("err-el-repetitions.x12", B350[:4] + [["K1", "HOLD^SECOND"]] + B350[5:])

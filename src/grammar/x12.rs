@@ -84,6 +84,8 @@ pub struct ElementDef {
     pub code_list: Option<String>,
     /// Maximum repetitions (1 = not repeatable).
     pub repeat: u32,
+    /// The element's name (`name=disposition_code`): interpretation reads X12 by name.
+    pub name: Option<String>,
 }
 
 impl ElementDef {
@@ -101,6 +103,16 @@ impl ElementDef {
 pub struct SegmentDef {
     pub id: String,
     pub elements: Vec<ElementDef>,
+    /// `["*"]` in a dictionary: a standard segment whose elements no source at hand describes
+    /// reliably. Only its id and its place in the set are checked, never its elements.
+    pub open: bool,
+}
+
+impl SegmentDef {
+    /// The 1-based position of the element named `name`, when the definition names it.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.elements.iter().position(|e| e.name.as_deref() == Some(name)).map(|i| i + 1)
+    }
 }
 
 /// Segment definitions keyed by packed id: a compact sorted key array (binary search stays in a
@@ -221,6 +233,10 @@ pub struct SetGrammar {
     pub overrides: SegmentDict,
     /// Every segment id the structure names.
     pub segment_ids: Vec<SegId>,
+    /// CBP's own set (`authority = "cbp"`): CBP's word is never dropped, so a code value not in
+    /// our lists is a warning and the set is accepted with errors noted (AK5 E), never rejected;
+    /// every other finding (structure, lengths, envelope counts) keeps its error.
+    pub cbp: bool,
 }
 
 impl SetGrammar {
@@ -236,6 +252,9 @@ pub struct X12Grammars {
     /// Dictionaries by version (`004010`), bases already merged.
     pub dictionaries: BTreeMap<String, SegmentDict>,
     pub sets: BTreeMap<String, SetGrammar>,
+    /// Each version dictionary with every segment open (ids and order only): what a version
+    /// without a dictionary of its own is read with.
+    pub open_dictionaries: BTreeMap<String, SegmentDict>,
     /// Number of files loaded.
     pub files: usize,
 }
@@ -256,6 +275,9 @@ struct RawFile {
     notes: Option<String>,
     #[serde(default)]
     functional_ids: Vec<String>,
+    /// `cbp` for CBP's own sets (350, 353, 355, 309): an unknown code inside them is a warning.
+    #[serde(default)]
+    authority: Option<String>,
     #[serde(default)]
     structure: Option<String>,
     #[serde(default)]
@@ -302,8 +324,17 @@ pub fn parse_element(spec: &str, codes: &CodeLists) -> Result<ElementDef, (&'sta
     if max == 0 || min > max {
         return Err(("G104", format!("element {spec:?}: bad min/max {min}/{max}")));
     }
-    let mut def =
-        ElementDef { req, ty, min, max, reference: reference.to_string(), codes: None, code_list: None, repeat: 1 };
+    let mut def = ElementDef {
+        req,
+        ty,
+        min,
+        max,
+        reference: reference.to_string(),
+        codes: None,
+        code_list: None,
+        repeat: 1,
+        name: None,
+    };
     for t in rest {
         if let Some(name) = t.strip_prefix('@') {
             let Some(list) = codes.list(name) else {
@@ -317,6 +348,11 @@ pub fn parse_element(spec: &str, codes: &CodeLists) -> Result<ElementDef, (&'sta
             let mut v: Vec<String> = vals.split('|').map(str::to_string).collect();
             v.sort();
             def.codes = Some(v);
+        } else if let Some(n) = t.strip_prefix("name=") {
+            if n.is_empty() || !n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(("G102", format!("element {spec:?}: a name is lowercase letters, digits and _")));
+            }
+            def.name = Some(n.to_string());
         } else if let Some(n) = t.strip_prefix("rep=") {
             def.repeat = match parse_count(n) {
                 Some(r) if r > 0 => r,
@@ -407,7 +443,12 @@ fn load_segments(
             errors.push(GrammarError::new("G102", path, format!("{id:?} is not a segment id")));
             continue;
         };
-        let mut def = SegmentDef { id: id.clone(), elements: Vec::new() };
+        let mut def = SegmentDef { id: id.clone(), elements: Vec::new(), open: false };
+        if elems.len() == 1 && elems.first().is_some_and(|e| e == "*") {
+            def.open = true;
+            d.insert(sid, def);
+            continue;
+        }
         for e in elems {
             match parse_element(e, codes) {
                 Ok(el) => def.elements.push(el),
@@ -534,6 +575,14 @@ impl X12Grammars {
             if raw.functional_ids.is_empty() {
                 errors.push(GrammarError::new("G110", &path, "a set needs `functional-ids`"));
             }
+            let cbp = match raw.authority.as_deref() {
+                None | Some("partner") => false,
+                Some("cbp") => true,
+                Some(a) => {
+                    errors.push(GrammarError::new("G110", &path, format!("authority {a:?} is not `cbp` or `partner`")));
+                    false
+                }
+            };
             let sg = SetGrammar {
                 set: set.clone(),
                 name: raw.name.clone().unwrap_or_default(),
@@ -543,10 +592,18 @@ impl X12Grammars {
                 structure,
                 overrides,
                 segment_ids: ids,
+                cbp,
             };
             if g.sets.insert(set.clone(), sg).is_some() {
                 errors.push(GrammarError::new("G106", &path, format!("set {set} is defined twice")));
             }
+        }
+        for (v, d) in &g.dictionaries {
+            let mut open = d.clone();
+            for def in &mut open.defs {
+                def.open = true;
+            }
+            g.open_dictionaries.insert(v.clone(), open);
         }
         if errors.is_empty() {
             Ok((g, Vec::new()))
@@ -555,20 +612,32 @@ impl X12Grammars {
         }
     }
 
-    /// The dictionary for a version (`004010`, `005010X231A1`, `00401` ...): the exact one, else
-    /// the nearest defined one plus a warning text.
+    /// The dictionary for a version (`004010`, `005010X231A1`, `00401` ...): the exact one; else,
+    /// for a version without a dictionary of its own, the nearest version's dictionary with every
+    /// segment open (envelope, counts, segment ids and order are checked; no element length,
+    /// type, code or date rule the partner's own version might not have) plus a warning text.
+    /// Dictionaries whose version is not a number (`open`) are bases only, never chosen.
     pub fn dictionary(&self, version: &str) -> Option<(&SegmentDict, Option<String>)> {
         let key = normalize_version(version);
         if let Some(d) = self.dictionaries.get(&key) {
             return Some((d, None));
         }
         let want: i64 = key.parse().unwrap_or(0);
-        let best = self.dictionaries.iter().min_by_key(|(k, _)| (k.parse::<i64>().unwrap_or(0) - want).abs())?;
-        Some((best.1, Some(format!("version {version:?} has no grammar; read with the nearest defined, {}", best.0))))
+        let (best, _) = self
+            .dictionaries
+            .keys()
+            .filter_map(|k| k.parse::<i64>().ok().map(|n| (k, (n - want).abs())))
+            .min_by_key(|(_, d)| *d)?;
+        let open = self.open_dictionaries.get(best)?;
+        Some((
+            open,
+            Some(format!(
+                "version {version:?} has no dictionary: read version-independently (envelope, counts, segment ids and order from {best}); no element length, type, code or date rules"
+            )),
+        ))
     }
 }
 
-/// `004010VICS` → `004010`; `00401` (ISA12) → `004010`; anything else as is.
 pub fn normalize_version(v: &str) -> String {
     let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
     match digits.len() {

@@ -82,7 +82,11 @@ fn fallback(list: &str, code: &str) -> Meaning {
 pub fn release_lifts(list: &str, code: &str, origin: &str) -> Vec<String> {
     match (list, code, origin) {
         ("so60", _, "05") => vec!["03".to_string()],
-        ("x407", "1B", _) => vec!["1A".to_string()],
+        // 1B "released after intensive exam" lifts the exam of 1A and of the override 4A
+        // (x407.toml; 04b page 40 lists 4A "Intensive Exam Required" under CBP selectivity).
+        ("x407", "1B", _) => vec!["1A".to_string(), "4A".to_string()],
+        // 4C "override 1A to 1C": the intensive exam is waived (reference/abi.md §3.3, secondary).
+        ("x407", "4C", _) => vec!["1A".to_string(), "4A".to_string()],
         _ => Vec::new(),
     }
 }

@@ -1,12 +1,15 @@
 //! X12 messages → facts: CBP 350 X4 dispositions per entry, each code's effect from grammars/codes/x407.toml.
 //!
 //! The X12 reader validates envelope and structure (X12E codes); sets other than 350 are read
-//! and archived without facts. `I101` (warning): an X4 whose X404 is not an entry number.
+//! and archived without facts. X4 and K1 are read by element name (`customs_entry_number`,
+//! `date`, `time`, `disposition_code`, `free_form_message`), as ABI is read by field name.
+//! `I101` (warning): an X4 whose entry number is not one; `I102` (error): the grammar names none.
 
 use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation};
 use crate::domain::{Fact, FactKind};
 use crate::entry_number::EntryNumber;
+use crate::grammar::x12::seg_id;
 use crate::grammar::Grammars;
 use crate::parse::error::{Diagnostic, Position};
 use crate::parse::x12::{read, X12Event};
@@ -22,6 +25,30 @@ fn date_time(d: &str, t: &str) -> Option<NaiveDateTime> {
     Some(day.and_time(time))
 }
 
+/// Positions of the X4 and K1 elements the 350 is read by, looked up by name.
+struct X4Names {
+    entry: usize,
+    date: usize,
+    time: usize,
+    code: usize,
+    message: usize,
+}
+
+impl X4Names {
+    fn of(g: &Grammars, version: &str) -> Option<X4Names> {
+        let (dict, _) = g.x12.dictionary(version)?;
+        let x4 = dict.get(seg_id(b"X4")?)?;
+        let k1 = dict.get(seg_id(b"K1")?)?;
+        Some(X4Names {
+            entry: x4.position("customs_entry_number")?,
+            date: x4.position("date")?,
+            time: x4.position("time")?,
+            code: x4.position("disposition_code")?,
+            message: k1.position("free_form_message")?,
+        })
+    }
+}
+
 /// Interpret an X12 file.
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     let mut facts = Vec::new();
@@ -32,12 +59,28 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             return;
         }
         let segs = t.segments;
+        // Elements are read by name (grammars/x12/<version>/segments.toml `name=`), in the
+        // dictionary this set was read with.
+        let Some(names) = X4Names::of(grammars, &t.grammar_version) else {
+            if segs.iter().any(|s| s.id() == b"X4") {
+                let first = segs.first().map(|s| (s.line, s.byte)).unwrap_or((1, 0));
+                warnings.push(Diagnostic::error(
+                    "I102",
+                    format!(
+                        "the {} grammar does not name X4 customs_entry_number, date, time and disposition_code or K1 free_form_message: the 350 cannot be read",
+                        t.grammar_version
+                    ),
+                    Position { line: first.0, byte: first.1, segment: Some(1), record: None },
+                ));
+            }
+            return;
+        };
         for (i, s) in segs.iter().enumerate() {
             if s.id() != b"X4" {
                 continue;
             }
             let pos = Position { line: s.line, byte: s.byte, segment: Some(s.index), record: None };
-            let raw_entry = s.element_str(4).trim().to_string();
+            let raw_entry = s.element_str(names.entry).trim().to_string();
             let Ok(en) = raw_entry.parse::<EntryNumber>() else {
                 warnings.push(Diagnostic::warning(
                     "I101",
@@ -46,12 +89,12 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
                 ));
                 continue;
             };
-            let code = s.element_str(7).trim().to_string();
-            let at = date_time(&s.element_str(5), &s.element_str(6)).unwrap_or(ctx.received);
+            let code = s.element_str(names.code).trim().to_string();
+            let at = date_time(&s.element_str(names.date), &s.element_str(names.time)).unwrap_or(ctx.received);
             let narrative = segs
                 .get(i + 1)
                 .filter(|k| k.id() == b"K1")
-                .map(|k| k.element_str(1).trim().to_string())
+                .map(|k| k.element_str(names.message).trim().to_string())
                 .unwrap_or_default();
             let m = lookup(grammars, "x407", &code);
             let removes = if m.effect == crate::grammar::codes::Effect::Released {
@@ -59,13 +102,22 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             } else {
                 m.removes.clone()
             };
+            let narrative = if grammars.codes.get("x407", &code).is_none() {
+                // CBP's word is applied even when we do not know it, and said in words.
+                let said = if narrative.is_empty() { String::new() } else { format!(" (CBP: {narrative})") };
+                format!("code {code} is not in x407; meaning unknown{said}")
+            } else if narrative.is_empty() {
+                m.meaning.clone()
+            } else {
+                narrative
+            };
             let kind = FactKind::Disposition {
                 list: "x407".to_string(),
                 code,
                 agency: m.agency.clone().unwrap_or_else(|| "CBP".into()),
                 effect: m.effect,
                 removes,
-                narrative: if narrative.is_empty() { m.meaning.clone() } else { narrative },
+                narrative,
                 release_date: None,
                 release_origin: String::new(),
             };

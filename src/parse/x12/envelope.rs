@@ -103,6 +103,8 @@ struct TxnState {
     version: String,
     grammar_version: String,
     known: bool,
+    /// CBP's own set: findings are warnings, the set is accepted with errors noted.
+    cbp: bool,
     codes: Vec<u8>,
     errors: Vec<SegmentError>,
     /// Segment errors past [`MAX_DIAGNOSTICS`], counted, not kept.
@@ -585,6 +587,7 @@ impl<'g> Reader<'g, '_> {
                         version,
                         grammar_version,
                         known: set_grammar.is_some(),
+                        cbp: set_grammar.is_some_and(|sg| sg.cbp),
                         codes: codes_t,
                         errors,
                         dropped: 0,
@@ -779,8 +782,30 @@ impl<'g> Reader<'g, '_> {
             }
         }
         self.dropped += t.dropped;
+        // CBP's own sets (`authority = "cbp"`): CBP's word is never dropped. A code value not in
+        // our list (AK403 7, e.g. an X407 disposition CBP added) is a warning `X12W066` naming
+        // the code, line and segment; the set is applied and acknowledged "accepted, errors
+        // noted" (AK5 E with its AK3/AK4), never rejected. Every other finding keeps its error.
+        let lenient = |e: &SegmentError| t.cbp && e.code == 8 && e.elements.iter().all(|el| el.code == 7);
         for e in &t.errors {
             let p = pos(e.line, e.byte, Some(e.position));
+            if lenient(e) {
+                for el in &e.elements {
+                    self.warn(
+                        "X12W066",
+                        format!(
+                            "{}{:02}{}: code {} is not in our list; CBP's {} set is applied, not rejected",
+                            e.segment_id,
+                            el.position,
+                            el.reference.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                            el.bad_data.as_deref().map(|b| format!("{b:?}")).unwrap_or_default(),
+                            t.set
+                        ),
+                        p,
+                    );
+                }
+                continue;
+            }
             if e.code != 8 {
                 self.err(
                     segment_code(e.code),
@@ -805,10 +830,17 @@ impl<'g> Reader<'g, '_> {
                 );
             }
         }
-        if !t.errors.is_empty() && !t.codes.contains(&5) {
+        let rejecting = t.errors.iter().any(|e| !lenient(e));
+        if rejecting && !t.codes.contains(&5) {
             t.codes.push(5);
         }
-        let status = if t.codes.is_empty() { AckStatus::Accepted } else { AckStatus::Rejected };
+        let status = if !t.codes.is_empty() {
+            AckStatus::Rejected
+        } else if t.errors.is_empty() {
+            AckStatus::Accepted
+        } else {
+            AckStatus::AcceptedWithErrors
+        };
         let fid = group.as_ref().map(|g| g.header.functional_id.clone()).unwrap_or_default();
         let tx = Transaction {
             set: t.set,
@@ -843,6 +875,7 @@ fn date6() -> crate::grammar::x12::ElementDef {
         codes: None,
         code_list: None,
         repeat: 1,
+        name: None,
     }
 }
 

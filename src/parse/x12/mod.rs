@@ -12,6 +12,7 @@
 pub mod delimiters;
 mod envelope;
 pub mod segment;
+pub mod standard;
 pub mod structure;
 
 use super::error::Diagnostic;

@@ -577,7 +577,7 @@ impl<'g> StructureValidator<'g> {
         if self.ctx.set.is_some() {
             self.place(id, seg, def.is_some(), out);
         }
-        if let Some(def) = def {
+        if let Some(def) = def.filter(|d| !d.open) {
             self.scratch.clear();
             self.fast.check(seg, def, required, &mut self.scratch);
             if !self.scratch.is_empty() {
