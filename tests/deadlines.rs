@@ -92,7 +92,7 @@ fn psc_earlier_of_300_days_and_scheduled_liquidation_minus_15() {
     let er = DeadlineFacts { scheduled_liquidation: Some(d("2026-12-11")), ..base.clone() };
     let p = get(&compute(&er, &cal), DeadlineKind::Psc).clone();
     assert_eq!((p.legal, p.due, p.estimated), (d("2026-11-26"), d("2026-11-25"), false));
-    assert!(p.rule.starts_with("earlier of entry date + 300 days and scheduled liquidation - 15 days"));
+    assert!(p.rule.starts_with("earlier of entry date + 300 days and liquidation - 15 days"));
     assert!(p.rule.contains("Thanksgiving Day"));
 
     // Liquidation extended to Fri 2027-06-11: - 15 = 2027-05-27, later than 300 days, so
@@ -101,10 +101,24 @@ fn psc_earlier_of_300_days_and_scheduled_liquidation_minus_15() {
     let p = get(&compute(&ext, &cal), DeadlineKind::Psc).clone();
     assert_eq!((p.legal, p.due, p.estimated), (d("2026-11-29"), d("2026-11-27"), false));
 
-    // No scheduled date: liquidation estimated as entry + 314 = Sun 12-13; - 15 = Sat 11-28,
-    // earlier than 11-29: due Fri 11-27, estimated.
+    // Changed (issue 14): the estimate lands on ACE's Friday cycle. No scheduled date:
+    // entry + 314 = Sun 12-13, the cycle Friday before is 12-11; - 15 = Thu 11-26
+    // (Thanksgiving), earlier than 11-29: due Wed 11-25, estimated.
     let p = get(&compute(&base, &cal), DeadlineKind::Psc).clone();
-    assert_eq!((p.legal, p.due, p.estimated), (d("2026-11-28"), d("2026-11-27"), true));
+    assert_eq!((p.legal, p.due, p.estimated), (d("2026-11-26"), d("2026-11-25"), true));
+
+    // Changed (issue 14; 84 FR 40430): after an importer-requested extension the 300-day cap
+    // no longer applies: extended liquidation Fri 2027-06-11 - 15 = Thu 2027-05-27.
+    let importer = DeadlineFacts { importer_extension: true, ..ext.clone() };
+    let p = get(&compute(&importer, &cal), DeadlineKind::Psc).clone();
+    assert_eq!((p.legal, p.due), (d("2027-05-27"), d("2027-05-27")));
+    assert!(p.rule.contains("84 FR 40430"), "{}", p.rule);
+
+    // Informal entries (11, 12) cannot be corrected by PSC (02 usage note gg, page 184).
+    for t in ["11", "12"] {
+        let informal = DeadlineFacts { entry_type: t.into(), ..er.clone() };
+        assert!(find(&compute(&informal, &cal), DeadlineKind::Psc).is_none());
+    }
 
     // Filed: done. Liquidated without a PSC: the window is closed, no deadline.
     let filed = DeadlineFacts { psc_filed: true, ..er.clone() };
@@ -116,8 +130,8 @@ fn psc_earlier_of_300_days_and_scheduled_liquidation_minus_15() {
 #[test]
 fn fta_claim_one_year_from_importation() {
     let cal = Calendar::default();
-    // Imported Thu 2025-07-03; + 1 year = Fri 2026-07-03, the observed Independence Day:
-    // due Thu 2026-07-02.
+    // Changed (issue 14): the last day is the day before the anniversary. Imported Thu
+    // 2025-07-03; the anniversary Fri 2026-07-03 is refused, last day Thu 2026-07-02.
     let facts = DeadlineFacts {
         fta_claimable: true,
         importation_date: Some(d("2025-07-03")),
@@ -125,12 +139,12 @@ fn fta_claim_one_year_from_importation() {
         ..Default::default()
     };
     let f = get(&compute(&facts, &cal), DeadlineKind::FtaClaim).clone();
-    assert_eq!((f.legal, f.due, f.estimated, f.done), (d("2026-07-03"), d("2026-07-02"), false, false));
-    assert!(f.rule.starts_with("importation date + 1 year"));
-    // Importation date unknown: entry date Mon 2025-07-07 + 1 year = Tue 2026-07-07, estimated.
+    assert_eq!((f.legal, f.due, f.estimated, f.done), (d("2026-07-02"), d("2026-07-02"), false, false));
+    assert!(f.rule.starts_with("day before the 1st anniversary of importation"));
+    // Importation date unknown: entry date Mon 2025-07-07: last day Mon 2026-07-06, estimated.
     let est = DeadlineFacts { importation_date: None, ..facts.clone() };
     let f = get(&compute(&est, &cal), DeadlineKind::FtaClaim).clone();
-    assert_eq!((f.due, f.estimated), (d("2026-07-07"), true));
+    assert_eq!((f.due, f.estimated), (d("2026-07-06"), true));
     // Claimed: done. Not claimable: none.
     assert!(get(&compute(&DeadlineFacts { fta_claimed: true, ..facts.clone() }, &cal), DeadlineKind::FtaClaim).done);
     assert!(find(&compute(&DeadlineFacts { fta_claimable: false, ..facts }, &cal), DeadlineKind::FtaClaim).is_none());
@@ -193,11 +207,11 @@ fn liquidation_scheduled_estimated_posted_suspended() {
     let er = DeadlineFacts { scheduled_liquidation: Some(d("2026-12-11")), ..base.clone() };
     let l = get(&compute(&er, &cal), DeadlineKind::Liquidation).clone();
     assert_eq!((l.due, l.estimated, l.done), (d("2026-12-11"), false, false));
-    // Unknown: entry 2026-02-02 + 314 days = Sun 2026-12-13, estimated; an event date is
-    // not moved to a working day.
+    // Changed (issue 14): unknown: entry 2026-02-02 + 314 days = Sun 2026-12-13; ACE
+    // liquidates on its weekly Friday cycle, so the estimate is Fri 2026-12-11, never a Sunday.
     let l = get(&compute(&base, &cal), DeadlineKind::Liquidation).clone();
-    assert_eq!((l.due, l.estimated), (d("2026-12-13"), true));
-    assert!(l.rule.contains("entry date + 314 days"));
+    assert_eq!((l.due, l.estimated), (d("2026-12-11"), true));
+    assert!(l.rule.contains("entry date + 314 days") && l.rule.contains("Friday"), "{}", l.rule);
     // Posted: done. Suspended with no date: none.
     let posted = DeadlineFacts { liquidation_date: Some(d("2026-12-11")), ..er };
     assert!(get(&compute(&posted, &cal), DeadlineKind::Liquidation).done);
@@ -208,15 +222,29 @@ fn liquidation_scheduled_estimated_posted_suspended() {
 #[test]
 fn extension_request_before_the_period_ends() {
     let cal = Calendar::default();
-    // Entry Mon 2026-06-01: deemed Tue 2027-06-01; the request must be made before, by
-    // Mon 2027-05-31, which is Memorial Day: due Fri 2027-05-28.
+    // Changed (issue 14): the request must come before the (estimated) liquidation, with a
+    // 15-day lead, not merely before the period ends. Entry Mon 2026-06-01: liquidation
+    // estimated on Fri 2027-04-09 (entry + 314 = Sun 04-11, cycle Friday before); - 15 days
+    // = Thu 2027-03-25, well before the period's end (2027-05-31).
     let facts = DeadlineFacts { entry_date: Some(d("2026-06-01")), ..Default::default() };
-    let e = get(&compute(&facts, &cal), DeadlineKind::ExtensionRequest).clone();
+    let ds = compute(&facts, &cal);
+    let e = get(&ds, DeadlineKind::ExtensionRequest).clone();
+    assert_eq!((e.legal, e.due, e.estimated), (d("2027-03-25"), d("2027-03-25"), true));
+    assert!(e.due < get(&ds, DeadlineKind::Liquidation).due);
+    assert!(e.rule.contains("159.12(a)(1)(ii)"), "{}", e.rule);
+    // A scheduled date from ER: Fri 2027-04-16 - 15 = Thu 04-01, not estimated.
+    let er = DeadlineFacts { scheduled_liquidation: Some(d("2027-04-16")), ..facts.clone() };
+    let e = get(&compute(&er, &cal), DeadlineKind::ExtensionRequest).clone();
+    assert_eq!((e.due, e.estimated), (d("2027-04-01"), false));
+    // One extension: estimate Fri 2028-04-07 (2027-04-11 + 1 year = Tue 2028-04-11), - 15 = Thu 03-23.
+    let one = DeadlineFacts { extensions: 1, ..facts.clone() };
+    assert_eq!(get(&compute(&one, &cal), DeadlineKind::ExtensionRequest).due, d("2028-03-23"));
+    // A scheduled date after the period's end minus one day cannot push it past the end:
+    // the period ends 2027-06-01, so the last day is Mon 2027-05-31 (Memorial Day): Fri 05-28.
+    let late = DeadlineFacts { scheduled_liquidation: Some(d("2027-06-25")), ..facts.clone() };
+    let e = get(&compute(&late, &cal), DeadlineKind::ExtensionRequest).clone();
     assert_eq!((e.legal, e.due), (d("2027-05-31"), d("2027-05-28")));
     assert!(e.rule.contains("Memorial Day"));
-    // One extension: period ends Thu 2028-06-01, request by Wed 2028-05-31.
-    let one = DeadlineFacts { extensions: 1, ..facts.clone() };
-    assert_eq!(get(&compute(&one, &cal), DeadlineKind::ExtensionRequest).due, d("2028-05-31"));
     // Three extensions reach the 4-year limit: nothing left to request. Suspended or
     // liquidated: none either.
     assert!(find(&compute(&DeadlineFacts { extensions: 3, ..facts.clone() }, &cal), DeadlineKind::ExtensionRequest)
@@ -233,7 +261,7 @@ fn deemed_liquidation_one_year_plus_extensions_capped_at_four() {
     let facts = DeadlineFacts { entry_date: Some(d("2026-06-01")), ..Default::default() };
     // 2026-06-01 + 1 year = 2027-06-01.
     let dl = get(&compute(&facts, &cal), DeadlineKind::DeemedLiquidation).clone();
-    assert_eq!((dl.due, dl.rule.as_str()), (d("2027-06-01"), "entry date + 1 year"));
+    assert_eq!((dl.due, dl.rule.as_str()), (d("2027-06-01"), "entry date + 1 year (19 U.S.C. 1504)"));
     // 2 extensions: + 3 years = 2029-06-01.
     let two = DeadlineFacts { extensions: 2, ..facts.clone() };
     assert_eq!(get(&compute(&two, &cal), DeadlineKind::DeemedLiquidation).due, d("2029-06-01"));
@@ -264,18 +292,23 @@ fn protest_180_days_from_liquidation_or_reliquidation() {
     let p = get(&compute(&facts, &cal), DeadlineKind::Protest).clone();
     assert_eq!((p.legal, p.due), (d("2026-11-11"), d("2026-11-10")));
     assert!(p.rule.starts_with("liquidation date + 180 days"));
-    // Reliquidated Fri 2027-05-14: + 180 days = Wed 2027-11-10, a new window.
+    // Changed (issue 14): reliquidated Fri 2027-05-14: + 180 days = Wed 2027-11-10, a new
+    // window of its own; the first one stays.
     let reliq = DeadlineFacts { reliquidation_date: Some(d("2027-05-14")), ..facts.clone() };
-    let p = get(&compute(&reliq, &cal), DeadlineKind::Protest).clone();
+    let ds = compute(&reliq, &cal);
+    let p = get(&ds, DeadlineKind::ReliquidationProtest).clone();
     assert_eq!(p.due, d("2027-11-10"));
     assert!(p.rule.starts_with("reliquidation date + 180 days"));
+    assert_eq!(get(&ds, DeadlineKind::Protest).due, d("2026-11-10"));
     // A protest on file covers the liquidation; against the reliquidation only when filed after it.
     let filed = DeadlineFacts { protest_filed: true, ..facts.clone() };
     assert!(get(&compute(&filed, &cal), DeadlineKind::Protest).done);
     let old_protest = DeadlineFacts { protest_filed: true, protest_filed_date: Some(d("2026-09-01")), ..reliq.clone() };
-    assert!(!get(&compute(&old_protest, &cal), DeadlineKind::Protest).done);
+    let ds = compute(&old_protest, &cal);
+    assert!(get(&ds, DeadlineKind::Protest).done);
+    assert!(!get(&ds, DeadlineKind::ReliquidationProtest).done);
     let new_protest = DeadlineFacts { protest_filed: true, protest_filed_date: Some(d("2027-06-01")), ..reliq };
-    assert!(get(&compute(&new_protest, &cal), DeadlineKind::Protest).done);
+    assert!(get(&compute(&new_protest, &cal), DeadlineKind::ReliquidationProtest).done);
     // Entries before 2004-12-18 had 90 days: liquidated Fri 2005-04-29 + 90 = Thu 2005-07-28.
     let old = DeadlineFacts {
         entry_date: Some(d("2004-06-01")),
@@ -448,18 +481,18 @@ fn moved_deadline_reminds_for_its_new_date() {
         liquidation_date: Some(d("2026-12-11")),
         ..Default::default()
     };
-    let protest_only = |f: &DeadlineFacts| {
-        with_entry(compute(f, &cal).into_iter().filter(|x| x.kind == DeadlineKind::Protest).collect::<Vec<_>>())
+    let protest_only = |f: &DeadlineFacts, kind: DeadlineKind| {
+        with_entry(compute(f, &cal).into_iter().filter(|x| x.kind == kind).collect::<Vec<_>>())
     };
-    let items = protest_only(&facts);
+    let items = protest_only(&facts, DeadlineKind::Protest);
     assert_eq!(items[0].deadline.due, d("2027-06-09"));
     step(&plan, &items, at("2027-05-10T09:00:00-04:00"), &mut ledger, &mut log);
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].0.due, log[0].0.lead_days), (d("2027-06-09"), 30));
 
-    // Reliquidated Fri 2027-05-14: the protest window now closes Wed 2027-11-10.
+    // Reliquidated Fri 2027-05-14: a new protest window closes Wed 2027-11-10.
     let moved = DeadlineFacts { reliquidation_date: Some(d("2027-05-14")), ..facts };
-    let items = protest_only(&moved);
+    let items = protest_only(&moved, DeadlineKind::ReliquidationProtest);
     assert_eq!(items[0].deadline.due, d("2027-11-10"));
     // On 05-20 nothing: the new date's leads are all ahead; the next is lead 30 on Mon 2027-10-11.
     step(&plan, &items, at("2027-05-20T09:00:00-04:00"), &mut ledger, &mut log);
@@ -569,10 +602,17 @@ fn listing_is_soonest_first_within_days() {
     };
     let items = with_entry(compute(&facts, &cal));
     let rows = listing(&items, d("2026-11-01"), Some(45), false);
-    // PSC 11-25, liquidation 12-11 fall within 45 days of 11-01 (12-16); the extension
-    // request (2027-02-01) and deemed liquidation (2027-02-02) do not.
+    // PSC 11-25, the extension request (liquidation - 15 days: 11-25 too) and liquidation
+    // 12-11 fall within 45 days of 11-01 (12-16); deemed liquidation (2027-02-02) does not.
     let got: Vec<(String, NaiveDate)> = rows.iter().map(|r| (r.kind.to_string(), r.due)).collect();
-    assert_eq!(got, [("psc".to_string(), d("2026-11-25")), ("liquidation".to_string(), d("2026-12-11"))]);
+    assert_eq!(
+        got,
+        [
+            ("psc".to_string(), d("2026-11-25")),
+            ("extension-request".to_string(), d("2026-11-25")),
+            ("liquidation".to_string(), d("2026-12-11"))
+        ]
+    );
     let json = serde_json::to_value(&rows).unwrap();
     assert_eq!(json[0]["entry"], "EEE-1234567-3");
     assert_eq!(json[0]["estimated"], false);
@@ -613,7 +653,7 @@ fn ics_feed_is_well_formed() {
     assert!(lines.contains(&"DTEND;VALUE=DATE:20261126"));
     let desc =
         lines.iter().find(|l| l.starts_with("DESCRIPTION:Entry EEE-1234567-3\\nDeadline: Post summary")).unwrap();
-    assert!(desc.contains("scheduled liquidation - 15 days\\; 2026-11-26 is not a working day"), "{desc}");
+    assert!(desc.contains("(ER))\\; 2026-11-26 is not a working day"), "{desc}");
     let value = desc.trim_start_matches("DESCRIPTION:");
     assert!(value.match_indices([';', ',']).all(|(i, _)| value[..i].ends_with('\\')), "unescaped ; or , in {value}");
     assert!(lines.contains(&"SUMMARY:Statement payment due: EEE-1234567-3 [done]"));
@@ -693,6 +733,34 @@ mod robustness {
             let _ = p.next_wake(&items, now, &|_| false);
             let ics = to_ics(&items, now);
             prop_assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        }
+
+        /// The issue 14 facts (entry types, payment types, suspension lift, warehouse
+        /// withdrawal, importer extension) at the edges of the calendar: no panic, and every
+        /// estimated liquidation is a Friday.
+        #[test]
+        fn sourced_rules_never_panic(
+            entry_date in any_date(), print in any_date(), lifted in any_date(), withdrawal in any_date(),
+            sched in any_date(), ext in 0u32..6, flags in any::<[bool; 6]>(),
+            entry_type in proptest::sample::select(vec!["01", "11", "12", "21", "23", ""]),
+            payment_type in proptest::sample::select(vec!["", "1", "2", "3", "5", "6", "7", "8"]),
+        ) {
+            let facts = DeadlineFacts {
+                entry_date, entry_date_estimated: flags[0], entry_type: entry_type.into(),
+                payment_type: payment_type.into(), statement_print_date: print, release_date: print,
+                suspension_lifted: lifted, final_withdrawal: withdrawal, scheduled_liquidation: sched,
+                extensions: ext, importer_extension: flags[1], suspended: flags[2],
+                adcvd_suspended: flags[3], tib_six_months: flags[4], fta_claimable: flags[5],
+                importation_date: entry_date, ..Default::default()
+            };
+            let ds = compute(&facts, &Calendar::default());
+            for dl in &ds {
+                prop_assert!(dl.due <= dl.legal || dl.kind == DeadlineKind::SummaryFiling);
+                if dl.kind == DeadlineKind::Liquidation && dl.estimated && lifted.is_none() {
+                    prop_assert_eq!(dl.due.weekday(), chrono::Weekday::Fri);
+                }
+            }
+            let _ = to_ics(&with_entry(ds), at("2026-06-01T12:00:00-04:00"));
         }
     }
 }

@@ -360,12 +360,13 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
         (Some("2026-11-10"), Some("2026-11-11"), Some(false))
     );
     assert!(psc["rule"].as_str().unwrap_or("").contains("Veterans Day"), "{psc}");
-    // fta-claim: origin MX (USMCA) without an SPI claim; imported 2026-01-18 + 1 year =
-    // Mon 2027-01-18 (Birthday of Martin Luther King, Jr.) → Fri 2027-01-15.
+    // fta-claim (changed, issue 14: the day before the anniversary, 19 U.S.C. 1520(d)):
+    // origin MX (USMCA) without an SPI claim; imported 2026-01-18, last day Sun 2027-01-17
+    // → Fri 2027-01-15.
     let fta = kind(&g, "fta-claim");
     assert_eq!(
         (fta["due"].as_str(), fta["legal"].as_str(), fta["done"].as_bool()),
-        (Some("2027-01-15"), Some("2027-01-18"), Some(false))
+        (Some("2027-01-15"), Some("2027-01-17"), Some(false))
     );
     // reconciliation: issue code 001 (value); the importer's earliest flagged summary is not
     // known, so this summary (filed 2026-01-15) + 21 months = Fri 2027-10-15, estimated.
@@ -374,13 +375,15 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
     // liquidation: the ER's scheduled date (status 2, JB 44–49) Fri 2026-12-04, not estimated.
     let liq = kind(&g, "liquidation");
     assert_eq!((liq["due"].as_str(), liq["estimated"].as_bool()), (Some("2026-12-04"), Some(false)));
-    // deemed-liquidation: entry + 1 year = Fri 2027-01-15; extension-request the day before,
-    // Thu 2027-01-14 (a working day).
+    // deemed-liquidation: entry + 1 year = Fri 2027-01-15. Changed (issue 14): the extension
+    // request must come before the scheduled liquidation with a 15-day lead: Fri 2026-12-04
+    // - 15 days = Thu 2026-11-19.
     assert_eq!(kind(&g, "deemed-liquidation")["due"], "2027-01-15");
-    assert_eq!(kind(&g, "extension-request")["due"], "2027-01-14");
-    // Entry B has no ER: its liquidation is estimated at entry 2026-02-09 + 314 days = 2026-12-20.
+    assert_eq!(kind(&g, "extension-request")["due"], "2026-11-19");
+    // Entry B has no ER: entry 2026-02-09 + 314 days = Sun 2026-12-20; changed (issue 14):
+    // the estimate lands on ACE's Friday cycle, Fri 2026-12-18.
     let liq = kind(&b, "liquidation");
-    assert_eq!((liq["due"].as_str(), liq["estimated"].as_bool()), (Some("2026-12-20"), Some(true)));
+    assert_eq!((liq["due"].as_str(), liq["estimated"].as_bool()), (Some("2026-12-18"), Some(true)));
 
     // protest: liquidated 2025-09-01 + 180 days = Sat 2026-02-28 → Fri 2026-02-27. No PSC
     // window once liquidated.
@@ -437,7 +440,9 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
 
     // An importer extension (ER code 50) with the new scheduled date 2027-12-03 moves the
     // liquidation, the deemed liquidation (entry + 2 years = Sat 2028-01-15, an event, shown
-    // as is) and the extension request (2028-01-14, Fri); the PSC stays at 2026-11-10.
+    // as is) and the extension request (2027-12-03 - 15 days = Thu 2027-11-18). Changed
+    // (issue 14; 84 FR 40430): after an importer-requested extension the PSC may be filed up
+    // to 15 days before the extended liquidation date, so it moves to 2027-11-18 too.
     {
         let p = env.open("2026-11-03T09:00:00-05:00");
         env.ingest(&p, &[("er-g2.abi", er(G, "110226", "2", "120327", &["50"], "110226", "NO", "011526"))]);
@@ -445,17 +450,26 @@ fn each_deadline_kind_from_ingested_files_and_the_cli() {
     let g = env.json("2026-11-03T09:00:00-05:00", &["entry", &entry_display(FILER, G), "--json"]);
     assert_eq!(kind(&g, "liquidation")["due"], "2027-12-03");
     assert_eq!(kind(&g, "deemed-liquidation")["due"], "2028-01-15");
-    assert_eq!(kind(&g, "extension-request")["due"], "2028-01-14");
-    assert_eq!(kind(&g, "psc")["due"], "2026-11-10");
+    assert_eq!(kind(&g, "extension-request")["due"], "2027-11-18");
+    assert_eq!(kind(&g, "psc")["due"], "2027-11-18");
 
-    // `deadlines --remind` at 2026-11-03 09:00: G's PSC (due 11-10) reaches its 7-day lead
-    // today at 08:00; everything else is overdue (not reminded) or later. Once only.
-    let now = "2026-11-03T09:00:00-05:00";
-    assert_eq!(env.cli(now, &["deadlines", "--remind"]).trim(), "1 reminder(s) queued");
+    // `deadlines --remind` at 2026-11-26 09:00: entries A (entry date estimated from its
+    // release 2026-02-09, 19 CFR 141.68(a)) and B (entry 2026-02-09) have their PSC and
+    // extension request on Thu 2026-12-03 (liquidation estimated Fri 12-18 - 15 days), whose
+    // 7-day lead is today at 08:00; everything else is overdue (not reminded) or later.
+    // Once only.
+    let now = "2026-11-26T09:00:00-05:00";
+    assert_eq!(env.cli(now, &["deadlines", "--remind"]).trim(), "4 reminder(s) queued");
     assert_eq!(env.cli(now, &["deadlines", "--remind"]).trim(), "0 reminder(s) queued");
     let outbox = env.json(now, &["alerts", "--json"]);
-    let ids: Vec<&str> = outbox.as_array().expect("array").iter().filter_map(|r| r["id"].as_str()).collect();
-    assert_eq!(ids, vec![format!("reminder/{}/psc/2026-11-10/7", compact(G)).as_str()]);
+    let mut ids: Vec<&str> = outbox.as_array().expect("array").iter().filter_map(|r| r["id"].as_str()).collect();
+    ids.sort();
+    let mut want: Vec<String> = [A, B]
+        .iter()
+        .flat_map(|tx| ["psc", "extension-request"].map(|k| format!("reminder/{}/{k}/2026-12-03/7", compact(*tx))))
+        .collect();
+    want.sort();
+    assert_eq!(ids, want);
 }
 
 // ---------------------------------------------------------------- reminders by mail
@@ -476,8 +490,10 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
     let id = |tx: u32, kind: &str, due: &str, lead: u32| format!("reminder/{}/{kind}/{due}/{lead}", compact(tx));
 
     // 2026-02-10: a backlog arrives. A: summary due 02-24 (reminders 02-17, 02-23, 02-24 at
-    // 08:00); B: summary filed (done, silent); D: protest due 02-27 (02-20, 02-26, 02-27); F:
-    // statement due Fri 02-20 (02-13, 02-19, 02-20).
+    // 08:00); B: summary filed (done, silent), and (changed, issue 14) its daily statement
+    // (payment type 2, no PF yet) due release + 10 working days = 02-24, estimated (02-17,
+    // 02-23, 02-24); D: protest due 02-27 (02-20, 02-26, 02-27); F: statement due Fri 02-20
+    // (02-13, 02-19, 02-20).
     let now = "2026-02-10T09:00:00-05:00";
     {
         let p = env.open(now);
@@ -518,8 +534,9 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
     assert!(subject.contains("Statement payment due in 7 days (due 2026-02-20)"), "{subject}");
     assert_eq!(header(&mails[0], "To").as_deref(), Some("deadlines@example.com"));
 
-    // 2026-02-14: the final statement: paid, so F's 1-day and same-day reminders never go.
-    // (Restart: the store is closed and reopened between every step.)
+    // 2026-02-14: the final statement (a daily statement, payment type 2: final means paid,
+    // 05-daily-statement page 6), so F's 1-day and same-day reminders never go. (Restart:
+    // the store is closed and reopened between every step.)
     {
         let p = env.open("2026-02-14T10:00:00-05:00");
         let mut final_pf = String::from_utf8(pf(FILER, &[F], true)).expect("ascii");
@@ -527,35 +544,37 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         env.ingest(&p, &[("pf-f-final.abi", final_pf.into_bytes())]);
     }
 
-    // 2026-02-17 09:00: A's 7-day reminder.
+    // 2026-02-17 09:00: A's and B's 7-day reminders.
     let now = "2026-02-17T09:00:00-05:00";
-    {
-        let p = env.open(now);
-        assert_eq!(remind_once(p.store(), &config, t(now)).expect("pass"), 1);
-        assert_eq!(deliver(&env, p.store(), now).await.expect("join"), 1);
-    }
-
-    // Down from 02-17 to 02-23 12:00. At start: A's 1-day reminder (fired 08:00 today) and D's
-    // 7-day reminder missed on 02-20 (sent once, marked late); nothing for F (paid) or B (done).
-    let now = "2026-02-23T12:00:00-05:00";
     {
         let p = env.open(now);
         assert_eq!(remind_once(p.store(), &config, t(now)).expect("pass"), 2);
         assert_eq!(deliver(&env, p.store(), now).await.expect("join"), 2);
-        // D is reliquidated on 2026-02-23: the protest window moves to 2026-02-23 + 180 days =
-        // Sat 2026-08-22 → Fri 2026-08-21.
+    }
+
+    // Down from 02-17 to 02-23 12:00. At start: A's and B's 1-day reminders (fired 08:00
+    // today) and D's 7-day reminder missed on 02-20 (sent once, marked late); nothing for F
+    // (paid) or B's summary (done).
+    let now = "2026-02-23T12:00:00-05:00";
+    {
+        let p = env.open(now);
+        assert_eq!(remind_once(p.store(), &config, t(now)).expect("pass"), 3);
+        assert_eq!(deliver(&env, p.store(), now).await.expect("join"), 3);
+        // D is reliquidated on 2026-02-23: a second protest window (changed, issue 14: it does
+        // not replace the first) closes 2026-02-23 + 180 days = Sat 2026-08-22 → Fri 2026-08-21.
         env.ingest(&p, &[("er-d-reliq.abi", er(D, "022326", "3", "022326", &[], "", "NO", "100124"))]);
     }
     let mails = server.received();
-    assert_eq!(mails.len(), 4);
+    assert_eq!(mails.len(), 6);
     let late = mails
         .iter()
         .find(|m| header(m, "X-Entrywatch-Alert-Id") == Some(id(D, "protest", "2026-02-27", 7)))
         .expect("D's missed 7-day reminder");
     assert!(header(late, "Subject").is_some_and(|s| s.contains("[late]")), "{late}");
 
-    // 2026-02-26 09:00 (a restart with the real scheduler loop): D's old date would have
-    // reminded today, but the deadline moved; A's has passed. Nothing is queued.
+    // 2026-02-26 09:00 (a restart with the real scheduler loop): the first protest window
+    // still stands (changed, issue 14), so D's 1-day reminder for 02-27 is queued; A's and
+    // B's have passed.
     let now = "2026-02-26T09:00:00-05:00";
     {
         let p = env.open(now);
@@ -573,8 +592,10 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let _ = tx.send(());
         task.await.expect("scheduler stops");
-        assert_eq!(reminder_ids(&store).len(), 4);
-        assert_eq!(next_reminder(&store, &config, t(now)).expect("next"), Some(t("2026-08-14T08:00:00-04:00")));
+        assert_eq!(reminder_ids(&store).len(), 7);
+        // Next: D's same-day reminder of the first window (the reminder after it, for the
+        // reliquidation window on 08-14, follows).
+        assert_eq!(next_reminder(&store, &config, t(now)).expect("next"), Some(t("2026-02-27T08:00:00-05:00")));
     }
 
     // 2026-08-14 09:00: the scheduler loop queues D's 7-day reminder for the NEW date, once.
@@ -596,15 +617,15 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         tokio::time::timeout(std::time::Duration::from_secs(10), mailer_wake.notified())
             .await
             .expect("the scheduler wakes the mailer after queuing");
-        let want = id(D, "protest", "2026-08-21", 7);
+        let want = id(D, "reliquidation-protest", "2026-08-21", 7);
         assert!(reminder_ids(&store).contains(&want));
         // New facts wake it: another pass, still nothing twice.
         wake.notify_one();
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         let _ = tx.send(());
         task.await.expect("scheduler stops");
-        assert_eq!(reminder_ids(&store).len(), 5);
-        assert_eq!(deliver(&env, &store, now).await.expect("join"), 1);
+        assert_eq!(reminder_ids(&store).len(), 8);
+        assert_eq!(deliver(&env, &store, now).await.expect("join"), 2);
     }
 
     let mails = server.received();
@@ -614,8 +635,11 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         id(F, "statement-payment", "2026-02-20", 7),
         id(A, "summary-filing", "2026-02-24", 7),
         id(A, "summary-filing", "2026-02-24", 1),
+        id(B, "statement-payment", "2026-02-24", 7),
+        id(B, "statement-payment", "2026-02-24", 1),
         id(D, "protest", "2026-02-27", 7),
-        id(D, "protest", "2026-08-21", 7),
+        id(D, "protest", "2026-02-27", 1),
+        id(D, "reliquidation-protest", "2026-08-21", 7),
     ];
     want.sort();
     assert_eq!(ids, want, "each reminder exactly once; none for done deadlines");
@@ -627,5 +651,5 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
     assert_eq!(ledger, want);
     assert_eq!(remind_once(p.store(), &config, t(now)).expect("pass"), 0);
     assert_eq!(deliver(&env, p.store(), now).await.expect("join"), 0);
-    assert_eq!(server.received().len(), 5);
+    assert_eq!(server.received().len(), 8);
 }

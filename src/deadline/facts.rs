@@ -7,23 +7,50 @@
 use super::rules::{compute, DeadlineFacts};
 use super::{Deadline, EntryDeadline};
 use crate::calendar::Calendar;
-use crate::domain::{Entry, Fact, FactKind, LiquidationStatus, SummaryStatus};
+use crate::domain::{extends, suspends, Entry, ExtSusp, Fact, FactKind, LiquidationStatus, SummaryStatus};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value};
 
-/// Countries of origin whose goods may get a post-importation preference claim (19 U.S.C.
-/// 1520(d) as extended by the FTA implementation acts): USMCA (CA, MX) and the bilateral and
-/// regional FTAs in force (AU, BH, CL, CO, IL, JO, KR, MA, OM, PA, PE, SG, CAFTA-DR: CR, DO,
-/// GT, HN, NI, SV).
-pub const FTA_PARTNERS: [&str; 20] = [
-    "AU", "BH", "CA", "CL", "CO", "CR", "DO", "GT", "HN", "IL", "JO", "KR", "MA", "MX", "NI", "OM", "PA", "PE", "SG",
-    "SV",
-];
+/// One agreement of grammars/codes/fta_1520d.toml: who may make a post-importation claim
+/// (19 U.S.C. 1520(d)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agreement1520d {
+    pub code: String,
+    pub name: String,
+    pub countries: Vec<String>,
+    pub spi: Vec<String>,
+    pub regulation: String,
+}
 
-/// ESQ JC extension codes (49 Customs, 50 importer, 51 other).
-const EXTENSION_CODES: [&str; 3] = ["49", "50", "51"];
-/// ESQ JC suspension codes (43–48) and 66 (court injunction).
-const SUSPENSION_CODES: [&str; 7] = ["43", "44", "45", "46", "47", "48", "66"];
+/// The agreements of the `fta_1520d` code list.
+pub fn agreements_1520d(codes: &crate::grammar::codes::CodeLists) -> Vec<Agreement1520d> {
+    let Some(list) = codes.list("fta_1520d") else { return Vec::new() };
+    let strs = |t: &toml::Table, k: &str| -> Vec<String> {
+        t.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_str()).map(|x| x.trim().to_string()).collect())
+            .unwrap_or_default()
+    };
+    list.table
+        .iter()
+        .filter_map(|t| {
+            let code = t.get("agreement")?.as_str()?.to_string();
+            Some(Agreement1520d {
+                name: list.get(&code).map(|c| c.meaning.clone()).unwrap_or_else(|| code.clone()),
+                countries: strs(t, "countries"),
+                spi: strs(t, "spi"),
+                regulation: t.get("regulation").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+                code,
+            })
+        })
+        .collect()
+}
+
+/// The embedded `fta_1520d` list, loaded once.
+fn embedded_1520d() -> &'static [Agreement1520d] {
+    static LIST: std::sync::OnceLock<Vec<Agreement1520d>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| crate::grammar::Grammars::embedded().map(|g| agreements_1520d(&g.codes)).unwrap_or_default())
+}
 
 /// One ER (entry summary query) report, in canonical fact order.
 struct Er<'a> {
@@ -83,26 +110,31 @@ fn implied_extensions(entry: NaiveDate, scheduled: NaiveDate) -> u32 {
 
 /// What the deadline rules need, read from an entry and its fact log.
 ///
-/// - entry date: CBP's (ER JD 4–9) when reported, else the summary's;
+/// - entry date: CBP's (ER JD 4–9) when reported, else the summary's (AE 11-record 42–47),
+///   else the release date, marked estimated (19 CFR 141.68(a); 02 usage notes j, ll);
 /// - release: the release disposition's date; the summary counts as filed separately when
 ///   there is a release and no summary was filed (accepted or pending) on or before that day;
-/// - statement: due date from PF/MS; paid once the statement is final;
-/// - FTA: claimable when a line's origin is an FTA partner ([`FTA_PARTNERS`]) or a line
-///   claims an SPI; claimed when every partner-origin line carries an SPI;
-/// - reconciliation: AE 10-record pos 46 (FTA) and 47–49 (issue code) of any filing; the
-///   earliest flagged summary/importation across the importer's entries is not known here
-///   (the rules mark the deadline estimated and use this entry's dates);
+/// - statement: payment type from the statement (or the filing); a daily statement (2, 3, 5)
+///   is paid once final; a periodic daily statement (6, 7, 8) only once its periodic monthly
+///   statement (MS) is final, due on the MS due date;
+/// - 1520(d) claim: claimable when a line's origin or SPI belongs to an agreement of
+///   grammars/codes/fta_1520d.toml; claimed when every such line carries one of the
+///   agreements' SPIs, or a 520(d) petition (ER JJ protest type 3) is on file;
+/// - reconciliation: AE 10-record pos 46 (FTA) and 47–49 (issue code) of any filing;
 /// - liquidation from the ER reports in order: status 2 with a date = scheduled; status 1
 ///   = liquidated (first one); status 3 = reliquidated (latest one); extensions = distinct
 ///   extension dates reported with codes 49–51, or the years a scheduled date implies;
-///   suspended when the latest report carries 43–48 or 66;
+///   suspended when the latest report carries a suspension code (43–48, 65, 66:
+///   [`ExtSusp`]); lifted on the first report without one after one with one;
 /// - PSC filed: a filing with the PSC indicator (AE pos 65) or liquidation reason 62;
-/// - protest: on file when the latest report says `YS`; when a reliquidation was reported
-///   without a protest and a later report shows one, it was filed after the reliquidation.
+/// - protest: on file when ER JJ reports a protest (type 1, not withdrawn) or the latest JC
+///   says `YS`; denied (DN) or partly denied (PD) with a decision date starts the court
+///   action clock, done when JJ's summons indicator is set.
 pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
     let reports = ers(facts);
     let mut f = DeadlineFacts {
         entry_date: reports.iter().rev().find_map(|r| r.entry_date).or(entry.entry_date),
+        entry_type: entry.entry_type.trim().to_string(),
         ..DeadlineFacts::default()
     };
 
@@ -120,6 +152,10 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
     } else {
         None
     };
+    if f.entry_date.is_none() && f.release_date.is_some() {
+        f.entry_date = f.release_date;
+        f.entry_date_estimated = true;
+    }
     f.summary_filed_date = entry
         .filings
         .iter()
@@ -130,21 +166,48 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
     }
 
     // Statement.
+    let filed_payment_type =
+        entry.filings.iter().rev().map(|x| x.summary.payment_type.trim()).find(|p| !p.is_empty()).unwrap_or("");
+    f.statement_print_date = entry.filings.iter().rev().find_map(|x| x.summary.statement_print_date);
     if let Some(s) = &entry.statement {
-        f.statement_due = s.due;
-        f.statement_paid = s.final_statement;
+        f.payment_type = if s.payment_type.trim().is_empty() {
+            filed_payment_type.to_string()
+        } else {
+            s.payment_type.trim().to_string()
+        };
+        f.statement_print_date = s.print_date.or(f.statement_print_date);
+        if super::rules::PERIODIC_PAYMENT_TYPES.contains(&f.payment_type.as_str()) {
+            f.statement_due = s.monthly.as_ref().and(s.due);
+            f.statement_paid = s.monthly_final;
+        } else {
+            f.statement_due = s.due;
+            f.statement_paid = s.final_statement;
+        }
+    } else {
+        f.payment_type = filed_payment_type.to_string();
     }
 
     // The current filing: importation date, preference claims, reconciliation flags.
+    let agreements = embedded_1520d();
     if let Some(cur) = entry.current_filing() {
         let s = &cur.summary;
         f.importation_date = s.import_date;
-        let partner = |l: &crate::domain::Line| FTA_PARTNERS.contains(&l.country_of_origin.trim());
-        let with_spi = s.lines.iter().filter(|l| !l.spi.trim().is_empty()).count();
+        let partner = |l: &crate::domain::Line| {
+            agreements.iter().any(|a| {
+                a.countries.iter().any(|c| c == l.country_of_origin.trim()) || a.spi.iter().any(|x| x == l.spi.trim())
+            })
+        };
+        let claims = |l: &crate::domain::Line| agreements.iter().any(|a| a.spi.iter().any(|x| x == l.spi.trim()));
         let partner_lines: Vec<_> = s.lines.iter().filter(|l| partner(l)).collect();
-        f.fta_claimable = with_spi > 0 || !partner_lines.is_empty();
-        f.fta_claimed = f.fta_claimable && partner_lines.iter().all(|l| !l.spi.trim().is_empty());
+        f.fta_claimable = !partner_lines.is_empty();
+        f.fta_claimed = f.fta_claimable && partner_lines.iter().all(|l| claims(l));
         f.recon_issue = Some(s.recon_issue.trim().to_string()).filter(|c| !c.is_empty());
+        // 02 usage note j (page 159) and AE Table 9 (page 219): 9813.00.75 is under a 6-month bond.
+        f.tib_six_months =
+            s.lines.iter().flat_map(|l| l.tariffs.iter()).any(|t| t.hts.replace('.', "").starts_with("98130075"));
+    }
+    if entry.protests.iter().any(|p| p.protest_type == "3" && p.status != "WD") {
+        f.fta_claimed = true;
     }
     if f.importation_date.is_none() {
         f.importation_date = entry.filings.iter().rev().find_map(|x| x.summary.import_date);
@@ -167,17 +230,22 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
         if last.status == "2" {
             f.scheduled_liquidation = last.date;
         }
-        f.suspended = last.codes.iter().any(|c| SUSPENSION_CODES.contains(&c.as_str()))
-            || entry.liquidation.status == LiquidationStatus::Suspended;
+        f.suspended = suspends(last.codes) || entry.liquidation.status == LiquidationStatus::Suspended;
+        f.adcvd_suspended = last.codes.iter().any(|c| ExtSusp::of(c) == Some(ExtSusp::AdcvdSuspension));
         f.protest_filed = last.protest == "YS";
+        if !f.suspended {
+            // The first report without a suspension after the last one with it.
+            if let Some(i) = reports.iter().rposition(|r| suspends(r.codes)) {
+                f.suspension_lifted = reports.get(i + 1).map(|r| r.day);
+            }
+        }
     }
-    let mut ext_dates: Vec<Option<NaiveDate>> = reports
-        .iter()
-        .filter(|r| r.codes.iter().any(|c| EXTENSION_CODES.contains(&c.as_str())))
-        .map(|r| r.ext_date)
-        .collect();
+    let mut ext_dates: Vec<Option<NaiveDate>> =
+        reports.iter().filter(|r| extends(r.codes)).map(|r| r.ext_date).collect();
     ext_dates.sort();
     ext_dates.dedup();
+    f.importer_extension =
+        reports.iter().any(|r| r.codes.iter().any(|c| ExtSusp::of(c) == Some(ExtSusp::ImporterExtension)));
     let reported = u32::try_from(ext_dates.len()).unwrap_or(u32::MAX);
     let implied = f.entry_date.zip(f.scheduled_liquidation).map_or(0, |(e, s)| implied_extensions(e, s));
     f.extensions = reported.max(implied);
@@ -195,6 +263,39 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
                 .find(|r| r.protest == "YS")
                 .map(|r| r.day.max(f.reliquidation_date.unwrap_or(r.day)));
         }
+    }
+
+    // ER JJ protests (03-entry-summary-query, page 43): type 1 is a 514 protest.
+    let protests_514: Vec<_> =
+        entry.protests.iter().filter(|p| matches!(p.protest_type.as_str(), "1" | "") && p.status != "WD").collect();
+    if !protests_514.is_empty() {
+        f.protest_filed = true;
+        // A protest number first reported after the reliquidation was reported was filed
+        // after it (JJ repeats every protest of the entry on each report).
+        let reliq_seen = reports.iter().find(|r| r.status == "3").map(|r| r.day);
+        let first_seen = |number: &str| {
+            facts
+                .iter()
+                .filter(|x| matches!(&x.kind, FactKind::Protest { number: n, .. } if n.trim() == number))
+                .map(|x| x.at.date())
+                .min()
+        };
+        if let Some(seen) = reliq_seen {
+            let after = protests_514.iter().filter_map(|p| first_seen(&p.number)).filter(|d| *d > seen).min();
+            if let Some(d) = after {
+                let d = d.max(f.reliquidation_date.unwrap_or(d));
+                f.protest_filed_date = Some(f.protest_filed_date.map_or(d, |x| x.min(d)));
+            }
+        }
+    }
+    let denied = protests_514
+        .iter()
+        .filter(|p| matches!(p.status.as_str(), "DN" | "PD"))
+        .filter_map(|p| p.decided.map(|d| (d, p.summons)))
+        .min_by_key(|(d, summons)| (*summons, *d));
+    if let Some((d, summons)) = denied {
+        f.protest_denied_date = Some(d);
+        f.court_action_filed = summons;
     }
     f
 }

@@ -4,7 +4,7 @@
 //! [`Calendar`](crate::calendar::Calendar), an injected "now"): the store decides what the
 //! facts are and records which reminders were sent; the mailer delivers them.
 //!
-//! - [`rules::compute`]: facts → deadlines (reference/abi.md §5, §6).
+//! - [`rules::compute`]: facts → deadlines, each rule with its source (docs/deadlines.md).
 //! - [`remind::due_reminders`], [`remind::next_wake`]: which reminders are due now, and when
 //!   the scheduler should wake next.
 //! - [`ics::to_ics`]: an RFC 5545 calendar feed.
@@ -32,26 +32,30 @@ pub enum DeadlineKind {
     SummaryFiling,
     StatementPayment,
     Psc,
+    TibExport,
     FtaClaim,
     Reconciliation,
     Liquidation,
     ExtensionRequest,
     DeemedLiquidation,
     Protest,
+    ReliquidationProtest,
     CourtAction,
 }
 
 impl DeadlineKind {
-    pub const ALL: [DeadlineKind; 10] = [
+    pub const ALL: [DeadlineKind; 12] = [
         DeadlineKind::SummaryFiling,
         DeadlineKind::StatementPayment,
         DeadlineKind::Psc,
+        DeadlineKind::TibExport,
         DeadlineKind::FtaClaim,
         DeadlineKind::Reconciliation,
         DeadlineKind::Liquidation,
         DeadlineKind::ExtensionRequest,
         DeadlineKind::DeemedLiquidation,
         DeadlineKind::Protest,
+        DeadlineKind::ReliquidationProtest,
         DeadlineKind::CourtAction,
     ];
 
@@ -61,12 +65,14 @@ impl DeadlineKind {
             DeadlineKind::SummaryFiling => "summary-filing",
             DeadlineKind::StatementPayment => "statement-payment",
             DeadlineKind::Psc => "psc",
+            DeadlineKind::TibExport => "tib-export",
             DeadlineKind::FtaClaim => "fta-claim",
             DeadlineKind::Reconciliation => "reconciliation",
             DeadlineKind::Liquidation => "liquidation",
             DeadlineKind::ExtensionRequest => "extension-request",
             DeadlineKind::DeemedLiquidation => "deemed-liquidation",
             DeadlineKind::Protest => "protest",
+            DeadlineKind::ReliquidationProtest => "reliquidation-protest",
             DeadlineKind::CourtAction => "court-action",
         }
     }
@@ -77,12 +83,14 @@ impl DeadlineKind {
             DeadlineKind::SummaryFiling => "Entry summary filing due",
             DeadlineKind::StatementPayment => "Statement payment due",
             DeadlineKind::Psc => "Post summary correction window closes",
+            DeadlineKind::TibExport => "TIB goods must be exported or destroyed",
             DeadlineKind::FtaClaim => "Post-importation FTA claim window closes",
             DeadlineKind::Reconciliation => "Reconciliation entry due",
             DeadlineKind::Liquidation => "Scheduled liquidation",
             DeadlineKind::ExtensionRequest => "Last day to request a liquidation extension",
             DeadlineKind::DeemedLiquidation => "Deemed liquidation",
             DeadlineKind::Protest => "Protest window closes",
+            DeadlineKind::ReliquidationProtest => "Protest window of the reliquidation closes",
             DeadlineKind::CourtAction => "Court of International Trade action window closes",
         }
     }

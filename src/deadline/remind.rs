@@ -103,7 +103,10 @@ impl Reminder {
             DeadlineKind::ExtensionRequest => {
                 "Request an extension of liquidation in writing before this date, if needed.\n"
             }
-            DeadlineKind::Protest => "File any protest before this date.\n",
+            DeadlineKind::Protest | DeadlineKind::ReliquidationProtest => "File any protest before this date.\n",
+            DeadlineKind::TibExport => {
+                "Export or destroy the goods under CBP supervision, or request an extension of the TIB period, before this date.\n"
+            }
             DeadlineKind::CourtAction => {
                 "Any action at the Court of International Trade must be commenced by this date.\n"
             }

@@ -72,11 +72,21 @@ pub struct Summary {
     pub recon_fta: bool,
     #[serde(default)]
     pub recon_issue: String,
+    /// 10-record Consolidated Summary Indicator `Y` (02-entry-summary-create-update, usage
+    /// note z, page 176): such a summary's MPF may exceed the maximum (usage note w, page 174).
+    #[serde(default)]
+    pub consolidated: bool,
     pub lines: Vec<Line>,
     /// Fee totals (89-record): class → cents.
     pub fee_totals: BTreeMap<String, i64>,
     pub total_duty_cents: i64,
     pub total_fees_cents: i64,
+    /// 90-record Total IR Tax (positions 27-37), when read.
+    #[serde(default)]
+    pub total_tax_cents: Option<i64>,
+    /// 90-record Total AD Duty + Total CV Duty (positions 39-49, 51-61), when read.
+    #[serde(default)]
+    pub total_adcvd_cents: Option<i64>,
 }
 
 /// One approved pre-entry line (CSV row), with the purchase order it belongs to.
@@ -177,6 +187,8 @@ pub enum FactKind {
         adcvd_cents: i64,
         reasons: Vec<String>,
     },
+    /// ER JJ: one protest on the entry (03-entry-summary-query, page 43).
+    Protest { number: String, protest_type: String, status: String, decided: Option<NaiveDate>, summons: bool },
     /// An approved pre-entry tied to this entry.
     PreEntryApproved { pre_entry: PreEntry },
 }
@@ -194,6 +206,7 @@ impl FactKind {
             FactKind::Statement { .. } => 6,
             FactKind::MonthlyStatement { .. } => 7,
             FactKind::Liquidation { .. } => 8,
+            FactKind::Protest { .. } => 9,
         }
     }
 
@@ -221,6 +234,7 @@ impl FactKind {
             FactKind::Statement { .. } => "statement",
             FactKind::MonthlyStatement { .. } => "monthly-statement",
             FactKind::Liquidation { .. } => "liquidation",
+            FactKind::Protest { .. } => "protest",
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
         }
     }
@@ -239,6 +253,7 @@ impl FactKind {
             FactKind::Notice { disposition, reason, .. } => format!("UC{disposition}{}", reason_suffix(reason)),
             FactKind::Statement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::Liquidation { status_code, .. } => status_code.clone(),
+            FactKind::Protest { status, .. } => status.clone(),
             FactKind::MonthlyStatement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::PreEntryApproved { .. } => String::new(),
         }
@@ -331,6 +346,55 @@ pub struct StatementState {
     pub tax_cents: i64,
     pub fees_cents: i64,
     pub monthly: Option<String>,
+    /// The 10-record payment type the statement was filed with (2, 3, 5 daily; 6, 7, 8
+    /// periodic daily, paid with the periodic monthly statement).
+    #[serde(default)]
+    pub payment_type: String,
+    /// The periodic monthly statement (MS) that carries this periodic daily statement is final:
+    /// paid (05b-periodic-monthly-statement, page 5).
+    #[serde(default)]
+    pub monthly_final: bool,
+}
+
+/// What one ER JC extension/suspension status code (positions 71-78) does to liquidation
+/// (03-entry-summary-query, pages 32-33). The entry state and the deadline rules both read it
+/// from here, so they cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtSusp {
+    /// 43 CVD, 44 ADD, 45 AD/CVD suspension.
+    AdcvdSuspension,
+    /// 46 court ordered, 47 actual use, 48 other, 65 subject to EAPA, 66 court injunction.
+    OtherSuspension,
+    /// 49 Customs extension, 51 other extension.
+    Extension,
+    /// 50 importer extension (the importer asked: 19 CFR 159.12(a)(1)(ii)).
+    ImporterExtension,
+}
+
+impl ExtSusp {
+    pub fn of(code: &str) -> Option<ExtSusp> {
+        match code.trim() {
+            "43" | "44" | "45" => Some(ExtSusp::AdcvdSuspension),
+            "46" | "47" | "48" | "65" | "66" => Some(ExtSusp::OtherSuspension),
+            "49" | "51" => Some(ExtSusp::Extension),
+            "50" => Some(ExtSusp::ImporterExtension),
+            _ => None,
+        }
+    }
+
+    pub fn is_suspension(self) -> bool {
+        matches!(self, ExtSusp::AdcvdSuspension | ExtSusp::OtherSuspension)
+    }
+}
+
+/// True when any of the codes suspends liquidation.
+pub fn suspends(codes: &[String]) -> bool {
+    codes.iter().any(|c| ExtSusp::of(c).is_some_and(ExtSusp::is_suspension))
+}
+
+/// True when any of the codes extends liquidation.
+pub fn extends(codes: &[String]) -> bool {
+    codes.iter().any(|c| ExtSusp::of(c).is_some_and(|k| !k.is_suspension()))
 }
 
 /// Liquidation as last reported.
@@ -347,6 +411,17 @@ pub struct LiquidationState {
     pub interest_cents: i64,
     pub adcvd_cents: i64,
     pub reasons: Vec<String>,
+}
+
+/// One protest on the entry as last reported (ER JJ, 03-entry-summary-query, page 43), keyed by
+/// its number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProtestState {
+    pub number: String,
+    pub protest_type: String,
+    pub status: String,
+    pub decided: Option<NaiveDate>,
+    pub summons: bool,
 }
 
 /// A UC notice as kept on the entry.
@@ -414,6 +489,9 @@ pub struct Entry {
     pub notices: Vec<NoticeState>,
     pub statement: Option<StatementState>,
     pub liquidation: LiquidationState,
+    /// Protests on the entry (ER JJ), one per protest number, latest report wins.
+    #[serde(default)]
+    pub protests: Vec<ProtestState>,
     pub pre_entry: Option<PreEntry>,
     /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
     #[serde(default)]
@@ -562,7 +640,7 @@ impl Entry {
                     tax_cents,
                     fees_cents,
                     monthly,
-                    ..
+                    payment_type,
                 } => {
                     let prev = e.statement.take();
                     let keep_final = prev.as_ref().is_some_and(|p| p.final_statement && p.number == *number);
@@ -575,19 +653,26 @@ impl Entry {
                         tax_cents: *tax_cents,
                         fees_cents: *fees_cents,
                         monthly: monthly.clone(),
+                        payment_type: payment_type.trim().to_string(),
+                        monthly_final: false,
                     };
                     if let Some(p) = prev.filter(|p| p.number == *number) {
                         s.monthly = s.monthly.or(p.monthly);
                         s.due = s.due.or(p.due);
+                        s.monthly_final = p.monthly_final;
+                        if s.payment_type.is_empty() {
+                            s.payment_type = p.payment_type;
+                        }
                     }
                     e.statement = Some(s);
                 }
-                FactKind::MonthlyStatement { daily_number, monthly_number, due, .. } => {
+                FactKind::MonthlyStatement { daily_number, monthly_number, due, final_statement } => {
                     if let Some(s) = e.statement.as_mut().filter(|s| s.number == *daily_number) {
                         s.monthly = Some(monthly_number.clone());
                         if due.is_some() {
                             s.due = *due;
                         }
+                        s.monthly_final |= *final_statement;
                     }
                 }
                 FactKind::Liquidation {
@@ -604,9 +689,10 @@ impl Entry {
                     adcvd_cents,
                     reasons,
                 } => {
-                    let suspended =
-                        ext_susp_codes.iter().any(|c| matches!(c.as_str(), "43" | "44" | "45" | "46" | "47" | "48"));
-                    let extended = ext_susp_codes.iter().any(|c| matches!(c.as_str(), "49" | "50" | "51"));
+                    // 03-entry-summary-query, pages 32-33: 43-48, 65 (EAPA), 66 (court
+                    // injunction) suspend; 49-51 extend.
+                    let suspended = suspends(ext_susp_codes);
+                    let extended = extends(ext_susp_codes);
                     let status = match status_code.as_str() {
                         "1" | "3" => LiquidationStatus::Liquidated,
                         _ if suspended => LiquidationStatus::Suspended,
@@ -630,6 +716,19 @@ impl Entry {
                         adcvd_cents: *adcvd_cents,
                         reasons: reasons.clone(),
                     };
+                }
+                FactKind::Protest { number, protest_type, status, decided, summons } => {
+                    let p = ProtestState {
+                        number: number.trim().to_string(),
+                        protest_type: protest_type.trim().to_string(),
+                        status: status.trim().to_string(),
+                        decided: *decided,
+                        summons: *summons,
+                    };
+                    match e.protests.iter_mut().find(|q| q.number == p.number) {
+                        Some(q) => *q = p,
+                        None => e.protests.push(p),
+                    }
                 }
                 FactKind::PreEntryApproved { pre_entry } => {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);
@@ -779,5 +878,26 @@ mod tests {
         assert_eq!(only_first_two.summary_status, SummaryStatus::Accepted);
         let rejected_first = Entry::derive(&en(), &[facts[0].clone(), facts[3].clone()]);
         assert_eq!(rejected_first.summary_status, SummaryStatus::Rejected);
+    }
+
+    #[test]
+    fn protests_fold_by_number_and_round_trip_through_serde() {
+        let p = |status: &str, decided: Option<NaiveDate>| FactKind::Protest {
+            number: "270426100123".into(),
+            protest_type: "1".into(),
+            status: status.into(),
+            decided,
+            summons: false,
+        };
+        let json = serde_json::to_string(&p("DN", None)).unwrap();
+        assert!(json.contains("\"type\":\"protest\""), "{json}");
+        assert_eq!(serde_json::from_str::<FactKind>(&json).unwrap(), p("DN", None));
+        let decided = NaiveDate::from_ymd_opt(2026, 2, 20);
+        let facts = vec![fact("j1", at(3, 0), p("OP", None)), fact("j2", at(9, 0), p("DN", decided))];
+        let e = Entry::derive(&en(), &facts);
+        assert_eq!(e.protests.len(), 1);
+        assert_eq!(e.protests[0].status, "DN");
+        assert_eq!(e.protests[0].decided, decided);
+        assert_eq!(facts[1].kind.name(), "protest");
     }
 }

@@ -99,6 +99,16 @@ fn detail(k: &FactKind) -> String {
         FactKind::Liquidation { date: d, reasons, .. } => {
             format!("{} {}", d.map(|d| d.to_string()).unwrap_or_default(), reasons.join(",")).trim().to_string()
         }
+        FactKind::Protest { number, protest_type, decided, summons, .. } => {
+            let mut d = format!("protest {number} type {protest_type}");
+            if let Some(x) = decided {
+                d.push_str(&format!(" decided {x}"));
+            }
+            if *summons {
+                d.push_str(" summons filed");
+            }
+            d
+        }
         FactKind::PreEntryApproved { pre_entry } => format!("{} line(s)", pre_entry.lines.len()),
     }
 }

@@ -1,7 +1,9 @@
 //! Checks computed from the filing alone (no pre-entry needed): totals (90/89) against the sum
-//! of lines, MPF (rate and fiscal-year minimum/maximum from grammars/codes/mpf.toml), HMF (vessel
-//! modes only), SPI claimed but duty charged, the entry number check digit; and at liquidation,
-//! liquidated duty or fees above what was filed, with CBP's reason codes in words.
+//! of lines, MPF (rate and fiscal-year minimum/maximum from grammars/codes/mpf.toml, exempt
+//! lines from grammars/codes/mpf_exemptions.toml), HMF (vessel modes only), SPI claimed but
+//! duty charged, the entry number check digit; and at liquidation, liquidated duty, fees,
+//! taxes, AD/CVD or interest above what was filed, with CBP's reason codes in words from the
+//! liquidation_reasons code list.
 
 use super::{div_round, hts, money, money_words, Basis, Collector, Found, Reason};
 use crate::domain::{Entry, LiquidationStatus, Summary};
@@ -55,11 +57,70 @@ pub fn fee_cents(value_usd: i64, rate_ppm: i64) -> i64 {
 /// clamped to the period's minimum and maximum. Also returns the whole-entry computation
 /// (`total value × rate`, clamped), which may differ by a few cents of rounding.
 pub fn mpf_expected(s: &Summary, row: &MpfRow) -> (i64, i64) {
+    mpf_expected_lines(&s.lines.iter().collect::<Vec<_>>(), row)
+}
+
+fn mpf_raw(lines: &[&crate::domain::Line], row: &MpfRow) -> (i64, i64) {
     let per_line: i64 =
-        s.lines.iter().map(|l| fee_cents(l.tariffs.iter().map(|t| t.value_usd).sum(), row.rate_ppm)).sum();
-    let total_value: i64 = s.lines.iter().flat_map(|l| l.tariffs.iter()).map(|t| t.value_usd).sum();
+        lines.iter().map(|l| fee_cents(l.tariffs.iter().map(|t| t.value_usd).sum(), row.rate_ppm)).sum();
+    let total_value: i64 = lines.iter().flat_map(|l| l.tariffs.iter()).map(|t| t.value_usd).sum();
+    (per_line, fee_cents(total_value, row.rate_ppm))
+}
+
+/// [`mpf_expected`] over the given (MPF-liable) lines.
+pub fn mpf_expected_lines(lines: &[&crate::domain::Line], row: &MpfRow) -> (i64, i64) {
+    let (per_line, whole) = mpf_raw(lines, row);
     let clamp = |v: i64| v.clamp(row.min_cents, row.max_cents.max(row.min_cents));
-    (clamp(per_line), clamp(fee_cents(total_value, row.rate_ppm)))
+    (clamp(per_line), clamp(whole))
+}
+
+/// The MPF exemption rules of the `mpf_exemptions` code list (usage note m, page 161).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MpfExemptions {
+    pub origins: Vec<String>,
+    pub spis: Vec<String>,
+    pub hts_exempt: Vec<String>,
+    pub hts_not_exempt: Vec<String>,
+}
+
+impl MpfExemptions {
+    pub fn from_grammars(grammars: &Grammars) -> MpfExemptions {
+        let mut x = MpfExemptions::default();
+        let Some(list) = grammars.codes.list("mpf_exemptions") else { return x };
+        for t in &list.table {
+            let codes: Vec<String> = t
+                .get("codes")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|c| c.as_str()).map(|c| c.trim().to_string()).collect())
+                .unwrap_or_default();
+            match t.get("kind").and_then(|v| v.as_str()) {
+                Some("origin") => x.origins.extend(codes),
+                Some("spi") => x.spis.extend(codes),
+                Some("hts_exempt") => x.hts_exempt.extend(codes),
+                Some("hts_not_exempt") => x.hts_not_exempt.extend(codes),
+                _ => {}
+            }
+        }
+        x
+    }
+
+    /// Why a line pays no formal MPF, if it does not.
+    pub fn reason(&self, l: &crate::domain::Line) -> Option<String> {
+        let origin = l.country_of_origin.trim();
+        if self.origins.iter().any(|o| o == origin) {
+            return Some(format!("origin {origin}"));
+        }
+        let spi = l.spi.trim();
+        if !spi.is_empty() && self.spis.iter().any(|x| x == spi) {
+            return Some(format!("SPI {spi}"));
+        }
+        let digits = |h: &str| h.chars().filter(char::is_ascii_digit).collect::<String>();
+        let ch98 = l.tariffs.iter().map(|t| digits(&t.hts)).find(|h| {
+            self.hts_exempt.iter().any(|p| h.starts_with(p.as_str()))
+                && !self.hts_not_exempt.iter().any(|p| h.starts_with(p.as_str()))
+        });
+        ch98.map(|h| format!("HTS {h} (Chapter 98)"))
+    }
 }
 
 /// The MPF date: entry date, else release date, statement print date, date of importation.
@@ -160,6 +221,11 @@ fn fee_name(c: &Collector<'_>, class: &str) -> String {
     }
 }
 
+/// Formal MPF (class 499): usage notes m, n, w of 02-entry-summary-create-update (pages 161,
+/// 173-174). Exempt lines (usage note m) are left out; all exempt = no MPF. A consolidated
+/// summary may exceed the maximum; a fixed transport (MOT 70) shipment ignores minimum and
+/// maximum (usage note w, page 174). No table row for the MPF date: a warning, never the last
+/// row's numbers.
 fn mpf(c: &mut Collector<'_>, e: &Entry, s: &Summary) {
     let Some(filed) = filed_fee(s, "499") else { return };
     if NO_FORMAL_MPF.contains(&s.entry_type.trim()) {
@@ -180,10 +246,56 @@ fn mpf(c: &mut Collector<'_>, e: &Entry, s: &Summary) {
         }
         return;
     }
+    let exemptions = MpfExemptions::from_grammars(c.grammars);
+    let liable: Vec<&crate::domain::Line> = s.lines.iter().filter(|l| exemptions.reason(l).is_none()).collect();
+    if liable.is_empty() && !s.lines.is_empty() {
+        if filed != 0 {
+            let why: Vec<String> =
+                s.lines.iter().filter_map(|l| exemptions.reason(l).map(|r| format!("line {} {r}", l.line))).collect();
+            c.add(Found::new(
+                None,
+                None,
+                "mpf",
+                Some(money(0)),
+                Some(money(filed)),
+                Basis::Computed,
+                format!(
+                    "formal MPF filed {}, but every line is exempt ({}; usage note m) — no MPF is due",
+                    money_words(filed),
+                    why.join(", ")
+                ),
+            ));
+        }
+        return;
+    }
     let Some(day) = mpf_date(e, s) else { return };
-    let Some(row) = mpf_row(c.grammars, day) else { return };
-    let (by_line, by_total) = mpf_expected(s, &row);
-    if c.tol.money_ok(by_line, filed) || c.tol.money_ok(by_total, filed) {
+    let Some(row) = mpf_row(c.grammars, day) else {
+        c.add(Found::new(
+            None,
+            None,
+            "mpf",
+            None,
+            Some(money(filed)),
+            Basis::Computed,
+            format!(
+                "MPF filed {} not checked: grammars/codes/mpf.toml has no fiscal-year row for {day} — add the rates from that fiscal year's Federal Register notice",
+                money_words(filed)
+            ),
+        ));
+        return;
+    };
+    let (by_line, by_total) = mpf_expected_lines(&liable, &row);
+    let (raw_line, raw_total) = mpf_raw(&liable, &row);
+    let mut accepted = vec![by_line, by_total];
+    if s.consolidated {
+        // Usage note w: more than the maximum is accepted for a consolidated summary.
+        accepted.extend([raw_line.max(row.min_cents), raw_total.max(row.min_cents)]);
+    }
+    if s.mode_of_transport.trim() == "70" {
+        // Usage note w: less than the minimum or more than the maximum for MOT 70.
+        accepted.extend([raw_line, raw_total]);
+    }
+    if accepted.iter().any(|x| c.tol.money_ok(*x, filed)) {
         return;
     }
     let clamp_note = if by_line == row.min_cents {
@@ -311,10 +423,23 @@ fn liquidation(c: &mut Collector<'_>, e: &Entry, s: &Summary) {
         )
     };
     let date = l.date.map(|d| format!(" on {d}")).unwrap_or_default();
-    let items: [(&'static str, &str, i64, i64); 2] = [
+    // Issue 14 item 7: AD/CVD, taxes and interest are compared too (ER JD,
+    // 03-entry-summary-query): the largest bills come from AD/CVD. Taxes filed: the 90-record
+    // total when read, else the statement's; AD/CVD filed: the 90-record totals when read (not
+    // compared until then);
+    // interest is never filed, so any is a bill.
+    let filed_tax = s.total_tax_cents.or(e.statement.as_ref().map(|st| st.tax_cents));
+    let mut items: Vec<(&'static str, &str, i64, i64)> = vec![
         ("liquidated_duty", "duty", s.total_duty_cents, l.duty_cents),
         ("liquidated_fees", "fees", s.total_fees_cents, l.fees_cents),
+        ("liquidated_interest", "interest", 0, l.interest_cents),
     ];
+    if let Some(t) = filed_tax {
+        items.push(("liquidated_tax", "taxes", t, l.tax_cents));
+    }
+    if let Some(a) = s.total_adcvd_cents {
+        items.push(("liquidated_adcvd", "AD/CVD", a, l.adcvd_cents));
+    }
     for (field, what, filed, liquidated) in items {
         if liquidated <= filed || c.tol.money_ok(filed, liquidated) {
             continue;

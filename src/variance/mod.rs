@@ -166,7 +166,7 @@ pub fn alert_differences(before: Option<&Entry>, after: &Entry) -> Vec<Differenc
 }
 
 /// Every field a severity can be configured for, with its default.
-pub const FIELDS: [(&str, Severity); 24] = [
+pub const FIELDS: [(&str, Severity); 27] = [
     ("importer", Severity::Major),
     ("entry_type", Severity::Major),
     ("port", Severity::Minor),
@@ -188,6 +188,9 @@ pub const FIELDS: [(&str, Severity); 24] = [
     ("total_fees", Severity::Minor),
     ("liquidated_duty", Severity::Major),
     ("liquidated_fees", Severity::Major),
+    ("liquidated_tax", Severity::Major),
+    ("liquidated_adcvd", Severity::Major),
+    ("liquidated_interest", Severity::Major),
     ("line", Severity::Major),
     ("entry_number", Severity::Minor),
     ("fee", Severity::Minor),
