@@ -324,6 +324,19 @@ fn er_full_group_reads_every_record_and_liquidates() {
     assert_eq!(*entry_date, NaiveDate::from_ymd_opt(2026, 2, 2));
     assert_eq!((*duty_cents, *fees_cents, *adcvd_cents), (165000, 7071, 12500));
     assert_eq!(reasons, &["02", "36", "42"]);
+    // JJ (page 43): one Protest fact per protest record.
+    let protests: Vec<&FactKind> =
+        out.facts.iter().map(|(_, f)| &f.kind).filter(|k| matches!(k, FactKind::Protest { .. })).collect();
+    assert_eq!(
+        protests,
+        [&FactKind::Protest {
+            number: "270426000123".into(),
+            protest_type: "1".into(),
+            status: "DN".into(),
+            decided: NaiveDate::from_ymd_opt(2027, 3, 15),
+            summons: false,
+        }]
+    );
     // JZ 013 is CBP's word about another entry: a warning naming it, not a refusal.
     let jz: Vec<&Diagnostic> = out.diagnostics.iter().filter(|d| d.code == "I241").collect();
     assert_eq!(jz.len(), 1);

@@ -803,13 +803,15 @@ const ER_MANDATORY: [(&str, &str); 7] = [
     ("JI", "Bond and Surety Data"),
 ];
 
-/// ER: entry summary query output (liquidation status, extensions/suspensions, liquidated amounts,
-/// protests).
+/// ER: entry summary query output (liquidation status, extensions/suspensions, liquidated amounts;
+/// one `Protest` fact per JJ).
 #[derive(Default)]
 struct Er {
     cur: Option<(EntryNumber, FactKind, Place)>,
     /// Record names seen in the current summary group (JB ...).
     seen: Vec<String>,
+    /// JJ protests of the current summary group.
+    protests: Vec<(FactKind, Place)>,
 }
 
 impl Er {
@@ -898,10 +900,17 @@ impl Er {
                 }
             }
             "JJ" => {
-                // Protest data (03, page 43): the date is checked here; the store has no protest
-                // fact on this branch, so the fields stay available by name in the parse.
-                cx.date(r, "decision_date", "protest decision date");
-                if self.cur.is_none() {
+                // Protest data (03, page 43): one Protest fact per JJ, dated with its summary.
+                let kind = FactKind::Protest {
+                    number: cx.string(r, "protest_number"),
+                    protest_type: cx.string(r, "protest_type"),
+                    status: cx.string(r, "protest_status"),
+                    decided: cx.date(r, "decision_date", "protest decision date"),
+                    summons: cx.text(r, "summons") == "1",
+                };
+                if self.cur.is_some() {
+                    self.protests.push((kind, Place::of(r)));
+                } else {
                     cx.err("I208", "JJ record before any JB record", Place::of(r));
                 }
             }
@@ -930,6 +939,7 @@ impl Er {
 
     fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
         let seen = std::mem::take(&mut self.seen);
+        let protests = std::mem::take(&mut self.protests);
         let Some((e, k, place)) = self.cur.take() else { return };
         for (id, name) in ER_MANDATORY {
             if !seen.iter().any(|s| s == id) {
@@ -944,7 +954,10 @@ impl Er {
             }
         }
         let at = cx.day();
-        cx.push(e, at, k, place);
+        cx.push(e.clone(), at, k, place);
+        for (p, place) in protests {
+            cx.push(e.clone(), at, p, place);
+        }
     }
 
     fn finish(mut self, cx: &mut Cx<'_, '_>) {
