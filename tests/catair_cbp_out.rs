@@ -123,7 +123,8 @@ fn between<'t>(text: &'t str, start: &str, end: &str) -> &'t str {
 #[test]
 fn every_structure_map_record_has_a_grammar_record() {
     let g = grammars();
-    let is = |t: &str, first: &[char]| t.len() == 2 && t.starts_with(first) && t.chars().all(|c| c.is_ascii_alphanumeric());
+    let is =
+        |t: &str, first: &[char]| t.len() == 2 && t.starts_with(first) && t.chars().all(|c| c.is_ascii_alphanumeric());
     // 03, page 24: Output Record Structure Map (JA..JN, the 10..90 detail echo, JZ).
     let esq = pages(&catair("03-entry-summary-query-2026-05-v26.txt"), 24, 24);
     let er = map_ids(between(&esq, "Output Record Structure Map", "Designation:"), |t| {
@@ -288,8 +289,25 @@ const JN: &str = "JN123Y06012612345678901060126204000000125000000001250000000012
 
 #[test]
 fn er_full_group_reads_every_record_and_liquidates() {
-    let body =
-        [JB, JC, JD, JE, JF, JG, JH, JI, JJ, JK, JL, JM, JN, "4A00001", "10AEEE  12345673", "90", "JZ013   ENTRY SUMMARY NOT FOUND FOR QUERY        EEE  76543213  2704"];
+    let body = [
+        JB,
+        JC,
+        JD,
+        JE,
+        JF,
+        JG,
+        JH,
+        JI,
+        JJ,
+        JK,
+        JL,
+        JM,
+        JN,
+        "4A00001",
+        "10AEEE  12345673",
+        "90",
+        "JZ013   ENTRY SUMMARY NOT FOUND FOR QUERY        EEE  76543213  2704",
+    ];
     let out = run(&batch("ER", "", &body));
     assert_eq!(errors(&out.diagnostics), Vec::<String>::new());
     let liq = out
@@ -426,7 +444,8 @@ fn er_code_lists_match_chapter_03() {
     }
     assert_eq!(list.get("12").map(|c| c.meaning.as_str()), Some("Classification Post-Entry Amendment (PEA)"));
     // JC extension/suspension codes (pages 32-33) and JJ protest status (page 43).
-    let ext: Vec<&str> = g.codes.list("extension_suspension").expect("ext").codes.iter().map(|c| c.code.as_str()).collect();
+    let ext: Vec<&str> =
+        g.codes.list("extension_suspension").expect("ext").codes.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(ext, ["43", "44", "45", "46", "47", "48", "49", "50", "51", "65", "66"]);
     let ps: Vec<&str> = g.codes.list("protest_statuses").expect("ps").codes.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(ps, ["OP", "AP", "DN", "NP", "SP", "PD", "WD", "UT"]);
@@ -545,7 +564,10 @@ fn release_98_lifts_cbp_99_96_90_but_not_pga_holds() {
 
 #[test]
 fn release_98_does_not_lift_a_manifest_hold() {
-    let e = derive(&[so_file(&["SO50021026080053CBP HOLD", "SO60021226140598RELEASED                                021226"])]);
+    let e = derive(&[so_file(&[
+        "SO50021026080053CBP HOLD",
+        "SO60021226140598RELEASED                                021226",
+    ])]);
     let open: Vec<String> = e.holds.iter().map(|h| format!("{} {}", h.list, h.code)).collect();
     assert_eq!(open, ["so50 53"], "SO50 53 is lifted by SO50 56 only");
 }
@@ -599,7 +621,12 @@ fn daily_statement_q7_reads_four_deleted_entries() {
         (1..=4).map(|i| (q7.text(&format!("entry_number_{i}")), q7.text(&format!("delete_source_{i}")))).collect();
     assert_eq!(
         got,
-        [(Some("12345673"), Some("ABI")), (Some("76543213"), Some("CBP")), (Some("11111116"), Some("ABI")), (Some("22222224"), Some("CBP"))]
+        [
+            (Some("12345673"), Some("ABI")),
+            (Some("76543213"), Some("CBP")),
+            (Some("11111116"), Some("ABI")),
+            (Some("22222224"), Some("CBP"))
+        ]
     );
 }
 
@@ -614,7 +641,9 @@ fn application_codes_match_chapter_01() {
             if toks.len() < 2 {
                 continue;
             }
-            let code = |t: &str| t.len() == 2 && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '$' || c == '%');
+            let code = |t: &str| {
+                t.len() == 2 && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '$' || c == '%')
+            };
             for t in toks.iter().rev().take(2).take_while(|t| code(t)) {
                 if !read.iter().any(|r| r == t) {
                     read.push(t.to_string());

@@ -162,7 +162,10 @@ impl CodeLists {
                     errors.push(GrammarError::new(
                         "G304",
                         &f.path,
-                        format!("code {:?} lists `removes` but its effect is neither hold-removed nor released", c.code),
+                        format!(
+                            "code {:?} lists `removes` but its effect is neither hold-removed nor released",
+                            c.code
+                        ),
                     ));
                 }
             }

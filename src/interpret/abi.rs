@@ -921,7 +921,9 @@ impl Er {
                 let narrative = cx.string(r, "narrative");
                 let entry = match (cx.text(r, "filer_code"), cx.text(r, "entry_number")) {
                     ("", "") => String::new(),
-                    (f, n) => EntryNumber::from_parts(f, n).map_or_else(|_| format!(" for {f} {n}"), |e| format!(" for {e}")),
+                    (f, n) => {
+                        EntryNumber::from_parts(f, n).map_or_else(|_| format!(" for {f} {n}"), |e| format!(" for {e}"))
+                    }
                 };
                 let meaning = cx.grammars.codes.get("er_conditions", &code).map(|c| c.meaning.clone());
                 let text = match meaning {
