@@ -464,9 +464,9 @@ fn so_dispositions_match_the_wo_notes() {
     let mut read: Vec<(String, String)> = Vec::new();
     for l in table.lines() {
         let t = l.trim();
-        let (code, rest) = t.split_at(t.len().min(2));
-        if code.len() == 2 && code.chars().all(|c| c.is_ascii_digit()) && rest.starts_with(' ') {
-            let narrative = rest.trim().trim_end_matches('*').trim().split_whitespace().collect::<Vec<_>>().join(" ");
+        let (Some(code), Some(rest)) = (t.get(..2), t.get(2..)) else { continue };
+        if code.chars().all(|c| c.is_ascii_digit()) && rest.starts_with(' ') {
+            let narrative = rest.trim_end().trim_end_matches('*').split_whitespace().collect::<Vec<_>>().join(" ");
             read.push((code.to_string(), narrative));
         }
     }
