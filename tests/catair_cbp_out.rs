@@ -666,3 +666,32 @@ fn er_facts_are_dated_by_the_batch_transmission_date() {
     let at: Vec<NaiveDateTime> = out.facts.iter().map(|(_, f)| f.at).collect();
     assert_eq!(at, [NaiveDate::from_ymd_opt(2026, 12, 18).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("t")]);
 }
+
+#[test]
+fn unknown_cbp_codes_are_applied_with_warnings() {
+    // A liquidation reason and an extension code chapter 03 does not list (77, 67): the
+    // liquidation is still applied, each code is a warning (ABIE025).
+    let jd = JD.replace("023642N", "023677N");
+    let jc = JC.replace("5049", "6749");
+    let out = run(&batch("ER", "", &[JB, &jc, &jd, JE, JF, JG, JH, JI]));
+    assert_eq!(errors(&out.diagnostics), Vec::<String>::new());
+    let unknown: Vec<&str> =
+        out.diagnostics.iter().filter(|d| d.code == "ABIE025").map(|d| d.message.as_str()).collect();
+    assert_eq!(unknown.len(), 2, "{unknown:?}");
+    assert!(unknown.iter().any(|m| m.contains("\"77\"") && m.contains("liquidation_reasons")));
+    assert!(unknown.iter().any(|m| m.contains("\"67\"") && m.contains("extension_suspension")));
+    let reasons = out.facts.iter().find_map(|(_, f)| match &f.kind {
+        FactKind::Liquidation { reasons, ext_susp_codes, .. } => Some((reasons.clone(), ext_susp_codes.clone())),
+        _ => None,
+    });
+    assert_eq!(reasons, Some((vec!["02".into(), "36".into(), "77".into()], vec!["67".into(), "49".into()])));
+    // An SO60 code not in WO60 Note 1: the disposition is applied (advisory), with a warning.
+    let out = run(&so_file(&["SO6002102609004QNEW CBP DISPOSITION"]));
+    assert_eq!(errors(&out.diagnostics), Vec::<String>::new());
+    assert!(codes(&out.diagnostics).contains(&"ABIE025".to_string()));
+    let d = out.facts.iter().find_map(|(_, f)| match &f.kind {
+        FactKind::Disposition { code, effect, narrative, .. } => Some((code.clone(), *effect, narrative.clone())),
+        _ => None,
+    });
+    assert_eq!(d, Some(("4Q".into(), Effect::Advisory, "NEW CBP DISPOSITION".into())));
+}
