@@ -808,16 +808,17 @@ const ER_MANDATORY: [(&str, &str); 7] = [
 #[derive(Default)]
 struct Er {
     cur: Option<(EntryNumber, FactKind, Place)>,
-    /// Record names seen in the current summary group (JB ...).
-    seen: Vec<String>,
+    /// Which of [`ER_MANDATORY`] the current summary group has (bit i for entry i).
+    seen: u8,
     /// JJ protests of the current summary group.
     protests: Vec<(FactKind, Place)>,
 }
 
 impl Er {
     fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
-        if r.name != "JB" && r.name != "JA" && r.name != "JZ" {
-            self.seen.push(r.name.trim_end_matches("-NOBOND").trim_end_matches("-NODATA").to_string());
+        let base = r.name.trim_end_matches("-NOBOND");
+        if let Some(i) = ER_MANDATORY.iter().position(|(id, _)| *id == base) {
+            self.seen |= 1 << i;
         }
         match r.name {
             "JB" => {
@@ -943,8 +944,8 @@ impl Er {
         let seen = std::mem::take(&mut self.seen);
         let protests = std::mem::take(&mut self.protests);
         let Some((e, k, place)) = self.cur.take() else { return };
-        for (id, name) in ER_MANDATORY {
-            if !seen.iter().any(|s| s == id) {
+        for (i, (id, name)) in ER_MANDATORY.iter().enumerate() {
+            if seen & (1 << i) == 0 {
                 cx.warn(
                     "I240",
                     format!(
