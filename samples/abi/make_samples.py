@@ -98,7 +98,7 @@ def main():
         rec("SO", "SO70", agency_code="FDA", program_code="FOO", status_date="020626", status_time=1012, pga_status="02",
             narrative="HOLD INTACT", line_status="02", status_reason="11", line_number=1, tariff_position=1,
             pga_line_number=1, processing_version="04"),
-        rec("SO", "SO72", agency_code="FDA", comment="PRODUCT SAMPLE REQUESTED BY FDA DISTRICT"),
+        rec("SO", "SO72", comment="PRODUCT SAMPLE REQUESTED BY FDA DISTRICT"),
     ]))
     write("life-05-so-fda-may-proceed.abi", env("SO", "020826", [
         so10,
@@ -138,8 +138,15 @@ def main():
             liquidation_status="1", liquidation_date="121126", center_id="CEE003"),
         rec("ER", "JC", control_status="2", summary_status="1", status_date="020226", late_filing="0", release_status="1",
             release_date="020926", collection_status="2", collection_date="021326", protest_status="NO"),
-        rec("ER", "JD", entry_date="020226", liquidated_duty=165000, liquidated_tax=0, liquidated_fees=7071,
-            liquidated_interest=0, liquidated_adcvd=0, liquidation_reason_1="42"),
+        rec("ER", "JD", cbp_review="2", entry_date="020226", liquidated_duty=165000, liquidated_tax=0,
+            liquidated_fees=7071, liquidated_interest=0, liquidated_adcvd=0, liquidation_reason_1="42",
+            immediate_delivery="N"),
+        rec("ER", "JE", estimated_duty=165000, estimated_tax=0, estimated_fees=7071, estimated_interest=0,
+            estimated_adcvd=0),
+        rec("ER", "JF", importer_number="12-345678900", entry_type=1, port_of_entry="2704", filing_date="020226"),
+        rec("ER", "JG", specialist_team="612", center_id="CEE003", line_items=2),
+        rec("ER", "JH", statement_print_date="021026", broker_reference="BR0001"),
+        rec("ER", "JI", surety_code=123, primary_surety="Y", bond_type=8, multiple_bonds="N", bond_number="271234567"),
     ]))
 
     # ---- other valid files, one or more per application ----
@@ -168,12 +175,12 @@ def main():
         rec("MS", "Q1", daily_statement_number="2726041A01", port="2704", filer_code="EEE",
             importer_number="12-345678900", daily_statement_print_date="021026", presentation_date="021126",
             duty_amount=165000, tax_amount=0),
-        rec("MS", "Q2", daily_statement_number="2726041A01", ad_duty=0, cv_duty=0, amount_due=172071),
+        rec("MS", "Q2", ad_duty=0, cv_duty=0, amount_due=172071),
         rec("MS", "QA", sequence=1, fee_class_1="499", fee_amount_1=5196, fee_class_2="501", fee_amount_2=1875),
         rec("MS", "Q3", statement_number="2726P02A01", statement_print_date="031726", statement_due_date="032026",
             filer_code="EEE", importer_number="12-345678900", total_duty=165000, total_tax=0),
-        rec("MS", "Q4", total_ad_duty=0, total_cv_duty=0, total_amount_due=172071, total_recon_interest=0,
-            revenue_entries=1, non_revenue_entries=0),
+        rec("MS", "Q4", total_ad_duty=0, total_cv_duty=0, total_amount_due=172071),
+        rec("MS", "QE", sequence=1, fee_class_1="499", fee_amount_1=5196, fee_class_2="501", fee_amount_2=1875),
     ], bstmt=dict(statement_status="P", statement_number="2726P02A01", statement_print_date="031726", payment_type="6")))
     # The rejected batch of abi.md §1.8 (ACE-generated B/Y/Z).
     a = rec("envelope", "A", site_code="2704", sender_id="EEE", transmission_date="020226", user_data="MYREF-0002")

@@ -13,7 +13,7 @@
 //! effect = "exam"                    # see `Effect`
 //! agency = "CBP"                     # optional
 //! severity = "critical"              # optional: info | warning | critical (default from effect)
-//! removes = ["1H"]                   # optional, for hold-removed: the hold codes it lifts
+//! removes = ["1H"]                   # optional, for hold-removed or released: the hold codes it lifts
 //! action = "Arrange the exam ..."    # optional: what staff should do
 //! explanation = "..."                # optional: CBP's longer text (Error Dictionary)
 //! source = "02-entry-summary-create-update-2026-07, page 204"   # optional, per code
@@ -142,7 +142,8 @@ pub struct CodeLists {
 
 impl CodeLists {
     /// Load code list files; checks: G301 duplicate list name, G302 duplicate code in a list,
-    /// G303 empty meaning, G304 `removes` on a code whose effect is not hold-removed.
+    /// G303 empty meaning, G304 `removes` on a code whose effect is not hold-removed or released
+    /// (a release names the holds of its own list it lifts).
     pub fn load(files: &[GrammarFile]) -> Result<CodeLists, Vec<GrammarError>> {
         let mut errors = Vec::new();
         let mut out = CodeLists::default();
@@ -166,11 +167,14 @@ impl CodeLists {
                 if c.meaning.trim().is_empty() {
                     errors.push(GrammarError::new("G303", &f.path, format!("code {:?} has no meaning", c.code)));
                 }
-                if !c.removes.is_empty() && c.effect != Effect::HoldRemoved {
+                if !c.removes.is_empty() && !matches!(c.effect, Effect::HoldRemoved | Effect::Released) {
                     errors.push(GrammarError::new(
                         "G304",
                         &f.path,
-                        format!("code {:?} lists `removes` but its effect is not hold-removed", c.code),
+                        format!(
+                            "code {:?} lists `removes` but its effect is neither hold-removed nor released",
+                            c.code
+                        ),
                     ));
                 }
             }

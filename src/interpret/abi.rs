@@ -8,7 +8,9 @@
 //! Diagnostics: `I202` block before any A batch header, `I204` bad entry number, `I205` bad number,
 //! `I206` bad date, `I207` unsupported application, `I208` record before its header record (e.g. 50
 //! before 40), `I209` no Z trailer, `I210` B/Y mismatch or missing Y, `I211` unknown record for its
-//! application, `I212` ACE system failure (warning), `I213` the grammar lacks a field this module reads.
+//! application, `I212` ACE system failure (warning), `I213` the grammar lacks a field this module reads,
+//! `I240` an ER summary group lacks a record the structure map makes mandatory (warning), `I241` an ER
+//! JZ returned condition (warning).
 
 use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation, MonthlyLink};
@@ -749,7 +751,13 @@ impl So {
         if f.list == "so60" && m.effect == crate::grammar::codes::Effect::Released {
             release_date = cx.date(r, "release_date", "release date");
             release_origin = cx.string(r, "release_origin");
-            removes = release_lifts("so60", &code, &release_origin);
+            // What the release lifts: CBP's own SO60 holds the code list names (98: 99, 96, 90;
+            // 04b, page 56, WO60 Note 1), plus the exam its release origin completes (05).
+            for c in release_lifts("so60", &code, &release_origin) {
+                if !removes.contains(&c) {
+                    removes.push(c);
+                }
+            }
         }
         let narrative = match cx.text(r, "narrative") {
             "" => m.meaning.clone(),
@@ -870,7 +878,15 @@ impl Ms {
                 if self.head.number.is_empty() {
                     self.head.number = cx.string(r, "statement_number");
                 }
-                self.due = cx.date(r, "statement_due_date", "PMS due date");
+                // 05b, pages 11 and 15: the PMS due date; the final grouping (Q5, Q6, QJ) is
+                // sent only on the final, paid statement (05b, page 5).
+                let due = cx.date(r, "statement_due_date", "PMS due date");
+                if r.name == "Q5" {
+                    self.head.final_statement = true;
+                    self.due = due.or(self.due);
+                } else if self.due.is_none() {
+                    self.due = due;
+                }
             }
             "Q2" | "Q4" | "Q6" | "Q7" | "QA" | "QE" | "QJ" => {}
             other => cx.warn("I211", format!("record {other:?} in an MS block"), Place::of(r)),
@@ -903,14 +919,40 @@ impl Ms {
     }
 }
 
-/// ER: entry summary query output (liquidation status, extensions/suspensions, liquidated amounts).
+/// ER summary group records the structure map makes "M" (Reporting Mandatory), with the map's
+/// own words (03-entry-summary-query, page 24, Output Record Structure Map). JI is satisfied by
+/// its "no bond on file" variant too.
+const ER_MANDATORY: [(&str, &str); 7] = [
+    ("JC", "Status and Date Information"),
+    ("JD", "CBP Review Indicator, Entry Date, Liquidated Duty, Tax, Fee, and Reason Data"),
+    ("JE", "Estimated Duty, Tax, Fee, and Interest Data"),
+    (
+        "JF",
+        "Importer of Record, Entry Type, Reject Date, Accelerated Drawback Indicator, Electronic Invoice \
+         Indicator, District/Port of Entry, and Entry Summary Filing Date Data",
+    ),
+    ("JG", "Warehouse Withdrawal, Team, Center ID, and Total Number of Line Items"),
+    ("JH", "CBP Form 4811 Reference Number, Preliminary Statement Print Date, and Broker Reference Number Data"),
+    ("JI", "Bond and Surety Data"),
+];
+
+/// ER: entry summary query output (liquidation status, extensions/suspensions, liquidated amounts;
+/// one `Protest` fact per JJ).
 #[derive(Default)]
 struct Er {
     cur: Option<(EntryNumber, FactKind, Place)>,
+    /// Which of [`ER_MANDATORY`] the current summary group has (bit i for entry i).
+    seen: u8,
+    /// JJ protests of the current summary group.
+    protests: Vec<(FactKind, Place)>,
 }
 
 impl Er {
     fn record(&mut self, cx: &mut Cx<'_, '_>, r: &Record<'_>) {
+        let base = r.name.trim_end_matches("-NOBOND");
+        if let Some(i) = ER_MANDATORY.iter().position(|(id, _)| *id == base) {
+            self.seen |= 1 << i;
+        }
         match r.name {
             "JB" => {
                 self.finish_one(cx);
@@ -978,13 +1020,80 @@ impl Er {
                     cx.warn("I208", "JD record before any JB record", Place::of(r));
                 }
             }
-            "JE" | "JF" | "JK" | "JM" | "JZ" => {}
+            "JE" => {
+                // The estimates are read (and checked) by name; the Liquidation fact carries the
+                // liquidated amounts of JD only.
+                for (f, what) in [
+                    ("estimated_duty", "estimated duty"),
+                    ("estimated_tax", "estimated tax"),
+                    ("estimated_fees", "estimated fees"),
+                    ("estimated_interest", "estimated interest"),
+                    ("estimated_adcvd", "estimated AD/CVD"),
+                ] {
+                    cx.num(r, f, what);
+                }
+            }
+            "JJ" => {
+                // Protest data (03, page 43): one Protest fact per JJ, dated with its summary.
+                let kind = FactKind::Protest {
+                    number: cx.string(r, "protest_number"),
+                    protest_type: cx.string(r, "protest_type"),
+                    status: cx.string(r, "protest_status"),
+                    decided: cx.date(r, "decision_date", "protest decision date"),
+                    summons: cx.text(r, "summons") == "1",
+                };
+                if self.cur.is_some() {
+                    self.protests.push((kind, Place::of(r)));
+                } else {
+                    cx.warn("I208", "JJ record before any JB record", Place::of(r));
+                }
+            }
+            "JZ" => {
+                // A returned condition (03, pages 51-52): CBP's word about the query, told as a
+                // warning with the entry it names, if any.
+                let code = cx.string(r, "condition_code");
+                let narrative = cx.string(r, "narrative");
+                let entry = match (cx.text(r, "filer_code"), cx.text(r, "entry_number")) {
+                    ("", "") => String::new(),
+                    (f, n) => {
+                        EntryNumber::from_parts(f, n).map_or_else(|_| format!(" for {f} {n}"), |e| format!(" for {e}"))
+                    }
+                };
+                let meaning = cx.grammars.codes.get("er_conditions", &code).map(|c| c.meaning.clone());
+                let text = match meaning {
+                    Some(m) if narrative.is_empty() => m,
+                    _ => narrative,
+                };
+                cx.warn("I241", format!("ER returned condition {code}{entry}: {text}"), Place::of(r));
+            }
+            "JA" | "JF" | "JG" | "JH" | "JI" | "JI-NOBOND" | "JK" | "JK-NODATA" | "JL" | "JL-NODATA" | "JM" | "JN"
+            | "JN-NODATA" | "4A" => {}
+            other if other.starts_with("detail-") => {}
             other => cx.warn("I211", format!("record {other:?} in an ER block"), Place::of(r)),
         }
     }
 
     fn finish_one(&mut self, cx: &mut Cx<'_, '_>) {
-        push_dated(cx, self.cur.take());
+        let seen = std::mem::take(&mut self.seen);
+        let protests = std::mem::take(&mut self.protests);
+        let Some((e, k, place)) = self.cur.take() else { return };
+        for (i, (id, name)) in ER_MANDATORY.iter().enumerate() {
+            if seen & (1 << i) == 0 {
+                cx.warn(
+                    "I240",
+                    format!(
+                        "the summary group of {e} has no {id} record: the Output Record Structure Map makes \
+                         \"{id} {name}\" M (Reporting Mandatory), 1 per entry summary (03-entry-summary-query, page 24)"
+                    ),
+                    place,
+                );
+            }
+        }
+        let at = cx.day();
+        cx.push(e.clone(), at, k, place);
+        for (p, place) in protests {
+            cx.push(e.clone(), at, p, place);
+        }
     }
 
     fn finish(mut self, cx: &mut Cx<'_, '_>) {

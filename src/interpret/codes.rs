@@ -58,13 +58,15 @@ fn fallback(list: &str, code: &str) -> Meaning {
         ("so50", "54") => m(HoldRemoved, "CBP", &["51"], "CBP MANIFEST HOLD REMOVED"),
         ("so50", "55") => m(HoldRemoved, "APHIS", &["52"], "AGRICULTURE MANIFEST HOLD REMOVED"),
         ("so50", "56") => m(HoldRemoved, "CBP", &["53"], "CBP HOLD REMOVED"),
-        ("so50", "61" | "62" | "63") => m(Cancelled, "CBP", &[], "BILL OR IN-BOND DELETED"),
+        // A bill or in-bond deleted, not the entry (04b, page 54, WO50 Note 1).
+        ("so50", "61" | "62" | "63") => m(Advisory, "CBP", &[], "BILL OR IN-BOND DELETED"),
         ("so60", "01") => m(Released, "CBP", &[], "ONE USG RELEASE"),
         ("so60", "03") => m(Exam, "CBP", &[], "PENDING INTENSIVE EXAM"),
         ("so60", "21") => m(Cancelled, "CBP", &[], "ENTRY DELETED BY CBP"),
         ("so60", "23") => m(Cancelled, "CBP", &[], "ENTRY CANCELLED"),
+        ("so60", "90") => m(HoldPlaced, "CBP", &[], "UNDER CBP REVIEW"),
         ("so60", "96") => m(DocumentsRequired, "CBP", &[], "DOCUMENT REQUIRED"),
-        ("so60", "98") => m(Released, "CBP", &[], "RELEASED"),
+        ("so60", "98") => m(Released, "CBP", &["99", "96", "90"], "RELEASED"),
         ("so60", "99") => m(HoldPlaced, "CBP", &[], "RELEASE SUSPENDED"),
         ("so70", "02" | "06" | "08" | "13") => m(HoldPlaced, "", &[], "PGA HOLD"),
         ("so70", "04") => m(Rejected, "", &[], "DATA REJECTED PER PGA REVIEW"),
@@ -75,10 +77,11 @@ fn fallback(list: &str, code: &str) -> Meaning {
     }
 }
 
-/// What a release lifts: only the examination it reports as completed. SO60 98 with release
-/// origin `05` "intensive exam completed" lifts the SO60 03 exam; X12 X407 `1B` "released,
-/// intensive exam completed" lifts the `1A` exam. Nothing else: every other hold stays open
-/// until its own removal code (design principle 6).
+/// What a release lifts beyond the `removes` of its code (SO60 98: CBP's own 99, 96, 90): the
+/// examination it reports as completed. SO60 98 with release origin `05` "intensive exam
+/// completed" lifts the SO60 03 exam; X12 X407 `1B` "released, intensive exam completed" lifts
+/// the `1A` exam. Every other hold (SO50 manifest holds, PGA holds) stays open until its own
+/// removal code (design principle 6).
 pub fn release_lifts(list: &str, code: &str, origin: &str) -> Vec<String> {
     match (list, code, origin) {
         ("so60", _, "05") => vec!["03".to_string()],
