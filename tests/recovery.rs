@@ -45,7 +45,14 @@ fn ae(tx: u32, entry_type: &str, recon_issue: &str, ieepa_cents: Option<u64>) ->
         ]),
         record(&[(1, "11"), (3, "12-345678900"), (42, "011226"), (48, "011026"), (61, "CN")]),
         record(&[(1, "40"), (5, "001"), (9, "CN"), (11, "CN"), (13, "010526")]),
-        record(&[(1, "50"), (3, "6110202079"), (14, "0000165000"), (25, "0000010000"), (36, "000000010000"), (48, "DOZ")]),
+        record(&[
+            (1, "50"),
+            (3, "6110202079"),
+            (14, "0000165000"),
+            (25, "0000010000"),
+            (36, "000000010000"),
+            (48, "DOZ"),
+        ]),
     ];
     let mut total = 165_000u64;
     if let Some(c) = ieepa_cents {
@@ -104,9 +111,14 @@ fn report_json(env: &Env, day: &str) -> Value {
     serde_json::from_slice(&o.stdout).expect("json")
 }
 
-fn entry<'a>(doc: &'a Value, tx: u32) -> &'a Value {
+fn entry(doc: &Value, tx: u32) -> &Value {
     let want = entry_display(FILER, tx);
-    doc["entries"].as_array().unwrap().iter().find(|e| e["entry"] == want.as_str()).unwrap_or_else(|| panic!("no {want} in {doc:#}"))
+    doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entry"] == want.as_str())
+        .unwrap_or_else(|| panic!("no {want} in {doc:#}"))
 }
 
 fn remedy<'a>(e: &'a Value, id: &str) -> &'a Value {

@@ -26,6 +26,7 @@ pub struct Ctx {
 }
 
 /// A data command with its parsed arguments: what the client sends to the daemon.
+/// (`RecoveryExport`'s folder is absolute: the daemon may be the one writing it.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Query {
@@ -35,7 +36,6 @@ pub enum Query {
     Alerts { json: bool },
     Deadlines { within: Option<u32>, json: bool, ics: bool, remind: bool },
     Report(report::ReportArgs),
-    /// `recovery export`: the folder is absolute (the daemon may write it).
     RecoveryExport { program: String, out_dir: std::path::PathBuf },
 }
 

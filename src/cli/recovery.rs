@@ -6,7 +6,7 @@ use super::report::ReportArgs;
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::deadline::local_today;
 use crate::recovery::{export_chunks, EntryRecovery, Program, Remedies};
-use crate::report::recovery::{evaluate_store, report, write_json, write_totals_text, totals};
+use crate::report::recovery::{evaluate_store, report, totals, write_json, write_totals_text};
 use crate::report::{write_report, Format};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,11 @@ pub enum RecoveryCommand {
 }
 
 /// The rules and the evaluated entries, or the exit code after printing the problem.
-fn load(ctx: &Ctx, program: Option<&str>, io: &mut Io) -> Result<(Remedies, Vec<EntryRecovery>, chrono::NaiveDate), i32> {
+fn load(
+    ctx: &Ctx,
+    program: Option<&str>,
+    io: &mut Io,
+) -> Result<(Remedies, Vec<EntryRecovery>, chrono::NaiveDate), i32> {
     let grammars = super::parse::load_grammars_to(ctx.config.grammar_dir.as_deref(), io.err).map_err(|_| EXIT_USAGE)?;
     let rules = grammars.remedies;
     let known = || rules.programs.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ");

@@ -141,7 +141,9 @@ pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
 /// (`<data-dir>/store` from the configuration, or the daemon that holds it).
 pub fn run(args: &ReportArgs) -> i32 {
     if args.name == "recovery" && args.entries_dir.is_some() {
-        eprintln!("error: report recovery reads the filings' tariff lines from the store; --entries-dir is not supported");
+        eprintln!(
+            "error: report recovery reads the filings' tariff lines from the store; --entries-dir is not supported"
+        );
         return EXIT_USAGE;
     }
     let Some(dir) = &args.entries_dir else {

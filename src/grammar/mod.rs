@@ -113,7 +113,11 @@ impl Grammars {
         };
         for f in files {
             if !["x12/", "abi/", "codes/", "remedies/"].iter().any(|p| f.path.starts_with(p)) {
-                errors.push(GrammarError::new("G003", &f.path, "grammar files live under x12/, abi/, codes/ or remedies/"));
+                errors.push(GrammarError::new(
+                    "G003",
+                    &f.path,
+                    "grammar files live under x12/, abi/, codes/ or remedies/",
+                ));
             }
         }
         match codes::CodeLists::load(&pick("codes/")) {

@@ -144,7 +144,10 @@ pub fn duty_by_program(rules: &Remedies, s: &Summary) -> Vec<ProgramDuty> {
 
 /// Whether the filing declares any heading of the given duty programs.
 fn declares(rules: &Remedies, s: &Summary, programs: &[String]) -> bool {
-    s.lines.iter().flat_map(|l| &l.tariffs).any(|t| rules.duty_program_of(&t.hts).is_some_and(|p| programs.contains(&p.id)))
+    s.lines
+        .iter()
+        .flat_map(|l| &l.tariffs)
+        .any(|t| rules.duty_program_of(&t.hts).is_some_and(|p| programs.contains(&p.id)))
 }
 
 /// Whether a protest is open or suspended on the entry (ER JJ OP/SP, 03-entry-summary-query
@@ -156,7 +159,14 @@ pub fn open_protest(e: &Entry) -> bool {
     e.protests.iter().any(|p| matches!(p.status.as_str(), "OP" | "SP" | ""))
 }
 
-fn status(r: &Remedy, state: RemedyState, until: Option<NaiveDate>, today: NaiveDate, amount: i64, why: String) -> RemedyStatus {
+fn status(
+    r: &Remedy,
+    state: RemedyState,
+    until: Option<NaiveDate>,
+    today: NaiveDate,
+    amount: i64,
+    why: String,
+) -> RemedyStatus {
     RemedyStatus {
         remedy: r.id.clone(),
         name: r.name.clone(),
@@ -170,7 +180,14 @@ fn status(r: &Remedy, state: RemedyState, until: Option<NaiveDate>, today: Naive
     }
 }
 
-fn standard(r: &Remedy, e: &Entry, s: Option<&Summary>, deadlines: &[Deadline], today: NaiveDate, total: i64) -> RemedyStatus {
+fn standard(
+    r: &Remedy,
+    e: &Entry,
+    s: Option<&Summary>,
+    deadlines: &[Deadline],
+    today: NaiveDate,
+    total: i64,
+) -> RemedyStatus {
     if let Some(kind) = r.deadline {
         let Some(d) = deadlines.iter().find(|d| d.kind == kind) else {
             let why = match kind.as_str() {
@@ -254,7 +271,11 @@ fn program(p: &Program, rules: &Remedies, e: &Entry, s: Option<&Summary>, today:
             ExclusionKind::NotKnown => false,
         };
         if hit {
-            let state = if x.kind == ExclusionKind::NoRefundedDuty { RemedyState::NotApplicable } else { RemedyState::Excluded };
+            let state = if x.kind == ExclusionKind::NoRefundedDuty {
+                RemedyState::NotApplicable
+            } else {
+                RemedyState::Excluded
+            };
             let mut st = mk(state, None, format!("excluded: {}", x.text));
             st.source.clone_from(&x.source);
             return st;
@@ -267,13 +288,21 @@ fn program(p: &Program, rules: &Remedies, e: &Entry, s: Option<&Summary>, today:
             mk(
                 RemedyState::Open,
                 last,
-                format!("liquidated {after} days ago: within {}'s {} days", p.id.to_uppercase(), p.days_after_liquidation),
+                format!(
+                    "liquidated {after} days ago: within {}'s {} days",
+                    p.id.to_uppercase(),
+                    p.days_after_liquidation
+                ),
             )
         } else {
             mk(
                 RemedyState::Closed,
                 last,
-                format!("liquidated {after} days ago: past {}'s {} days", p.id.to_uppercase(), p.days_after_liquidation),
+                format!(
+                    "liquidated {after} days ago: past {}'s {} days",
+                    p.id.to_uppercase(),
+                    p.days_after_liquidation
+                ),
             )
         }
     } else if p.unliquidated {

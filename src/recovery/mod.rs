@@ -228,9 +228,11 @@ impl Remedies {
                     "G403",
                     format!("remedy {:?}: give either `deadline` or `start` with `days` or `years`", rem.id),
                 ),
-                (false, true) if rem.days.is_some() == rem.years.is_some() => {
-                    err(file, "G403", format!("remedy {:?}: a plain window needs exactly one of `days`, `years`", rem.id))
-                }
+                (false, true) if rem.days.is_some() == rem.years.is_some() => err(
+                    file,
+                    "G403",
+                    format!("remedy {:?}: a plain window needs exactly one of `days`, `years`", rem.id),
+                ),
                 _ => {}
             }
             if rem.days.is_some_and(|d| d <= 0) || rem.years == Some(0) {
@@ -285,7 +287,11 @@ impl Remedies {
             }
             for h in &prog.held_refund_when {
                 if !matches!(h.as_str(), "extended" | "suspended") {
-                    err(pf, "G405", format!("program {:?}: held-refund-when takes extended, suspended; not {h:?}", prog.id));
+                    err(
+                        pf,
+                        "G405",
+                        format!("program {:?}: held-refund-when takes extended, suspended; not {h:?}", prog.id),
+                    );
                 }
             }
             if prog.days_after_liquidation < 0 {
@@ -299,11 +305,16 @@ impl Remedies {
                 err(pf, "G407", format!("program {:?}: upload max-rows must be at least 1", prog.id));
             }
             if u.entry_number != "11" {
-                err(pf, "G407", format!("program {:?}: entry-number form {:?} unknown (\"11\")", prog.id, u.entry_number));
+                err(
+                    pf,
+                    "G407",
+                    format!("program {:?}: entry-number form {:?} unknown (\"11\")", prog.id, u.entry_number),
+                );
             }
             for x in &prog.exclusion {
                 if x.kind == ExclusionKind::EntryType
-                    && (x.types.is_empty() || x.types.iter().any(|t| t.len() != 2 || !t.bytes().all(|b| b.is_ascii_digit())))
+                    && (x.types.is_empty()
+                        || x.types.iter().any(|t| t.len() != 2 || !t.bytes().all(|b| b.is_ascii_digit())))
                 {
                     err(pf, "G408", format!("program {:?}: an entry-type exclusion lists 2-digit types", prog.id));
                 }
@@ -314,7 +325,9 @@ impl Remedies {
                     err(pf, "G406", format!("program {:?}: exclusion {:?} has no source", prog.id, x.text));
                 }
             }
-            for (what, s) in [("source", &prog.source), ("window-source", &prog.window_source), ("upload source", &u.source)] {
+            for (what, s) in
+                [("source", &prog.source), ("window-source", &prog.window_source), ("upload source", &u.source)]
+            {
                 if s.trim().is_empty() {
                     err(pf, "G406", format!("program {:?} has no {what}", prog.id));
                 }
@@ -332,7 +345,9 @@ impl Remedies {
         let digits: String = hts.chars().filter(char::is_ascii_digit).collect();
         self.duty_programs
             .iter()
-            .filter_map(|p| p.headings.iter().filter(|h| digits.starts_with(h.as_str())).map(|h| (h.len(), p)).max_by_key(|x| x.0))
+            .filter_map(|p| {
+                p.headings.iter().filter(|h| digits.starts_with(h.as_str())).map(|h| (h.len(), p)).max_by_key(|x| x.0)
+            })
             .max_by_key(|x| x.0)
             .map(|x| x.1)
     }

@@ -8,7 +8,7 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::deadline::facts::entry_deadlines;
 use crate::deadline::scheduler::all_entries;
-use crate::recovery::{evaluate, EntryRecovery, Program, RemedyState, Remedies};
+use crate::recovery::{evaluate, EntryRecovery, Program, Remedies, RemedyState};
 use crate::store::{Store, StoreError};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -16,7 +16,12 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 /// Evaluate every entry in the store on `today`, sorted by entry number.
-pub fn evaluate_store(store: &Store, config: &Config, rules: &Remedies, today: NaiveDate) -> Result<Vec<EntryRecovery>, StoreError> {
+pub fn evaluate_store(
+    store: &Store,
+    config: &Config,
+    rules: &Remedies,
+    today: NaiveDate,
+) -> Result<Vec<EntryRecovery>, StoreError> {
     let cal = Calendar::from_config(&config.deadlines);
     let mut out: Vec<EntryRecovery> = all_entries(store)?
         .iter()
@@ -36,7 +41,8 @@ pub fn concerns(r: &EntryRecovery, program: &Program) -> bool {
 pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveDate) -> Report<'a> {
     let rows = recs.iter().filter(move |r| concerns(r, program)).map(move |r| {
         let st = r.remedy(&program.id);
-        let (nearest, until) = r.nearest.clone().map_or((Cell::Empty, Cell::Empty), |(id, d)| (Cell::Text(id), Cell::Date(d)));
+        let (nearest, until) =
+            r.nearest.clone().map_or((Cell::Empty, Cell::Empty), |(id, d)| (Cell::Text(id), Cell::Date(d)));
         vec![
             Cell::text(&r.entry),
             Cell::text(&r.importer),
@@ -133,7 +139,10 @@ pub fn write_totals_text(t: &Totals, out: &mut dyn Write) -> io::Result<()> {
         ("duty by program", t.by_duty_program.iter().map(|(k, v)| (k.clone(), v)).collect()),
         ("program money by state", t.by_program_state.iter().map(|(k, v)| (k.clone(), v)).collect()),
         ("program money by open remedy", t.by_open_remedy.iter().map(|(k, v)| (k.clone(), v)).collect()),
-        ("program money by deadline week", t.by_deadline_week.iter().map(|(k, v)| (format!("week of {k}"), v)).collect()),
+        (
+            "program money by deadline week",
+            t.by_deadline_week.iter().map(|(k, v)| (format!("week of {k}"), v)).collect(),
+        ),
     ];
     for (title, rows) in groups {
         writeln!(out, "  {title}:")?;
