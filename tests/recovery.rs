@@ -211,6 +211,12 @@ fn excluded_kinds_are_named_and_never_exported() {
         assert_eq!(c["state"], "excluded", "{c}");
         assert!(c["why"].as_str().unwrap().contains(why), "{c}");
     }
+    // Unliquidated: open; its last day follows the estimated liquidation (entry 2026-01-12
+    // + 314 days on ACE's Friday cycle: 2026-11-20, docs/deadlines.md) + 80 days.
+    let c = remedy(entry(&doc, OPEN), "cape");
+    assert_eq!((c["state"].as_str(), c["until"].as_str()), (Some("open"), Some("2027-02-08")));
+    assert!(c["why"].as_str().unwrap().contains("liquidation estimated 2026-11-20"), "{c}");
+    assert!(!c["cautions"].as_array().unwrap().is_empty(), "what entrywatch cannot see is said: {c}");
     // An entry with no chapter 99 line is not in a CAPE report at all.
     let plain = entry_display(FILER, PLAIN);
     assert!(doc["entries"].as_array().unwrap().iter().all(|e| e["entry"] != plain.as_str()));
@@ -236,6 +242,11 @@ fn excluded_kinds_are_named_and_never_exported() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
     assert!(text.contains("past CAPE's 80 days") && text.contains("totals (cape):"), "{text}");
+
+    // An unknown program is a usage error naming the known ones.
+    let o = env.cmd().args(["report", "recovery", "--program", "nope", "--config"]).arg(env.config()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("programs: cape"));
 }
 
 fn rec(n: &EntryNumber, state: RemedyState, cents: i64) -> EntryRecovery {

@@ -4,7 +4,7 @@
 //! deadlines (crate::deadline) and the day.
 
 use super::{ExclusionKind, Program, Remedies, Remedy, StartFact};
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, DeadlineKind};
 use crate::domain::{Entry, LiquidationStatus, Summary, SummaryStatus};
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
@@ -244,7 +244,14 @@ fn standard(
     st
 }
 
-fn program(p: &Program, rules: &Remedies, e: &Entry, s: Option<&Summary>, today: NaiveDate) -> RemedyStatus {
+fn program(
+    p: &Program,
+    rules: &Remedies,
+    e: &Entry,
+    s: Option<&Summary>,
+    deadlines: &[Deadline],
+    today: NaiveDate,
+) -> RemedyStatus {
     let amount: i64 = s.map_or(0, |s| {
         duty_by_program(rules, s).iter().filter(|d| p.refunds.contains(&d.program)).map(|d| d.duty_cents).sum()
     });
@@ -315,10 +322,18 @@ fn program(p: &Program, rules: &Remedies, e: &Entry, s: Option<&Summary>, today:
             }
             _ => "",
         };
+        // The last day follows the liquidation date: scheduled (ER) or estimated (deadline rules).
+        let liq = deadlines.iter().find(|d| d.kind == DeadlineKind::Liquidation);
+        let last = liq.and_then(|d| d.due.checked_add_signed(chrono::Duration::days(p.days_after_liquidation)));
+        let basis = match liq {
+            Some(d) if d.estimated => format!(" (liquidation estimated {})", d.due),
+            Some(d) => format!(" (liquidation scheduled {})", d.due),
+            None => String::new(),
+        };
         mk(
             RemedyState::Open,
-            None,
-            format!("unliquidated: open until {} days after liquidation{held}", p.days_after_liquidation),
+            last,
+            format!("unliquidated: open until {} days after liquidation{basis}{held}", p.days_after_liquidation),
         )
     } else {
         mk(RemedyState::NotApplicable, None, "takes liquidated entries only".into())
@@ -338,7 +353,8 @@ pub fn evaluate(rules: &Remedies, e: &Entry, deadlines: &[Deadline], today: Naiv
     let s = filing(e);
     let duty = s.map(|s| duty_by_program(rules, s)).unwrap_or_default();
     let total: i64 = duty.iter().map(|d| d.duty_cents).fold(0i64, i64::saturating_add);
-    let mut remedies: Vec<RemedyStatus> = rules.programs.iter().map(|p| program(p, rules, e, s, today)).collect();
+    let mut remedies: Vec<RemedyStatus> =
+        rules.programs.iter().map(|p| program(p, rules, e, s, deadlines, today)).collect();
     remedies.extend(rules.remedies.iter().map(|r| standard(r, e, s, deadlines, today, total)));
     let nearest = remedies
         .iter()
