@@ -301,3 +301,29 @@ fn upload_files_hold_at_most_9999_distinct_entries_each() {
     assert_eq!(plan.claimed_cents, 1_000_500);
     assert_eq!(plan.left_out.get("closed"), Some(&1));
 }
+
+#[test]
+fn the_claim_window_is_a_deadline_for_the_entries_a_program_takes() {
+    let env = setup();
+    let kinds = |tx: u32| -> Vec<Value> {
+        let o = env
+            .cmd()
+            .env("ENTRYWATCH_NOW", at("2026-08-20"))
+            .args(["entry", &entry_display(FILER, tx), "--json", "--config"])
+            .arg(env.config())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["deadlines"].as_array().unwrap().iter().filter(|d| d["kind"] == "refund-claim").cloned().collect()
+    };
+    let liq = kinds(LIQ);
+    assert_eq!(liq.len(), 1, "{liq:?}");
+    assert_eq!((liq[0]["due"].as_str(), liq[0]["estimated"].as_bool()), (Some("2026-08-24"), Some(false)));
+    assert!(liq[0]["rule"].as_str().unwrap().contains("500.00 at stake"), "{}", liq[0]);
+    let open = kinds(OPEN);
+    assert_eq!((open[0]["due"].as_str(), open[0]["estimated"].as_bool()), (Some("2027-02-08"), Some(true)));
+    for tx in [T09, RECON, PROT, PLAIN] {
+        assert!(kinds(tx).is_empty(), "{tx} has a refund-claim deadline");
+    }
+}

@@ -397,3 +397,42 @@ pub fn evaluate(rules: &Remedies, e: &Entry, deadlines: &[Deadline], today: Naiv
         conflicts,
     }
 }
+
+/// The claim-window deadlines (`refund-claim`) of the refund programs this entry can use:
+/// not excluded, declaring a refunded duty, with a known last day (liquidation + the
+/// program's days; for an unliquidated entry the scheduled or estimated liquidation, marked
+/// estimated when that is). Shown on the last working day on or before the last day.
+pub fn refund_deadlines(
+    rules: &Remedies,
+    e: &Entry,
+    deadlines: &[Deadline],
+    cal: &crate::calendar::Calendar,
+) -> Vec<Deadline> {
+    let s = filing(e);
+    let liq = deadlines.iter().find(|d| d.kind == DeadlineKind::Liquidation);
+    rules
+        .programs
+        .iter()
+        .filter_map(|p| {
+            // Evaluated as of the earliest day: the window's last day does not depend on today.
+            let st = program(p, rules, e, s, deadlines, NaiveDate::MIN);
+            let last = st.until?;
+            if !matches!(st.state, RemedyState::Open | RemedyState::NotYet) || st.amount_cents <= 0 {
+                return None;
+            }
+            let estimated = liquidated_on(e).is_none() && liq.is_none_or(|d| d.estimated);
+            let basis = match liquidated_on(e) {
+                Some(l) => format!("liquidation {l}"),
+                None => format!("liquidation {}", liq.map_or("unknown".to_string(), |d| d.due.to_string())),
+            };
+            let rule = format!(
+                "{}: {basis} + {} days ({}); {} at stake",
+                p.name,
+                p.days_after_liquidation,
+                p.window_source,
+                crate::report::money(st.amount_cents)
+            );
+            Some(crate::deadline::rules::action(cal, DeadlineKind::RefundClaim, last, estimated, rule, false))
+        })
+        .collect()
+}
