@@ -243,6 +243,18 @@ fn excluded_kinds_are_named_and_never_exported() {
     assert!(o.status.success());
     assert!(text.contains("past CAPE's 80 days") && text.contains("totals (cape):"), "{text}");
 
+    // CSV: the same rows, one header.
+    let o = env
+        .cmd()
+        .env("ENTRYWATCH_NOW", at("2026-08-25"))
+        .args(["report", "recovery", "--format", "csv", "--config"])
+        .arg(env.config())
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&o.stdout);
+    assert!(csv.starts_with("entry,importer,type,liquidation,liquidated,refundable,total_duty,"), "{csv}");
+    assert_eq!(csv.lines().count(), 1 + 5, "{csv}");
+
     // An unknown program is a usage error naming the known ones.
     let o = env.cmd().args(["report", "recovery", "--program", "nope", "--config"]).arg(env.config()).output().unwrap();
     assert_eq!(o.status.code(), Some(2));

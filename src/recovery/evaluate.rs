@@ -226,7 +226,7 @@ fn standard(
         return status(r, RemedyState::NotApplicable, None, today, total, "its start date is not known".into());
     };
     let end = match (r.days, r.years) {
-        (Some(n), _) => start.checked_add_signed(chrono::Duration::days(n)),
+        (Some(n), _) => chrono::Duration::try_days(n).and_then(|x| start.checked_add_signed(x)),
         (_, Some(y)) => start.checked_add_months(Months::new(y.saturating_mul(12))),
         _ => None,
     };
@@ -290,7 +290,7 @@ fn program(
     }
     let mut st = if let Some(liq) = liquidated_on(e) {
         let after = days(liq, today);
-        let last = liq.checked_add_signed(chrono::Duration::days(p.days_after_liquidation));
+        let last = chrono::Duration::try_days(p.days_after_liquidation).and_then(|x| liq.checked_add_signed(x));
         if after <= p.days_after_liquidation {
             mk(
                 RemedyState::Open,
@@ -324,7 +324,7 @@ fn program(
         };
         // The last day follows the liquidation date: scheduled (ER) or estimated (deadline rules).
         let liq = deadlines.iter().find(|d| d.kind == DeadlineKind::Liquidation);
-        let last = liq.and_then(|d| d.due.checked_add_signed(chrono::Duration::days(p.days_after_liquidation)));
+        let last = liq.and_then(|d| d.due.checked_add_signed(chrono::Duration::try_days(p.days_after_liquidation)?));
         let basis = match liq {
             Some(d) if d.estimated => format!(" (liquidation estimated {})", d.due),
             Some(d) => format!(" (liquidation scheduled {})", d.due),

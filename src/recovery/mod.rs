@@ -235,8 +235,10 @@ impl Remedies {
                 ),
                 _ => {}
             }
-            if rem.days.is_some_and(|d| d <= 0) || rem.years == Some(0) {
-                err(file, "G403", format!("remedy {:?}: the window length must be positive", rem.id));
+            if rem.days.is_some_and(|d| !(1..=36_500).contains(&d))
+                || rem.years.is_some_and(|y| !(1..=100).contains(&y))
+            {
+                err(file, "G403", format!("remedy {:?}: the window is 1 to 36500 days or 1 to 100 years", rem.id));
             }
             if rem.source.trim().is_empty() {
                 err(file, "G406", format!("remedy {:?} has no source", rem.id));
@@ -294,8 +296,8 @@ impl Remedies {
                     );
                 }
             }
-            if prog.days_after_liquidation < 0 {
-                err(pf, "G403", format!("program {:?}: days-after-liquidation is negative", prog.id));
+            if !(0..=36_500).contains(&prog.days_after_liquidation) {
+                err(pf, "G403", format!("program {:?}: days-after-liquidation is 0 to 36500", prog.id));
             }
             let u = &prog.upload;
             if u.header.trim().is_empty() || u.header.contains([',', '"', '\n']) {
