@@ -209,6 +209,7 @@ fn main() {
         hts: None,
         hold_days: 5,
         entries_dir: None,
+        program: None,
     };
     let t = Instant::now();
     let code = entrywatch::cli::report::run_with_model(&args, &model, Clock::Fixed(now), &mut out);

@@ -30,6 +30,7 @@ pub mod interpret;
 pub mod ipc;
 pub mod logging;
 pub mod parse;
+pub mod recovery;
 pub mod report;
 pub mod source;
 pub mod store;

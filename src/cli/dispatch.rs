@@ -2,7 +2,7 @@
 //! running daemon that holds it, asked over its local socket ([`crate::ipc`]). Either way the
 //! same function ([`exec`]) writes the output, so both print the same bytes.
 
-use super::{alerts, deadlines, entries, report, variance, EXIT_USAGE};
+use super::{alerts, deadlines, entries, recovery, report, variance, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
@@ -26,6 +26,7 @@ pub struct Ctx {
 }
 
 /// A data command with its parsed arguments: what the client sends to the daemon.
+/// (`RecoveryExport`'s folder is absolute: the daemon may be the one writing it.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Query {
@@ -35,6 +36,7 @@ pub enum Query {
     Alerts { json: bool },
     Deadlines { within: Option<u32>, json: bool, ics: bool, remind: bool },
     Report(report::ReportArgs),
+    RecoveryExport { program: String, out_dir: std::path::PathBuf },
 }
 
 /// Run a data command against an open store. The one implementation of every read command.
@@ -50,6 +52,7 @@ pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
             deadlines::deadlines_on(ctx, *within, *json, *ics, *remind, io)
         }
         Query::Report(args) => report::report_on(ctx, args, io),
+        Query::RecoveryExport { program, out_dir } => recovery::export_on(ctx, program, out_dir, io),
     }
 }
 

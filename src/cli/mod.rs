@@ -5,6 +5,7 @@ pub mod deadlines;
 pub mod dispatch;
 pub mod entries;
 pub mod parse;
+pub mod recovery;
 pub mod report;
 pub mod run;
 pub mod variance;
@@ -41,7 +42,7 @@ pub enum Command {
         #[arg(long)]
         grammars: Option<PathBuf>,
     },
-    /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers.
+    /// Reports: entry-summary, liquidation, rejected, anomalies, statements, brokers, recovery.
     Report(report::ReportArgs),
     /// Push files through the same pipeline as the daemon, once; your files are copied (--move moves them).
     #[command(
@@ -132,6 +133,11 @@ pub enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Duty recovery: refund program claim files (`report recovery` for the figures).
+    Recovery {
+        #[command(subcommand)]
+        command: recovery::RecoveryCommand,
+    },
     /// Grammar files.
     Grammars {
         #[command(subcommand)]
@@ -209,5 +215,10 @@ pub fn main() -> i32 {
         Command::CheckConfig { config } => run::run_check_config(config.as_deref()),
         Command::Grammars { command: GrammarsCommand::Check { dir } } => parse::run_grammars_check(dir.as_deref()),
         Command::Report(args) => report::run(&args),
+        Command::Recovery { command: recovery::RecoveryCommand::Export { config, program, out_dir } } => {
+            // The daemon may run the export: give it an absolute folder.
+            let out_dir = std::path::absolute(&out_dir).unwrap_or(out_dir);
+            dispatch::run(config.as_deref(), Query::RecoveryExport { program, out_dir })
+        }
     }
 }

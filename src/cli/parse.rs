@@ -105,6 +105,13 @@ pub fn run_grammars_check(dir: Option<&Path>) -> i32 {
                 abi_apps.join(" "),
                 g.codes.lists.len()
             );
+            let programs: Vec<&str> = g.remedies.programs.iter().map(|p| p.id.as_str()).collect();
+            println!(
+                "remedies ok: {} remedies, {} duty programs, refund programs {}",
+                g.remedies.remedies.len(),
+                g.remedies.duty_programs.len(),
+                if programs.is_empty() { "none".to_string() } else { programs.join(" ") }
+            );
             EXIT_OK
         }
         Err(errors) => {

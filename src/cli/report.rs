@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
 #[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct ReportArgs {
-    /// entry-summary, liquidation, rejected, anomalies, statements or brokers.
+    /// entry-summary, liquidation, rejected, anomalies, statements, brokers or recovery.
     pub name: String,
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -47,6 +47,10 @@ pub struct ReportArgs {
     /// Read `entry --json` documents from this folder instead of the store.
     #[arg(long)]
     pub entries_dir: Option<PathBuf>,
+    /// recovery: the refund program (grammars/remedies/; default: the first one, cape).
+    #[arg(long)]
+    #[serde(default)]
+    pub program: Option<String>,
 }
 
 /// A date written exactly `YYYY-MM-DD` (chrono alone would read `26-02-01` as the year 26).
@@ -129,6 +133,9 @@ pub fn report_with_model(args: &ReportArgs, model: &dyn ReadModel, clock: Clock,
 
 /// `entrywatch report` against an open store.
 pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
+    if args.name == "recovery" {
+        return super::recovery::report_on(ctx, args, io);
+    }
     if !report::NAMES.contains(&args.name.as_str()) {
         let _ = writeln!(io.err, "error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
@@ -140,6 +147,12 @@ pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
 /// `entrywatch report`: the model is the folder given with `--entries-dir`, else the store
 /// (`<data-dir>/store` from the configuration, or the daemon that holds it).
 pub fn run(args: &ReportArgs) -> i32 {
+    if args.name == "recovery" && args.entries_dir.is_some() {
+        eprintln!(
+            "error: report recovery reads the filings' tariff lines from the store; --entries-dir is not supported"
+        );
+        return EXIT_USAGE;
+    }
     let Some(dir) = &args.entries_dir else {
         return super::dispatch::run(args.config.as_deref(), super::dispatch::Query::Report(args.clone()));
     };

@@ -302,7 +302,16 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
 
 /// The deadlines of one stored entry (rules from [`deadline_facts`]).
 pub fn entry_deadlines(entry: &Entry, facts: &[Fact], cal: &Calendar) -> Vec<Deadline> {
-    compute(&deadline_facts(entry, facts), cal)
+    let mut ds = compute(&deadline_facts(entry, facts), cal);
+    let refunds = crate::recovery::evaluate::refund_deadlines(embedded_remedies(), entry, &ds, cal);
+    ds.extend(refunds);
+    ds
+}
+
+/// The embedded remedies (grammars/remedies/), loaded once.
+fn embedded_remedies() -> &'static crate::recovery::Remedies {
+    static R: std::sync::OnceLock<crate::recovery::Remedies> = std::sync::OnceLock::new();
+    R.get_or_init(|| crate::grammar::Grammars::embedded().map(|g| g.remedies).unwrap_or_default())
 }
 
 /// The same, each with its entry (for listings, reminders, the feed). Empty without an entry number.

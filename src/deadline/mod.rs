@@ -41,10 +41,12 @@ pub enum DeadlineKind {
     Protest,
     ReliquidationProtest,
     CourtAction,
+    /// A refund program's claim window (grammars/remedies/, e.g. CAPE: liquidation + 80 days).
+    RefundClaim,
 }
 
 impl DeadlineKind {
-    pub const ALL: [DeadlineKind; 12] = [
+    pub const ALL: [DeadlineKind; 13] = [
         DeadlineKind::SummaryFiling,
         DeadlineKind::StatementPayment,
         DeadlineKind::Psc,
@@ -57,6 +59,7 @@ impl DeadlineKind {
         DeadlineKind::Protest,
         DeadlineKind::ReliquidationProtest,
         DeadlineKind::CourtAction,
+        DeadlineKind::RefundClaim,
     ];
 
     /// The interface.md name (`summary-filing`, `psc`, ...).
@@ -74,6 +77,7 @@ impl DeadlineKind {
             DeadlineKind::Protest => "protest",
             DeadlineKind::ReliquidationProtest => "reliquidation-protest",
             DeadlineKind::CourtAction => "court-action",
+            DeadlineKind::RefundClaim => "refund-claim",
         }
     }
 
@@ -92,6 +96,7 @@ impl DeadlineKind {
             DeadlineKind::Protest => "Protest window closes",
             DeadlineKind::ReliquidationProtest => "Protest window of the reliquidation closes",
             DeadlineKind::CourtAction => "Court of International Trade action window closes",
+            DeadlineKind::RefundClaim => "Refund program claim window closes",
         }
     }
 

@@ -110,6 +110,9 @@ impl Reminder {
             DeadlineKind::CourtAction => {
                 "Any action at the Court of International Trade must be commenced by this date.\n"
             }
+            DeadlineKind::RefundClaim => {
+                "Claim the refund (e.g. `entrywatch recovery export --program cape`) before this date; after it the remedy is a protest.\n"
+            }
         });
         t
     }

@@ -155,7 +155,14 @@ pub fn nth_working_day_of_next_month(cal: &Calendar, d: NaiveDate, n: u32) -> Op
 }
 
 /// An action deadline: shown on the last working day on or before the legal date.
-fn action(cal: &Calendar, kind: DeadlineKind, legal: NaiveDate, estimated: bool, rule: String, done: bool) -> Deadline {
+pub(crate) fn action(
+    cal: &Calendar,
+    kind: DeadlineKind,
+    legal: NaiveDate,
+    estimated: bool,
+    rule: String,
+    done: bool,
+) -> Deadline {
     let due = cal.working_day_on_or_before(legal);
     let rule = if due == legal {
         rule

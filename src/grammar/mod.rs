@@ -2,7 +2,8 @@
 //!
 //! Files come from a directory (`grammar-dir` in the config, or `grammars check DIR`) or from
 //! the copy embedded in the binary at build time. Every problem is a [`GrammarError`] with a
-//! stable code: `G0xx` common, `G1xx` X12, `G2xx` ABI, `G3xx` code lists.
+//! stable code: `G0xx` common, `G1xx` X12, `G2xx` ABI, `G3xx` code lists,
+//! `G4xx` remedies (crate::recovery).
 
 pub mod abi;
 pub mod codes;
@@ -49,6 +50,8 @@ pub struct Grammars {
     pub x12: x12::X12Grammars,
     pub abi: abi::AbiGrammars,
     pub codes: codes::CodeLists,
+    /// Remedies, duty programs and refund programs (grammars/remedies/, `G4xx`).
+    pub remedies: crate::recovery::Remedies,
     /// Non-fatal notes from loading (e.g. a version resolved to the nearest one).
     pub warnings: Vec<String>,
 }
@@ -109,12 +112,20 @@ impl Grammars {
             files.iter().filter(|f| f.path.starts_with(prefix)).cloned().collect()
         };
         for f in files {
-            if !(f.path.starts_with("x12/") || f.path.starts_with("abi/") || f.path.starts_with("codes/")) {
-                errors.push(GrammarError::new("G003", &f.path, "grammar files live under x12/, abi/ or codes/"));
+            if !["x12/", "abi/", "codes/", "remedies/"].iter().any(|p| f.path.starts_with(p)) {
+                errors.push(GrammarError::new(
+                    "G003",
+                    &f.path,
+                    "grammar files live under x12/, abi/, codes/ or remedies/",
+                ));
             }
         }
         match codes::CodeLists::load(&pick("codes/")) {
             Ok(c) => g.codes = c,
+            Err(mut e) => errors.append(&mut e),
+        }
+        match crate::recovery::Remedies::load(&pick("remedies/")) {
+            Ok(r) => g.remedies = r,
             Err(mut e) => errors.append(&mut e),
         }
         match x12::X12Grammars::load(&pick("x12/"), &g.codes) {

@@ -10,6 +10,7 @@ pub mod brokers;
 pub mod entry_summary;
 pub mod format;
 pub mod liquidation;
+pub mod recovery;
 pub mod rejected;
 pub mod statements;
 
