@@ -678,8 +678,8 @@ fn unknown_cbp_codes_are_applied_with_warnings() {
     let unknown: Vec<&str> =
         out.diagnostics.iter().filter(|d| d.code == "ABIE025").map(|d| d.message.as_str()).collect();
     assert_eq!(unknown.len(), 2, "{unknown:?}");
-    assert!(unknown.iter().any(|m| m.contains("\"77\"") && m.contains("liquidation_reasons")));
-    assert!(unknown.iter().any(|m| m.contains("\"67\"") && m.contains("extension_suspension")));
+    assert!(unknown.iter().any(|m| m.contains("code 77 ") && m.contains("liquidation_reasons")));
+    assert!(unknown.iter().any(|m| m.contains("code 67 ") && m.contains("extension_suspension")));
     let reasons = out.facts.iter().find_map(|(_, f)| match &f.kind {
         FactKind::Liquidation { reasons, ext_susp_codes, .. } => Some((reasons.clone(), ext_susp_codes.clone())),
         _ => None,

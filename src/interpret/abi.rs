@@ -426,6 +426,8 @@ impl Ae {
                 reconciliation: reconciliation_flag(fta, &issue),
                 recon_fta: fta == "Y",
                 recon_issue: issue,
+                // 10-record position 42, Consolidated Summary Indicator (02, usage note z).
+                consolidated: cx.text(r, "consolidated_summary") == "Y",
                 ..Summary::default()
             };
             self.cur = Some((e, s, Place::of(r)));
@@ -495,9 +497,15 @@ impl Ae {
             "90" => {
                 let duty = cx.num(r, "total_duty", "total duty");
                 let fees = cx.num(r, "total_user_fees", "total user fees");
+                // 90-record Total IR Tax 27-37, Total AD Duty 39-49, Total CV Duty 51-61: the
+                // liquidation-increase check compares them with ER JD (docs/variance.md).
+                let tax = cx.num(r, "total_ir_tax", "total IR tax");
+                let adcvd = cx.num(r, "total_ad_duty", "total AD duty") + cx.num(r, "total_cv_duty", "total CV duty");
                 if let Some((_, s, _)) = self.cur.as_mut() {
                     s.total_duty_cents = duty;
                     s.total_fees_cents = fees;
+                    s.total_tax_cents = Some(tax);
+                    s.total_adcvd_cents = Some(adcvd);
                 }
             }
             _ => {}
@@ -1161,6 +1169,23 @@ mod tests {
         assert_eq!(l.fees.get("499"), Some(&3464));
         assert_eq!((s.total_duty_cents, s.total_fees_cents), (165_000, 4714));
         assert_eq!(s.fee_totals.get("501"), Some(&1250));
+        // 90-record tax and AD/CVD totals (blank: none declared) and the 10-record position 42.
+        assert_eq!((s.total_tax_cents, s.total_adcvd_cents, s.consolidated), (Some(0), Some(0), false));
+        let text = String::from_utf8(sample::ae("EEE", 1_000_001, "A")).unwrap_or_default();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let l = format!("{l:<80}");
+                match l.get(..2) {
+                    Some("10") => format!("{}Y{}", &l[..41], &l[42..]),
+                    Some("90") => format!("{}00000012345 00000002000 00000000500{}", &l[..26], &l[61..]),
+                    _ => l,
+                }
+            })
+            .collect();
+        let out = interpret(lines.join("\n").as_bytes(), &ctx(), &g);
+        let s = filed(&out)[0];
+        assert_eq!((s.total_tax_cents, s.total_adcvd_cents, s.consolidated), (Some(12_345), Some(2_500), true));
     }
 
     #[test]
