@@ -179,6 +179,12 @@ pub enum FactKind {
     },
     /// An approved pre-entry tied to this entry.
     PreEntryApproved { pre_entry: PreEntry },
+    /// ACE's own record of the entry from an ES-003 export (one fact per entry per file; the
+    /// rows keep their row numbers).
+    AceReported {
+        #[serde(default)]
+        ace: crate::ace::AceEntry,
+    },
 }
 
 impl FactKind {
@@ -194,6 +200,7 @@ impl FactKind {
             FactKind::Statement { .. } => 6,
             FactKind::MonthlyStatement { .. } => 7,
             FactKind::Liquidation { .. } => 8,
+            FactKind::AceReported { .. } => 9,
         }
     }
 
@@ -222,6 +229,7 @@ impl FactKind {
             FactKind::MonthlyStatement { .. } => "monthly-statement",
             FactKind::Liquidation { .. } => "liquidation",
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
+            FactKind::AceReported { .. } => "ace-reported",
         }
     }
 
@@ -241,6 +249,7 @@ impl FactKind {
             FactKind::Liquidation { status_code, .. } => status_code.clone(),
             FactKind::MonthlyStatement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::PreEntryApproved { .. } => String::new(),
+            FactKind::AceReported { ace } => ace.liquidation_status.clone(),
         }
     }
 }
@@ -418,6 +427,12 @@ pub struct Entry {
     /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
     #[serde(default)]
     pub variance: Option<crate::variance::VarianceReport>,
+    /// ACE's own record (the latest ES-003 export that lists the entry).
+    #[serde(default)]
+    pub ace: Option<crate::ace::compare::AceRecord>,
+    /// Approved / broker / ACE (set with the variance by `variance::annotate`).
+    #[serde(default)]
+    pub three_way: Option<crate::ace::compare::ThreeWay>,
     pub facts: usize,
     pub last_at: Option<NaiveDateTime>,
 }
@@ -630,6 +645,21 @@ impl Entry {
                         adcvd_cents: *adcvd_cents,
                         reasons: reasons.clone(),
                     };
+                }
+                FactKind::AceReported { ace } => {
+                    fill_if_empty(&mut e.importer, &ace.importer);
+                    fill_if_empty(&mut e.port, &ace.port);
+                    fill_if_empty(&mut e.entry_type, &ace.entry_type);
+                    if e.entry_date.is_none() {
+                        e.entry_date = ace.entry_date;
+                    }
+                    let exports = e.ace.as_ref().map_or(0, |r| r.exports) + 1;
+                    e.ace = Some(crate::ace::compare::AceRecord {
+                        at: f.at,
+                        source: f.source.clone(),
+                        entry: ace.clone(),
+                        exports,
+                    });
                 }
                 FactKind::PreEntryApproved { pre_entry } => {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);
