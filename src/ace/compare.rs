@@ -405,3 +405,38 @@ pub fn ace_json(rec: &AceRecord, three_way: Option<&ThreeWay>) -> serde_json::Va
         })).collect::<Vec<_>>()).unwrap_or_default(),
     })
 }
+
+/// The alerts a change raises: one per finding kind with new findings, listing them; its
+/// identity names the set of findings, so the same findings never alert twice.
+pub fn alerts(
+    before: Option<&Entry>,
+    after: &Entry,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> Vec<crate::alert::Alert> {
+    use crate::alert::AlertKind;
+    let fresh = new_findings(before, after);
+    let mut out = Vec::new();
+    for (kind, ak) in [
+        (FindingKind::UnreportedEntry, AlertKind::UnreportedEntry),
+        (FindingKind::AceBrokerMismatch, AlertKind::AceBrokerMismatch),
+        (FindingKind::AceApprovedMismatch, AlertKind::AceApprovedMismatch),
+        (FindingKind::AceLiquidation, AlertKind::AceLiquidation),
+        (FindingKind::AcePsc, AlertKind::AcePsc),
+    ] {
+        let these: Vec<&&Finding> = fresh.iter().filter(|f| f.kind == kind).collect();
+        let Some(sev) = these.iter().map(|f| f.severity.alert_severity()).max() else { continue };
+        let keys: Vec<String> = these.iter().map(|f| f.key()).collect();
+        let digest = crate::ingest::sha256_hex(keys.join("\n").as_bytes());
+        let what = format!("{} finding{} {}", these.len(), if these.len() == 1 { "" } else { "s" }, &digest[..12]);
+        let facts = crate::alert::hook::entry_facts(after);
+        let mut a = crate::alert::rules::alert_for_event(ak, sev, Some(&what), now, facts, now);
+        a.inbox = after.ace.as_ref().map(|r| r.source.inbox.clone());
+        let mut lines: Vec<String> = these.iter().map(|f| f.explanation()).collect();
+        if let Some(r) = &after.ace {
+            lines.push(format!("ACE record: {} (ES-003)", r.source.file));
+        }
+        a.narrative = Some(lines.join("\n"));
+        out.push(a);
+    }
+    out
+}

@@ -381,6 +381,7 @@ impl IngestHook for AlertHook {
         all.extend(new_facts.iter().cloned());
         let mut alerts = self.alerts_for_change(after, &all, new_facts, now);
         alerts.extend(variance_alert(before, after, now));
+        alerts.extend(crate::ace::compare::alerts(before, after, now));
         let n = self.queue_tx(tx, alerts, now)?;
         if n > 0 {
             self.queued.fetch_add(n, Ordering::Relaxed);

@@ -48,6 +48,16 @@ pub enum AlertKind {
     ReleaseConfirmed,
     Statement,
     Liquidation,
+    /// ACE holds an entry no broker file and no pre-entry mention (issue 18).
+    UnreportedEntry,
+    /// The broker's copy and ACE differ.
+    AceBrokerMismatch,
+    /// ACE differs from the approved pre-entry though the broker's copy agrees.
+    AceApprovedMismatch,
+    /// ACE reports a liquidation not seen from an ER.
+    AceLiquidation,
+    /// ACE shows a post summary correction not seen from the broker.
+    AcePsc,
 }
 
 impl AlertKind {
@@ -88,6 +98,11 @@ impl AlertKind {
             AlertKind::ReleaseConfirmed => "release-confirmed",
             AlertKind::Statement => "statement",
             AlertKind::Liquidation => "liquidation",
+            AlertKind::UnreportedEntry => "unreported-entry",
+            AlertKind::AceBrokerMismatch => "ace-broker-mismatch",
+            AlertKind::AceApprovedMismatch => "ace-approved-mismatch",
+            AlertKind::AceLiquidation => "ace-liquidation",
+            AlertKind::AcePsc => "ace-psc",
         }
     }
 
@@ -111,6 +126,11 @@ impl AlertKind {
             AlertKind::ReleaseConfirmed => "Released and settled",
             AlertKind::Statement => "Statement",
             AlertKind::Liquidation => "Liquidation",
+            AlertKind::UnreportedEntry => "Entry in ACE that no broker reported",
+            AlertKind::AceBrokerMismatch => "Broker's filing differs from ACE",
+            AlertKind::AceApprovedMismatch => "ACE differs from approved pre-entry",
+            AlertKind::AceLiquidation => "Liquidation reported by ACE",
+            AlertKind::AcePsc => "Post summary correction seen in ACE",
         }
     }
 
@@ -122,6 +142,11 @@ impl AlertKind {
             AlertKind::DeadlineReminder | AlertKind::DeadlineMissed => Category::Deadline,
             AlertKind::Statement | AlertKind::ReleaseConfirmed => Category::Statement,
             AlertKind::Liquidation => Category::Liquidation,
+            AlertKind::UnreportedEntry => Category::UnreportedEntry,
+            AlertKind::AceBrokerMismatch => Category::AceBrokerMismatch,
+            AlertKind::AceApprovedMismatch => Category::AceApprovedMismatch,
+            AlertKind::AceLiquidation => Category::AceLiquidation,
+            AlertKind::AcePsc => Category::AcePsc,
             _ => Category::Disposition,
         }
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// entry-summary, liquidation, rejected, anomalies, statements or brokers.
+    /// entry-summary, liquidation, rejected, anomalies, statements, brokers or three-way.
     pub name: String,
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -122,6 +122,9 @@ pub fn run(args: &ReportArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if args.name == "three-way" {
+        return run_three_way(args, &mut std::io::BufWriter::new(std::io::stdout().lock()));
+    }
     if !report::NAMES.contains(&args.name.as_str()) {
         eprintln!("error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
@@ -148,6 +151,43 @@ pub fn run(args: &ReportArgs) -> i32 {
         Ok(m) => run_with_model(args, &m, clock, &mut out),
         Err(e) => {
             eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `report three-way`: approved / broker / ACE from the store's facts (issue 18).
+pub fn run_three_way(args: &ReportArgs, out: &mut dyn Write) -> i32 {
+    if args.entries_dir.is_some() {
+        eprintln!("error: report three-way reads the store (ACE's record is not in `entry --json` folders)");
+        return EXIT_USAGE;
+    }
+    let cfg = match Config::discover(args.config.as_deref()) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let store = match crate::store::Store::open(&cfg.data_dir.join("store")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let filter = report::three_way::Filter {
+        from: args.from,
+        to: args.to,
+        importer: args.importer.clone(),
+        broker: args.broker.clone(),
+    };
+    let rep = report::three_way::report(report::three_way::entries(&store), &cfg.variance, filter);
+    match report::write_report(rep, args.format(), out).and_then(|n| out.flush().map(|()| n)) {
+        Ok(_) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: writing the report: {e}");
             EXIT_USAGE
         }
     }

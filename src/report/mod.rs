@@ -12,6 +12,7 @@ pub mod format;
 pub mod liquidation;
 pub mod rejected;
 pub mod statements;
+pub mod three_way;
 
 use crate::view::{EntryFilter, ReadModel};
 use chrono::{DateTime, FixedOffset, NaiveDate};
