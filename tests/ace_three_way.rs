@@ -56,6 +56,14 @@ fn ingest_ace(env: &Env, name: &str, bytes: &[u8]) -> std::process::Output {
     env.ingest("ace", &[p])
 }
 
+/// Ingest an export received at `now` (a later export is one received later).
+fn ingest_ace_at(env: &Env, name: &str, bytes: &[u8], now: &str) -> std::process::Output {
+    let p = env.drop_file("ace", name, bytes);
+    let mut c = env.cmd();
+    c.env("ENTRYWATCH_NOW", now).arg("ingest").arg("--config").arg(env.config()).args(["--inbox", "ace"]).arg(p);
+    c.output().unwrap()
+}
+
 fn three_way(env: &Env, extra: &[&str]) -> Vec<Value> {
     let o = env
         .cmd()
@@ -150,7 +158,7 @@ fn same_export_twice_changes_nothing_and_a_newer_export_supersedes() {
 
     // The later export: duty as filed, a PSC on line 1 the broker never sent us.
     let later = std::fs::read(ace_samples().join("es003-later.csv")).unwrap();
-    assert!(ingest_ace(&env, "es003-later.csv", &later).status.success());
+    assert!(ingest_ace_at(&env, "es003-later.csv", &later, "2026-03-02T09:00:00-05:00").status.success());
     let rows = three_way(&env, &[]);
     assert!(find(&rows, E, "ace-broker-mismatch", "duty").is_none(), "{rows:#?}");
     let psc = find(&rows, E, "ace-psc", "psc").expect("PSC seen only in ACE");
