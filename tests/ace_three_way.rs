@@ -125,6 +125,9 @@ fn csv_export_gives_each_finding_kind_in_the_report_and_as_alerts() {
     assert_eq!(j["ace"]["file"], "es003-life.csv");
     assert_eq!(j["ace"]["rows"][1]["row"], 3);
     assert_eq!(j["ace"]["rows"][0]["duty"], "1750.00");
+    // ACE's liquidation runs the protest clock like an ER's would (no ER was ingested here).
+    let protest = j["deadlines"].as_array().unwrap().iter().find(|d| d["kind"] == "protest").expect("protest deadline");
+    assert_eq!(protest["due"], "2027-06-09");
 
     // Filters: --importer (dashes or not) and --broker by filer code.
     assert_eq!(three_way(&env, &["--importer", "12345678900"]).len(), rows.len());
