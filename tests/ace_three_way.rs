@@ -196,8 +196,9 @@ fn xlsx_from_csv(csv: &[u8]) -> Vec<u8> {
             let (r, c) = (r as u32, c as u16);
             let money: String = v.chars().filter(|ch| !matches!(ch, '$' | ',')).collect();
             if r > 0 && v.len() == 10 && v.as_bytes()[2] == b'/' {
-                let d = rust_xlsxwriter::ExcelDateTime::parse_from_str(&format!("{}-{}-{}", &v[6..], &v[..2], &v[3..5]))
-                    .unwrap();
+                let d =
+                    rust_xlsxwriter::ExcelDateTime::parse_from_str(&format!("{}-{}-{}", &v[6..], &v[..2], &v[3..5]))
+                        .unwrap();
                 ws.write_datetime_with_format(r, c, &d, &date_fmt).unwrap();
             } else if r > 0 && v.starts_with('$') {
                 ws.write_number(r, c, money.parse::<f64>().unwrap()).unwrap();

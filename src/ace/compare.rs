@@ -334,7 +334,9 @@ pub fn evaluate(e: &Entry, cfg: &config::Variance) -> Option<ThreeWay> {
         .trim()
         .to_string();
         let seen = e.liquidation.date;
-        if seen != ace.liquidation_date || (ace.liquidated() && e.liquidation.status != crate::domain::LiquidationStatus::Liquidated) {
+        if seen != ace.liquidation_date
+            || (ace.liquidated() && e.liquidation.status != crate::domain::LiquidationStatus::Liquidated)
+        {
             out.findings.push(Finding {
                 kind: FindingKind::AceLiquidation,
                 severity: if ace.liquidated() { Severity::Major } else { Severity::Minor },

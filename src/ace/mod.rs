@@ -211,8 +211,16 @@ impl AceEntry {
 #[derive(Debug, Clone)]
 pub enum RowRead {
     /// A row, applied with what could be read; `warnings` say what could not (rule 2).
-    Row { entry: EntryNumber, head: Box<AceEntry>, row: AceRow, warnings: Vec<String> },
-    Warning { row: usize, message: String },
+    Row {
+        entry: EntryNumber,
+        head: Box<AceEntry>,
+        row: Box<AceRow>,
+        warnings: Vec<String>,
+    },
+    Warning {
+        row: usize,
+        message: String,
+    },
 }
 
 /// `Y`, `YES`, `TRUE`, `1` → true.
@@ -343,9 +351,12 @@ pub fn read_row(map: &HeaderMap, cells: &[String], row: usize) -> Option<RowRead
         line_psc: flag(g(Col::LinePsc)),
     };
     if r.line == 0 {
-        return warn(format!("entry {entry}: Entry Summary Line Number {:?} is not a line number; row not applied", g(Col::Line)));
+        return warn(format!(
+            "entry {entry}: Entry Summary Line Number {:?} is not a line number; row not applied",
+            g(Col::Line)
+        ));
     }
-    Some(RowRead::Row { entry, head: Box::new(head), row: r, warnings: problems })
+    Some(RowRead::Row { entry, head: Box::new(head), row: Box::new(r), warnings: problems })
 }
 
 /// Streams ES-003 rows out of a CSV reader: finds the header in the first [`HEADER_SCAN`]
@@ -376,10 +387,11 @@ impl<R: std::io::Read> Iterator for CsvRows<R> {
             match self.rdr.read_byte_record(&mut self.rec) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return self.map.is_none().then(|| Err(NotEs003(no_header_message()))).map(|e| {
+                    if self.map.is_none() {
                         self.map = Some(HeaderMap::default());
-                        e
-                    });
+                        return Some(Err(NotEs003(no_header_message())));
+                    }
+                    return None;
                 }
                 Err(e) => {
                     let row = e.position().map_or(self.seen + 1, |p| p.line() as usize);
@@ -476,8 +488,11 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>) -> Interpretation {
         ));
         return out;
     }
-    let reads: Vec<Result<RowRead, NotEs003>> =
-        if is_xlsx(bytes) { xlsx_rows(bytes).map_or_else(|e| vec![Err(e)], |v| v.into_iter().map(Ok).collect()) } else { csv_rows(bytes).collect() };
+    let reads: Vec<Result<RowRead, NotEs003>> = if is_xlsx(bytes) {
+        xlsx_rows(bytes).map_or_else(|e| vec![Err(e)], |v| v.into_iter().map(Ok).collect())
+    } else {
+        csv_rows(bytes).collect()
+    };
     let mut by_entry: BTreeMap<String, (EntryNumber, AceEntry, usize)> = BTreeMap::new();
     for r in reads {
         match r {
@@ -485,7 +500,9 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>) -> Interpretation {
                 out.diagnostics.push(Diagnostic::error("ACE002", e.0, Position::at_byte(bytes, 0)));
                 return out;
             }
-            Ok(RowRead::Warning { row, message }) => out.diagnostics.push(Diagnostic::warning("ACE003", message, at_row(row))),
+            Ok(RowRead::Warning { row, message }) => {
+                out.diagnostics.push(Diagnostic::warning("ACE003", message, at_row(row)))
+            }
             Ok(RowRead::Row { entry, head, row, warnings }) => {
                 for w in warnings {
                     let m = format!("entry {entry} line {}: {w}", row.line);
@@ -498,21 +515,29 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>) -> Interpretation {
                 if let Some(old) = slot.1.rows.iter().find(|x| x.line == row.line && x.ordinal == row.ordinal) {
                     out.diagnostics.push(Diagnostic::warning(
                         "ACE004",
-                        format!("entry {entry} line {} tariff {} appears again (row {} and row {}); the later row is kept", row.line, row.ordinal, old.row, row.row),
+                        format!(
+                            "entry {entry} line {} tariff {} appears again (row {} and row {}); the later row is kept",
+                            row.line, row.ordinal, old.row, row.row
+                        ),
                         at_row(row.row),
                     ));
                     slot.1.rows.retain(|x| !(x.line == row.line && x.ordinal == row.ordinal));
                 }
-                slot.1.rows.push(row);
+                slot.1.rows.push(*row);
             }
         }
     }
     if by_entry.is_empty() && !out.has_errors() {
-        out.diagnostics.push(Diagnostic::warning("ACE005", "the ES-003 export holds no entry rows", Position::at_byte(bytes, 0)));
+        out.diagnostics.push(Diagnostic::warning(
+            "ACE005",
+            "the ES-003 export holds no entry rows",
+            Position::at_byte(bytes, 0),
+        ));
     }
     for (_, (entry, mut ace, first_row)) in by_entry {
         ace.rows.sort_by_key(|r| (r.line, r.ordinal));
-        let fact = Fact { at: ctx.received, kind: FactKind::AceReported { ace }, source: ctx.source(first_row, first_row) };
+        let fact =
+            Fact { at: ctx.received, kind: FactKind::AceReported { ace }, source: ctx.source(first_row, first_row) };
         out.facts.push((entry, fact));
     }
     out
@@ -575,11 +600,16 @@ mod tests {
 
     #[test]
     fn headers_match_case_and_spelling_variants() {
-        let cells: Vec<String> =
-            ["entry summary number", "ENTRY SUMMARY LINE NUMBER", "hts number - full", "Line Goods Value Amount", "Whatever"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let cells: Vec<String> = [
+            "entry summary number",
+            "ENTRY SUMMARY LINE NUMBER",
+            "hts number - full",
+            "Line Goods Value Amount",
+            "Whatever",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let m = HeaderMap::from_row(&cells).expect("header");
         assert_eq!(m.cols.get(&Col::Value), Some(&3));
         assert!(HeaderMap::from_row(&cells[..2]).is_none());

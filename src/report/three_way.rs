@@ -114,8 +114,10 @@ pub fn report<'a>(entries: impl Iterator<Item = Entry> + 'a, cfg: &'a Variance, 
     Report {
         name: "three-way",
         columns: COLUMNS.iter().map(|(n, w)| col(n, *w)).collect(),
-        rows: Box::new(entries.filter(move |e| filter.matches(e)).flat_map(move |e| {
-            evaluate(&e, cfg).map(|t| rows(&e, &t)).unwrap_or_default()
-        })),
+        rows: Box::new(
+            entries
+                .filter(move |e| filter.matches(e))
+                .flat_map(move |e| evaluate(&e, cfg).map(|t| rows(&e, &t)).unwrap_or_default()),
+        ),
     }
 }
