@@ -626,7 +626,7 @@ mod tests {
     #[test]
     fn entry_numbers_with_or_without_dashes_and_bad_rows_warn() {
         let csv = "Report ES-003\nEntry Summary Number,Entry Summary Line Number,HTS Number - Full,Line Tariff Duty Amount\n\
-                   EEE-1234567-3,1,6110.20.2079,\"$1,650.00\"\nEEE12345673,2,8471300100,0\nEEE-1234567-4,1,1,1\nEEE-1234567-3,3,1,abc\n";
+                   EEE-1234567-3,1,6110.20.2079,\"$1,650.00\"\nEEE12345673,2,8471300100,0\nNOT-AN-ENTRY,1,1,1\nEEE-1234567-3,3,1,abc\n";
         let rows: Vec<_> = csv_rows(csv.as_bytes()).map(|r| r.expect("es-003")).collect();
         assert_eq!(rows.len(), 4);
         let RowRead::Row { entry, row, .. } = &rows[0] else { panic!("{rows:?}") };
