@@ -442,3 +442,88 @@ pub fn alerts(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Filing, Line, Summary, SummaryStatus, Tariff};
+
+    fn at() -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2026, 2, 2).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap()
+    }
+
+    fn entry(rows: Vec<AceRow>) -> Entry {
+        let summary = Summary {
+            lines: vec![Line {
+                line: 1,
+                country_of_origin: "CN".into(),
+                tariffs: vec![
+                    Tariff {
+                        hts: "9403608081".into(),
+                        value_usd: 2400,
+                        duty_cents: 0,
+                        quantity_hundredths: 4000,
+                        uom: "NO".into(),
+                    },
+                    Tariff { hts: "9903880300".into(), duty_cents: 60_000, ..Tariff::default() },
+                ],
+                ..Line::default()
+            }],
+            ..Summary::default()
+        };
+        let source = Source { file: "es003.csv".into(), inbox: "ace".into(), sha256: "00".into(), line: 2, record: 2 };
+        Entry {
+            filings: vec![Filing { at: at(), summary, version: None, outcome: SummaryStatus::Accepted }],
+            ace: Some(AceRecord { at: at(), source, entry: AceEntry { rows, ..AceEntry::default() }, exports: 1 }),
+            ..Entry::default()
+        }
+    }
+
+    fn row(ordinal: u32, hts: &str, value: Option<i64>, duty: i64) -> AceRow {
+        AceRow {
+            row: 1 + ordinal as usize,
+            line: 1,
+            ordinal,
+            hts: hts.into(),
+            country_of_origin: "CN".into(),
+            value_cents: value,
+            duty_cents: Some(duty),
+            ..AceRow::default()
+        }
+    }
+
+    #[test]
+    fn chapter_99_rows_carry_duty_and_no_value_and_tolerances_apply() {
+        let cfg = config::Variance::default();
+        // Duty $0.80 off on the Chapter 99 row: inside the $1.00 tolerance; no value on it.
+        let e = entry(vec![row(1, "9403608081", Some(240_000), 0), row(2, "9903880300", None, 60_080)]);
+        let t = evaluate(&e, &cfg).unwrap();
+        assert!(t.findings.is_empty(), "{:?}", t.findings);
+        // $5.00 off is a finding, with the three values side by side.
+        let e = entry(vec![row(1, "9403608081", Some(240_000), 0), row(2, "9903880300", None, 60_500)]);
+        let t = evaluate(&e, &cfg).unwrap();
+        assert_eq!(t.findings.len(), 1, "{:?}", t.findings);
+        let f = &t.findings[0];
+        assert_eq!((f.kind, f.field.as_str(), f.ordinal, f.ace_row), (FindingKind::AceBrokerMismatch, "duty", 2, 3));
+        assert_eq!(
+            (f.broker.as_deref(), f.ace.as_deref(), f.approved.as_deref()),
+            (Some("600.00"), Some("605.00"), None)
+        );
+    }
+
+    #[test]
+    fn a_missing_tariff_and_ignored_fields() {
+        let mut cfg = config::Variance::default();
+        // ACE shows only the commodity row: the filed Chapter 99 tariff is missing from ACE.
+        let e = entry(vec![row(1, "9403608081", Some(240_000), 0)]);
+        let t = evaluate(&e, &cfg).unwrap();
+        assert_eq!(t.findings.len(), 1);
+        assert_eq!((t.findings[0].field.as_str(), t.findings[0].ace.as_deref()), ("line", None));
+        // Severity `ignore` drops a field from the comparison.
+        cfg.severity.insert("hts".into(), "ignore".into());
+        let e = entry(vec![row(1, "9403608099", Some(240_000), 0), row(2, "9903880300", None, 60_000)]);
+        assert!(evaluate(&e, &cfg).unwrap().findings.is_empty());
+        // No ACE record: nothing to compare.
+        assert!(evaluate(&Entry::default(), &cfg).is_none());
+    }
+}
