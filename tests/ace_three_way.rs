@@ -129,6 +129,14 @@ fn csv_export_gives_each_finding_kind_in_the_report_and_as_alerts() {
     let protest = j["deadlines"].as_array().unwrap().iter().find(|d| d["kind"] == "protest").expect("protest deadline");
     assert_eq!(protest["due"], "2027-06-09");
 
+    // `entry` (text) shows the third column.
+    let o = env.cmd().args(["entry", E, "--config"]).arg(env.config()).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("ace-broker-mismatch: line 1 tariff 1 duty: approved 1650.00, broker 1650.00, ACE 1750.00"),
+        "{text}"
+    );
+
     // Filters: --importer (dashes or not) and --broker by filer code.
     assert_eq!(three_way(&env, &["--importer", "12345678900"]).len(), rows.len());
     assert!(three_way(&env, &["--broker", "ZZZ"]).iter().all(|r| r["entry"] == Z));

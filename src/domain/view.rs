@@ -229,6 +229,16 @@ pub fn entry_text(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> String {
             v.differences.len()
         ));
     }
+    if let (Some(rec), Some(t)) = (&e.ace, &e.three_way) {
+        s.push_str(&format!(
+            "ACE (ES-003 {}): {} finding(s); approved / broker / ACE:\n",
+            rec.source.file,
+            t.findings.len()
+        ));
+        for f in &t.findings {
+            s.push_str(&format!("  {}\n", f.explanation()));
+        }
+    }
     s.push_str("Timeline:\n");
     for ev in events(facts, tz) {
         s.push_str(&format!(
