@@ -64,6 +64,8 @@ pub enum Role {
     Broker,
     /// The importer's approved pre-entries.
     Approved,
+    /// The importer's own ACE portal reports (ES-003 CSV or XLSX).
+    Ace,
 }
 
 /// Which functional acknowledgment to send for X12 input.
@@ -167,6 +169,21 @@ pub enum Category {
     /// malformed field): the message was applied; a person should look (docs/abi.md).
     #[serde(rename = "unknown-code")]
     UnknownCode,
+    /// ACE holds an entry no broker file and no pre-entry mention.
+    #[serde(rename = "unreported-entry")]
+    UnreportedEntry,
+    /// The broker's copy and ACE's record differ.
+    #[serde(rename = "ace-broker-mismatch")]
+    AceBrokerMismatch,
+    /// ACE differs from the approved pre-entry though the broker's copy agrees.
+    #[serde(rename = "ace-approved-mismatch")]
+    AceApprovedMismatch,
+    /// ACE reports a liquidation not seen from an ER.
+    #[serde(rename = "ace-liquidation")]
+    AceLiquidation,
+    /// ACE shows a post summary correction not seen from the broker.
+    #[serde(rename = "ace-psc")]
+    AcePsc,
 }
 
 /// Who gets what.
@@ -193,6 +210,11 @@ fn all_categories() -> Vec<Category> {
         Category::Statement,
         Category::Liquidation,
         Category::UnknownCode,
+        Category::UnreportedEntry,
+        Category::AceBrokerMismatch,
+        Category::AceApprovedMismatch,
+        Category::AceLiquidation,
+        Category::AcePsc,
     ]
 }
 fn default_min_severity() -> AlertSeverity {

@@ -419,6 +419,7 @@ impl IngestHook for AlertHook {
         all.extend(new_facts.iter().cloned());
         let mut alerts = self.alerts_for_change(after, &all, new_facts, now);
         alerts.extend(variance_alert(before, after, now));
+        alerts.extend(crate::ace::compare::alerts(before, after, now));
         let alerts = group_alerts(alerts, new_facts.first().map(|f| &f.source));
         let n = self.queue_tx(tx, alerts, now)?;
         if n > 0 {

@@ -50,6 +50,16 @@ pub enum AlertKind {
     Liquidation,
     /// A message was applied with findings: an unknown code or record, a blank or malformed field.
     Unrecognised,
+    /// ACE holds an entry no broker file and no pre-entry mention (issue 18).
+    UnreportedEntry,
+    /// The broker's copy and ACE differ.
+    AceBrokerMismatch,
+    /// ACE differs from the approved pre-entry though the broker's copy agrees.
+    AceApprovedMismatch,
+    /// ACE reports a liquidation not seen from an ER.
+    AceLiquidation,
+    /// ACE shows a post summary correction not seen from the broker.
+    AcePsc,
 }
 
 impl AlertKind {
@@ -91,6 +101,11 @@ impl AlertKind {
             AlertKind::Statement => "statement",
             AlertKind::Liquidation => "liquidation",
             AlertKind::Unrecognised => "unrecognised",
+            AlertKind::UnreportedEntry => "unreported-entry",
+            AlertKind::AceBrokerMismatch => "ace-broker-mismatch",
+            AlertKind::AceApprovedMismatch => "ace-approved-mismatch",
+            AlertKind::AceLiquidation => "ace-liquidation",
+            AlertKind::AcePsc => "ace-psc",
         }
     }
 
@@ -115,6 +130,11 @@ impl AlertKind {
             AlertKind::Statement => "Statement",
             AlertKind::Liquidation => "Liquidation",
             AlertKind::Unrecognised => "CBP said something entrywatch does not know",
+            AlertKind::UnreportedEntry => "Entry in ACE that no broker reported",
+            AlertKind::AceBrokerMismatch => "Broker's filing differs from ACE",
+            AlertKind::AceApprovedMismatch => "ACE differs from approved pre-entry",
+            AlertKind::AceLiquidation => "Liquidation reported by ACE",
+            AlertKind::AcePsc => "Post summary correction seen in ACE",
         }
     }
 
@@ -127,6 +147,11 @@ impl AlertKind {
             AlertKind::Statement | AlertKind::ReleaseConfirmed => Category::Statement,
             AlertKind::Liquidation => Category::Liquidation,
             AlertKind::Unrecognised => Category::UnknownCode,
+            AlertKind::UnreportedEntry => Category::UnreportedEntry,
+            AlertKind::AceBrokerMismatch => Category::AceBrokerMismatch,
+            AlertKind::AceApprovedMismatch => Category::AceApprovedMismatch,
+            AlertKind::AceLiquidation => Category::AceLiquidation,
+            AlertKind::AcePsc => Category::AcePsc,
             _ => Category::Disposition,
         }
     }

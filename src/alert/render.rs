@@ -149,6 +149,15 @@ fn default_action(kind: AlertKind) -> &'static str {
             "Open the entry on the dashboard and act before the date."
         }
         AlertKind::NoRelease => "Ask the broker why there is no release; demurrage may accrue.",
+        AlertKind::UnreportedEntry => {
+            "Find out who filed this entry under your importer number; ask for the filing or report the misuse to CBP."
+        }
+        AlertKind::AceBrokerMismatch => "Ask the broker for the filing as transmitted; a PSC may be needed.",
+        AlertKind::AceApprovedMismatch => {
+            "Check the ACE values against the approved pre-entry; ask the broker for a PSC."
+        }
+        AlertKind::AceLiquidation => "Check the liquidation in ACE; protest and payment deadlines run from its date.",
+        AlertKind::AcePsc => "Ask the broker for the post summary correction it filed and why.",
         _ => "No action needed.",
     }
 }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
 #[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct ReportArgs {
-    /// entry-summary, liquidation, rejected, anomalies, statements, brokers or recovery.
+    /// entry-summary, liquidation, rejected, anomalies, statements, brokers, recovery or three-way.
     pub name: String,
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -136,6 +136,9 @@ pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
     if args.name == "recovery" {
         return super::recovery::report_on(ctx, args, io);
     }
+    if args.name == "three-way" {
+        return three_way_on(ctx, args, io);
+    }
     if !report::NAMES.contains(&args.name.as_str()) {
         let _ = writeln!(io.err, "error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
@@ -147,9 +150,10 @@ pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
 /// `entrywatch report`: the model is the folder given with `--entries-dir`, else the store
 /// (`<data-dir>/store` from the configuration, or the daemon that holds it).
 pub fn run(args: &ReportArgs) -> i32 {
-    if args.name == "recovery" && args.entries_dir.is_some() {
+    if matches!(args.name.as_str(), "recovery" | "three-way") && args.entries_dir.is_some() {
         eprintln!(
-            "error: report recovery reads the filings' tariff lines from the store; --entries-dir is not supported"
+            "error: report {} reads the store (filings' tariff lines, ACE's record); --entries-dir is not supported",
+            args.name
         );
         return EXIT_USAGE;
     }
@@ -179,6 +183,26 @@ pub fn run(args: &ReportArgs) -> i32 {
         Ok(m) => run_with_model(args, &m, clock, &mut out),
         Err(e) => {
             eprintln!("error: {e}");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `report three-way`: approved / broker / ACE from the store's facts (issue 18); through the
+/// dispatch, so it runs on the store or, while the daemon holds it, in the daemon.
+fn three_way_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
+    let filter = report::three_way::Filter {
+        from: args.from,
+        to: args.to,
+        importer: args.importer.clone(),
+        broker: args.broker.clone(),
+    };
+    let rep = report::three_way::report(report::three_way::entries(&ctx.store), &ctx.config.variance, filter);
+    match report::write_report(rep, args.format(), io.out).and_then(|n| io.out.flush().map(|()| n)) {
+        Ok(_) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            let _ = writeln!(io.err, "error: writing the report: {e}");
             EXIT_USAGE
         }
     }

@@ -250,9 +250,18 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
     let implied = f.entry_date.zip(f.scheduled_liquidation).map_or(0, |(e, s)| implied_extensions(e, s));
     f.extensions = reported.max(implied);
 
+    // ACE's own record (ES-003, issue 18) where no ER reported the liquidation: its date runs
+    // the clocks like an ER's would (the `ace-liquidation` finding names the source).
+    if let Some(ace) = entry.ace.as_ref().map(|r| &r.entry).filter(|a| a.liquidated()) {
+        if f.liquidation_date.is_none() && f.reliquidation_date.is_none() {
+            f.liquidation_date = ace.liquidation_date;
+        }
+    }
+
     // Post summary correction.
     f.psc_filed = entry.filings.iter().any(|x| x.summary.psc && x.outcome != SummaryStatus::Rejected)
-        || reports.iter().any(|r| r.reasons.iter().any(|c| c == "62"));
+        || reports.iter().any(|r| r.reasons.iter().any(|c| c == "62"))
+        || entry.ace.as_ref().is_some_and(|r| r.entry.psc || r.entry.rows.iter().any(|x| x.line_psc));
 
     // A protest seen only after a reliquidation was reported without one was filed after it.
     if f.protest_filed {

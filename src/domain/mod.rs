@@ -194,6 +194,12 @@ pub enum FactKind {
     /// A message about this entry was applied with findings (unknown code or record, blank or
     /// malformed field), each in words with its line and record (docs/abi.md).
     Finding { application: String, notes: Vec<String> },
+    /// ACE's own record of the entry from an ES-003 export (one fact per entry per file; the
+    /// rows keep their row numbers).
+    AceReported {
+        #[serde(default)]
+        ace: crate::ace::AceEntry,
+    },
 }
 
 impl FactKind {
@@ -211,6 +217,7 @@ impl FactKind {
             FactKind::Liquidation { .. } => 8,
             FactKind::Protest { .. } => 9,
             FactKind::Finding { .. } => 10,
+            FactKind::AceReported { .. } => 11,
         }
     }
 
@@ -241,6 +248,7 @@ impl FactKind {
             FactKind::Protest { .. } => "protest",
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
             FactKind::Finding { .. } => "finding",
+            FactKind::AceReported { .. } => "ace-reported",
         }
     }
 
@@ -262,6 +270,7 @@ impl FactKind {
             FactKind::MonthlyStatement { final_statement, .. } => if *final_statement { "F" } else { "P" }.into(),
             FactKind::PreEntryApproved { .. } => String::new(),
             FactKind::Finding { application, .. } => application.clone(),
+            FactKind::AceReported { ace } => ace.liquidation_status.clone(),
         }
     }
 }
@@ -502,6 +511,12 @@ pub struct Entry {
     /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
     #[serde(default)]
     pub variance: Option<crate::variance::VarianceReport>,
+    /// ACE's own record (the latest ES-003 export that lists the entry).
+    #[serde(default)]
+    pub ace: Option<crate::ace::compare::AceRecord>,
+    /// Approved / broker / ACE (set with the variance by `variance::annotate`).
+    #[serde(default)]
+    pub three_way: Option<crate::ace::compare::ThreeWay>,
     pub facts: usize,
     pub last_at: Option<NaiveDateTime>,
 }
@@ -735,6 +750,21 @@ impl Entry {
                         Some(q) => *q = p,
                         None => e.protests.push(p),
                     }
+                }
+                FactKind::AceReported { ace } => {
+                    fill_if_empty(&mut e.importer, &ace.importer);
+                    fill_if_empty(&mut e.port, &ace.port);
+                    fill_if_empty(&mut e.entry_type, &ace.entry_type);
+                    if e.entry_date.is_none() {
+                        e.entry_date = ace.entry_date;
+                    }
+                    let exports = e.ace.as_ref().map_or(0, |r| r.exports) + 1;
+                    e.ace = Some(crate::ace::compare::AceRecord {
+                        at: f.at,
+                        source: f.source.clone(),
+                        entry: ace.clone(),
+                        exports,
+                    });
                 }
                 FactKind::PreEntryApproved { pre_entry } => {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);

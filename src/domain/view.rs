@@ -109,6 +109,13 @@ fn detail(k: &FactKind) -> String {
         }
         FactKind::PreEntryApproved { pre_entry } => format!("{} line(s)", pre_entry.lines.len()),
         FactKind::Finding { notes, .. } => notes.join("; "),
+        FactKind::AceReported { ace } => {
+            let liq = match ace.liquidation_date {
+                Some(d) => format!(", liquidation {} {d}", ace.liquidation_status),
+                None => String::new(),
+            };
+            format!("ES-003: {} tariff row(s){liq}", ace.rows.len())
+        }
     }
 }
 
@@ -117,6 +124,15 @@ fn detail(k: &FactKind) -> String {
 /// `variance` is the entry's stored report (callers run `variance::annotate` first);
 /// `deadlines` is filled by the caller from `deadline::facts` (the domain knows no calendar).
 pub fn entry_json(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> Value {
+    let mut v = entry_json_core(e, facts, tz);
+    // The third side (issue 18): present only once an ES-003 export listed the entry.
+    if let (Some(rec), Value::Object(m)) = (&e.ace, &mut v) {
+        m.insert("ace".into(), crate::ace::compare::ace_json(rec, e.three_way.as_ref()));
+    }
+    v
+}
+
+fn entry_json_core(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> Value {
     let entry = e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default();
     let filer = e.entry.as_ref().map(|n| n.filer.clone()).unwrap_or_default();
     let holds: Vec<Value> = e
@@ -221,6 +237,16 @@ pub fn entry_text(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> String {
             v.status.as_str(),
             v.differences.len()
         ));
+    }
+    if let (Some(rec), Some(t)) = (&e.ace, &e.three_way) {
+        s.push_str(&format!(
+            "ACE (ES-003 {}): {} finding(s); approved / broker / ACE:\n",
+            rec.source.file,
+            t.findings.len()
+        ));
+        for f in &t.findings {
+            s.push_str(&format!("  {}\n", f.explanation()));
+        }
     }
     s.push_str("Timeline:\n");
     for ev in events(facts, tz) {

@@ -72,6 +72,10 @@ impl Interpretation {
 
 /// Interpret one file's bytes.
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
+    // An `ace` inbox receives the importer's ACE portal exports (CSV or XLSX), nothing else.
+    if ctx.role == Role::Ace {
+        return crate::ace::interpret(bytes, ctx);
+    }
     match parse::sniff(bytes) {
         // One pass of the grammar-driven reader: it validates (stable ABIE codes) and hands over the
         // typed records the facts come from.

@@ -13,6 +13,7 @@ pub mod liquidation;
 pub mod recovery;
 pub mod rejected;
 pub mod statements;
+pub mod three_way;
 
 use crate::view::{EntryFilter, ReadModel};
 use chrono::{DateTime, FixedOffset, NaiveDate};

@@ -365,6 +365,7 @@ pub fn evaluate(
 pub fn annotate(entry: &mut Entry, cfg: &config::Variance, grammars: &Grammars) {
     let report = evaluate(entry, entry.pre_entry.as_ref(), cfg, grammars);
     entry.variance = Some(report);
+    entry.three_way = crate::ace::compare::evaluate(entry, cfg);
 }
 
 // ---- formatting (exact, from integers) ----
