@@ -150,6 +150,12 @@ pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
 /// `entrywatch report`: the model is the folder given with `--entries-dir`, else the store
 /// (`<data-dir>/store` from the configuration, or the daemon that holds it).
 pub fn run(args: &ReportArgs) -> i32 {
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            eprintln!("error: --from {from} is after --to {to}");
+            return EXIT_USAGE;
+        }
+    }
     if matches!(args.name.as_str(), "recovery" | "three-way") && args.entries_dir.is_some() {
         eprintln!(
             "error: report {} reads the store (filings' tariff lines, ACE's record); --entries-dir is not supported",
@@ -170,12 +176,6 @@ pub fn run(args: &ReportArgs) -> i32 {
     if !report::NAMES.contains(&args.name.as_str()) {
         eprintln!("error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
-    }
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        if from > to {
-            eprintln!("error: --from {from} is after --to {to}");
-            return EXIT_USAGE;
-        }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

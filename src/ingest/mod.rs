@@ -203,15 +203,24 @@ fn free_path(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// A free path `dir/name` (else `dir/name.<n>`) whose companion `<that name><companion>` is
-/// free too: a quarantined file never takes, nor overwrites, another file's report.
+/// free too: a quarantined file never takes, nor overwrites, another file's report. A
+/// companion left alone by an interrupted quarantine (written, then the process died before
+/// the file moved beside it) is an orphan, not another file's: it is free to be written again,
+/// so a retry after a crash ends as an uninterrupted run would. A companion that is itself a
+/// quarantined file (it has a companion of its own) is never taken.
 fn free_path_with(dir: &Path, name: &str, companion: Option<&str>) -> PathBuf {
     let name = fit_name(name);
+    let with = |p: &Path, c: &str| {
+        let mut o = p.as_os_str().to_os_string();
+        o.push(c);
+        PathBuf::from(o)
+    };
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
     let free = |p: &PathBuf| {
-        std::fs::symlink_metadata(p).is_err()
+        !exists(p)
             && companion.is_none_or(|c| {
-                let mut o = p.as_os_str().to_os_string();
-                o.push(c);
-                std::fs::symlink_metadata(PathBuf::from(o)).is_err()
+                let report = with(p, c);
+                !exists(&report) || (report.is_file() && !exists(&with(&report, c)))
             })
     };
     let p = dir.join(&name);
