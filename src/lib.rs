@@ -25,6 +25,7 @@ pub mod entry_number;
 pub mod grammar;
 pub mod ingest;
 pub mod interpret;
+pub mod links;
 pub mod logging;
 pub mod parse;
 pub mod report;
