@@ -210,9 +210,11 @@ pub fn run_entry(config: Option<&Path>, entry: &str, json: bool) -> i32 {
             if json {
                 let mut v = entry_json(&e, &facts, tz);
                 v["deadlines"] = deadlines;
+                v["related"] = super::affected::related_json(&store, &e);
                 println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 print!("{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
+                print!("{}", super::affected::related_text(&store, &e));
             }
             EXIT_OK
         }

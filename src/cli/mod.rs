@@ -1,5 +1,6 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
+pub mod affected;
 pub mod alerts;
 pub mod deadlines;
 pub mod entries;
@@ -70,6 +71,15 @@ pub enum Command {
     },
     /// One entry: state, open holds, deadlines and the full timeline (audit trail).
     Entry {
+        entry: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What else an entry's status touches: entries sharing its bill, container, PO, HTS or
+    /// manufacturer, and the entries each of its events affects.
+    Affected {
         entry: String,
         #[arg(long)]
         config: Option<PathBuf>,
@@ -151,6 +161,7 @@ pub fn main() -> i32 {
             entries::run_entries(config.as_deref(), json, status.as_deref(), importer.as_deref(), broker.as_deref())
         }
         Command::Entry { entry, config, json } => entries::run_entry(config.as_deref(), &entry, json),
+        Command::Affected { entry, config, json } => affected::run_affected(config.as_deref(), &entry, json),
         Command::Variance { entry, config, json, csv } => {
             let format = match (json, csv) {
                 (true, _) => variance::Format::Json,

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// entry-summary, liquidation, rejected, anomalies, statements or brokers.
+    /// entry-summary, liquidation, rejected, anomalies, statements, brokers or affected.
     pub name: String,
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -122,6 +122,9 @@ pub fn run(args: &ReportArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if args.name == "affected" {
+        return super::affected::run_report(args);
+    }
     if !report::NAMES.contains(&args.name.as_str()) {
         eprintln!("error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
