@@ -407,6 +407,13 @@ pub fn affected(
             break;
         }
         let Ok(en) = key.parse::<EntryNumber>() else { continue };
+        if scope == Scope::Any {
+            list.matching += 1;
+            if list.listed.len() < cfg.max_listed {
+                list.listed.push(AffectedEntry { entry: en.to_string(), via: via.into_iter().collect(), deadline: None });
+            }
+            continue;
+        }
         let Some(facts) = r.facts(&key)? else { continue };
         let e = Entry::derive(&en, &facts);
         let deadline = match scope {
