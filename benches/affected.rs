@@ -110,7 +110,9 @@ fn main() {
     let today = NaiveDate::from_ymd_opt(2026, 2, 20).expect("date");
     let probes: Vec<Entry> = (0..1000u32).map(|k| entry((k * 7919) % n.max(1))).collect();
 
-    for (name, trig) in [("exam (bill, container, PO)", Trigger::Exam), ("UC (HTS and manufacturer)", Trigger::UcNotice)] {
+    for (name, trig) in
+        [("exam (bill, container, PO)", Trigger::Exam), ("UC (HTS and manufacturer)", Trigger::UcNotice)]
+    {
         let t = Instant::now();
         let mut found = 0;
         for e in &probes {
@@ -131,7 +133,12 @@ fn main() {
         shown += related(&store, e, 20).expect("related").len();
     }
     let s = t.elapsed().as_secs_f64();
-    println!("related (entry page): {} lookups in {:.3} s = {:.0} µs each, {shown} links", probes.len(), s, s * 1e6 / probes.len() as f64);
+    println!(
+        "related (entry page): {} lookups in {:.3} s = {:.0} µs each, {shown} links",
+        probes.len(),
+        s,
+        s * 1e6 / probes.len() as f64
+    );
 
     // Indexing one more entry (what each file's transaction adds): its six posting lists.
     let t = Instant::now();

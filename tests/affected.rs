@@ -71,7 +71,9 @@ fn pre_entry_csv() -> Vec<u8> {
     for (n, bill, cont, po, mid) in rows {
         let e = entry(n).1;
         s.push_str(&format!("{e},12-345678900,BR0001,INV-1,{po},10,1,6110202079,CN,,120.00,DOZ,10000,0.165,1650.00,{bill},{cont},{mid}\n"));
-        s.push_str(&format!("{e},12-345678900,BR0001,INV-1,{po},20,2,8471300100,VN,,50.00,NO,5000,0,0,{bill},{cont},L2MID{n}\n"));
+        s.push_str(&format!(
+            "{e},12-345678900,BR0001,INV-1,{po},20,2,8471300100,VN,,50.00,NO,5000,0,0,{bill},{cont},L2MID{n}\n"
+        ));
     }
     s.into_bytes()
 }
@@ -108,8 +110,7 @@ fn outbox(env: &Env) -> Vec<Alert> {
 /// The checks both paths share: what the exam alert and the UC alert of entry A list.
 fn check_alerts(alerts: &[Alert]) {
     let a = entry(A).1;
-    let exams: Vec<&Alert> =
-        alerts.iter().filter(|x| x.kind == AlertKind::Exam && x.entry_display() == a).collect();
+    let exams: Vec<&Alert> = alerts.iter().filter(|x| x.kind == AlertKind::Exam && x.entry_display() == a).collect();
     assert_eq!(exams.len(), 1, "one exam alert for {a}: {alerts:#?}");
     let list = exams[0].facts.affected.as_ref().expect("the exam alert lists affected entries");
     let named: Vec<&str> = list.listed.iter().map(|x| x.entry.as_str()).collect();
@@ -153,7 +154,11 @@ fn check_alerts(alerts: &[Alert]) {
     assert!(mail.text.contains(&format!("{}  same bill of lading, purchase order", entry(B).1)), "{}", mail.text);
     assert!(mail.html.contains(&entry(C).1), "{}", mail.html);
     let mail = render_alert(ucs[0], &ctx);
-    assert!(mail.text.contains(&format!("{}  same HTS number, manufacturer  Post summary", entry(B).1)), "{}", mail.text);
+    assert!(
+        mail.text.contains(&format!("{}  same HTS number, manufacturer  Post summary", entry(B).1)),
+        "{}",
+        mail.text
+    );
 }
 
 #[test]

@@ -93,10 +93,8 @@ pub fn run_affected(config: Option<&Path>, entry: &str, json_out: bool) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let links: Vec<Value> = crate::links::links_of(&e)
-        .into_iter()
-        .map(|l| json!({"kind": l.kind.as_str(), "value": l.value}))
-        .collect();
+    let links: Vec<Value> =
+        crate::links::links_of(&e).into_iter().map(|l| json!({"kind": l.kind.as_str(), "value": l.value})).collect();
     if json_out {
         let doc = json!({
             "entry": en.to_string(),
@@ -189,7 +187,8 @@ pub fn run_report(args: &super::report::ReportArgs) -> i32 {
             r.and_then(|_| w.flush().map_err(csv::Error::from)).map_err(std::io::Error::other)
         }
         _ => {
-            let mut r = writeln!(out, "{:<14} {:<16} {:<18} {:<8} {:>8}  listed", "entry", "at", "event", "code", "affected");
+            let mut r =
+                writeln!(out, "{:<14} {:<16} {:<18} {:<8} {:>8}  listed", "entry", "at", "event", "code", "affected");
             for row in &rows {
                 r = r.and_then(|_| {
                     writeln!(

@@ -244,9 +244,7 @@ pub fn triggers_of(fact: &Fact, after: &Entry) -> Vec<Trigger> {
         FactKind::SummaryRejected { .. } => v.push(Trigger::Rejected),
         FactKind::Notice { disposition, .. } if disposition.trim() == "4" => v.push(Trigger::Rejected),
         FactKind::Notice { .. } => v.push(Trigger::UcNotice),
-        FactKind::SummaryAccepted { condition, .. } if !condition.trim().is_empty() => {
-            v.push(Trigger::AxCondition)
-        }
+        FactKind::SummaryAccepted { condition, .. } if !condition.trim().is_empty() => v.push(Trigger::AxCondition),
         FactKind::Liquidation { status_code, duty_cents, .. } if matches!(status_code.trim(), "1" | "3") => {
             let filed = after.current_filing().map(|f| f.summary.total_duty_cents);
             if filed.is_some_and(|f| f != *duty_cents) {
@@ -410,7 +408,11 @@ pub fn affected(
         if scope == Scope::Any {
             list.matching += 1;
             if list.listed.len() < cfg.max_listed {
-                list.listed.push(AffectedEntry { entry: en.to_string(), via: via.into_iter().collect(), deadline: None });
+                list.listed.push(AffectedEntry {
+                    entry: en.to_string(),
+                    via: via.into_iter().collect(),
+                    deadline: None,
+                });
             }
             continue;
         }
@@ -448,11 +450,8 @@ pub fn related(r: &dyn LinkReader, entry: &Entry, max: usize) -> Result<Vec<(Lin
             continue;
         }
         let n = keys.len();
-        let shown = keys
-            .into_iter()
-            .take(max)
-            .map(|k| k.parse::<EntryNumber>().map(|e| e.to_string()).unwrap_or(k))
-            .collect();
+        let shown =
+            keys.into_iter().take(max).map(|k| k.parse::<EntryNumber>().map(|e| e.to_string()).unwrap_or(k)).collect();
         out.push((l, shown, n));
     }
     Ok(out)
@@ -551,6 +550,58 @@ mod tests {
         let e = Entry { entry: "EEE-1234567-3".parse().ok(), ..Entry::default() };
         assert!(links_of(&e).is_empty());
         assert!(products_of(&e).is_empty());
+    }
+
+    #[test]
+    fn index_follows_changes_and_lookups_name_each_entry_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let line = |bill: &str, po: &str| PreEntryLine {
+            bill_of_lading: bill.into(),
+            container: "MSKU1234565".into(),
+            po_number: po.into(),
+            hts: "6110202079".into(),
+            ..PreEntryLine::default()
+        };
+        let mk = |en: &str, bill: &str, po: &str| Entry {
+            entry: en.parse().ok(),
+            importer: "12-345678900".into(),
+            pre_entry: Some(PreEntry { lines: vec![line(bill, po)], ..PreEntry::default() }),
+            ..Entry::default()
+        };
+        let a = mk("EEE-1234567-3", "B1", "PO-1");
+        let b = mk("EEE-2000001-6", "B1", "PO-1");
+        let b_moved = mk("EEE-2000001-6", "B2", "PO-2");
+        for (k, e) in [("EEE12345673", &a), ("EEE20000016", &b)] {
+            store.transaction(|tx| index_tx(tx, k, e)).unwrap();
+        }
+        assert_eq!(store.postings(LinkKind::Bill, "B1").unwrap(), vec!["EEE12345673", "EEE20000016"]);
+        let cfg = AffectedConfig {
+            rules: vec![ImpactRule {
+                on: vec![Trigger::Exam],
+                links: vec![LinkKind::Bill, LinkKind::Container, LinkKind::Po],
+                scope: Scope::Any,
+            }],
+            ..AffectedConfig::default()
+        };
+        let cal = Calendar::from_config(&crate::config::Deadlines::default());
+        let today = NaiveDate::from_ymd_opt(2026, 2, 20).unwrap();
+        let l = affected(&store, &cfg, &a, &[Trigger::Exam], &cal, today).unwrap();
+        assert_eq!(l.matching, 1);
+        assert_eq!(l.listed.len(), 1);
+        assert_eq!(l.listed[0].via, vec![LinkKind::Bill, LinkKind::Container, LinkKind::Po]);
+        // B moves to another bill and PO: the old postings lose it, the container still links.
+        store.transaction(|tx| index_tx(tx, "EEE20000016", &b_moved)).unwrap();
+        assert_eq!(store.postings(LinkKind::Bill, "B1").unwrap(), vec!["EEE12345673"]);
+        assert_eq!(store.postings(LinkKind::Bill, "B2").unwrap(), vec!["EEE20000016"]);
+        let l = affected(&store, &cfg, &a, &[Trigger::Exam], &cal, today).unwrap();
+        assert_eq!(l.listed[0].via, vec![LinkKind::Container]);
+        // A trigger no rule takes names nobody.
+        assert!(affected(&store, &cfg, &a, &[Trigger::Seizure], &cal, today).unwrap().is_empty());
+        // At most max-listed are listed; all are counted.
+        let small = AffectedConfig { max_listed: 0, ..cfg };
+        let l = affected(&store, &small, &a, &[Trigger::Exam], &cal, today).unwrap();
+        assert_eq!((l.listed.len(), l.matching), (0, 1));
     }
 
     #[test]

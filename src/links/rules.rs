@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(c.rules, default_rules());
         let c: AffectedConfig =
             toml::from_str("[[rule]]\non = [\"exam\"]\nlinks = [\"container\"]\nscope = \"any\"\n").unwrap();
-        assert_eq!(c.rules, vec![ImpactRule { on: vec![Trigger::Exam], links: vec![LinkKind::Container], scope: Scope::Any }]);
+        assert_eq!(
+            c.rules,
+            vec![ImpactRule { on: vec![Trigger::Exam], links: vec![LinkKind::Container], scope: Scope::Any }]
+        );
         assert!(toml::from_str::<AffectedConfig>("max-listd = 5").is_err());
         assert!(toml::from_str::<AffectedConfig>("[[rule]]\non = [\"exams\"]\nlinks = []\n").is_err());
         for t in Trigger::ALL {
