@@ -23,6 +23,7 @@ fn alerts(n: usize) -> Vec<Alert> {
                     .collect(),
                 open_holds: vec!["SO60 03: Intensive exam".into()],
                 next_deadline: Some("2026-03-02: post-summary correction window closes".into()),
+                affected: None,
             };
             let mut a = alert_for_event(
                 AlertKind::Exam,

@@ -54,6 +54,9 @@ pub struct Config {
     pub alerts: Alerts,
     #[serde(default)]
     pub daemon: Daemon,
+    /// Impact rules: which events name which linked entries (docs/affected.md).
+    #[serde(default)]
+    pub affected: crate::links::AffectedConfig,
 }
 
 /// What an inbox receives.

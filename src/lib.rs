@@ -29,6 +29,7 @@ pub mod health;
 pub mod ingest;
 pub mod interpret;
 pub mod ipc;
+pub mod links;
 pub mod logging;
 pub mod parse;
 pub mod recovery;

@@ -143,6 +143,7 @@ fn facts() -> EntryFacts {
         ],
         open_holds: vec!["SO60 03: Intensive exam".into()],
         next_deadline: Some("2026-03-02: post-summary correction window closes".into()),
+        affected: None,
     }
 }
 

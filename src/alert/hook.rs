@@ -31,6 +31,8 @@ pub struct AlertHook {
     clock: Clock,
     queued: AtomicU64,
     next_deadline: Option<NextDeadlineFn>,
+    affected: crate::links::AffectedConfig,
+    calendar: crate::calendar::Calendar,
 }
 
 impl std::fmt::Debug for AlertHook {
@@ -98,6 +100,7 @@ pub fn entry_facts(entry: &Entry) -> EntryFacts {
             })
             .collect(),
         next_deadline: None,
+        affected: None,
     }
 }
 
@@ -164,6 +167,8 @@ impl AlertHook {
             clock,
             queued: AtomicU64::new(0),
             next_deadline: None,
+            affected: config.affected.clone(),
+            calendar: crate::calendar::Calendar::from_config(&config.deadlines),
         }
     }
 
@@ -404,6 +409,43 @@ impl AlertHook {
     }
 }
 
+impl AlertHook {
+    /// Give each alert of a triggering fact (impact rules, `[affected]`) the list of other
+    /// entries it touches, read from the links index inside the file's transaction. An alert
+    /// is matched to its fact by its stable identity.
+    fn attach_affected(
+        &self,
+        tx: &mut StoreTx<'_>,
+        after: &Entry,
+        new_facts: &[Fact],
+        alerts: &mut [Alert],
+        now: DateTime<FixedOffset>,
+    ) -> Result<(), TxError> {
+        let today = crate::deadline::local_today(now, self.tz);
+        let facts = entry_facts(after);
+        for f in new_facts {
+            let triggers = crate::links::triggers_of(f, after);
+            if triggers.is_empty() {
+                continue;
+            }
+            let ids: Vec<String> = self.alerts_for_fact(f, &facts, now).into_iter().map(|a| a.id).collect();
+            if !alerts.iter().any(|a| ids.contains(&a.id)) {
+                continue;
+            }
+            let reader = crate::links::TxReader(tx);
+            let list = crate::links::affected(&reader, &self.affected, after, &triggers, &self.calendar, today)
+                .map_err(|e| TxError::abort(e.to_string()))?;
+            if list.is_empty() {
+                continue;
+            }
+            for a in alerts.iter_mut().filter(|a| ids.contains(&a.id)) {
+                a.facts.affected = Some(list.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
 impl IngestHook for AlertHook {
     fn on_entry_changed(
         &self,
@@ -418,6 +460,7 @@ impl IngestHook for AlertHook {
         let mut all: Vec<Fact> = tx.get(Table::Facts, key.as_bytes())?.unwrap_or_default();
         all.extend(new_facts.iter().cloned());
         let mut alerts = self.alerts_for_change(after, &all, new_facts, now);
+        self.attach_affected(tx, after, new_facts, &mut alerts, now)?;
         alerts.extend(variance_alert(before, after, now));
         alerts.extend(crate::ace::compare::alerts(before, after, now));
         let alerts = group_alerts(alerts, new_facts.first().map(|f| &f.source));

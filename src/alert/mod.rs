@@ -202,6 +202,9 @@ pub struct EntryFacts {
     pub open_holds: Vec<String>,
     /// Next deadline, in words (`2026-03-02 PSC window closes`).
     pub next_deadline: Option<String>,
+    /// Other entries this event touches (impact rules, `[affected]`; docs/affected.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affected: Option<crate::links::AffectedList>,
 }
 
 /// One alert: what the outbox keeps and the mailer sends.

@@ -240,6 +240,9 @@ fn text_block(alert: &Alert, ctx: &RenderContext, out: &mut String) {
         let _ = writeln!(out, "{:<14} {}", format!("{label}:"), body_safe(value, 500).replace('\n', " "));
     }
     let _ = writeln!(out, "\nWhat to do:\n  {}", body_safe(&action(alert), 1000).replace('\n', "\n  "));
+    if let Some(a) = &alert.facts.affected {
+        let _ = write!(out, "\n{}", body_safe(&a.text(), 4000));
+    }
     if let Some(n) = alert.narrative.as_deref().map(|n| body_safe(n, MAX_NARRATIVE_CHARS)).filter(|n| !n.is_empty()) {
         let _ = writeln!(out, "\nNarrative from the file:");
         for line in n.lines() {
@@ -262,6 +265,9 @@ fn html_block(alert: &Alert, ctx: &RenderContext, out: &mut String) {
     }
     let _ = writeln!(out, "</table>");
     let _ = writeln!(out, "<p><strong>What to do:</strong> {}</p>", html_escape(&body_safe(&action(alert), 1000)));
+    if let Some(a) = &alert.facts.affected {
+        let _ = writeln!(out, "<pre style=\"white-space:pre-wrap\">{}</pre>", html_escape(&body_safe(&a.text(), 4000)));
+    }
     if let Some(n) = alert.narrative.as_deref().map(|n| body_safe(n, MAX_NARRATIVE_CHARS)).filter(|n| !n.is_empty()) {
         let _ = writeln!(
             out,

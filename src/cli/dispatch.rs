@@ -2,7 +2,7 @@
 //! running daemon that holds it, asked over its local socket ([`crate::ipc`]). Either way the
 //! same function ([`exec`]) writes the output, so both print the same bytes.
 
-use super::{alerts, deadlines, entries, recovery, report, variance, EXIT_USAGE};
+use super::{affected, alerts, deadlines, entries, recovery, report, variance, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
@@ -37,6 +37,7 @@ pub enum Query {
     Deadlines { within: Option<u32>, json: bool, ics: bool, remind: bool },
     Report(report::ReportArgs),
     RecoveryExport { program: String, out_dir: std::path::PathBuf },
+    Affected { entry: String, json: bool },
 }
 
 /// Run a data command against an open store. The one implementation of every read command.
@@ -53,6 +54,7 @@ pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
         }
         Query::Report(args) => report::report_on(ctx, args, io),
         Query::RecoveryExport { program, out_dir } => recovery::export_on(ctx, program, out_dir, io),
+        Query::Affected { entry, json } => affected::affected_on(ctx, entry, *json, io),
     }
 }
 

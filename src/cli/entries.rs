@@ -327,9 +327,11 @@ pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
             if json {
                 let mut v = entry_json(&e, &facts, tz);
                 v["deadlines"] = deadlines;
+                v["related"] = super::affected::related_json(&ctx.store, &e);
                 let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 let _ = write!(io.out, "{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
+                let _ = write!(io.out, "{}", super::affected::related_text(&ctx.store, &e));
             }
             EXIT_OK
         }

@@ -1,5 +1,6 @@
 //! The command line (interface.md "Commands"): argument types and dispatch; one file per command group.
 
+pub mod affected;
 pub mod alerts;
 pub mod deadlines;
 pub mod dispatch;
@@ -82,6 +83,15 @@ pub enum Command {
     },
     /// One entry: state, open holds, deadlines and the full timeline (audit trail).
     Entry {
+        entry: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What else an entry's status touches: entries sharing its bill, container, PO, HTS or
+    /// manufacturer, and the entries each of its events affects.
+    Affected {
         entry: String,
         #[arg(long)]
         config: Option<PathBuf>,
@@ -198,6 +208,7 @@ pub fn main() -> i32 {
             dispatch::run(config.as_deref(), Query::Entries { json, status, importer, broker })
         }
         Command::Entry { entry, config, json } => dispatch::run(config.as_deref(), Query::Entry { entry, json }),
+        Command::Affected { entry, config, json } => dispatch::run(config.as_deref(), Query::Affected { entry, json }),
         Command::Variance { entry, config, json, csv } => {
             let format = match (json, csv) {
                 (true, _) => variance::Format::Json,

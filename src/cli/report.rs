@@ -14,7 +14,8 @@ use std::path::PathBuf;
 /// `report NAME [--from] [--to] [--format text|csv|json] [--port] [--importer] [--broker] [--hts]`.
 #[derive(Debug, Clone, Args, serde::Serialize, serde::Deserialize)]
 pub struct ReportArgs {
-    /// entry-summary, liquidation, rejected, anomalies, statements, brokers, recovery or three-way.
+    /// entry-summary, liquidation, rejected, anomalies, statements, brokers, recovery, three-way or
+    /// affected.
     pub name: String,
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -139,6 +140,9 @@ pub fn report_on(ctx: &Ctx, args: &ReportArgs, io: &mut Io) -> i32 {
     if args.name == "three-way" {
         return three_way_on(ctx, args, io);
     }
+    if args.name == "affected" {
+        return super::affected::report_on(ctx, args, io);
+    }
     if !report::NAMES.contains(&args.name.as_str()) {
         let _ = writeln!(io.err, "error: {}", report::UnknownReport(args.name.clone()));
         return EXIT_USAGE;
@@ -156,7 +160,7 @@ pub fn run(args: &ReportArgs) -> i32 {
             return EXIT_USAGE;
         }
     }
-    if matches!(args.name.as_str(), "recovery" | "three-way") && args.entries_dir.is_some() {
+    if matches!(args.name.as_str(), "recovery" | "three-way" | "affected") && args.entries_dir.is_some() {
         eprintln!(
             "error: report {} reads the store (filings' tariff lines, ACE's record); --entries-dir is not supported",
             args.name

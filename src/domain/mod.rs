@@ -105,6 +105,14 @@ pub struct PreEntryLine {
     /// Duty rate in millionths (0.165 → 165000).
     pub duty_rate_millionths: Option<i64>,
     pub duty_cents: i64,
+    /// Optional CSV columns (docs/affected.md): the bill of lading, the container and the
+    /// manufacturer ID (MID) the importer approved this line with; empty when not given.
+    #[serde(default)]
+    pub bill_of_lading: String,
+    #[serde(default)]
+    pub container: String,
+    #[serde(default)]
+    pub manufacturer_id: String,
 }
 
 /// An approved pre-entry (CSV rows or an AE-format file on an `approved` inbox).

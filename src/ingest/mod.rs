@@ -882,6 +882,8 @@ fn apply(
             }
             let mut after = Entry::derive(&en, &facts);
             crate::variance::annotate(&mut after, variance.0, variance.1);
+            // The affected-entries index joins the file's transaction (and so `rebuild`).
+            crate::links::index_tx(tx, &key, &after)?;
             for h in hooks {
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }

@@ -130,6 +130,9 @@ fn csv_pre_entries(bytes: &[u8], ctx: &FileContext<'_>) -> Interpretation {
             value_usd: r.value_cents / 100,
             duty_rate_millionths: r.duty_rate_millionths,
             duty_cents: r.duty_cents,
+            bill_of_lading: r.bill_of_lading.clone(),
+            container: r.container.clone(),
+            manufacturer_id: r.manufacturer_id.clone(),
         };
         match groups.iter_mut().find(|g| g.0 == key) {
             Some(g) => g.1.lines.push(line),

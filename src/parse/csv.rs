@@ -37,6 +37,10 @@ pub struct PreEntryRow {
     pub value_cents: i64,
     pub duty_rate_millionths: Option<i64>,
     pub duty_cents: i64,
+    /// Optional columns `bill_of_lading`, `container`, `manufacturer_id` (docs/affected.md).
+    pub bill_of_lading: String,
+    pub container: String,
+    pub manufacturer_id: String,
 }
 
 const REQUIRED: [&str; 5] = ["entry_number", "importer_number", "broker_reference", "line_number", "hts"];
@@ -142,6 +146,9 @@ pub fn read(bytes: &[u8]) -> (Vec<PreEntryRow>, Vec<Diagnostic>) {
             country_of_origin: get("country_of_origin"),
             spi: get("spi"),
             uom: get("uom"),
+            bill_of_lading: get("bill_of_lading").to_ascii_uppercase(),
+            container: get("container").to_ascii_uppercase(),
+            manufacturer_id: get("manufacturer_id").to_ascii_uppercase(),
             ..PreEntryRow::default()
         };
         match get("line_number").parse::<u32>() {

@@ -4,13 +4,16 @@
 //! Nothing outside this module sees a sled type: another engine could replace it by keeping
 //! [`Store`], [`StoreTx`], [`Table`], [`StoreError`] and [`TxError`].
 
+pub mod links;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The schema version written under `meta/schema_version`. A store with another version is
 /// refused at open with the advice to run `entrywatch rebuild`.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2 added the `links` table (the affected-entries index).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The logical tables. Values are JSON-encoded serde types; keys are UTF-8 strings or
 /// big-endian integers (see each table).
@@ -39,10 +42,13 @@ pub enum Table {
     Acks,
     /// Store metadata: `schema_version`.
     Meta,
+    /// The affected-entries index; key formats in [`links`]: `p|<kind>|<value>` → sorted
+    /// entry keys sharing that link; `e|<entry>` → that entry's links.
+    Links,
 }
 
 impl Table {
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Entries,
         Table::Facts,
         Table::Files,
@@ -54,6 +60,7 @@ impl Table {
         Table::Reminders,
         Table::Acks,
         Table::Meta,
+        Table::Links,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +76,7 @@ impl Table {
             Table::Reminders => "reminders",
             Table::Acks => "acks",
             Table::Meta => "meta",
+            Table::Links => "links",
         }
     }
 
