@@ -221,6 +221,11 @@ fn fee_name(c: &Collector<'_>, class: &str) -> String {
     }
 }
 
+/// MPF was filed where none is due: expected 0, filed `filed`, in `why`'s words.
+fn no_mpf_due(c: &mut Collector<'_>, filed: i64, why: String) {
+    c.add(Found::new(None, None, "mpf", Some(money(0)), Some(money(filed)), Basis::Computed, why));
+}
+
 /// Formal MPF (class 499): usage notes m, n, w of 02-entry-summary-create-update (pages 161,
 /// 173-174). Exempt lines (usage note m) are left out; all exempt = no MPF. A consolidated
 /// summary may exceed the maximum; a fixed transport (MOT 70) shipment ignores minimum and
@@ -230,19 +235,15 @@ fn mpf(c: &mut Collector<'_>, e: &Entry, s: &Summary) {
     let Some(filed) = filed_fee(s, "499") else { return };
     if NO_FORMAL_MPF.contains(&s.entry_type.trim()) {
         if filed != 0 {
-            c.add(Found::new(
-                None,
-                None,
-                "mpf",
-                Some(money(0)),
-                Some(money(filed)),
-                Basis::Computed,
+            no_mpf_due(
+                c,
+                filed,
                 format!(
                     "formal MPF filed {} on entry type {} — this entry type pays no formal MPF",
                     money_words(filed),
                     s.entry_type.trim()
                 ),
-            ));
+            );
         }
         return;
     }
@@ -252,19 +253,15 @@ fn mpf(c: &mut Collector<'_>, e: &Entry, s: &Summary) {
         if filed != 0 {
             let why: Vec<String> =
                 s.lines.iter().filter_map(|l| exemptions.reason(l).map(|r| format!("line {} {r}", l.line))).collect();
-            c.add(Found::new(
-                None,
-                None,
-                "mpf",
-                Some(money(0)),
-                Some(money(filed)),
-                Basis::Computed,
+            no_mpf_due(
+                c,
+                filed,
                 format!(
                     "formal MPF filed {}, but every line is exempt ({}; usage note m) — no MPF is due",
                     money_words(filed),
                     why.join(", ")
                 ),
-            ));
+            );
         }
         return;
     }

@@ -152,25 +152,34 @@ impl AsyncRead for Guarded {
     }
 }
 
-impl AsyncWrite for Guarded {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.io).poll_write(cx, data) {
+impl Guarded {
+    /// A write that completed disarms the stall timer; one that is pending arms it once, and a
+    /// client that stops reading for the idle limit gets its connection closed.
+    fn write_progress(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        match r {
             Poll::Ready(r) => {
-                this.write_armed = false;
+                self.write_armed = false;
                 Poll::Ready(r)
             }
             Poll::Pending => {
-                if !this.write_armed {
-                    this.write_timer.as_mut().reset(Instant::now() + this.limits.idle);
-                    this.write_armed = true;
+                if !self.write_armed {
+                    self.write_timer.as_mut().reset(Instant::now() + self.limits.idle);
+                    self.write_armed = true;
                 }
-                match this.write_timer.as_mut().poll(cx) {
+                match self.write_timer.as_mut().poll(cx) {
                     Poll::Ready(()) => Poll::Ready(Err(timed_out("the client stopped reading"))),
                     Poll::Pending => Poll::Pending,
                 }
             }
         }
+    }
+}
+
+impl AsyncWrite for Guarded {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let r = Pin::new(&mut this.io).poll_write(cx, data);
+        this.write_progress(cx, r)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -187,22 +196,8 @@ impl AsyncWrite for Guarded {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        match Pin::new(&mut this.io).poll_write_vectored(cx, bufs) {
-            Poll::Ready(r) => {
-                this.write_armed = false;
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                if !this.write_armed {
-                    this.write_timer.as_mut().reset(Instant::now() + this.limits.idle);
-                    this.write_armed = true;
-                }
-                match this.write_timer.as_mut().poll(cx) {
-                    Poll::Ready(()) => Poll::Ready(Err(timed_out("the client stopped reading"))),
-                    Poll::Pending => Poll::Pending,
-                }
-            }
-        }
+        let r = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.write_progress(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
