@@ -33,13 +33,7 @@ fn ace_env(daemon: bool) -> Env {
 
 /// life-00 (approved) and life-01..08 (broker); life-09 (the ER) only when `with_er`.
 fn ingest_life(env: &Env, with_er: bool) {
-    let mut names: Vec<String> = std::fs::read_dir(samples())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with("life-"))
-        .collect();
-    names.sort();
+    let names = common::life_names();
     let pre = env.drop_file("approved", &names[0], &std::fs::read(samples().join(&names[0])).unwrap());
     assert!(env.ingest("approved", &[pre]).status.success());
     let broker: Vec<PathBuf> = names[1..]

@@ -33,14 +33,7 @@ fn start(env: &Env) -> RunningDaemon {
 fn user_files(env: &Env) -> (PathBuf, Vec<PathBuf>) {
     let dir = env.root().join("mine");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(samples())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with("life-"))
-        .collect();
-    names.sort();
-    assert_eq!(names.len(), 10, "samples/abi life-00..09 missing: {names:?}");
+    let names = common::life_names();
     let copy = |n: &str| {
         let to = dir.join(n);
         std::fs::copy(samples().join(n), &to).unwrap();

@@ -37,9 +37,7 @@ fn sample(dir: &str, name: &str) -> Dropped {
 
 /// life-00 (the approved pre-entry, for the approved inbox) and life-01..09 (broker), in order.
 fn life() -> (Dropped, Vec<Dropped>) {
-    let mut names: Vec<String> = names_in(&samples()).into_iter().filter(|n| n.starts_with("life-")).collect();
-    names.sort();
-    assert_eq!(names.len(), 10, "samples/abi life-00..09 missing: {names:?}");
+    let names = common::life_names();
     let pre = sample("abi", &names[0]);
     assert!(pre.0.contains("approved"), "{}", pre.0);
     (pre, names[1..].iter().map(|n| sample("abi", n)).collect())

@@ -351,9 +351,7 @@ fn sftp_uploads_into_entrywatch_run_equal_ingest() {
     let d = RunningDaemon::start(&config, &dir.path().join("run.log"), &[("ENTRYWATCH_NOW", common::NOW)]);
 
     // The life samples, uploaded one after the other in one sftp session.
-    let mut life: Vec<String> = names_in(&common::samples()).into_iter().filter(|n| n.starts_with("life-")).collect();
-    life.sort();
-    assert_eq!(life.len(), 10, "samples/abi life-00..09 missing");
+    let life = common::life_names();
     let local = dir.path().join("local");
     std::fs::create_dir_all(&local).unwrap();
     let mut batch = String::new();

@@ -97,3 +97,15 @@ impl Env {
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/abi")
 }
+
+/// The names of one entry's whole life in samples/abi, in order: life-00 (the approved
+/// pre-entry) and life-01..09 (the broker's and CBP's files).
+pub fn life_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(samples())
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
+        .unwrap_or_default();
+    names.retain(|n| n.starts_with("life-"));
+    names.sort();
+    assert_eq!(names.len(), 10, "samples/abi life-00..09 missing: {names:?}");
+    names
+}
