@@ -7,7 +7,6 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::domain::{Entry, Fact};
 use crate::entry_number::EntryNumber;
-use crate::ingest::load_entry;
 use crate::links::{events_of, related, EventRow, LinkReader};
 use crate::store::{Store, Table};
 use serde_json::{json, Value};
@@ -47,25 +46,11 @@ pub fn related_text(r: &dyn LinkReader, entry: &Entry) -> String {
 /// `entrywatch affected ENTRY [--json]`: the entry's links with the entries sharing them, and
 /// each event in its history that touches other entries under the impact rules.
 pub fn affected_on(ctx: &Ctx, entry: &str, json_out: bool, io: &mut Io) -> i32 {
-    let en: EntryNumber = match entry.parse() {
-        Ok(e) => e,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            return EXIT_USAGE;
-        }
+    let (en, e, facts) = match super::dispatch::load_named(ctx, entry, io) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let (config, store, clock) = (&ctx.config, &ctx.store, ctx.clock);
-    let (e, facts) = match load_entry(store, &en) {
-        Ok(Some(x)) => x,
-        Ok(None) => {
-            let _ = writeln!(io.err, "error: no entry {en} in the store");
-            return EXIT_INVALID;
-        }
-        Err(err) => {
-            let _ = writeln!(io.err, "error: {err}");
-            return EXIT_INVALID;
-        }
-    };
     let cal = Calendar::from_config(&config.deadlines);
     let today = crate::deadline::local_today(clock.now(), config.timezone());
     let events = match events_of(store, &config.affected, &e, &facts, &cal, today) {

@@ -2,9 +2,12 @@
 //! running daemon that holds it, asked over its local socket ([`crate::ipc`]). Either way the
 //! same function ([`exec`]) writes the output, so both print the same bytes.
 
-use super::{affected, alerts, deadlines, entries, recovery, report, variance, EXIT_USAGE};
+use super::{affected, alerts, deadlines, entries, recovery, report, variance, EXIT_INVALID, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::{Entry, Fact};
+use crate::entry_number::EntryNumber;
+use crate::ingest::load_entry;
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::io::{IsTerminal, Write};
@@ -55,6 +58,26 @@ pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
         Query::Report(args) => report::report_on(ctx, args, io),
         Query::RecoveryExport { program, out_dir } => recovery::export_on(ctx, program, out_dir, io),
         Query::Affected { entry, json } => affected::affected_on(ctx, entry, *json, io),
+    }
+}
+
+/// The entry a command names (`EEE-1234567-3`, `EEE12345673` ...), loaded from the store with
+/// its facts; the problem printed (exit 2 for a malformed number, 1 for one not in the store).
+pub fn load_named(ctx: &Ctx, entry: &str, io: &mut Io) -> Result<(EntryNumber, Entry, Vec<Fact>), i32> {
+    let en: EntryNumber = entry.parse().map_err(|e| {
+        let _ = writeln!(io.err, "error: {e}");
+        EXIT_USAGE
+    })?;
+    match load_entry(&ctx.store, &en) {
+        Ok(Some((e, facts))) => Ok((en, e, facts)),
+        Ok(None) => {
+            let _ = writeln!(io.err, "error: no entry {en} in the store");
+            Err(EXIT_INVALID)
+        }
+        Err(err) => {
+            let _ = writeln!(io.err, "error: {err}");
+            Err(EXIT_INVALID)
+        }
     }
 }
 

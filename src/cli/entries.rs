@@ -6,9 +6,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::view::{entry_json, entry_row, entry_text, liquidation_status, release_status, summary_status};
 use crate::domain::EntryRow;
-use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
-use crate::ingest::{load_entry, rebuild, IngestError, Outcome, Pipeline};
+use crate::ingest::{rebuild, IngestError, Outcome, Pipeline};
 use crate::store::Table;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -308,42 +307,27 @@ pub fn entries_on(
 
 /// `entrywatch entry ENTRY` against an open store.
 pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
-    let en: EntryNumber = match entry.parse() {
-        Ok(e) => e,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            return EXIT_USAGE;
-        }
+    let (_, mut e, facts) = match super::dispatch::load_named(ctx, entry, io) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let config = &ctx.config;
     let Ok(grammars) = super::parse::load_grammars_to(config.grammar_dir.as_deref(), io.err) else {
         return EXIT_USAGE;
     };
-    match load_entry(&ctx.store, &en) {
-        Ok(Some((mut e, facts))) => {
-            crate::variance::annotate(&mut e, &config.variance, &grammars);
-            let tz = config.timezone();
-            let (deadlines, block) = super::deadlines::entry_block(config, &e, &facts, ctx.clock.now());
-            if json {
-                let mut v = entry_json(&e, &facts, tz);
-                v["deadlines"] = deadlines;
-                v["related"] = super::affected::related_json(&ctx.store, &e);
-                let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else {
-                let _ = write!(io.out, "{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
-                let _ = write!(io.out, "{}", super::affected::related_text(&ctx.store, &e));
-            }
-            EXIT_OK
-        }
-        Ok(None) => {
-            let _ = writeln!(io.err, "error: no entry {en} in the store");
-            EXIT_INVALID
-        }
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            EXIT_INVALID
-        }
+    crate::variance::annotate(&mut e, &config.variance, &grammars);
+    let tz = config.timezone();
+    let (deadlines, block) = super::deadlines::entry_block(config, &e, &facts, ctx.clock.now());
+    if json {
+        let mut v = entry_json(&e, &facts, tz);
+        v["deadlines"] = deadlines;
+        v["related"] = super::affected::related_json(&ctx.store, &e);
+        let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let _ = write!(io.out, "{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
+        let _ = write!(io.out, "{}", super::affected::related_text(&ctx.store, &e));
     }
+    EXIT_OK
 }
 
 /// `entrywatch rebuild`.

@@ -2,9 +2,7 @@
 //! pre-entry, computed checks and liquidation, re-evaluated with the current `[variance]` config.
 
 use super::dispatch::{Ctx, Io};
-use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
-use crate::entry_number::EntryNumber;
-use crate::ingest::load_entry;
+use super::{EXIT_OK, EXIT_USAGE};
 use crate::variance::{evaluate, render_csv, render_text};
 
 /// Output format of `variance`.
@@ -19,12 +17,9 @@ pub enum Format {
 /// `variance ENTRY` against an open store; returns the exit code (0 shown, 1 no such entry,
 /// 2 usage/config).
 pub fn variance_on(ctx: &Ctx, entry: &str, format: Format, io: &mut Io) -> i32 {
-    let en: EntryNumber = match entry.parse() {
-        Ok(e) => e,
-        Err(e) => {
-            let _ = writeln!(io.err, "error: {e}");
-            return EXIT_USAGE;
-        }
+    let (_, e, _) = match super::dispatch::load_named(ctx, entry, io) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let config = &ctx.config;
     let problems = crate::variance::validate_config(&config.variance);
@@ -36,17 +31,6 @@ pub fn variance_on(ctx: &Ctx, entry: &str, format: Format, io: &mut Io) -> i32 {
     }
     let Ok(grammars) = super::parse::load_grammars_to(config.grammar_dir.as_deref(), io.err) else {
         return EXIT_USAGE;
-    };
-    let e = match load_entry(&ctx.store, &en) {
-        Ok(Some((e, _))) => e,
-        Ok(None) => {
-            let _ = writeln!(io.err, "error: no entry {en} in the store");
-            return EXIT_INVALID;
-        }
-        Err(err) => {
-            let _ = writeln!(io.err, "error: {err}");
-            return EXIT_INVALID;
-        }
     };
     let report = evaluate(&e, e.pre_entry.as_ref(), &config.variance, &grammars);
     let _ = match format {
