@@ -3,7 +3,7 @@
 
 use super::{AceEntry, AceRow};
 use crate::config;
-use crate::domain::{Entry, Source};
+use crate::domain::{Entry, Source, Summary};
 use crate::variance::{severity_for, Severity, Tolerance};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -130,9 +130,9 @@ fn from_ace(r: &AceRow) -> Vals {
     }
 }
 
-fn broker_vals(e: &Entry, line: u32, ordinal: u32) -> Option<Vals> {
-    let f = e.current_filing()?;
-    let l = f.summary.lines.iter().find(|l| l.line == line)?;
+/// A summary's values for one line and tariff ordinal (1 = the commodity tariff).
+fn summary_vals(s: &Summary, line: u32, ordinal: u32) -> Option<Vals> {
+    let l = s.lines.iter().find(|l| l.line == line)?;
     let t = l.tariffs.get(usize::try_from(ordinal).ok()?.checked_sub(1)?)?;
     Some(Vals {
         hts: t.hts.clone(),
@@ -145,20 +145,14 @@ fn broker_vals(e: &Entry, line: u32, ordinal: u32) -> Option<Vals> {
     })
 }
 
+fn broker_vals(e: &Entry, line: u32, ordinal: u32) -> Option<Vals> {
+    summary_vals(&e.current_filing()?.summary, line, ordinal)
+}
+
 fn approved_vals(e: &Entry, line: u32, ordinal: u32) -> Option<Vals> {
     let p = e.pre_entry.as_ref()?;
     if let Some(s) = &p.summary {
-        let l = s.lines.iter().find(|l| l.line == line)?;
-        let t = l.tariffs.get(usize::try_from(ordinal).ok()?.checked_sub(1)?)?;
-        return Some(Vals {
-            hts: t.hts.clone(),
-            value: Some(t.value_usd.saturating_mul(100)),
-            duty: Some(t.duty_cents),
-            country_of_origin: l.country_of_origin.clone(),
-            spi: l.spi.clone(),
-            quantity: Some(t.quantity_hundredths),
-            uom: t.uom.clone(),
-        });
+        return summary_vals(s, line, ordinal);
     }
     // A CSV pre-entry carries one tariff per line (the commodity tariff).
     if ordinal != 1 {
