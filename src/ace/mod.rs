@@ -528,11 +528,22 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>) -> Interpretation {
         }
     }
     if by_entry.is_empty() && !out.has_errors() {
-        out.diagnostics.push(Diagnostic::warning(
-            "ACE005",
-            "the ES-003 export holds no entry rows",
-            Position::at_byte(bytes, 0),
-        ));
+        // Rows were there but none names an entry this reader can read (e.g. a truncated or
+        // edited Entry Summary Number): the file cannot be tied to an entry, so it is
+        // quarantined rather than "applied" with nothing in it.
+        if out.diagnostics.iter().any(|d| d.code == "ACE003") {
+            out.diagnostics.push(Diagnostic::error(
+                "ACE006",
+                "no row of the ES-003 export names an entry number that can be read (filer code, 7 digits, check digit)",
+                Position::at_byte(bytes, 0),
+            ));
+        } else {
+            out.diagnostics.push(Diagnostic::warning(
+                "ACE005",
+                "the ES-003 export holds no entry rows",
+                Position::at_byte(bytes, 0),
+            ));
+        }
     }
     for (_, (entry, mut ace, first_row)) in by_entry {
         ace.rows.sort_by_key(|r| (r.line, r.ordinal));
@@ -635,5 +646,18 @@ mod tests {
         assert!(matches!(&rows[1], RowRead::Row { entry, .. } if entry.compact() == "EEE12345673"));
         assert!(matches!(&rows[2], RowRead::Warning { row: 5, .. }));
         assert!(matches!(&rows[3], RowRead::Row { row, .. } if row.duty_cents.is_none() && row.line == 3));
+    }
+
+    /// Found on another project's ES-003 test rows, whose entry numbers are short ("BII0001"):
+    /// such a file names no entry and is quarantined (ACE006), not applied with nothing in it.
+    #[test]
+    fn an_export_whose_rows_name_no_readable_entry_is_refused() {
+        let csv = "Entry Summary Number,Entry Summary Line Number,Tariff Ordinal Number,HTS Number - Full,Line Tariff Duty Amount\n\
+                   BII0001,1,1,99030128,$850.00\nBII0001,1,2,3923900080,$300.00\n";
+        let received = NaiveDate::from_ymd_opt(2026, 12, 2).and_then(|d| d.and_hms_opt(9, 0, 0)).expect("date");
+        let ctx = FileContext { name: "es003.csv", inbox: "ace", role: Role::Ace, sha256: "", received };
+        let out = interpret(csv.as_bytes(), &ctx);
+        assert!(out.facts.is_empty());
+        assert!(out.diagnostics.iter().any(|d| d.code == "ACE006" && d.is_error()), "{:?}", out.diagnostics);
     }
 }
