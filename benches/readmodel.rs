@@ -1,10 +1,12 @@
-//! Benchmark of the read model on the store (`StoreModel`): entry page, overview (first full
-//! pass, then cached, then after a new file), `/entries` page 1, `/metrics`, a report.
+//! Benchmark of the query side at scale (`StoreModel` over the store and its `index` table):
+//! ready-to-serve time after opening, entry page, overview, `/entries` page 1 (plain and
+//! filtered), deadlines, `/metrics`, a report's first page and its throughput; p50/p99 of each.
 //!
-//! The store holds `ENTRYWATCH_BENCH_ENTRIES` (default 100,000) entries whose facts are those
+//! The store holds `ENTRYWATCH_BENCH_ENTRIES` (default 1,000,000) entries whose facts are those
 //! of real ingested files (the sample life of an entry through the pipeline), re-keyed and
-//! written directly (one transaction per 1,000 entries); every 100th entry keeps an open FDA
-//! hold. `ENTRYWATCH_BENCH_DIR` (default target/bench-readmodel) holds the data.
+//! written with their index entries exactly as a file's transaction writes them (one
+//! transaction per 1,000 entries); every 100th entry keeps an open FDA hold. `ENTRYWATCH_BENCH_DIR` (default target/bench-readmodel) holds the data;
+//! `ENTRYWATCH_BENCH_REUSE=1` reuses a store built by an earlier run.
 //!
 //! Run: `cargo bench --bench readmodel` (or `ENTRYWATCH_BENCH_ENTRIES=20000 cargo bench --bench readmodel`).
 
@@ -13,7 +15,8 @@ use entrywatch::config::Config;
 use entrywatch::domain::{Entry, Fact};
 use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
-use entrywatch::ingest::{load_entry, sample, FileRecord, Pipeline};
+use entrywatch::ingest::{load_entry, sample, Pipeline};
+use entrywatch::query::{index, IndexCtx};
 use entrywatch::store::{Store, Table};
 use entrywatch::view::{EntryFilter, ReadModel};
 use entrywatch::web::pages;
@@ -64,144 +67,132 @@ fn template(root: &std::path::Path, name: &str, files: Vec<(String, Vec<u8>)>, t
     load_entry(p.store(), &en).expect("load").expect("entry").1
 }
 
+fn timed<T>(label: &str, rounds: usize, mut f: impl FnMut(usize) -> T) {
+    let mut times = Vec::with_capacity(rounds);
+    for i in 0..rounds {
+        let t = Instant::now();
+        let out = f(i);
+        times.push(t.elapsed());
+        std::hint::black_box(out);
+    }
+    println!("{label}: p50 {:?}  p99 {:?}", pct(&mut times, 0.5), pct(&mut times, 0.99));
+}
+
 fn main() {
-    let n = env_usize("ENTRYWATCH_BENCH_ENTRIES", 100_000).max(1);
+    let n = env_usize("ENTRYWATCH_BENCH_ENTRIES", 1_000_000).max(1);
+    let reuse = std::env::var("ENTRYWATCH_BENCH_REUSE").is_ok_and(|v| v == "1");
     let root = PathBuf::from(
         std::env::var("ENTRYWATCH_BENCH_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-readmodel").to_string()),
     );
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(&root).expect("bench dir");
-    let life = template(&root, "life", sample::life_files("EEE", 1234567), 1234567);
-    let held = template(&root, "held", vec![("so.abi".into(), sample::so_exam_fda_release("EEE", 7654321))], 7654321);
-
     let cfg = Config::from_toml(&format!("data-dir = {:?}\n", root.join("data")), "bench").expect("config");
-    let store = Store::open(&cfg.data_dir.join("store")).expect("store");
-    let t0 = Instant::now();
-    let mut k = 0usize;
-    while k < n {
-        let end = (k + 1_000).min(n);
-        let batch: Vec<(EntryNumber, &Vec<Fact>)> =
-            (k..end).map(|i| (number(i), if i % 100 == 0 { &held } else { &life })).collect();
-        store
-            .transaction(|tx| {
-                for (en, facts) in &batch {
-                    let key = en.compact();
-                    tx.put(Table::Entries, key.as_bytes(), &Entry::derive(en, facts).row())?;
-                    tx.put(Table::Facts, key.as_bytes(), *facts)?;
-                }
-                Ok(())
-            })
-            .expect("tx");
-        k = end;
-        if k % 50_000 == 0 {
-            eprint!("\rbuilding {k}/{n}   ");
+    let ctx = IndexCtx::from_config(&cfg);
+    let built = reuse && cfg.data_dir.join("store").exists();
+    if !built {
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).expect("bench dir");
+        let life = template(&root, "life", sample::life_files("EEE", 1234567), 1234567);
+        let held =
+            template(&root, "held", vec![("so.abi".into(), sample::so_exam_fda_release("EEE", 7654321))], 7654321);
+        let store = Store::open(&cfg.data_dir.join("store")).expect("store");
+        let t0 = Instant::now();
+        let mut k = 0usize;
+        while k < n {
+            let end = (k + 1_000).min(n);
+            let batch: Vec<(EntryNumber, &Vec<Fact>, Entry)> = (k..end)
+                .map(|i| {
+                    let facts = if i % 100 == 0 { &held } else { &life };
+                    let en = number(i);
+                    let e = Entry::derive(&en, facts);
+                    (en, facts, e)
+                })
+                .collect();
+            store
+                .transaction(|tx| {
+                    for (en, facts, e) in &batch {
+                        let key = en.compact();
+                        index::entry_tx(tx, &ctx, en, e, facts)?;
+                        tx.put(Table::Entries, key.as_bytes(), &e.row())?;
+                        tx.put(Table::Facts, key.as_bytes(), *facts)?;
+                    }
+                    index::file_tx(tx)
+                })
+                .expect("tx");
+            k = end;
+            if k % 50_000 == 0 {
+                eprint!("\rbuilding {k}/{n}   ");
+            }
         }
+        store.flush().expect("flush");
+        eprintln!();
+        let el = t0.elapsed().as_secs_f64();
+        println!(
+            "readmodel benchmark: {n} entries written with their index in {el:.1} s ({:.0} entries/s), store {} bytes",
+            n as f64 / el,
+            store.size_on_disk()
+        );
     }
-    store.flush().expect("flush");
-    eprintln!();
-    println!(
-        "readmodel benchmark: {n} entries written in {:.1} s, store {} bytes",
-        t0.elapsed().as_secs_f64(),
-        store.size_on_disk()
-    );
-    let model = StoreModel::new(store.clone(), &cfg);
     let now = chrono::DateTime::parse_from_rfc3339("2026-02-20T09:00:00-05:00").expect("time");
+
+    // Ready to serve: open the store and answer the first overview (no pass over the entries).
+    let t = Instant::now();
+    let store = Store::open(&cfg.data_dir.join("store")).expect("store");
+    let model = StoreModel::new(store.clone(), &cfg);
+    let html = pages::overview_html(&model, now);
+    println!("ready: store opened and first overview served in {:?}", t.elapsed());
+    assert!(html.contains("<svg"));
+    let entries = model.metrics().entries as usize;
+    assert_eq!(entries, n, "every entry is counted");
 
     // Entry page: lookup + view + render.
     let mut x: u64 = 0x2545F4914F6CDD1D;
-    let mut times = Vec::new();
-    for _ in 0..2_000 {
+    timed("entry page (lookup + view + render)", 2_000, |_| {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         let key = number((x % n as u64) as usize).to_string();
-        let t = Instant::now();
         let e = model.entry(&key).expect("entry");
-        let html = pages::entry_html(&e, now);
-        times.push(t.elapsed());
-        assert!(html.contains("<svg"));
-    }
-    println!("entry page (lookup + view + render): p50 {:?}  p99 {:?}", pct(&mut times, 0.5), pct(&mut times, 0.99));
+        pages::entry_html(&e, now)
+    });
+    timed("overview", 50, |_| pages::overview_html(&model, now));
+    timed("/deadlines page", 50, |_| pages::deadlines_html(&model, now, 90));
 
-    // Overview: the first call builds the aggregates in one pass; later calls read them.
-    let t = Instant::now();
-    let html = pages::overview_html(&model, now);
-    println!("overview, first (full pass over {n} entries): {:?}", t.elapsed());
-    assert!(html.contains("<svg"));
-    let mut times = Vec::new();
-    for _ in 0..50 {
-        let t = Instant::now();
-        let _ = pages::overview_html(&model, now);
-        times.push(t.elapsed());
-    }
-    println!("overview, cached: p50 {:?}  p99 {:?}", pct(&mut times, 0.5), pct(&mut times, 0.99));
-
-    // A committed file touching one entry (as the pipeline writes it): the next overview
-    // re-derives that entry only.
-    let mut times = Vec::new();
-    for round in 0..20u64 {
-        let en = number((round as usize * 7919) % n);
-        let key = en.compact();
-        let sha = format!("{round:064x}");
+    // A file changing one entry, written as the pipeline writes it; then the overview.
+    let life = load_entry(&store, &number(1)).expect("load").expect("entry").1;
+    timed("a file committed (one entry, with its index) + overview", 20, |round| {
+        let en = number((round * 7919 + 1) % n);
+        let e = Entry::derive(&en, &life);
         store
             .transaction(|tx| {
-                let rec = FileRecord {
-                    sha256: sha.clone(),
-                    name: format!("f{round}"),
-                    inbox: "b".into(),
-                    role: entrywatch::config::Role::Broker,
-                    received: now.naive_local(),
-                    seq: round,
-                    archive: String::new(),
-                    entries: vec![key.clone()],
-                    duplicates: Vec::new(),
-                };
-                tx.put(Table::Files, sha.as_bytes(), &rec)?;
-                tx.put(Table::Order, &round.to_be_bytes(), &sha)?;
-                Ok(())
+                index::entry_tx(tx, &ctx, &en, &e, &life)?;
+                tx.put(Table::Entries, en.compact().as_bytes(), &e.row())?;
+                tx.put(Table::Facts, en.compact().as_bytes(), &life)?;
+                index::file_tx(tx)
             })
             .expect("tx");
-        let t = Instant::now();
-        let _ = pages::overview_html(&model, now);
-        times.push(t.elapsed());
-    }
-    println!(
-        "overview after a new file: p50 {:?}  p99 {:?}  (full passes in all: {})",
-        pct(&mut times, 0.5),
-        pct(&mut times, 0.99),
-        model.full_passes()
-    );
+        pages::overview_html(&model, now)
+    });
 
-    // /entries page 1, unfiltered and filtered by status (a scan).
-    let mut times = Vec::new();
-    for _ in 0..50 {
-        let t = Instant::now();
-        let v: Vec<_> = model.entries(&EntryFilter::default()).take(100).collect();
-        times.push(t.elapsed());
-        assert_eq!(v.len(), 100.min(n));
-    }
-    println!("/entries page 1 (100 entries): p50 {:?}  p99 {:?}", pct(&mut times, 0.5), pct(&mut times, 0.99));
+    // /entries page 1: plain, and filtered through an index posting.
+    timed("/entries page 1 (50 entries)", 50, |_| model.entries(&EntryFilter::default()).take(50).count());
+    let held = EntryFilter { status: Some("open-holds".into()), ..EntryFilter::default() };
+    timed("/entries?status=open-holds page 1 (50 entries)", 50, |_| model.entries(&held).take(50).count());
     let t = Instant::now();
-    let held_count = model.entries(&EntryFilter { status: Some("held".into()), ..EntryFilter::default() }).count();
+    let held_count = model.entries(&held).count();
     let el = t.elapsed();
-    println!(
-        "entries filtered by status (full scan, {held_count} held): {el:?} = {:.0} entries/s",
-        n as f64 / el.as_secs_f64()
-    );
+    println!("entries with open holds, all of them ({held_count}): {el:?}");
+    timed("/api/entries?limit=50", 50, |_| {
+        serde_json::to_vec(&model.entries(&EntryFilter::default()).take(50).collect::<Vec<_>>()).expect("json")
+    });
+    timed("/metrics", 20, |_| model.metrics());
 
-    let t = Instant::now();
-    let m = model.metrics();
-    println!("metrics: {:?} ({} entries, {} bytes)", t.elapsed(), m.entries, m.store_bytes);
-
-    // Report throughput over the store.
-    let mut out = Vec::new();
-    let args = entrywatch::cli::report::ReportArgs {
+    // A report's first page (50 rows), then its throughput over every entry.
+    let args = |format: &str| entrywatch::cli::report::ReportArgs {
         name: "entry-summary".into(),
         config: None,
         from: None,
         to: None,
-        format: "csv".into(),
+        format: format.into(),
         json: false,
         port: None,
         importer: None,
@@ -211,8 +202,14 @@ fn main() {
         entries_dir: None,
         program: None,
     };
+    timed("report entry-summary, first 50 rows", 20, |_| {
+        let mut w = FirstLines { left: 51, out: Vec::new() };
+        let _ = entrywatch::cli::report::run_with_model(&args("csv"), &model, Clock::Fixed(now), &mut w);
+        w.out.len()
+    });
+    let mut out = Vec::new();
     let t = Instant::now();
-    let code = entrywatch::cli::report::run_with_model(&args, &model, Clock::Fixed(now), &mut out);
+    let code = entrywatch::cli::report::run_with_model(&args("csv"), &model, Clock::Fixed(now), &mut out);
     let el = t.elapsed();
     assert_eq!(code, 0);
     let rows = out.iter().filter(|b| **b == b'\n').count().saturating_sub(1);
@@ -221,4 +218,24 @@ fn main() {
         rows as f64 / el.as_secs_f64(),
         out.len() as f64 / 1e6 / el.as_secs_f64()
     );
+}
+
+/// A writer that takes the first `left` lines, then fails (as a closed pipe does).
+struct FirstLines {
+    left: usize,
+    out: Vec<u8>,
+}
+
+impl std::io::Write for FirstLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        }
+        self.left = self.left.saturating_sub(buf.iter().filter(|b| **b == b'\n').count());
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

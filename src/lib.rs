@@ -32,6 +32,7 @@ pub mod ipc;
 pub mod links;
 pub mod logging;
 pub mod parse;
+pub mod query;
 pub mod recovery;
 pub mod report;
 pub mod source;

@@ -450,7 +450,7 @@ pub struct Metrics {
 }
 
 /// An open hold with its entry (overview).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HoldRow {
     pub entry: String,
     pub importer: String,
@@ -461,7 +461,7 @@ pub struct HoldRow {
 }
 
 /// A deadline with its entry (overview, `/deadlines`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadlineRow {
     pub entry: String,
     pub importer: String,

@@ -126,6 +126,7 @@ pub struct Pipeline {
     tz: chrono_tz::Tz,
     hooks: Vec<Arc<dyn IngestHook>>,
     variance: crate::config::Variance,
+    index: crate::query::IndexCtx,
     crash: Option<(String, usize)>,
     crash_count: AtomicUsize,
     journal_lock: Mutex<()>,
@@ -280,6 +281,7 @@ impl Pipeline {
             tz: config.timezone(),
             hooks: Vec::new(),
             variance: config.variance.clone(),
+            index: crate::query::IndexCtx::from_config(config),
             crash: crash_setting(),
             crash_count: AtomicUsize::new(0),
             journal_lock: Mutex::new(()),
@@ -662,7 +664,7 @@ impl Pipeline {
 
     /// Write one file's facts in ONE transaction (not flushed).
     fn apply(&self, interp: &Interpretation, rec: FileRecord) -> Result<Applied, IngestError> {
-        apply(&self.store, &self.hooks, interp, rec, (&self.variance, &self.grammars))
+        apply(&self.store, &self.hooks, interp, rec, (&self.variance, &self.grammars), &self.index)
     }
 }
 
@@ -770,6 +772,7 @@ fn apply(
     interp: &Interpretation,
     rec: FileRecord,
     variance: (&crate::config::Variance, &Grammars),
+    index: &crate::query::IndexCtx,
 ) -> Result<Applied, IngestError> {
     let mut by_entry: BTreeMap<String, (EntryNumber, Vec<Fact>)> = BTreeMap::new();
     for (e, f) in &interp.facts {
@@ -884,6 +887,8 @@ fn apply(
             crate::variance::annotate(&mut after, variance.0, variance.1);
             // The affected-entries index joins the file's transaction (and so `rebuild`).
             crate::links::index_tx(tx, &key, &after)?;
+            // So do the query side's indexes and aggregates (src/query/index.rs).
+            crate::query::index::entry_tx(tx, index, &en, &after, &facts)?;
             for h in hooks {
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
@@ -896,6 +901,7 @@ fn apply(
         r.entries = touched.iter().map(EntryNumber::compact).collect();
         tx.put(Table::Files, sha, &r)?;
         tx.put(Table::Order, &r.seq.to_be_bytes(), &r.sha256)?;
+        crate::query::index::file_tx(tx)?;
         Ok(Applied::Done(touched, r))
     })?;
     Ok(r)
@@ -929,6 +935,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
         std::fs::remove_dir_all(&fresh_path).map_err(ioe(&fresh_path))?;
     }
     let mut report = RebuildReport::default();
+    let index = crate::query::IndexCtx::from_config(config);
     {
         let fresh = Store::open(&fresh_path)?;
         for j in read_journal(&layout.journal()) {
@@ -955,7 +962,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
                 entries: Vec::new(),
                 duplicates: Vec::new(),
             };
-            apply(&fresh, &[], &interp, rec, (&config.variance, grammars))?;
+            apply(&fresh, &[], &interp, rec, (&config.variance, grammars), &index)?;
             report.files += 1;
         }
         // What is not in the archive is kept from the old store: acknowledgment control numbers

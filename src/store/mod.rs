@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 /// The schema version written under `meta/schema_version`. A store with another version is
 /// refused at open with the advice to run `entrywatch rebuild`.
-/// Version 2 added the `links` table (the affected-entries index).
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 2 added the `links` table (the affected-entries index); version 3 the `index`
+/// table (the query side's indexes and aggregates, `query::index`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The logical tables. Values are JSON-encoded serde types; keys are UTF-8 strings or
 /// big-endian integers (see each table).
@@ -45,10 +46,13 @@ pub enum Table {
     /// The affected-entries index; key formats in [`links`]: `p|<kind>|<value>` → sorted
     /// entry keys sharing that link; `e|<entry>` → that entry's links.
     Links,
+    /// The query side's indexes and aggregates, kept in each file's transaction; key formats
+    /// in `query::index`.
+    Index,
 }
 
 impl Table {
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
         Table::Entries,
         Table::Facts,
         Table::Files,
@@ -61,6 +65,7 @@ impl Table {
         Table::Acks,
         Table::Meta,
         Table::Links,
+        Table::Index,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +82,7 @@ impl Table {
             Table::Acks => "acks",
             Table::Meta => "meta",
             Table::Links => "links",
+            Table::Index => "index",
         }
     }
 
@@ -323,6 +329,29 @@ impl Store {
             })?;
             Ok((k.to_vec(), val))
         })
+    }
+
+    /// The (key, value) pairs with `start <= key < end`, in key order.
+    pub fn range<T: DeserializeOwned>(
+        &self,
+        t: Table,
+        start: &[u8],
+        end: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
+        self.trees[t.index()].range(start.to_vec()..end.to_vec()).map(move |kv| {
+            let (k, v) = kv.map_err(io)?;
+            let val = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
+                table: t.name(),
+                key: String::from_utf8_lossy(&k).into(),
+                err: e.to_string(),
+            })?;
+            Ok((k.to_vec(), val))
+        })
+    }
+
+    /// The keys (values not read) starting with `prefix`, in key order.
+    pub fn keys_with_prefix(&self, t: Table, prefix: &[u8]) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
+        self.trees[t.index()].scan_prefix(prefix).keys().map(|k| k.map(|k| k.to_vec()).map_err(io))
     }
 
     /// The greatest key of a table (a cheap change marker for append-only tables such as `order`).

@@ -6,32 +6,28 @@
 //! PO number/line and the approved HTS, filed totals, liquidated amounts and reasons, the
 //! summary history, key timestamps and computed deadlines. Only the store's own interface is
 //! used (never the storage engine). The aggregate queries (open holds, deadlines, message
-//! volume, cycle trend) are answered from an in-memory summary built in one pass over the
-//! store and rebuilt only when a file has been committed since (the `order` table moved).
+//! volume, cycle trend, counts) and filtered lists read the `index` table, which each file's
+//! transaction keeps up to date (src/query/index.rs): no pass over the entries, at start or
+//! later.
 
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::deadline::compute;
-use crate::deadline::facts::deadline_facts;
 use crate::domain::view::entry_json;
 use crate::domain::{Entry, EntryRow, Fact, FactKind};
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::Effect;
-use crate::ingest::{load_entry, FileRecord};
+use crate::ingest::load_entry;
 use crate::store::{Store, Table};
 use crate::view::{
     self, DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, SummaryVersion, Timestamps, Totals,
     TrendPoint,
 };
 use crate::web::{self, Auth, WebError};
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use std::future::Future;
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The read model over the store.
 pub struct StoreModel {
@@ -42,8 +38,6 @@ pub struct StoreModel {
     quarantine_dir: Option<PathBuf>,
     /// Variance is evaluated on read, as `entry` does (tolerances and grammars from the config).
     variance: Option<(crate::config::Variance, crate::grammar::Grammars)>,
-    cache: Mutex<Option<Aggregates>>,
-    full_passes: AtomicUsize,
 }
 
 impl std::fmt::Debug for StoreModel {
@@ -52,166 +46,18 @@ impl std::fmt::Debug for StoreModel {
     }
 }
 
-type HoldKey = (DateTime<FixedOffset>, String, usize);
-type DeadlineKey = (NaiveDate, String, usize);
-
-/// One entry's share of the aggregates, kept so that a changed entry can be taken out again.
-#[derive(Default)]
-struct Contribution {
-    holds: Vec<HoldKey>,
-    deadlines: Vec<DeadlineKey>,
-    days: Vec<NaiveDate>,
-    month: Option<NaiveDate>,
-    release_minutes: Option<i64>,
-    acceptance_minutes: Option<i64>,
-}
-
-/// Entries and cycle times (multisets of minutes) of one month of arrival.
-#[derive(Default)]
-struct MonthAcc {
-    entries: u64,
-    release: BTreeMap<i64, u64>,
-    acceptance: BTreeMap<i64, u64>,
-}
-
-/// What the overview needs, kept up to date incrementally: built in one pass over the store,
-/// then, for each file committed since (a new `order` id), only the entries named by its
-/// record are re-derived. `last_seq` is the highest `order` id seen.
-#[derive(Default)]
-struct Aggregates {
-    last_seq: Option<u64>,
-    /// `order` sequences already applied within [`WINDOW`] of `last_seq`: ids are taken inside
-    /// transactions, so a lower id can commit after a higher one was seen.
-    seen: BTreeSet<u64>,
-    /// Files applied to the store (keys of `order`).
-    files: u64,
-    per_entry: HashMap<String, Contribution>,
-    holds: BTreeMap<HoldKey, HoldRow>,
-    deadlines: BTreeMap<DeadlineKey, DeadlineRow>,
-    volume: BTreeMap<NaiveDate, u64>,
-    months: BTreeMap<NaiveDate, MonthAcc>,
-}
-
-/// Above this many 256-id blocks of new sequence numbers, a full pass is cheaper.
-const MAX_INCREMENTAL_BLOCKS: u64 = 65_536;
-
-/// How far below the last seen `order` id a late commit is still looked for.
-const WINDOW: u64 = 1_024;
-
-fn seq_of(key: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(key.try_into().ok()?))
-}
-
-fn bump(m: &mut BTreeMap<i64, u64>, v: i64, add: bool) {
-    if add {
-        *m.entry(v).or_default() += 1;
-    } else if let Some(c) = m.get_mut(&v) {
-        *c = c.saturating_sub(1);
-        if *c == 0 {
-            m.remove(&v);
-        }
-    }
-}
-
-/// Nearest-rank percentile of a multiset (the same rule as `view::percentile`).
-fn multiset_percentile(m: &BTreeMap<i64, u64>, pct: u64) -> Option<i64> {
-    let n: u64 = m.values().sum();
-    if n == 0 {
-        return None;
-    }
-    let rank = (pct * n).div_ceil(100).max(1);
-    let mut seen = 0;
-    for (v, c) in m {
-        seen += c;
-        if seen >= rank {
-            return Some(*v);
-        }
-    }
-    None
-}
-
-impl Aggregates {
-    fn remove(&mut self, key: &str) {
-        let Some(c) = self.per_entry.remove(key) else { return };
-        for k in &c.holds {
-            self.holds.remove(k);
-        }
-        for k in &c.deadlines {
-            self.deadlines.remove(k);
-        }
-        for d in &c.days {
-            if let Some(n) = self.volume.get_mut(d) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.volume.remove(d);
-                }
-            }
-        }
-        if let Some(m) = c.month {
-            if let Some(acc) = self.months.get_mut(&m) {
-                acc.entries = acc.entries.saturating_sub(1);
-                if let Some(v) = c.release_minutes {
-                    bump(&mut acc.release, v, false);
-                }
-                if let Some(v) = c.acceptance_minutes {
-                    bump(&mut acc.acceptance, v, false);
-                }
-                if acc.entries == 0 {
-                    self.months.remove(&m);
-                }
-            }
-        }
-    }
-
-    fn add(&mut self, key: String, e: &EntryView) {
-        let mut c = Contribution::default();
-        for (i, row) in view::hold_rows(e).into_iter().enumerate() {
-            let k = (row.hold.since, e.entry.clone(), i);
-            c.holds.push(k.clone());
-            self.holds.insert(k, row);
-        }
-        for (i, row) in view::deadline_rows(e).into_iter().enumerate() {
-            let k = (row.deadline.due, e.entry.clone(), i);
-            c.deadlines.push(k.clone());
-            self.deadlines.insert(k, row);
-        }
-        for ev in &e.events {
-            let d = ev.at.date_naive();
-            *self.volume.entry(d).or_default() += 1;
-            c.days.push(d);
-        }
-        let start = e.timestamps.arrival.map(|a| a.date_naive()).unwrap_or(e.entry_date);
-        let month = start.with_day(1).unwrap_or(start);
-        let acc = self.months.entry(month).or_default();
-        acc.entries += 1;
-        c.month = Some(month);
-        c.release_minutes = view::minutes_between(e.timestamps.arrival, e.timestamps.release);
-        c.acceptance_minutes = view::minutes_between(e.timestamps.release, e.timestamps.summary_accepted);
-        if let Some(v) = c.release_minutes {
-            bump(&mut acc.release, v, true);
-        }
-        if let Some(v) = c.acceptance_minutes {
-            bump(&mut acc.acceptance, v, true);
-        }
-        self.per_entry.insert(key, c);
-    }
-
-    fn trend(&self) -> Vec<TrendPoint> {
-        self.months
-            .iter()
-            .map(|(month, acc)| TrendPoint {
-                month: *month,
-                entries: acc.entries,
-                release_median_minutes: multiset_percentile(&acc.release, 50),
-                release_p90_minutes: multiset_percentile(&acc.release, 90),
-                acceptance_median_minutes: multiset_percentile(&acc.acceptance, 50),
-            })
-            .collect()
-    }
+/// Log a store error of an index read and go on with an empty answer.
+fn or_empty<T: Default>(r: Result<T, crate::store::StoreError>) -> T {
+    r.unwrap_or_else(|err| {
+        tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+        T::default()
+    })
 }
 
 impl StoreModel {
     /// A model over `store`, with the time zone, deadline calendar and data dir from `cfg`.
+    /// Nothing is read until asked: the aggregates live in the store's `index` table, kept in
+    /// each file's transaction (src/query/index.rs), so there is no pass at start.
     pub fn new(store: Store, cfg: &Config) -> StoreModel {
         StoreModel {
             store,
@@ -221,8 +67,6 @@ impl StoreModel {
             variance: crate::grammar::Grammars::load(cfg.grammar_dir.as_deref())
                 .ok()
                 .map(|g| (cfg.variance.clone(), g)),
-            cache: Mutex::new(None),
-            full_passes: AtomicUsize::new(0),
         }
     }
 
@@ -256,108 +100,6 @@ impl StoreModel {
             }
         }
     }
-
-    /// Run `f` over the aggregates, brought up to date with the store first.
-    fn with_aggregates<T>(&self, f: impl FnOnce(&Aggregates) -> T) -> T {
-        let mut guard = match self.cache.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let last = self.store.last_key(Table::Order).and_then(|k| seq_of(&k));
-        let fresh = match guard.take() {
-            Some(a) => self.catch_up(a, last),
-            None => None,
-        };
-        let a = fresh.unwrap_or_else(|| self.full_pass(last));
-        let out = f(&a);
-        *guard = Some(a);
-        out
-    }
-
-    /// Build the aggregates now (the daemon calls this at start, so the first overview does
-    /// not wait for the pass over every entry).
-    pub fn warm(&self) {
-        self.with_aggregates(|_| ());
-    }
-
-    /// How many times the aggregates were built from every entry (the rest were incremental).
-    pub fn full_passes(&self) -> usize {
-        self.full_passes.load(Ordering::Relaxed)
-    }
-
-    /// `order` ids in `[lo, hi]`, visited by 256-id block (keys are 8-byte big-endian ids;
-    /// values are not decoded). `None` on a store error.
-    fn order_ids(&self, lo: u64, hi: u64) -> Option<Vec<u64>> {
-        let mut out = Vec::new();
-        for block in (lo >> 8)..=(hi >> 8) {
-            let prefix = block.to_be_bytes();
-            for item in self.store.scan_prefix::<serde::de::IgnoredAny>(Table::Order, prefix.get(1..)?) {
-                let (k, _) = item.ok()?;
-                if let Some(s) = seq_of(&k).filter(|s| (lo..=hi).contains(s)) {
-                    out.push(s);
-                }
-            }
-        }
-        Some(out)
-    }
-
-    /// Every entry, once.
-    fn full_pass(&self, last: Option<u64>) -> Aggregates {
-        self.full_passes.fetch_add(1, Ordering::Relaxed);
-        let mut a = Aggregates { last_seq: last, ..Aggregates::default() };
-        if let Some(l) = last {
-            a.files =
-                self.store.scan::<String>(Table::Order).flatten().filter(|(k, _)| seq_of(k) <= Some(l)).count() as u64;
-            a.seen = self.order_ids(l.saturating_sub(WINDOW), l).unwrap_or_default().into_iter().collect();
-        }
-        for e in self.entries(&EntryFilter::default()) {
-            let key = entry_key_compact(&e.entry);
-            a.add(key, &e);
-        }
-        a
-    }
-
-    /// Re-derive only the entries touched by the files committed since the last update (ids
-    /// above `a.last_seq`, and late commits of lower ids within [`WINDOW`], which is why the
-    /// window is looked at on every query); `None` when a full pass is the better (or the
-    /// only) way.
-    fn catch_up(&self, mut a: Aggregates, last: Option<u64>) -> Option<Aggregates> {
-        let Some(to) = last else {
-            // Still no file: nothing to do. (Files gone: the store was replaced, start over.)
-            return a.last_seq.is_none().then_some(a);
-        };
-        let lo = a.last_seq.map_or(0, |f| f.saturating_sub(WINDOW));
-        if a.last_seq.is_some_and(|f| to < f) || (to >> 8).saturating_sub(lo >> 8) > MAX_INCREMENTAL_BLOCKS {
-            return None;
-        }
-        let mut touched: Vec<String> = Vec::new();
-        for seq in self.order_ids(lo, to)? {
-            if !a.seen.insert(seq) {
-                continue;
-            }
-            a.files += 1;
-            let sha: String = self.store.get(Table::Order, &seq.to_be_bytes()).ok()??;
-            let rec: FileRecord = self.store.get(Table::Files, sha.as_bytes()).ok()??;
-            touched.extend(rec.entries);
-        }
-        touched.sort();
-        touched.dedup();
-        for key in touched {
-            a.remove(&key);
-            if let Some(v) = self.load(key.as_bytes()) {
-                a.add(key, &v);
-            }
-        }
-        a.last_seq = last;
-        let keep_from = to.saturating_sub(WINDOW);
-        a.seen = a.seen.split_off(&keep_from);
-        Some(a)
-    }
-}
-
-/// The store's key of an entry (`EEE12345673`).
-fn entry_key_compact(s: &str) -> String {
-    s.parse::<EntryNumber>().map(|e| e.compact()).unwrap_or_else(|_| s.to_string())
 }
 
 /// Whether the short row can already tell that the entry fails the filter.
@@ -380,9 +122,26 @@ fn row_rejects(f: &EntryFilter, key: &[u8], row: &EntryRow) -> bool {
     false
 }
 
+/// The index posting that narrows a filter most cheaply: importer, port, status or broker.
+fn posting_of(f: &EntryFilter) -> Option<(&'static str, String)> {
+    let set = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    set(&f.importer)
+        .map(|v| ("importer", v))
+        .or_else(|| set(&f.port).map(|v| ("port", v)))
+        .or_else(|| set(&f.status).map(|v| ("status", v.to_ascii_lowercase())))
+        .or_else(|| set(&f.broker).map(|v| ("broker", v.to_ascii_uppercase())))
+}
+
 impl ReadModel for StoreModel {
     fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_> {
         let f = filter.clone();
+        if let Some((facet, value)) = posting_of(&f) {
+            // The broker may be named by filer code or by name; a name has its own posting.
+            return Box::new(
+                crate::query::index::entries_with(&self.store, facet, &value)
+                    .filter_map(move |key| self.load(key.as_bytes()).filter(|v| f.matches(v))),
+            );
+        }
         Box::new(self.store.scan::<EntryRow>(Table::Entries).filter_map(move |item| {
             let (key, row) = match item {
                 Ok(kv) => kv,
@@ -404,14 +163,8 @@ impl ReadModel for StoreModel {
     }
 
     fn metrics(&self) -> Metrics {
-        // While the aggregates are being built (the first pass), count the tables instead of
-        // waiting for it: a scrape must not hang.
-        let busy = matches!(self.cache.try_lock(), Err(std::sync::TryLockError::WouldBlock));
-        let (files_processed, entries) = if busy {
-            (self.store.len(Table::Order) as u64, self.store.len(Table::Entries) as u64)
-        } else {
-            self.with_aggregates(|a| (a.files, a.per_entry.len() as u64))
-        };
+        let files_processed = or_empty(crate::query::index::count(&self.store, "n|files"));
+        let entries = or_empty(crate::query::index::count(&self.store, "n|entries"));
         let mut m = Metrics { store_bytes: self.store.size_on_disk(), entries, files_processed, ..Metrics::default() };
         for (_, item) in self.store.scan::<serde_json::Value>(Table::Outbox).flatten() {
             match item.get("state").and_then(|s| s.as_str()) {
@@ -426,37 +179,28 @@ impl ReadModel for StoreModel {
     }
 
     fn open_holds(&self, critical_only: bool, limit: usize) -> Page<HoldRow> {
-        self.with_aggregates(|a| {
-            let rows = a.holds.values().filter(|h| !critical_only || h.hold.is_critical());
-            let total = rows.clone().count();
-            Page { total, rows: rows.take(limit).cloned().collect() }
+        crate::query::index::open_holds(&self.store, critical_only, limit).unwrap_or_else(|err| {
+            tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+            Page { total: 0, rows: Vec::new() }
         })
     }
 
     fn deadlines_between(&self, from: NaiveDate, to: NaiveDate, limit: usize) -> Page<DeadlineRow> {
-        if to < from {
-            return Page { total: 0, rows: Vec::new() };
+        match crate::query::index::deadlines(&self.store, from, to, limit) {
+            Ok(p) => Page { total: p.total, rows: p.rows.iter().map(|d| d.row()).collect() },
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+                Page { total: 0, rows: Vec::new() }
+            }
         }
-        self.with_aggregates(|a| {
-            let start = Bound::Included((from, String::new(), 0));
-            let end = match to.succ_opt() {
-                Some(next) => Bound::Excluded((next, String::new(), 0)),
-                None => Bound::Unbounded,
-            };
-            let rows = a.deadlines.range((start, end)).map(|(_, r)| r);
-            let total = rows.clone().count();
-            Page { total, rows: rows.take(limit).cloned().collect() }
-        })
     }
 
     fn message_volume(&self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, u64)> {
-        self.with_aggregates(|a| {
-            from.iter_days().take_while(|d| *d <= to).map(|d| (d, a.volume.get(&d).copied().unwrap_or(0))).collect()
-        })
+        or_empty(crate::query::index::message_volume(&self.store, from, to))
     }
 
     fn cycle_trend(&self) -> Vec<TrendPoint> {
-        self.with_aggregates(Aggregates::trend)
+        or_empty(crate::query::index::cycle_trend(&self.store))
     }
 }
 
@@ -480,7 +224,7 @@ fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
 }
 
 /// The view of one entry: the `entry --json` document plus the extras.
-fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, cal: &Calendar) -> Option<EntryView> {
+pub(crate) fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, cal: &Calendar) -> Option<EntryView> {
     let mut sorted: Vec<&Fact> = facts.iter().collect();
     sorted.sort_by_key(|f| f.at);
     let mut doc = entry_json(e, facts, tz);
@@ -625,7 +369,8 @@ fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, ca
             .filter(|_| l.status == crate::domain::LiquidationStatus::Liquidated)
             .and_then(|d| midnight(d, tz)),
     };
-    v.deadlines = compute(&deadline_facts(e, facts), cal)
+    // The same rule as reminders and the index: the deadlines of the book plus refund programs.
+    v.deadlines = crate::deadline::facts::entry_deadlines(e, facts, cal)
         .into_iter()
         .filter(|d| !d.done)
         .map(|d| view::Deadline {
@@ -647,10 +392,7 @@ pub async fn serve_store(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
     let (addr, auth): (std::net::SocketAddr, Auth) = Auth::from_config(&cfg.dashboard)?;
-    let model = Arc::new(StoreModel::new(store, cfg));
-    let warm = model.clone();
-    tokio::task::spawn_blocking(move || warm.warm());
-    let model: Arc<dyn ReadModel> = model;
+    let model: Arc<dyn ReadModel> = Arc::new(StoreModel::new(store, cfg));
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Io { addr: addr.to_string(), source })?;
     tracing::info!(target: "entrywatch", addr = %addr, auth = auth.is_required(), "DashboardListening");
@@ -661,6 +403,8 @@ pub async fn serve_store(
 mod tests {
     use super::*;
     use crate::domain::Source;
+    use crate::ingest::FileRecord;
+    use chrono::Datelike;
 
     /// Commit one file the way the pipeline does: the entry's facts and row, the file record
     /// naming the entry, and its `order` id.
@@ -694,26 +438,29 @@ mod tests {
             entries: vec![key.clone()],
             duplicates: Vec::new(),
         };
+        let ctx = crate::query::IndexCtx { tz: chrono_tz::UTC, calendar: Calendar::default() };
         store
             .transaction(|t| {
                 let facts = vec![fact.clone()];
+                let e = Entry::derive(&en, &facts);
+                crate::query::index::entry_tx(t, &ctx, &en, &e, &facts)?;
                 t.put(Table::Facts, key.as_bytes(), &facts)?;
-                t.put(Table::Entries, key.as_bytes(), &Entry::derive(&en, &facts).row())?;
+                t.put(Table::Entries, key.as_bytes(), &e.row())?;
                 t.put(Table::Files, sha.as_bytes(), &rec)?;
-                t.put(Table::Order, &seq.to_be_bytes(), &sha)
+                t.put(Table::Order, &seq.to_be_bytes(), &sha)?;
+                crate::query::index::file_tx(t)
             })
             .unwrap();
     }
 
     #[test]
-    fn aggregates_follow_new_and_late_commits_without_a_second_pass() {
+    fn aggregates_follow_each_commit_from_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = Config::from_toml(&format!("data-dir = {:?}\n", dir.path()), "test").unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
         let m = StoreModel::new(store.clone(), &cfg);
         assert_eq!(m.open_holds(false, 10).total, 0);
         assert_eq!(m.cycle_trend(), Vec::new());
-        assert_eq!(m.full_passes(), 1, "an empty store is not passed over again");
         commit(&store, 1, 1111111, 2);
         assert_eq!(m.open_holds(false, 10).total, 1);
         commit(&store, 3, 3333333, 4);
@@ -728,33 +475,12 @@ mod tests {
         assert_eq!(m.message_volume(day(1), day(4)), vec![(day(1), 0), (day(2), 1), (day(3), 1), (day(4), 1)]);
         let met = m.metrics();
         assert_eq!((met.files_processed, met.entries), (3, 3));
-        // The first query on the empty store was the only full pass.
-        assert_eq!(m.full_passes(), 1);
         // The same entry again (a new file replacing its facts): its old share goes out.
         commit(&store, 4, 3333333, 5);
         let holds = m.open_holds(false, 10);
         assert_eq!(holds.total, 3);
         assert_eq!(holds.rows.iter().map(|h| h.hold.since.day()).collect::<Vec<_>>(), vec![2, 3, 5]);
         assert_eq!(m.message_volume(day(4), day(5)), vec![(day(4), 0), (day(5), 1)]);
-        assert_eq!(m.full_passes(), 1);
-    }
-
-    #[test]
-    fn multiset_percentiles_match_the_sorted_rule() {
-        let mut m = BTreeMap::new();
-        let values = [5i64, 1, 9, 9, 3, 7, 2, 8, 6, 4];
-        for v in values {
-            bump(&mut m, v, true);
-        }
-        let mut sorted = values.to_vec();
-        sorted.sort_unstable();
-        for p in [1, 10, 50, 90, 100] {
-            assert_eq!(multiset_percentile(&m, p as u64), view::percentile(&sorted, p), "p{p}");
-        }
-        bump(&mut m, 9, false);
-        bump(&mut m, 9, false);
-        bump(&mut m, 9, false);
-        assert_eq!(m.get(&9), None);
-        assert_eq!(multiset_percentile(&BTreeMap::new(), 50), None);
+        assert_eq!(m.metrics().entries, 3, "a changed entry is counted once");
     }
 }

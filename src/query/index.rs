@@ -1,0 +1,364 @@
+//! The `index` table: indexes and aggregates of the query side, written in each file's
+//! transaction from the entry's view (so they can never disagree with it), read by the
+//! dashboard, `/api`, reports and the reminder scheduler. Key formats, declared once:
+//!
+//! - `c|<entry>` → [`Contribution`]: what the entry added below, taken out again when it changes.
+//! - `h|<since>|<entry>|<i>` → `HoldRow`: open holds, oldest first; `k|...` the critical ones.
+//! - `d|<due>|<entry>|<i>` → [`IndexedDeadline`]: open deadlines, soonest first.
+//! - `v|<day>` → events (messages) on that day.
+//! - `m|<month>` → entries arriving in the month; `mr|<month>|<minutes>` and
+//!   `ma|<month>|<minutes>` → how many entries took that many minutes from arrival to release
+//!   and from release to summary acceptance (multisets, for exact percentiles).
+//! - `f|<facet>|<value>|<entry>` → `()`: entries by importer, port, broker and status (in
+//!   entry order, for filtered lists).
+//! - `n|<name>` and `n|<facet>|<value>` → counts: entries, files, holds, critical holds; entries
+//!   by importer, port, broker, status and entry day. `nd|<due>` → open deadlines due that day.
+//!
+//! Days are `YYYY-MM-DD`, months `YYYY-MM-01`; signed numbers (seconds, minutes) are written
+//! as 20 digits with the sign bit flipped, so key order is numeric order.
+
+use crate::calendar::Calendar;
+use crate::config::Config;
+use crate::deadline::EntryDeadline;
+use crate::domain::{Entry, Fact};
+use crate::entry_number::EntryNumber;
+use crate::store::{Store, StoreError, StoreTx, Table, TxError};
+use crate::view::{self, DeadlineRow, EntryView, HoldRow, Page, TrendPoint};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the index needs besides the entry: the time zone and the deadline calendar.
+#[derive(Debug, Clone)]
+pub struct IndexCtx {
+    pub tz: chrono_tz::Tz,
+    pub calendar: Calendar,
+}
+
+impl IndexCtx {
+    pub fn from_config(cfg: &Config) -> IndexCtx {
+        IndexCtx { tz: cfg.timezone(), calendar: Calendar::from_config(&cfg.deadlines) }
+    }
+}
+
+/// An open deadline as the index keeps it: the deadline with its entry (what reminders take)
+/// and the entry's importer (what the dashboard lists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexedDeadline {
+    pub importer: String,
+    pub item: EntryDeadline,
+}
+
+impl IndexedDeadline {
+    /// The dashboard's row.
+    pub fn row(&self) -> DeadlineRow {
+        let d = &self.item.deadline;
+        DeadlineRow {
+            entry: self.item.entry.to_string(),
+            importer: self.importer.clone(),
+            deadline: view::Deadline {
+                kind: d.kind.as_str().to_string(),
+                due: d.due,
+                estimated: d.estimated,
+                rule: Some(d.rule.clone()),
+            },
+        }
+    }
+}
+
+/// One entry's share of the index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// Keys written for this entry (holds, critical holds, deadlines, postings).
+    keys: Vec<String>,
+    /// Counters incremented for this entry.
+    counts: Vec<String>,
+}
+
+/// A signed number as a sortable key part.
+fn enc(v: i64) -> String {
+    format!("{:020}", (v as u64) ^ (1u64 << 63))
+}
+
+fn dec(s: &str) -> Option<i64> {
+    s.parse::<u64>().ok().map(|u| (u ^ (1u64 << 63)) as i64)
+}
+
+fn month_of(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+fn add_count(tx: &mut StoreTx<'_>, key: &str, delta: i64) -> Result<(), TxError> {
+    let kb = key.as_bytes();
+    let n: i64 = tx.get::<i64>(Table::Index, kb)?.unwrap_or(0).saturating_add(delta);
+    if n <= 0 {
+        tx.remove(Table::Index, kb)
+    } else {
+        tx.put(Table::Index, kb, &n)
+    }
+}
+
+/// The index entries of one entry's view and deadlines: keys with their values, counters.
+fn contribution_of(key: &str, v: &EntryView, deadlines: &[EntryDeadline]) -> (Vec<(String, serde_json::Value)>, Vec<String>) {
+    let mut keys: Vec<(String, serde_json::Value)> = Vec::new();
+    let mut counts: Vec<String> = vec!["n|entries".to_string()];
+    let unit = serde_json::Value::Null;
+    for (i, row) in view::hold_rows(v).into_iter().enumerate() {
+        let k = format!("{}|{key}|{i:04}", enc(row.hold.since.timestamp()));
+        counts.push("n|holds".into());
+        if row.hold.is_critical() {
+            counts.push("n|holds_critical".into());
+            keys.push((format!("k|{k}"), serde_json::to_value(&row).unwrap_or_default()));
+        }
+        keys.push((format!("h|{k}"), serde_json::to_value(&row).unwrap_or_default()));
+    }
+    for (i, d) in deadlines.iter().filter(|d| !d.deadline.done).enumerate() {
+        let due = d.deadline.due;
+        let item = IndexedDeadline { importer: v.importer.clone(), item: d.clone() };
+        keys.push((format!("d|{due}|{key}|{i:03}"), serde_json::to_value(&item).unwrap_or_default()));
+        counts.push(format!("nd|{due}"));
+    }
+    for ev in &v.events {
+        counts.push(format!("v|{}", ev.at.date_naive()));
+    }
+    let start = v.timestamps.arrival.map(|a| a.date_naive()).unwrap_or(v.entry_date);
+    let month = month_of(start);
+    counts.push(format!("m|{month}"));
+    if let Some(m) = view::minutes_between(v.timestamps.arrival, v.timestamps.release) {
+        counts.push(format!("mr|{month}|{}", enc(m)));
+    }
+    if let Some(m) = view::minutes_between(v.timestamps.release, v.timestamps.summary_accepted) {
+        counts.push(format!("ma|{month}|{}", enc(m)));
+    }
+    let mut facets: Vec<(&str, String)> = vec![
+        ("importer", v.importer.trim().to_string()),
+        ("port", v.port.trim().to_string()),
+        ("broker", v.broker().trim().to_ascii_uppercase()),
+        ("status", v.summary.status.as_str().to_string()),
+        ("status", v.release.status.as_str().to_string()),
+        ("status", v.liquidation.status.as_str().to_string()),
+        ("status", v.variance.status.as_str().to_string()),
+    ];
+    if !v.release.open_holds.is_empty() {
+        facets.push(("status", "open-holds".to_string()));
+    }
+    facets.sort();
+    facets.dedup();
+    for (facet, value) in facets {
+        keys.push((format!("f|{facet}|{value}|{key}"), unit.clone()));
+        counts.push(format!("n|{facet}|{value}"));
+    }
+    counts.push(format!("n|day|{}", v.entry_date));
+    (keys, counts)
+}
+
+/// Bring the index up to date with one entry's new state, inside the file's transaction:
+/// take out what the entry contributed before, put in what its view contributes now.
+pub fn entry_tx(
+    tx: &mut StoreTx<'_>,
+    ctx: &IndexCtx,
+    en: &EntryNumber,
+    entry: &Entry,
+    facts: &[Fact],
+) -> Result<(), TxError> {
+    let key = en.compact();
+    let ckey = format!("c|{key}");
+    if let Some(old) = tx.get::<Contribution>(Table::Index, ckey.as_bytes())? {
+        for k in &old.keys {
+            tx.remove(Table::Index, k.as_bytes())?;
+        }
+        for c in &old.counts {
+            add_count(tx, c, -1)?;
+        }
+    }
+    let Some(v) = crate::web::store_model::build_view(en, entry, facts, ctx.tz, &ctx.calendar) else {
+        // No view (no date at all yet): not listed until it has one.
+        return tx.remove(Table::Index, ckey.as_bytes());
+    };
+    let deadlines = crate::deadline::facts::entry_deadline_items(entry, facts, &ctx.calendar);
+    let (keys, counts) = contribution_of(&key, &v, &deadlines);
+    for (k, val) in &keys {
+        tx.put(Table::Index, k.as_bytes(), val)?;
+    }
+    for c in &counts {
+        add_count(tx, c, 1)?;
+    }
+    let c = Contribution { keys: keys.into_iter().map(|(k, _)| k).collect(), counts };
+    tx.put(Table::Index, ckey.as_bytes(), &c)
+}
+
+/// Count one committed file (inside its transaction).
+pub fn file_tx(tx: &mut StoreTx<'_>) -> Result<(), TxError> {
+    add_count(tx, "n|files", 1)
+}
+
+/// A counter (0 when absent).
+pub fn count(store: &Store, name: &str) -> Result<u64, StoreError> {
+    Ok(store.get::<i64>(Table::Index, name.as_bytes())?.unwrap_or(0).max(0) as u64)
+}
+
+/// The key just after every key starting with `prefix`.
+fn after(prefix: &str) -> Vec<u8> {
+    let mut v = prefix.as_bytes().to_vec();
+    v.push(0xff);
+    v
+}
+
+/// Open holds, oldest first (only critical ones when asked): the first `limit` and the total.
+pub fn open_holds(store: &Store, critical_only: bool, limit: usize) -> Result<Page<HoldRow>, StoreError> {
+    let (prefix, counter) = if critical_only { ("k|", "n|holds_critical") } else { ("h|", "n|holds") };
+    let total = count(store, counter)? as usize;
+    let mut rows = Vec::new();
+    for item in store.scan_prefix::<HoldRow>(Table::Index, prefix.as_bytes()).take(limit) {
+        rows.push(item?.1);
+    }
+    Ok(Page { total, rows })
+}
+
+fn day_bounds(prefix: &str, from: NaiveDate, to: NaiveDate) -> (Vec<u8>, Vec<u8>) {
+    let end = match to.succ_opt() {
+        Some(next) => format!("{prefix}{next}").into_bytes(),
+        None => after(prefix),
+    };
+    (format!("{prefix}{from}").into_bytes(), end)
+}
+
+/// Open deadlines due within `[from, to]`, soonest first, each with its entry and importer.
+pub fn deadlines(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: usize,
+) -> Result<Page<IndexedDeadline>, StoreError> {
+    if to < from {
+        return Ok(Page { total: 0, rows: Vec::new() });
+    }
+    let (a, b) = day_bounds("nd|", from, to);
+    let mut total = 0usize;
+    for item in store.range::<i64>(Table::Index, &a, &b) {
+        total = total.saturating_add(item?.1.max(0) as usize);
+    }
+    let (a, b) = day_bounds("d|", from, to);
+    let mut rows = Vec::new();
+    for item in store.range::<IndexedDeadline>(Table::Index, &a, &b).take(limit) {
+        rows.push(item?.1);
+    }
+    Ok(Page { total, rows })
+}
+
+/// Messages (events) per day within `[from, to]`, every day present (zeros included).
+pub fn message_volume(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<Vec<(NaiveDate, u64)>, StoreError> {
+    let mut m: BTreeMap<NaiveDate, u64> = BTreeMap::new();
+    if to >= from {
+        let (a, b) = day_bounds("v|", from, to);
+        for item in store.range::<i64>(Table::Index, &a, &b) {
+            let (k, n) = item?;
+            if let Some(d) = std::str::from_utf8(&k).ok().and_then(|k| k.get(2..)).and_then(|d| d.parse().ok()) {
+                m.insert(d, n.max(0) as u64);
+            }
+        }
+    }
+    Ok(from.iter_days().take_while(|d| *d <= to).map(|d| (d, m.get(&d).copied().unwrap_or(0))).collect())
+}
+
+/// Nearest-rank percentiles (the rule of `view::percentile`) of a multiset stored as
+/// `<prefix><encoded value>` → count.
+fn multiset_percentiles(store: &Store, prefix: &str, pcts: &[u64]) -> Result<Vec<Option<i64>>, StoreError> {
+    let mut values: Vec<(i64, u64)> = Vec::new();
+    for item in store.scan_prefix::<i64>(Table::Index, prefix.as_bytes()) {
+        let (k, n) = item?;
+        if let Some(v) = std::str::from_utf8(&k).ok().and_then(|k| k.get(prefix.len()..)).and_then(dec) {
+            values.push((v, n.max(0) as u64));
+        }
+    }
+    let total: u64 = values.iter().map(|(_, c)| c).sum();
+    Ok(pcts
+        .iter()
+        .map(|&pct| {
+            if total == 0 {
+                return None;
+            }
+            let rank = (pct * total).div_ceil(100).max(1);
+            let mut seen = 0;
+            values.iter().find(|(_, c)| {
+                seen += c;
+                seen >= rank
+            })
+            .map(|(v, _)| *v)
+        })
+        .collect())
+}
+
+/// Cycle-time trend per month of arrival, oldest first.
+pub fn cycle_trend(store: &Store) -> Result<Vec<TrendPoint>, StoreError> {
+    let mut out = Vec::new();
+    for item in store.scan_prefix::<i64>(Table::Index, b"m|") {
+        let (k, n) = item?;
+        let Some(month) = std::str::from_utf8(&k).ok().and_then(|k| k.get(2..)).and_then(|d| d.parse().ok()) else {
+            continue;
+        };
+        let r = multiset_percentiles(store, &format!("mr|{month}|"), &[50, 90])?;
+        let a = multiset_percentiles(store, &format!("ma|{month}|"), &[50])?;
+        out.push(TrendPoint {
+            month,
+            entries: n.max(0) as u64,
+            release_median_minutes: r.first().copied().flatten(),
+            release_p90_minutes: r.get(1).copied().flatten(),
+            acceptance_median_minutes: a.first().copied().flatten(),
+        });
+    }
+    Ok(out)
+}
+
+/// The keys (`EEE12345673`) of the entries with `facet` = `value`, in entry order.
+pub fn entries_with<'a>(store: &'a Store, facet: &str, value: &str) -> impl Iterator<Item = String> + 'a {
+    let prefix = format!("f|{facet}|{value}|");
+    let skip = prefix.len();
+    store.keys_with_prefix(Table::Index, prefix.as_bytes()).filter_map(move |k| match k {
+        Ok(k) => k.get(skip..).map(|e| String::from_utf8_lossy(e).into_owned()),
+        Err(err) => {
+            tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+            None
+        }
+    })
+}
+
+/// How many entries have `facet` = `value`.
+pub fn facet_count(store: &Store, facet: &str, value: &str) -> Result<u64, StoreError> {
+    count(store, &format!("n|{facet}|{value}"))
+}
+
+/// Every counter of one facet (`importer`, `port`, `broker`, `status`, `day`), by value.
+pub fn facet_counts(store: &Store, facet: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    let prefix = format!("n|{facet}|");
+    let mut out = Vec::new();
+    for item in store.scan_prefix::<i64>(Table::Index, prefix.as_bytes()) {
+        let (k, n) = item?;
+        let v = String::from_utf8_lossy(k.get(prefix.len()..).unwrap_or_default()).into_owned();
+        out.push((v, n.max(0) as u64));
+    }
+    Ok(out)
+}
+
+/// Whether the store's index has been written (a store filled before the index existed would
+/// need `rebuild`; schema version 3 makes that explicit).
+pub fn is_empty(store: &Store) -> bool {
+    store.keys_with_prefix(Table::Index, b"").next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_numbers_sort_as_numbers() {
+        let vals = [-5_000_000_000i64, -61, -1, 0, 1, 59, 60, 1_000_000];
+        let keys: Vec<String> = vals.iter().map(|v| enc(*v)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        for v in vals {
+            assert_eq!(dec(&enc(v)), Some(v));
+        }
+    }
+}
