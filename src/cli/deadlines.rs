@@ -5,7 +5,7 @@ use super::{EXIT_INVALID, EXIT_OK};
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::deadline::facts::{deadlines_json, deadlines_text, entry_deadlines};
-use crate::deadline::scheduler::{all_deadlines, remind_once};
+use crate::deadline::scheduler::{all_deadlines, open_deadlines, remind_once};
 use crate::deadline::{listing, local_today, to_ics, EntryDeadline};
 use crate::domain::{Entry, Fact};
 use chrono::{DateTime, FixedOffset};
@@ -29,8 +29,13 @@ pub fn deadlines_on(ctx: &Ctx, within: Option<u32>, json: bool, ics: bool, remin
             }
         };
     }
-    let cal = Calendar::from_config(&config.deadlines);
-    let items = match all_deadlines(store, &cal) {
+    // The feed marks done deadlines too (computed per entry); the listing reads the index.
+    let items = if ics {
+        all_deadlines(store, &Calendar::from_config(&config.deadlines))
+    } else {
+        open_deadlines(store, None, None)
+    };
+    let items = match items {
         Ok(i) => i,
         Err(e) => {
             let _ = writeln!(io.err, "error: {e}");

@@ -1,4 +1,4 @@
-//! The reminder scheduler: computes every entry's deadlines from the store, queues each due reminder as a `deadline` alert in the outbox in the same transaction that records it in `Table::Reminders`, then sleeps until the next reminder instant or a wake-up.
+//! The reminder scheduler: reads the open deadlines near now from the query index (kept in each file's transaction), queues each due reminder as a `deadline` alert in the outbox in the same transaction that records it in `Table::Reminders`, then sleeps until the next reminder instant or a wake-up.
 //!
 //! A reminder's identity ([`ReminderKey::id`], e.g. `reminder/EEE12345673/psc/2026-11-25/7`)
 //! is both its key in `reminders` and its outbox id (the mail's `X-Entrywatch-Alert-Id`), so
@@ -21,9 +21,9 @@ use crate::domain::{Entry, Fact};
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::AlertSeverity;
 use crate::store::{Store, StoreError, Table};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Days, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,36 @@ pub fn all_entries(store: &Store) -> Result<Vec<(Entry, Vec<Fact>)>, StoreError>
 /// Every entry's deadlines, computed from its facts now (so always current).
 pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
     Ok(all_entries(store)?.iter().flat_map(|(e, f)| entry_deadline_items(e, f, cal)).collect())
+}
+
+/// The open deadlines due within `[from, to]` (either end open), soonest first, from the
+/// query index (src/query/index.rs) that each file's transaction keeps: no entry is derived.
+pub fn open_deadlines(
+    store: &Store,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<EntryDeadline>, StoreError> {
+    let page = crate::query::index::deadlines(
+        store,
+        from.unwrap_or(NaiveDate::MIN),
+        to.unwrap_or(NaiveDate::MAX),
+        usize::MAX,
+    )?;
+    Ok(page.rows.into_iter().map(|d| d.item).collect())
+}
+
+/// The deadlines a reminder pass at `now` can fire or wake for: due from yesterday (time-zone
+/// slack) to twice the longest lead ahead.
+fn reminder_window(
+    store: &Store,
+    plan: &ReminderPlan,
+    now: DateTime<FixedOffset>,
+) -> Result<Vec<EntryDeadline>, StoreError> {
+    let today = now.date_naive();
+    let lead = u64::from(plan.leads().iter().copied().max().unwrap_or(0));
+    let from = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    let to = today.checked_add_days(Days::new(2 * lead + 2)).unwrap_or(NaiveDate::MAX);
+    open_deadlines(store, Some(from), Some(to))
 }
 
 /// The reminder ids already recorded in `reminders`.
@@ -129,18 +159,17 @@ pub struct Pass {
 
 /// [`remind_once`] plus the next reminder instant, from one read of the store.
 pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<Pass, StoreError> {
-    let cal = Calendar::from_config(&config.deadlines);
     let plan = ReminderPlan::from_config(&config.deadlines);
-    let entries = all_entries(store)?;
-    let items: Vec<EntryDeadline> = entries.iter().flat_map(|(e, f)| entry_deadline_items(e, f, &cal)).collect();
-    let by_entry: HashMap<String, &Entry> =
-        entries.iter().filter_map(|(e, _)| e.entry.as_ref().map(|n| (n.compact(), e))).collect();
-    let mut sent = sent_reminders(store)?;
-    let due = plan.due(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
+    let items = reminder_window(store, &plan, now)?;
+    // Looked up one by one: the ledger grows for years, the window does not.
+    let is_sent =
+        |k: &ReminderKey| matches!(store.get::<ReminderRecord>(Table::Reminders, k.id().as_bytes()), Ok(Some(_)));
+    let due = plan.due(&items, now, &is_sent);
     let mut n = 0;
     for r in &due {
         let id = r.key.id();
-        let alert = reminder_alert(r, by_entry.get(&r.key.entry.compact()).copied(), now);
+        let entry = crate::ingest::load_entry(store, &r.key.entry)?.map(|(e, _)| e);
+        let alert = reminder_alert(r, entry.as_ref(), now);
         let to = routes_for(&alert, &config.route);
         let rec = ReminderRecord {
             entry: r.key.entry.clone(),
@@ -163,7 +192,6 @@ pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
             }
             Ok(true)
         })?;
-        sent.insert(id.clone());
         if queued {
             n += 1;
             tracing::info!(target: "entrywatch", event = "ReminderQueued", reminder = %id, late = r.late,
@@ -173,7 +201,7 @@ pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
     if n > 0 {
         store.flush()?;
     }
-    let next = plan.next_wake(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
+    let next = plan.next_wake(&items, now, &is_sent);
     Ok(Pass { queued: n, next })
 }
 
@@ -183,11 +211,11 @@ pub fn next_reminder(
     config: &Config,
     now: DateTime<FixedOffset>,
 ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
-    let cal = Calendar::from_config(&config.deadlines);
     let plan = ReminderPlan::from_config(&config.deadlines);
-    let items = all_deadlines(store, &cal)?;
-    let sent = sent_reminders(store)?;
-    Ok(plan.next_wake(&items, now, &|k: &ReminderKey| sent.contains(&k.id())))
+    let items = reminder_window(store, &plan, now)?;
+    let is_sent =
+        |k: &ReminderKey| matches!(store.get::<ReminderRecord>(Table::Reminders, k.id().as_bytes()), Ok(Some(_)));
+    Ok(plan.next_wake(&items, now, &is_sent))
 }
 
 /// The scheduler and what it needs: build with [`Scheduler::new`], add wake-up handles,

@@ -99,7 +99,11 @@ fn add_count(tx: &mut StoreTx<'_>, key: &str, delta: i64) -> Result<(), TxError>
 }
 
 /// The index entries of one entry's view and deadlines: keys with their values, counters.
-fn contribution_of(key: &str, v: &EntryView, deadlines: &[EntryDeadline]) -> (Vec<(String, serde_json::Value)>, Vec<String>) {
+fn contribution_of(
+    key: &str,
+    v: &EntryView,
+    deadlines: &[EntryDeadline],
+) -> (Vec<(String, serde_json::Value)>, Vec<String>) {
     let mut keys: Vec<(String, serde_json::Value)> = Vec::new();
     let mut counts: Vec<String> = vec!["n|entries".to_string()];
     let unit = serde_json::Value::Null;
@@ -280,11 +284,13 @@ fn multiset_percentiles(store: &Store, prefix: &str, pcts: &[u64]) -> Result<Vec
             }
             let rank = (pct * total).div_ceil(100).max(1);
             let mut seen = 0;
-            values.iter().find(|(_, c)| {
-                seen += c;
-                seen >= rank
-            })
-            .map(|(v, _)| *v)
+            values
+                .iter()
+                .find(|(_, c)| {
+                    seen += c;
+                    seen >= rank
+                })
+                .map(|(v, _)| *v)
         })
         .collect())
 }

@@ -224,7 +224,13 @@ fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
 }
 
 /// The view of one entry: the `entry --json` document plus the extras.
-pub(crate) fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, cal: &Calendar) -> Option<EntryView> {
+pub(crate) fn build_view(
+    en: &EntryNumber,
+    e: &Entry,
+    facts: &[Fact],
+    tz: chrono_tz::Tz,
+    cal: &Calendar,
+) -> Option<EntryView> {
     let mut sorted: Vec<&Fact> = facts.iter().collect();
     sorted.sort_by_key(|f| f.at);
     let mut doc = entry_json(e, facts, tz);
