@@ -31,6 +31,7 @@ pub mod interpret;
 pub mod ipc;
 pub mod links;
 pub mod logging;
+pub mod money;
 pub mod parse;
 pub mod query;
 pub mod recovery;

@@ -55,6 +55,12 @@ pub fn uid(item: &EntryDeadline) -> String {
 
 /// A VCALENDAR with one all-day VEVENT per item (done ones too, marked as such).
 pub fn to_ics(items: &[EntryDeadline], stamp: DateTime<FixedOffset>) -> String {
+    to_ics_linked(items, stamp, None)
+}
+
+/// [`to_ics`], each event with a URL to its entry's page under `base_url` (the dashboard's
+/// feed): the one calendar writer of the CLI's and the dashboard's feeds.
+pub fn to_ics_linked(items: &[EntryDeadline], stamp: DateTime<FixedOffset>, base_url: Option<&str>) -> String {
     let mut out = String::new();
     let dtstamp = stamp.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ").to_string();
     for l in [
@@ -103,6 +109,10 @@ pub fn to_ics(items: &[EntryDeadline], stamp: DateTime<FixedOffset>) -> String {
         push_line(&mut out, &format!("SUMMARY:{}", escape_text(&summary)));
         push_line(&mut out, &format!("DESCRIPTION:{}", escape_text(&desc)));
         push_line(&mut out, &format!("CATEGORIES:{}", escape_text(d.kind.as_str())));
+        if let Some(u) = base_url {
+            let page = format!("{}/entries/{}", u.trim_end_matches('/'), item.entry);
+            push_line(&mut out, &format!("URL:{page}"));
+        }
         push_line(&mut out, "TRANSP:TRANSPARENT");
         push_line(&mut out, "END:VEVENT");
     }

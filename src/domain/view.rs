@@ -43,10 +43,7 @@ fn date(d: Option<chrono::NaiveDate>) -> Value {
     d.map_or(Value::Null, |d| Value::String(d.format("%Y-%m-%d").to_string()))
 }
 
-fn cents(c: i64) -> String {
-    let sign = if c < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", c.unsigned_abs() / 100, c.unsigned_abs() % 100)
-}
+use crate::money::plain as cents;
 
 /// The event log, canonical order.
 pub fn events(facts: &[Fact], tz: chrono_tz::Tz) -> Vec<Value> {

@@ -102,12 +102,8 @@ impl Cell {
     }
 }
 
-/// Cents as dollars: `-1234.05`.
-pub fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let a = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", a / 100, a % 100)
-}
+/// Cents as dollars: `-1234.05` (`crate::money`).
+pub use crate::money::plain as money;
 
 /// `scaled / den` rounded half away from zero, printed with `decimals` decimals
 /// (`scaled` is the value already multiplied by 10^decimals).

@@ -370,35 +370,7 @@ pub fn annotate(entry: &mut Entry, cfg: &config::Variance, grammars: &Grammars) 
 
 // ---- formatting (exact, from integers) ----
 
-/// Cents → `1650.00` (JSON/CSV values).
-pub fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100)
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// Cents → `$1,650.00` (text).
-pub fn money_words(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}${}.{:02}", group(cents.unsigned_abs() / 100), cents.unsigned_abs() % 100)
-}
-
-/// Whole dollars → `$10,000` (text).
-pub fn dollars_words(usd: i64) -> String {
-    let sign = if usd < 0 { "-" } else { "" };
-    format!("{sign}${}", group(usd.unsigned_abs()))
-}
+pub use crate::money::{dollars_words, plain as money, words as money_words};
 
 /// Hundredths → `100.00`; whole numbers print without decimals (`100`).
 pub fn quantity(h: i64) -> String {

@@ -1,79 +1,38 @@
-//! `/deadlines.ics`: upcoming deadlines as an iCalendar feed (RFC 5545), one all-day event
-//! per deadline. Private and minimal; `deadline::ics::to_ics` may replace it.
+//! `/deadlines.ics`: upcoming deadlines as an iCalendar feed (RFC 5545), written by the one
+//! calendar writer (`deadline::ics`), so the dashboard's feed and `deadlines --ics` keep the
+//! same stable UIDs (entry and kind: a moved deadline moves its event).
 
 use super::{blocking, AppState};
+use crate::deadline::{Deadline, DeadlineKind, EntryDeadline};
 use crate::view::DeadlineRow;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, FixedOffset};
 
-/// TEXT escaping: backslash, semicolon, comma, newline.
-fn text(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => o.push_str("\\\\"),
-            ';' => o.push_str("\\;"),
-            ',' => o.push_str("\\,"),
-            '\n' => o.push_str("\\n"),
-            c if c.is_control() => {}
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// Fold a content line at 75 octets (never inside a UTF-8 character), CRLF-terminated.
-fn fold(out: &mut String, line: &str) {
-    let mut width = 0;
-    for c in line.chars() {
-        if width + c.len_utf8() > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += c.len_utf8();
-    }
-    out.push_str("\r\n");
+/// The calendar items of the dashboard's rows (open deadlines: none is done).
+fn items(rows: &[DeadlineRow]) -> Vec<EntryDeadline> {
+    rows.iter()
+        .filter_map(|r| {
+            let d = &r.deadline;
+            Some(EntryDeadline {
+                entry: r.entry.parse().ok()?,
+                deadline: Deadline {
+                    kind: d.kind.parse::<DeadlineKind>().ok()?,
+                    due: d.due,
+                    legal: d.due,
+                    estimated: d.estimated,
+                    rule: d.rule.clone().unwrap_or_default(),
+                    done: false,
+                },
+            })
+        })
+        .collect()
 }
 
 /// The calendar of the given deadlines.
 pub(crate) fn to_ics(rows: &[DeadlineRow], now: DateTime<FixedOffset>, base_url: Option<&str>) -> String {
-    let stamp = now.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ").to_string();
-    let mut o = String::new();
-    for l in [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//entrywatch//deadlines//EN",
-        "CALSCALE:GREGORIAN",
-        "X-WR-CALNAME:entrywatch deadlines",
-    ] {
-        fold(&mut o, l);
-    }
-    for r in rows {
-        let d = &r.deadline;
-        let uid: String = format!("{}-{}-{}", r.entry, d.kind, d.due.format("%Y%m%d"))
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .collect();
-        fold(&mut o, "BEGIN:VEVENT");
-        fold(&mut o, &format!("UID:{uid}@entrywatch"));
-        fold(&mut o, &format!("DTSTAMP:{stamp}"));
-        fold(&mut o, &format!("DTSTART;VALUE=DATE:{}", d.due.format("%Y%m%d")));
-        fold(&mut o, &format!("DTEND;VALUE=DATE:{}", d.due.succ_opt().unwrap_or(d.due).format("%Y%m%d")));
-        let est = if d.estimated { " (estimated)" } else { "" };
-        fold(&mut o, &format!("SUMMARY:{}", text(&format!("{} due: {}{est}", d.kind, r.entry))));
-        let desc = format!("Importer {}. {}", r.importer, d.rule.as_deref().unwrap_or(""));
-        fold(&mut o, &format!("DESCRIPTION:{}", text(desc.trim())));
-        if let Some(u) = base_url {
-            fold(&mut o, &format!("URL:{}/entries/{}", u.trim_end_matches('/'), super::html::url_enc(&r.entry)));
-        }
-        fold(&mut o, "TRANSP:TRANSPARENT");
-        fold(&mut o, "END:VEVENT");
-    }
-    fold(&mut o, "END:VCALENDAR");
-    o
+    crate::deadline::ics::to_ics_linked(&items(rows), now, base_url)
 }
 
 /// Most events in the feed (the soonest).
@@ -105,7 +64,7 @@ mod tests {
     use chrono::NaiveDate;
 
     #[test]
-    fn events_are_escaped_and_folded() {
+    fn events_are_escaped_folded_and_keep_their_uid_when_the_date_moves() {
         let now = DateTime::parse_from_rfc3339("2026-03-01T09:00:00-05:00").unwrap();
         let rows = vec![DeadlineRow {
             entry: "EEE-1234567-3".into(),
@@ -125,10 +84,18 @@ mod tests {
         assert!(ics.contains("DTSTART;VALUE=DATE:20261126\r\n"));
         assert!(ics.contains("DTEND;VALUE=DATE:20261127\r\n"));
         assert!(ics.contains("DTSTAMP:20260301T140000Z\r\n"));
-        assert!(ics.contains("UID:EEE-1234567-3-psc-20261126@entrywatch\r\n"));
-        assert!(ics.contains("a\\;b\\,c\\nd"));
-        assert!(ics.contains("URL:https://dash.example/entries/EEE-1234567-3"));
+        assert!(ics.contains("UID:EEE12345673-psc@entrywatch\r\n"));
+        assert!(ics.replace("\r\n ", "").contains("a\\;b\\,c\\nd"));
+        assert!(ics.replace("\r\n ", "").contains("URL:https://dash.example/entries/EEE-1234567-3"));
         assert!(ics.split("\r\n").all(|l| l.len() <= 75));
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        // The same deadline moved: the same UID (a subscribed calendar moves the event),
+        // exactly the UID `deadlines --ics` gives it.
+        let mut moved = rows.clone();
+        moved[0].deadline.due = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let uid = |s: &str| s.lines().find(|l| l.starts_with("UID:")).map(str::to_string);
+        assert_eq!(uid(&to_ics(&moved, now, None)), uid(&ics));
+        let cli = crate::deadline::ics::to_ics(&items(&moved), now);
+        assert_eq!(uid(&cli), uid(&ics));
     }
 }
