@@ -317,7 +317,9 @@ fn hostile_strings_are_escaped_everywhere() {
     assert!(f.body.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""));
     assert_eq!(f.body.matches("href=\"/entries/%3Cscript").count(), 1);
     let c = get(s.addr, "/deadlines.ics");
-    assert!(c.body.contains("SUMMARY:psc<script>alert(5)</script> due: <script>alert(0)</script>"));
+    // A row whose entry number or deadline kind is not one entrywatch knows is not a calendar
+    // event (the store never holds one; only a hand-made model could).
+    assert!(c.body.starts_with("BEGIN:VCALENDAR\r\n") && !c.body.contains("<script>"), "{}", c.body);
 }
 
 #[test]
