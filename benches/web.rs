@@ -59,7 +59,11 @@ fn generate(n: usize, now: DateTime<FixedOffset>) -> Vec<EntryView> {
             let liquidated = entry_date + Duration::days(314) < now.date_naive();
             let value = 100_000 + r.below(5_000_000) as i64;
             let duty = value * (r.below(2000) as i64) / 10_000;
-            let src = |k: &str| Source { file: format!("{}/{}-{}.txt", filer.to_lowercase(), k, i), line: Some(1) };
+            let src = |k: &str| Source {
+                file: format!("{}/{}-{}.txt", filer.to_lowercase(), k, i),
+                line: Some(1),
+                ..Source::default()
+            };
             EntryView {
                 entry,
                 filer: filer.into(),
@@ -67,58 +71,64 @@ fn generate(n: usize, now: DateTime<FixedOffset>) -> Vec<EntryView> {
                 port: ports[i % ports.len()].into(),
                 entry_type: "01".into(),
                 entry_date,
-                summary: Summary { status: statuses[i % statuses.len()], version: "00100".into() },
+                summary: Summary {
+                    status: statuses[i % statuses.len()],
+                    version: "00100".into(),
+                    ..Summary::default()
+                },
                 release: Release {
                     status: if held { ReleaseStatus::Held } else { ReleaseStatus::Released },
                     open_holds: if held {
-                        vec![Hold {
-                            code: "1H".into(),
-                            agency: "CBP".into(),
-                            since: release,
-                            meaning: None,
-                            severity: None,
-                        }]
+                        vec![Hold { code: "1H".into(), agency: "CBP".into(), since: release, ..Hold::default() }]
                     } else {
                         vec![]
                     },
+                    ..Release::default()
                 },
                 statement: Some(Statement {
                     number: format!("{}{}A01", ports[i % ports.len()], entry_date.format("%m%d")),
                     status: StatementStatus::Final,
                     due: Some(entry_date + Duration::days(15)),
-                    paid: None,
-                    amount_cents: None,
+                    ..Statement::default()
                 }),
                 liquidation: Liquidation {
                     status: if liquidated { LiquidationStatus::Liquidated } else { LiquidationStatus::Unliquidated },
                     date: Some(entry_date + Duration::days(314)),
                     ..Liquidation::default()
                 },
-                variance: Variance { status: VarianceStatus::None, differences: 0 },
+                variance: Variance { status: VarianceStatus::None, differences: 0, major: None },
                 deadlines: vec![
                     Deadline {
                         kind: kinds[i % kinds.len()].into(),
                         due: entry_date + Duration::days(300),
                         estimated: false,
                         rule: None,
+                        ..Deadline::default()
                     },
                     Deadline {
                         kind: "protest".into(),
                         due: entry_date + Duration::days(494),
                         estimated: true,
                         rule: None,
+                        ..Deadline::default()
                     },
                 ],
                 events: vec![
-                    Event { at: arrival, kind: "arrival".into(), code: None, source: src("qp"), text: None },
+                    Event { at: arrival, kind: "arrival".into(), code: None, source: src("qp"), ..Event::default() },
                     Event {
                         at: release,
                         kind: "released".into(),
                         code: Some("01".into()),
                         source: src("sn"),
-                        text: None,
+                        ..Event::default()
                     },
-                    Event { at: accepted, kind: "summary-accepted".into(), code: None, source: src("ue"), text: None },
+                    Event {
+                        at: accepted,
+                        kind: "summary-accepted".into(),
+                        code: None,
+                        source: src("ue"),
+                        ..Event::default()
+                    },
                 ],
                 broker: None,
                 inbox: None,
@@ -144,6 +154,7 @@ fn generate(n: usize, now: DateTime<FixedOffset>) -> Vec<EntryView> {
                     summary_accepted: Some(accepted),
                     liquidation: None,
                 },
+                ..EntryView::default()
             }
         })
         .collect()

@@ -34,6 +34,54 @@ pub fn dollars_words(usd: i64) -> String {
     format!("{sign}${}", group(usd.unsigned_abs()))
 }
 
+/// An amount in cents that prints (and serialises) as [`plain`]: `"1650.00"`. Reads back
+/// from that string or from a JSON number of dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Cents(pub i64);
+
+impl std::fmt::Display for Cents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&plain(self.0))
+    }
+}
+
+impl serde::Serialize for Cents {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&plain(self.0))
+    }
+}
+
+/// `"1650.00"`, `"-0.05"`, `"12"` → cents; anything else is `None`.
+fn parse_plain(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    let v = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac)?;
+    Some(if neg { -v } else { v })
+}
+
+impl<'de> serde::Deserialize<'de> for Cents {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cents, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => {
+                parse_plain(&s).map(Cents).ok_or_else(|| serde::de::Error::custom(format!("not an amount: {s:?}")))
+            }
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .map(|f| Cents((f * 100.0).round() as i64))
+                .ok_or_else(|| serde::de::Error::custom("not an amount")),
+            other => Err(serde::de::Error::custom(format!("not an amount: {other}"))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +97,17 @@ mod tests {
         assert_eq!(words(99), "$0.99");
         assert_eq!(dollars_words(10000), "$10,000");
         assert_eq!(dollars_words(999), "$999");
+    }
+
+    #[test]
+    fn cents_round_trip_through_json() {
+        for c in [0i64, 5, -5, 165000, -123456789] {
+            let j = serde_json::to_string(&Cents(c)).unwrap();
+            assert_eq!(serde_json::from_str::<Cents>(&j).unwrap(), Cents(c), "{j}");
+        }
+        assert_eq!(serde_json::from_str::<Cents>("\"12\"").unwrap(), Cents(1200));
+        assert_eq!(serde_json::from_str::<Cents>("12.5").unwrap(), Cents(1250));
+        assert!(serde_json::from_str::<Cents>("\"1.234\"").is_err());
+        assert!(serde_json::from_str::<Cents>("\"abc\"").is_err());
     }
 }

@@ -510,3 +510,92 @@ fn lookups_and_the_aggregates_follow_new_files() {
     let edge = NaiveDate::MAX;
     assert_eq!(m.deadlines_between(from, edge, 0).total, fresh.deadlines_between(from, edge, 0).total);
 }
+
+// ---------------------------------------------------------------- one view everywhere
+
+/// `entry ENTRY --json` run the way the CLI runs it (dispatch::exec against the store).
+fn cli_entry(i: &Ingested, entry: &str, json: bool) -> String {
+    use entrywatch::cli::dispatch::{exec, Ctx, Io, Query};
+    let ctx = Ctx { config: i.cfg.clone(), store: i.store(), clock: clock() };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code =
+        exec(&Query::Entry { entry: entry.into(), json }, &ctx, &mut Io { out: &mut out, err: &mut err, tty: false });
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn one_entry_reads_the_same_in_the_cli_the_api_the_dashboard_and_the_reports() {
+    let i = ingest();
+    let s = start(&i);
+    for entry in [LIFE, HELD, NOTICE_ONLY] {
+        // The CLI's document and the API's are the same value: one view, one serde form.
+        let cli: Value = serde_json::from_str(&cli_entry(&i, entry, true)).unwrap();
+        let api_doc = api(s.addr, &format!("/api/entries/{entry}"));
+        assert_eq!(cli, api_doc, "{entry}: entry --json and /api/entries differ");
+        // Every event time carries its offset.
+        for ev in cli["events"].as_array().unwrap() {
+            let at = ev["at"].as_str().unwrap();
+            assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok(), "{entry}: {at}");
+        }
+        // The dashboard's page shows the same statuses and open deadlines, the text the same.
+        let page = html(s.addr, &format!("/entries/{entry}"));
+        let text = cli_entry(&i, entry, false);
+        for key in ["summary", "release", "liquidation", "variance"] {
+            let status = cli[key]["status"].as_str().unwrap();
+            assert!(page.contains(&format!(">{status}<")), "{entry}: page lacks {key} {status}");
+            if key != "variance" {
+                assert!(text.contains(status), "{entry}: text lacks {key} {status}");
+            }
+        }
+        for d in cli["deadlines"].as_array().unwrap().iter().filter(|d| d["done"] == false) {
+            let due = d["due"].as_str().unwrap();
+            assert!(page.contains(due), "{entry}: page lacks deadline {due}");
+            assert!(text.contains(due), "{entry}: text lacks deadline {due}");
+        }
+        // The overview's deadlines list takes the same rows from the index.
+        let (from, to) = (NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2035, 1, 1).unwrap());
+        let listed: Vec<String> = model(&i)
+            .deadlines_between(from, to, usize::MAX)
+            .rows
+            .into_iter()
+            .filter(|r| r.entry == entry)
+            .map(|r| format!("{} {}", r.deadline.kind, r.deadline.due))
+            .collect();
+        let own: Vec<String> = cli["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["done"] == false)
+            .map(|d| format!("{} {}", d["kind"].as_str().unwrap(), d["due"].as_str().unwrap()))
+            .collect();
+        let mut sorted = own.clone();
+        sorted.sort();
+        let mut listed_sorted = listed.clone();
+        listed_sorted.sort();
+        assert_eq!(listed_sorted, sorted, "{entry}: the index's deadlines and the entry's");
+    }
+    // The entry known only from a UC notice has no summary: "none" everywhere, never "unknown".
+    let notice: Value = serde_json::from_str(&cli_entry(&i, NOTICE_ONLY, true)).unwrap();
+    assert_eq!(notice["summary"]["status"], "none");
+    assert!(!html(s.addr, &format!("/entries/{NOTICE_ONLY}")).contains(">unknown<"));
+    // The entry-summary report's rows for LIFE carry the view's totals, money by the one formatter.
+    let life: Value = serde_json::from_str(&cli_entry(&i, LIFE, true)).unwrap();
+    let rows = report_json(&i, "entry-summary", &[]);
+    let mine: Vec<&Value> = rows.iter().filter(|r| r["entry"] == LIFE && r["row"] == "line").collect();
+    assert!(!mine.is_empty());
+    let duty: i64 = mine.iter().map(|r| money(&r["duty_usd"])).sum();
+    let total = rows.iter().find(|r| r["entry"] == LIFE && r["row"] == "entry").unwrap();
+    assert_eq!(money(&total["duty_usd"]), life["totals"]["duty_cents"].as_i64().unwrap());
+    let filed: i64 = life["filing"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["tariffs"].as_array().unwrap().iter())
+        .map(|t| {
+            let s = t["duty"].as_str().unwrap();
+            (s.parse::<f64>().unwrap() * 100.0).round() as i64
+        })
+        .sum();
+    assert_eq!(duty, filed, "the report's duty and the entry's filed duty");
+}

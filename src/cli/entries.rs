@@ -4,7 +4,7 @@ use super::dispatch::{Ctx, Io};
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::view::{entry_json, entry_row, entry_text, liquidation_status, release_status, summary_status};
+use crate::domain::view::{entry_row, liquidation_status, release_status, summary_status};
 use crate::domain::EntryRow;
 use crate::grammar::Grammars;
 use crate::ingest::{rebuild, IngestError, Outcome, Pipeline};
@@ -248,6 +248,18 @@ impl Drop for Staging {
     }
 }
 
+/// One `entries` row read from the store, with its key.
+type RowItem = Result<(Vec<u8>, EntryRow), crate::store::StoreError>;
+
+/// The row of one entry key (absent rows are skipped: the index and the table commit together).
+fn row_of(store: &crate::store::Store, key: String) -> Option<RowItem> {
+    match store.get::<EntryRow>(Table::Entries, key.as_bytes()) {
+        Ok(Some(r)) => Some(Ok((key.into_bytes(), r))),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
 /// `entrywatch entries` against an open store.
 pub fn entries_on(
     ctx: &Ctx,
@@ -258,7 +270,23 @@ pub fn entries_on(
     io: &mut Io,
 ) -> i32 {
     let mut rows = Vec::new();
-    for item in ctx.store.scan::<EntryRow>(Table::Entries) {
+    // A filter narrows through the query index (importer or status postings) or the key
+    // (the filer code leads it); the row check below stays the rule.
+    let index = crate::query::index::entries_with;
+    let candidates: Box<dyn Iterator<Item = RowItem>> =
+        match (importer.map(str::trim).filter(|s| !s.is_empty()), status.map(str::trim).filter(|s| !s.is_empty())) {
+            (Some(i), _) => Box::new(index(&ctx.store, "importer", i).filter_map(|k| row_of(&ctx.store, k))),
+            (None, Some(s)) => {
+                Box::new(index(&ctx.store, "status", &s.to_ascii_lowercase()).filter_map(|k| row_of(&ctx.store, k)))
+            }
+            (None, None) => match broker.map(str::trim).filter(|b| b.len() == 3) {
+                Some(b) => {
+                    Box::new(ctx.store.scan_prefix::<EntryRow>(Table::Entries, b.to_ascii_uppercase().as_bytes()))
+                }
+                None => Box::new(ctx.store.scan::<EntryRow>(Table::Entries)),
+            },
+        };
+    for item in candidates {
         let e = match item {
             Ok((_, e)) => e,
             Err(err) => {
@@ -307,7 +335,7 @@ pub fn entries_on(
 
 /// `entrywatch entry ENTRY` against an open store.
 pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
-    let (_, mut e, facts) = match super::dispatch::load_named(ctx, entry, io) {
+    let (en, mut e, facts) = match super::dispatch::load_named(ctx, entry, io) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -317,15 +345,20 @@ pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
     };
     crate::variance::annotate(&mut e, &config.variance, &grammars);
     let tz = config.timezone();
-    let (deadlines, block) = super::deadlines::entry_block(config, &e, &facts, ctx.clock.now());
+    let cal = crate::calendar::Calendar::from_config(&config.deadlines);
+    // The one view of the entry (query::entry): `--json` is its serde form, the text renders it.
+    let Some(mut v) = crate::query::entry::entry_view(&en, &e, &facts, tz, &cal) else {
+        let _ = writeln!(io.err, "error: {en} has no facts");
+        return EXIT_INVALID;
+    };
+    if let Err(err) = crate::query::entry::with_related(&mut v, &ctx.store, &e) {
+        let _ = writeln!(io.err, "warning: related entries not readable: {err}");
+    }
     if json {
-        let mut v = entry_json(&e, &facts, tz);
-        v["deadlines"] = deadlines;
-        v["related"] = super::affected::related_json(&ctx.store, &e);
         let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        let _ = write!(io.out, "{}", super::deadlines::with_deadlines_text(entry_text(&e, &facts, tz), &block));
-        let _ = write!(io.out, "{}", super::affected::related_text(&ctx.store, &e));
+        let today = crate::deadline::local_today(ctx.clock.now(), tz);
+        let _ = write!(io.out, "{}", crate::query::entry::entry_text(&v, today));
     }
     EXIT_OK
 }

@@ -326,8 +326,26 @@ pub struct Hold {
     pub narrative: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+/// Spell a status enum as JSON does (`as_str`, `Display`): the one spelling of every output.
+macro_rules! status_str {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The status as spelled in JSON.
+            pub fn as_str(&self) -> &'static str {
+                match self { $(Self::$v => $s,)* }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// The entry summary's status: `none` until a filing is seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
 pub enum SummaryStatus {
     #[default]
     None,
@@ -337,8 +355,9 @@ pub enum SummaryStatus {
     Deleted,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+/// Cargo release status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
 pub enum ReleaseStatus {
     #[default]
     Pending,
@@ -347,8 +366,9 @@ pub enum ReleaseStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+/// Liquidation status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
 pub enum LiquidationStatus {
     #[default]
     Unliquidated,
@@ -357,6 +377,40 @@ pub enum LiquidationStatus {
     Extended,
     Suspended,
 }
+
+/// Statement status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatementStatus {
+    #[default]
+    Preliminary,
+    Final,
+}
+
+/// The entry's variance status (interface.md), as `variance::evaluate` finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum VarianceStatus {
+    /// No difference.
+    None,
+    Minor,
+    Major,
+    /// No approved pre-entry matched and no computed check found anything.
+    #[default]
+    NoPreEntry,
+}
+
+status_str!(SummaryStatus { None => "none", Filed => "filed", Accepted => "accepted", Rejected => "rejected", Deleted => "deleted" });
+status_str!(ReleaseStatus { Pending => "pending", Held => "held", Released => "released", Cancelled => "cancelled" });
+status_str!(StatementStatus { Preliminary => "preliminary", Final => "final" });
+status_str!(LiquidationStatus {
+    Unliquidated => "unliquidated",
+    Scheduled => "scheduled",
+    Liquidated => "liquidated",
+    Extended => "extended",
+    Suspended => "suspended",
+});
+status_str!(VarianceStatus { None => "none", Minor => "minor", Major => "major", NoPreEntry => "no-pre-entry" });
 
 /// The statement the entry is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -484,7 +538,7 @@ pub struct EntryRow {
     pub facts: usize,
     /// Variance status and number of differences when the entry last changed.
     #[serde(default)]
-    pub variance: crate::variance::Status,
+    pub variance: VarianceStatus,
     #[serde(default)]
     pub variance_differences: usize,
 }
@@ -809,7 +863,7 @@ impl Entry {
             liquidation: self.liquidation.status,
             liquidation_date: self.liquidation.date,
             facts: self.facts,
-            variance: self.variance.as_ref().map_or(crate::variance::Status::NoPreEntry, |v| v.status),
+            variance: self.variance.as_ref().map_or(VarianceStatus::NoPreEntry, |v| v.status),
             variance_differences: self.variance.as_ref().map_or(0, |v| v.differences.len()),
         }
     }

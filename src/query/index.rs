@@ -61,6 +61,8 @@ impl IndexedDeadline {
                 due: d.due,
                 estimated: d.estimated,
                 rule: Some(d.rule.clone()),
+                legal: Some(d.legal),
+                done: d.done,
             },
         }
     }

@@ -1,7 +1,8 @@
-//! The query side's indexes: what the dashboard, `/api`, reports and the reminder scheduler
-//! read without passing over every entry. Kept in each file's transaction ([`index`]), so the
-//! daemon needs no start-up pass and `rebuild` recreates them.
+//! The query side: one entry's typed view ([`entry`]) and the indexes ([`index`]) that the
+//! dashboard, `/api`, reports and the reminder scheduler read without passing over every
+//! entry, kept in each file's transaction (no start-up pass; `rebuild` recreates them).
 
+pub mod entry;
 pub mod index;
 
 pub use index::{IndexCtx, IndexedDeadline};

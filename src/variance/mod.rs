@@ -43,29 +43,8 @@ impl Severity {
     }
 }
 
-/// The entry's variance status (interface.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// No difference.
-    None,
-    Minor,
-    Major,
-    /// No approved pre-entry matched and no computed check found anything.
-    #[default]
-    NoPreEntry,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::None => "none",
-            Status::Minor => "minor",
-            Status::Major => "major",
-            Status::NoPreEntry => "no-pre-entry",
-        }
-    }
-}
+/// The entry's variance status (interface.md): the domain's one enum.
+pub use crate::domain::VarianceStatus as Status;
 
 /// What a difference was measured against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

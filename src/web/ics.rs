@@ -74,6 +74,8 @@ mod tests {
                 due: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
                 estimated: true,
                 rule: Some(format!("a;b,c\nd {}", "x".repeat(100))),
+                legal: None,
+                done: false,
             },
         }];
         let mut far = rows[0].clone();

@@ -13,18 +13,13 @@
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::view::entry_json;
-use crate::domain::{Entry, EntryRow, Fact, FactKind};
+use crate::domain::{Entry, EntryRow, Fact};
 use crate::entry_number::EntryNumber;
-use crate::grammar::codes::Effect;
 use crate::ingest::load_entry;
 use crate::store::{Store, Table};
-use crate::view::{
-    self, DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, SummaryVersion, Timestamps, Totals,
-    TrendPoint,
-};
+use crate::view::{DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, TrendPoint};
 use crate::web::{self, Auth, WebError};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -157,9 +152,27 @@ impl ReadModel for StoreModel {
         }))
     }
 
+    /// One entry, with its related entries from the links index (lists leave them out: a
+    /// posting can be long, and a list shows none).
     fn entry(&self, key: &str) -> Option<EntryView> {
         let en: EntryNumber = key.trim().parse().ok()?;
-        self.load(en.compact().as_bytes())
+        let (e, facts) = match load_entry(&self.store, &en) {
+            Ok(Some(x)) => x,
+            Ok(None) => return None,
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryUnreadable");
+                return None;
+            }
+        };
+        let mut e = e;
+        if let Some((cfg, grammars)) = &self.variance {
+            crate::variance::annotate(&mut e, cfg, grammars);
+        }
+        let mut v = self.view_of(&en, &e, &facts)?;
+        if let Err(err) = crate::query::entry::with_related(&mut v, &self.store, &e) {
+            tracing::warn!(target: "entrywatch", entry = %en, error = %err, "LinksUnreadable");
+        }
+        Some(v)
     }
 
     fn metrics(&self) -> Metrics {
@@ -215,15 +228,7 @@ fn count_quarantined(dir: &Path) -> u64 {
         .count() as u64
 }
 
-fn fixed(t: NaiveDateTime, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
-    Some(crate::clock::local_instant(tz, t))
-}
-
-fn midnight(d: NaiveDate, tz: chrono_tz::Tz) -> Option<DateTime<FixedOffset>> {
-    fixed(d.and_hms_opt(0, 0, 0)?, tz)
-}
-
-/// The view of one entry: the `entry --json` document plus the extras.
+/// The view of one entry (`query::entry::entry_view`).
 pub(crate) fn build_view(
     en: &EntryNumber,
     e: &Entry,
@@ -231,162 +236,7 @@ pub(crate) fn build_view(
     tz: chrono_tz::Tz,
     cal: &Calendar,
 ) -> Option<EntryView> {
-    let mut sorted: Vec<&Fact> = facts.iter().collect();
-    sorted.sort_by_key(|f| f.at);
-    let mut doc = entry_json(e, facts, tz);
-    // An entry seen only through release messages has no entry date yet: its first message's day.
-    let fallback_date = e.entry_date.or_else(|| sorted.first().map(|f| f.at.date()))?;
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert("entry_date".into(), serde_json::Value::String(fallback_date.to_string()));
-        obj.insert("deadlines".into(), serde_json::Value::Array(Vec::new()));
-        if let Some(evs) = obj.get_mut("events").and_then(|v| v.as_array_mut()) {
-            for ev in evs.iter_mut().filter_map(|v| v.as_object_mut()) {
-                if let Some(d) = ev.get("detail").and_then(|d| d.as_str()).filter(|d| !d.is_empty()) {
-                    let d = d.to_string();
-                    ev.insert("text".into(), serde_json::Value::String(d));
-                }
-            }
-        }
-    }
-    let mut v: EntryView = match serde_json::from_value(doc) {
-        Ok(v) => v,
-        Err(err) => {
-            tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryViewUnreadable");
-            return None;
-        }
-    };
-    v.broker = Some(en.filer.clone());
-    v.inbox = sorted
-        .iter()
-        .find(|f| matches!(f.kind, FactKind::SummaryFiled { .. }))
-        .or(sorted.first())
-        .map(|f| f.source.inbox.clone());
-    for h in &mut v.release.open_holds {
-        if let Some(dh) = e.holds.iter().find(|d| d.code == h.code && d.agency == h.agency) {
-            if !dh.narrative.trim().is_empty() {
-                h.meaning = Some(dh.narrative.trim().to_string());
-            }
-        }
-    }
-    // Lines of the current filing, with the pre-entry's PO and HTS for the same line number.
-    if let Some(filing) = e.current_filing() {
-        let s = &filing.summary;
-        let pre_lines = e.pre_entry.as_ref().map(|p| p.lines.as_slice()).unwrap_or_default();
-        let pre_summary_lines = e.pre_entry.as_ref().and_then(|p| p.summary.as_ref()).map(|s| s.lines.as_slice());
-        for ln in &s.lines {
-            let pre = pre_lines.iter().find(|p| p.line == ln.line);
-            let approved_hts = pre.map(|p| p.hts.clone()).filter(|h| !h.trim().is_empty()).or_else(|| {
-                pre_summary_lines?
-                    .iter()
-                    .find(|p| p.line == ln.line)
-                    .and_then(|p| p.tariffs.first())
-                    .map(|t| t.hts.clone())
-            });
-            let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
-            v.lines.push(view::Line {
-                line: ln.line,
-                hts: ln.tariffs.first().map(|t| t.hts.clone()).unwrap_or_default(),
-                origin: ln.country_of_origin.clone(),
-                value_cents: ln.tariffs.iter().map(|t| t.value_usd.saturating_mul(100)).fold(0, i64::saturating_add),
-                duty_cents: ln.tariffs.iter().map(|t| t.duty_cents).fold(0, i64::saturating_add),
-                spi: nonempty(&ln.spi),
-                po_number: pre.and_then(|p| nonempty(&p.po_number)),
-                po_line: pre.and_then(|p| nonempty(&p.po_line)),
-                approved_hts,
-                liquidated_hts: None,
-            });
-        }
-        v.totals = Some(Totals {
-            duty_cents: s.total_duty_cents,
-            fees_cents: s.total_fees_cents,
-            value_cents: v.lines.iter().map(|l| l.value_cents).fold(0, i64::saturating_add),
-        });
-    }
-    // Liquidated amounts and CBP's reasons, once an ER reported the entry.
-    let l = &e.liquidation;
-    if facts.iter().any(|f| matches!(f.kind, FactKind::Liquidation { .. })) {
-        v.liquidation.duty_cents = Some(l.duty_cents);
-        v.liquidation.fees_cents = Some(l.fees_cents);
-        v.liquidation.reason_codes = l.reasons.clone();
-    }
-    if let (Some(st), Some(s)) = (v.statement.as_mut(), e.statement.as_ref()) {
-        st.amount_cents = Some(s.duty_cents.saturating_add(s.tax_cents).saturating_add(s.fees_cents));
-        if s.final_statement {
-            st.paid = s.print_date.or(s.due);
-        }
-    }
-    // Summary history: each filing with the answer that followed it.
-    let mut history: Vec<SummaryVersion> = Vec::new();
-    let mut mut_sorted: Vec<Fact> = facts.to_vec();
-    crate::domain::sort_facts(&mut mut_sorted);
-    for f in &mut_sorted {
-        // A response with no filing before it (the filing never reached us) gets its own row.
-        let answered = |h: &SummaryVersion| h.accepted.is_some() || h.rejected.is_some();
-        match &f.kind {
-            FactKind::SummaryFiled { .. } => {
-                history.push(SummaryVersion { filed: fixed(f.at, tz), ..SummaryVersion::default() })
-            }
-            FactKind::SummaryAccepted { version, .. } => {
-                if history.last().is_none_or(answered) {
-                    history.push(SummaryVersion::default());
-                }
-                if let Some(h) = history.last_mut() {
-                    h.version = version.clone();
-                    h.accepted = fixed(f.at, tz);
-                }
-            }
-            FactKind::SummaryRejected { version, conditions } => {
-                if history.last().is_none_or(answered) {
-                    history.push(SummaryVersion::default());
-                }
-                if let Some(h) = history.last_mut() {
-                    if !version.trim().is_empty() {
-                        h.version = version.clone();
-                    }
-                    h.rejected = fixed(f.at, tz);
-                    h.reject_codes = conditions.iter().map(|(c, _)| c.clone()).collect();
-                }
-            }
-            // UC disposition 4: CBP rejected the summary on file after the fact.
-            FactKind::Notice { disposition, reason, .. } if disposition == "4" => {
-                if let Some(h) = history.last_mut().filter(|h| h.rejected.is_none()) {
-                    h.rejected = fixed(f.at, tz);
-                    h.reject_codes = vec![reason.trim().to_string()];
-                } else {
-                    history.push(SummaryVersion {
-                        rejected: fixed(f.at, tz),
-                        reject_codes: vec![reason.trim().to_string()],
-                        ..SummaryVersion::default()
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    v.summary_history = history;
-    let first_of = |pred: &dyn Fn(&FactKind) -> bool| mut_sorted.iter().find(|f| pred(&f.kind)).map(|f| f.at);
-    v.timestamps = Timestamps {
-        arrival: first_of(&|k| matches!(k, FactKind::Disposition { .. })).and_then(|t| fixed(t, tz)),
-        release: first_of(&|k| matches!(k, FactKind::Disposition { effect: Effect::Released, .. }))
-            .and_then(|t| fixed(t, tz)),
-        summary_accepted: first_of(&|k| matches!(k, FactKind::SummaryAccepted { .. })).and_then(|t| fixed(t, tz)),
-        liquidation: l
-            .date
-            .filter(|_| l.status == crate::domain::LiquidationStatus::Liquidated)
-            .and_then(|d| midnight(d, tz)),
-    };
-    // The same rule as reminders and the index: the deadlines of the book plus refund programs.
-    v.deadlines = crate::deadline::facts::entry_deadlines(e, facts, cal)
-        .into_iter()
-        .filter(|d| !d.done)
-        .map(|d| view::Deadline {
-            kind: d.kind.as_str().to_string(),
-            due: d.due,
-            estimated: d.estimated,
-            rule: Some(d.rule),
-        })
-        .collect();
-    Some(v)
+    crate::query::entry::entry_view(en, e, facts, tz, cal)
 }
 
 /// Serve the dashboard over the store until `shutdown` completes: the daemon's entry point.
@@ -408,7 +258,9 @@ pub async fn serve_store(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FactKind;
     use crate::domain::Source;
+    use crate::grammar::codes::Effect;
     use crate::ingest::FileRecord;
     use chrono::Datelike;
 
