@@ -169,25 +169,36 @@ pub fn entry_tx(
 ) -> Result<(), TxError> {
     let key = en.compact();
     let ckey = format!("c|{key}");
-    if let Some(old) = tx.get::<Contribution>(Table::Index, ckey.as_bytes())? {
-        for k in &old.keys {
-            tx.remove(Table::Index, k.as_bytes())?;
+    let old = tx.get::<Contribution>(Table::Index, ckey.as_bytes())?.unwrap_or_default();
+    let (keys, counts) = match crate::web::store_model::build_view(en, entry, facts, ctx.tz, &ctx.calendar) {
+        Some(v) => {
+            let deadlines = crate::deadline::facts::entry_deadline_items(entry, facts, &ctx.calendar);
+            contribution_of(&key, &v, &deadlines)
         }
-        for c in &old.counts {
-            add_count(tx, c, -1)?;
-        }
-    }
-    let Some(v) = crate::web::store_model::build_view(en, entry, facts, ctx.tz, &ctx.calendar) else {
         // No view (no date at all yet): not listed until it has one.
-        return tx.remove(Table::Index, ckey.as_bytes());
+        None => (Vec::new(), Vec::new()),
     };
-    let deadlines = crate::deadline::facts::entry_deadline_items(entry, facts, &ctx.calendar);
-    let (keys, counts) = contribution_of(&key, &v, &deadlines);
+    // Only what changed is written: counters by their net change, keys the entry no longer
+    // has removed (a file that changes one status moves one posting and two counters).
+    let mut delta: BTreeMap<&str, i64> = BTreeMap::new();
+    for c in &old.counts {
+        *delta.entry(c.as_str()).or_default() -= 1;
+    }
+    for c in &counts {
+        *delta.entry(c.as_str()).or_default() += 1;
+    }
+    for (c, d) in delta.into_iter().filter(|(_, d)| *d != 0) {
+        add_count(tx, c, d)?;
+    }
+    let fresh: std::collections::BTreeSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    for k in old.keys.iter().filter(|k| !fresh.contains(k.as_str())) {
+        tx.remove(Table::Index, k.as_bytes())?;
+    }
     for (k, val) in &keys {
         tx.put(Table::Index, k.as_bytes(), val)?;
     }
-    for c in &counts {
-        add_count(tx, c, 1)?;
+    if keys.is_empty() && counts.is_empty() {
+        return tx.remove(Table::Index, ckey.as_bytes());
     }
     let c = Contribution { keys: keys.into_iter().map(|(k, _)| k).collect(), counts };
     tx.put(Table::Index, ckey.as_bytes(), &c)
