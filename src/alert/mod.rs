@@ -60,6 +60,8 @@ pub enum AlertKind {
     AceLiquidation,
     /// ACE shows a post summary correction not seen from the broker.
     AcePsc,
+    /// An entry left a refund program's window it was eligible for (crate::recovery::window).
+    RecoveryWindow,
 }
 
 impl AlertKind {
@@ -106,6 +108,7 @@ impl AlertKind {
             AlertKind::AceApprovedMismatch => "ace-approved-mismatch",
             AlertKind::AceLiquidation => "ace-liquidation",
             AlertKind::AcePsc => "ace-psc",
+            AlertKind::RecoveryWindow => "recovery-window",
         }
     }
 
@@ -135,6 +138,7 @@ impl AlertKind {
             AlertKind::AceApprovedMismatch => "ACE differs from approved pre-entry",
             AlertKind::AceLiquidation => "Liquidation reported by ACE",
             AlertKind::AcePsc => "Post summary correction seen in ACE",
+            AlertKind::RecoveryWindow => "Refund window closed",
         }
     }
 
@@ -152,6 +156,7 @@ impl AlertKind {
             AlertKind::AceApprovedMismatch => Category::AceApprovedMismatch,
             AlertKind::AceLiquidation => Category::AceLiquidation,
             AlertKind::AcePsc => Category::AcePsc,
+            AlertKind::RecoveryWindow => Category::RecoveryWindow,
             _ => Category::Disposition,
         }
     }

@@ -132,7 +132,13 @@ pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
     let cal = Calendar::from_config(&config.deadlines);
     let plan = ReminderPlan::from_config(&config.deadlines);
     let entries = all_entries(store)?;
-    let items: Vec<EntryDeadline> = entries.iter().flat_map(|(e, f)| entry_deadline_items(e, f, &cal)).collect();
+    let with_deadlines: Vec<(&Entry, Vec<super::Deadline>)> =
+        entries.iter().map(|(e, f)| (e, super::facts::entry_deadlines(e, f, &cal))).collect();
+    let items: Vec<EntryDeadline> = with_deadlines
+        .iter()
+        .filter_map(|(e, ds)| e.entry.as_ref().map(|en| (en, ds)))
+        .flat_map(|(en, ds)| ds.iter().map(|d| EntryDeadline { entry: en.clone(), deadline: d.clone() }))
+        .collect();
     let by_entry: HashMap<String, &Entry> =
         entries.iter().filter_map(|(e, _)| e.entry.as_ref().map(|n| (n.compact(), e))).collect();
     let mut sent = sent_reminders(store)?;
@@ -173,6 +179,8 @@ pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
     if n > 0 {
         store.flush()?;
     }
+    // Refund windows left (crate::recovery::window): once per entry and window, same ledger.
+    n += crate::recovery::window::window_pass(store, config, super::facts::embedded_remedies(), &with_deadlines, now)?;
     let next = plan.next_wake(&items, now, &|k: &ReminderKey| sent.contains(&k.id()));
     Ok(Pass { queued: n, next })
 }

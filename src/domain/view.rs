@@ -116,6 +116,7 @@ fn detail(k: &FactKind) -> String {
             };
             format!("ES-003: {} tariff row(s){liq}", ace.rows.len())
         }
+        FactKind::RefundClaim { claim } => claim.detail(),
     }
 }
 

@@ -8,6 +8,8 @@
 
 pub mod evaluate;
 pub mod export;
+pub mod result;
+pub mod window;
 
 pub use evaluate::{evaluate, EntryRecovery, ProgramDuty, RemedyState, RemedyStatus};
 pub use export::{export_chunks, ExportPlan};

@@ -106,6 +106,18 @@ pub struct Totals {
     pub by_open_remedy: BTreeMap<String, Sum>,
     /// Program money by the week (Monday) of the entry's nearest open deadline.
     pub by_deadline_week: BTreeMap<NaiveDate, Sum>,
+    /// Claims by the status the program's result files give (accepted, rejected ...): the
+    /// money claimed (the file's amount, else the program duty entrywatch computed) and the
+    /// refunds received.
+    pub claims: BTreeMap<String, ClaimSum>,
+}
+
+/// Claimed against refunded, for one claim status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClaimSum {
+    pub entries: usize,
+    pub claimed_cents: i64,
+    pub refunded_cents: i64,
 }
 
 /// Totals over the entries concerned by `program`.
@@ -125,6 +137,12 @@ pub fn totals(recs: &[EntryRecovery], program: &Program) -> Totals {
         if let Some((_, d)) = &r.nearest {
             let monday = *d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
             t.by_deadline_week.entry(monday).or_default().add(money);
+        }
+        if let Some(c) = crate::recovery::result::claim(&r.claims, &program.id) {
+            let s = t.claims.entry(c.status.as_str().to_string()).or_default();
+            s.entries += 1;
+            s.claimed_cents = s.claimed_cents.saturating_add(c.claimed_cents.unwrap_or(money));
+            s.refunded_cents = s.refunded_cents.saturating_add(c.refunded_cents.unwrap_or(0));
         }
     }
     t
@@ -152,6 +170,13 @@ pub fn write_totals_text(t: &Totals, out: &mut dyn Write) -> io::Result<()> {
         for (k, v) in rows {
             writeln!(out, "    {k:<28} {:>6} entries {:>16}", v.entries, m(v.cents))?;
         }
+    }
+    writeln!(out, "  claims (from the program's result files): claimed / refunded:")?;
+    if t.claims.is_empty() {
+        writeln!(out, "    none")?;
+    }
+    for (k, v) in &t.claims {
+        writeln!(out, "    {k:<28} {:>6} entries {:>16} {:>16}", v.entries, m(v.claimed_cents), m(v.refunded_cents))?;
     }
     Ok(())
 }
