@@ -534,6 +534,12 @@ pub trait ReadModel: Send + Sync {
     fn cycle_trend(&self) -> Vec<TrendPoint> {
         trend_from(self.entries(&EntryFilter::default()))
     }
+
+    /// Duty recovery as `report recovery` computes it, on the local day of `now`; `None` for a
+    /// model that does not hold the entries' filings (the dashboard then says so).
+    fn recovery(&self, _now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+        None
+    }
 }
 
 /// The first rows of a longer list, and how long the list is.

@@ -130,6 +130,10 @@ pub fn entry_json(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> Value {
     if let (Some(rec), Value::Object(m)) = (&e.ace, &mut v) {
         m.insert("ace".into(), crate::ace::compare::ace_json(rec, e.three_way.as_ref()));
     }
+    // Refund program claims (docs/recovery.md): present once a result file named the entry.
+    if let (false, Value::Object(m)) = (e.refund_claims.is_empty(), &mut v) {
+        m.insert("refund_claims".into(), serde_json::to_value(&e.refund_claims).unwrap_or(Value::Null));
+    }
     v
 }
 
@@ -248,6 +252,9 @@ pub fn entry_text(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> String {
         for f in &t.findings {
             s.push_str(&format!("  {}\n", f.explanation()));
         }
+    }
+    for c in &e.refund_claims {
+        s.push_str(&format!("Refund claim {}: {}\n", c.program.to_uppercase(), c.summary()));
     }
     s.push_str("Timeline:\n");
     for ev in events(facts, tz) {

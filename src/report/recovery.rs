@@ -22,13 +22,31 @@ pub fn evaluate_store(
     rules: &Remedies,
     today: NaiveDate,
 ) -> Result<Vec<EntryRecovery>, StoreError> {
-    let cal = Calendar::from_config(&config.deadlines);
+    evaluate_with(store, &Calendar::from_config(&config.deadlines), rules, today)
+}
+
+/// [`evaluate_store`] with the calendar given (the dashboard's model holds one).
+pub fn evaluate_with(
+    store: &Store,
+    cal: &Calendar,
+    rules: &Remedies,
+    today: NaiveDate,
+) -> Result<Vec<EntryRecovery>, StoreError> {
     let mut out: Vec<EntryRecovery> = all_entries(store)?
         .iter()
-        .map(|(e, facts)| evaluate(rules, e, &entry_deadlines(e, facts, &cal), today))
+        .map(|(e, facts)| evaluate(rules, e, &entry_deadlines(e, facts, cal), today))
         .collect();
     out.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(out)
+}
+
+/// What the dashboard's Recovery page shows: the rules and every entry evaluated on `today`
+/// (the same evaluation as `report recovery`).
+#[derive(Debug, Clone)]
+pub struct RecoveryData {
+    pub rules: Remedies,
+    pub entries: Vec<EntryRecovery>,
+    pub today: NaiveDate,
 }
 
 /// Whether the entry belongs in a report about `program`: it declares the program's duty.

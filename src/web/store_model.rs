@@ -381,6 +381,21 @@ fn row_rejects(f: &EntryFilter, key: &[u8], row: &EntryRow) -> bool {
 }
 
 impl ReadModel for StoreModel {
+    fn recovery(&self, now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+        let rules = match &self.variance {
+            Some((_, g)) => g.remedies.clone(),
+            None => crate::deadline::facts::embedded_remedies().clone(),
+        };
+        let today = crate::deadline::local_today(now, self.tz);
+        match crate::report::recovery::evaluate_with(&self.store, &self.calendar, &rules, today) {
+            Ok(entries) => Some(crate::report::recovery::RecoveryData { rules, entries, today }),
+            Err(e) => {
+                tracing::warn!(error = %e, "recovery: the store could not be read");
+                None
+            }
+        }
+    }
+
     fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_> {
         let f = filter.clone();
         Box::new(self.store.scan::<EntryRow>(Table::Entries).filter_map(move |item| {
