@@ -114,7 +114,7 @@ pub struct ClaimRow {
 }
 
 impl ClaimRow {
-    /// The event-log detail: `CAPE accepted, claim C123; claimed $1.00; refunded $1.00`.
+    /// The event-log detail: `CAPE accepted, claim C123; claimed 1.00; refunded 1.00`.
     pub fn detail(&self) -> String {
         let mut d = format!("{} {}", self.program.to_uppercase(), self.status.as_str());
         if self.status == ClaimStatus::Unknown && !self.status_text.is_empty() {

@@ -46,16 +46,21 @@ impl WindowLeft {
         format!("recovery-window/{}/{}/{}", self.entry.compact(), self.program, self.last_day)
     }
 
-    /// `EEE-1234567-3 left CAPE's window on 2026-08-25: $500.00 of IEEPA duty; protest open until 2026-12-02`.
+    /// `EEE-1234567-3 left CAPE's window on 2026-08-25: 500.00 of IEEPA additional duties;
+    /// protest open until 2026-12-02`.
     pub fn sentence(&self) -> String {
+        format!("{} {}", self.entry, self.meaning())
+    }
+
+    /// The sentence without the entry (the alert's code meaning: the subject names the entry).
+    pub fn meaning(&self) -> String {
         let left = self.last_day.succ_opt().unwrap_or(self.last_day);
         let rest = match self.protest_until {
             Some(d) => format!("protest open until {d}"),
             None => "no protest window open".to_string(),
         };
         format!(
-            "{} left {}'s window on {left}: {} of {} duty; {rest}",
-            self.entry,
+            "left {}'s window on {left}: {} of {}; {rest}",
             self.program.to_uppercase(),
             crate::report::money(self.amount_cents),
             self.program_name
@@ -108,7 +113,7 @@ pub fn window_alert(w: &WindowLeft, entry: &Entry, now: DateTime<FixedOffset>) -
         list: "recovery".into(),
         list_title: "entrywatch duty recovery".into(),
         code: w.program.clone(),
-        meaning: w.sentence(),
+        meaning: w.meaning(),
         action: Some(match w.protest_until {
             Some(d) => format!("File a protest (CBP Form 19) by {d} to recover the duty."),
             None => "Ask counsel which remedy is left.".into(),
