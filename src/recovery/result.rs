@@ -328,6 +328,7 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
     let fallback = default_program(ctx, grammars);
     let mut by_entry: BTreeMap<String, (EntryNumber, ClaimRow)> = BTreeMap::new();
     let mut rows_seen = 0usize;
+    let mut findings: BTreeMap<String, (EntryNumber, usize, Vec<String>)> = BTreeMap::new();
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(true) => {}
@@ -366,19 +367,24 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             "" => fallback.clone(),
             p => grammars.remedies.program(p).map(|x| x.id.clone()),
         };
+        // What could not be read of a row tied to an entry: a warning, and a finding on the
+        // entry (so a person is told, rule 2).
+        let mut noted: Vec<(&'static str, String)> = Vec::new();
         let Some(program) = program else {
             let known: Vec<&str> = grammars.remedies.programs.iter().map(|p| p.id.as_str()).collect();
-            out.diagnostics.push(warn(format!(
-                "entry {entry}: which refund program is not known (Program {:?}; programs: {}); row not applied",
+            let m = format!(
+                "row {row}: which refund program is not known (Program {:?}; programs: {}); row not applied",
                 g(Col::Program),
                 known.join(", ")
-            )));
+            );
+            out.diagnostics.push(warn(format!("entry {entry}: {m}")));
+            findings.entry(entry.compact()).or_insert_with(|| (entry.clone(), row, Vec::new())).2.push(m);
             continue;
         };
         let mut amount = |c: Col, name: &str| match parse_decimal(g(c), 2) {
             Ok(v) => v,
             Err(m) => {
-                out.diagnostics.push(warn(format!("entry {entry}: {name}: {m}")));
+                noted.push(("RCL003", format!("row {row}: {name}: {m}")));
                 None
             }
         };
@@ -387,7 +393,7 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
         let refund_date = match parse_date(g(Col::RefundDate)) {
             Ok(d) => d,
             Err(m) => {
-                out.diagnostics.push(warn(format!("entry {entry}: Refund Date: {m}")));
+                noted.push(("RCL003", format!("row {row}: Refund Date: {m}")));
                 None
             }
         };
@@ -400,17 +406,20 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             }
             None if status_text.is_empty() && refunded.is_some() => ClaimStatus::Refunded,
             None => {
-                out.diagnostics.push(Diagnostic::warning(
+                noted.push((
                     "RCL004",
                     format!(
-                        "entry {entry}: status {status_text:?} is not one entrywatch knows (accepted, rejected, \
+                        "row {row}: status {status_text:?} is not one entrywatch knows (accepted, rejected, \
                          submitted, refunded); applied as written, a person should look"
                     ),
-                    at_row(row),
                 ));
                 ClaimStatus::Unknown
             }
         };
+        for (code, m) in noted {
+            out.diagnostics.push(Diagnostic::warning(code, format!("entry {entry}: {m}"), at_row(row)));
+            findings.entry(entry.compact()).or_insert_with(|| (entry.clone(), row, Vec::new())).2.push(m);
+        }
         let slot = by_entry
             .entry(format!("{program}|{}", entry.compact()))
             .or_insert_with(|| (entry.clone(), ClaimRow { program: program.clone(), status, ..ClaimRow::default() }));
@@ -444,10 +453,18 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
         out.diagnostics.push(err("RCL006", format!("the result file {why}: it cannot be tied to an entry")));
         return out;
     }
+    let application = match &fallback {
+        Some(p) => format!("{} result", p.to_uppercase()),
+        None => "refund result".to_string(),
+    };
     for (_, (entry, claim)) in by_entry {
         let first = claim.rows.first().copied().unwrap_or(1);
         let fact = Fact { at: ctx.received, kind: FactKind::RefundClaim { claim }, source: ctx.source(first, first) };
         out.facts.push((entry, fact));
+    }
+    for (_, (entry, row, notes)) in findings {
+        let kind = FactKind::Finding { application: application.clone(), notes };
+        out.facts.push((entry, Fact { at: ctx.received, kind, source: ctx.source(row, row) }));
     }
     out
 }
@@ -490,7 +507,15 @@ mod tests {
         assert!(!out.has_errors(), "{:?}", out.diagnostics);
         let codes: Vec<&str> = out.diagnostics.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(codes, ["RCL003", "RCL004"]);
-        assert_eq!(out.facts.len(), 3);
+        // Three claims, and the unknown status told as a finding on its entry.
+        assert_eq!(out.facts.len(), 4);
+        let finding = out.facts.iter().find_map(|(e, f)| match &f.kind {
+            FactKind::Finding { application, notes } => Some((e.compact(), application.clone(), notes.clone())),
+            _ => None,
+        });
+        let (e, app, notes) = finding.expect("a finding");
+        assert_eq!((e.as_str(), app.as_str()), ("EEE12345699", "CAPE result"));
+        assert!(notes[0].contains("\"Frobbed\" is not one entrywatch knows"), "{notes:?}");
         let get = |n: &str| {
             out.facts.iter().find(|(e, _)| e.compact() == n).map(|(_, f)| match &f.kind {
                 FactKind::RefundClaim { claim } => claim.clone(),

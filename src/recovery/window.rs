@@ -171,3 +171,88 @@ pub fn window_pass(
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Filing, Line, LiquidationStatus, Summary, SummaryStatus, Tariff};
+    use crate::recovery::result::{ClaimState, ClaimStatus};
+
+    fn rules() -> Remedies {
+        crate::grammar::Grammars::embedded().expect("embedded grammars").remedies
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    /// Liquidated 2026-06-05 with 500.00 of IEEPA duty (9903.01.25) beside ordinary duty.
+    fn entry(entry_type: &str) -> Entry {
+        let at = d("2026-01-12").and_hms_opt(0, 0, 0).expect("time");
+        let tariffs = vec![
+            Tariff { hts: "6110202079".into(), duty_cents: 165_000, ..Tariff::default() },
+            Tariff { hts: "9903012500".into(), duty_cents: 50_000, ..Tariff::default() },
+        ];
+        let summary = Summary {
+            action: "A".into(),
+            entry_type: entry_type.into(),
+            lines: vec![Line { line: 1, tariffs, ..Line::default() }],
+            ..Summary::default()
+        };
+        let mut e = Entry {
+            entry: Some("EEE-1234567-3".parse().expect("entry")),
+            entry_type: entry_type.into(),
+            filings: vec![Filing { at, summary, version: None, outcome: SummaryStatus::Accepted }],
+            ..Entry::default()
+        };
+        e.liquidation.status = LiquidationStatus::Liquidated;
+        e.liquidation.date = Some(d("2026-06-05"));
+        e
+    }
+
+    #[test]
+    fn the_day_after_the_last_day_and_thirty_days_more_then_silence() {
+        let r = rules();
+        let e = entry("01");
+        // Day 80 (2026-08-24): still inside.
+        assert!(left_windows(&r, &e, &[], d("2026-08-24")).is_empty());
+        // Day 81: left, naming the money.
+        let w = left_windows(&r, &e, &[], d("2026-08-25"));
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].last_day, w[0].amount_cents), (d("2026-08-24"), 50_000));
+        assert_eq!(w[0].id(), "recovery-window/EEE12345673/cape/2026-08-24");
+        assert_eq!(
+            w[0].sentence(),
+            "EEE-1234567-3 left CAPE's window on 2026-08-25: 500.00 of IEEPA additional duties; no protest window open"
+        );
+        // The same window for 30 days (one id: the ledger sends it once), then no more.
+        let later = left_windows(&r, &e, &[], d("2026-09-23"));
+        assert_eq!(later.first().map(WindowLeft::id), Some(w[0].id()));
+        assert!(left_windows(&r, &e, &[], d("2026-09-24")).is_empty());
+    }
+
+    #[test]
+    fn never_for_an_entry_that_was_not_eligible_or_is_claimed() {
+        let r = rules();
+        let day81 = d("2026-08-25");
+        assert!(left_windows(&r, &entry("09"), &[], day81).is_empty(), "type 09");
+        let mut flagged = entry("01");
+        flagged.filings[0].summary.reconciliation = "002".into();
+        assert!(left_windows(&r, &flagged, &[], day81).is_empty(), "reconciliation-flagged");
+        let mut protested = entry("01");
+        protested.liquidation.protest = "YS".into();
+        assert!(left_windows(&r, &protested, &[], day81).is_empty(), "open protest");
+        let mut claimed = entry("01");
+        claimed.refund_claims =
+            vec![ClaimState { program: "cape".into(), status: ClaimStatus::Accepted, ..ClaimState::default() }];
+        assert!(left_windows(&r, &claimed, &[], day81).is_empty(), "accepted by CAPE");
+        let mut rejected = entry("01");
+        rejected.refund_claims =
+            vec![ClaimState { program: "cape".into(), status: ClaimStatus::Rejected, ..ClaimState::default() }];
+        assert_eq!(left_windows(&r, &rejected, &[], day81).len(), 1, "a rejected claim leaves the money open");
+        let mut unliquidated = entry("01");
+        unliquidated.liquidation.status = LiquidationStatus::Unliquidated;
+        unliquidated.liquidation.date = None;
+        assert!(left_windows(&r, &unliquidated, &[], day81).is_empty());
+    }
+}
