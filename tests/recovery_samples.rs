@@ -256,6 +256,10 @@ fn cape_result_files_become_claim_facts_and_totals() {
     assert_eq!(claims["rejected"], serde_json::json!({"entries": 1, "claimed_cents": 65_000, "refunded_cents": 0}));
     // Accepted: never exported again; rejected: still listed while its window is open.
     assert_eq!(exported(&env, "2026-08-24"), set(&[UNLIQ, D79, D80, REJECTED]));
+    let csv = run(&env, "2026-08-24", &["report", "recovery", "--format", "csv"]);
+    assert!(csv.lines().next().unwrap().ends_with(",conflicts,claim,refunded"), "{csv}");
+    let row = csv.lines().find(|l| l.starts_with(&show(ACCEPTED))).unwrap();
+    assert!(row.ends_with(",accepted (claim C26-000123),12000.00"), "{row}");
     let t = run(&env, "2026-08-24", &["report", "recovery"]);
     assert!(t.contains("claims (from the program's result files)") && t.contains("12000.00"), "{t}");
 

@@ -286,6 +286,16 @@ pub fn no_header_message() -> String {
     )
 }
 
+/// The 1-based line a record starting at `byte` is on. (A CRLF file's record starts at the
+/// `\n` of the previous line's end: line ends are skipped first.)
+fn line_at(bytes: &[u8], byte: u64) -> usize {
+    let mut i = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+    while bytes.get(i).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+        i += 1;
+    }
+    bytes[..i].iter().filter(|b| **b == b'\n').count() + 1
+}
+
 fn at_row(row: usize) -> Position {
     Position { line: row, byte: 0, segment: None, record: None }
 }
@@ -335,13 +345,13 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             Ok(false) => break,
             Err(e) => {
                 seen += 1;
-                let row = e.position().map_or(seen, |p| p.line() as usize);
+                let row = e.position().map_or(seen, |p| line_at(bytes, p.byte()));
                 out.diagnostics.push(Diagnostic::warning("RCL003", format!("unreadable CSV row: {e}"), at_row(row)));
                 continue;
             }
         }
         seen += 1;
-        let row = rec.position().map_or(seen, |p| p.line() as usize);
+        let row = rec.position().map_or(seen, |p| line_at(bytes, p.byte()));
         let cells: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
         let Some(m) = &map else {
             map = header(&cells);
@@ -530,6 +540,16 @@ mod tests {
         assert_eq!(r.errors[0], ClaimError { code: "864".into(), text: "PSC not allowed".into() });
         assert_eq!(r.rows, [4, 5]);
         assert_eq!(get("EEE12345699").expect("unknown").status_text, "Frobbed");
+    }
+
+    #[test]
+    fn rows_are_numbered_as_lines_with_crlf_too() {
+        let csv = "CAPE Claim Details\r\nEntry Number,Status\r\n\r\nEEE-1234567-3,Accepted\r\n";
+        let out = interpret(csv.as_bytes(), &ctx(Role::RefundResults), &grammars());
+        assert_eq!(out.facts.len(), 1, "{:?}", out.diagnostics);
+        assert_eq!(out.facts[0].1.source.line, 4);
+        assert_eq!(line_at(b"a\nb", 2), 2);
+        assert_eq!(line_at(b"a", 99), 1);
     }
 
     #[test]

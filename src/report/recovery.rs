@@ -59,6 +59,7 @@ pub fn concerns(r: &EntryRecovery, program: &Program) -> bool {
 pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveDate) -> Report<'a> {
     let rows = recs.iter().filter(move |r| concerns(r, program)).map(move |r| {
         let st = r.remedy(&program.id);
+        let claim = crate::recovery::result::claim(&r.claims, &program.id);
         let (nearest, until) =
             r.nearest.clone().map_or((Cell::Empty, Cell::Empty), |(id, d)| (Cell::Text(id), Cell::Date(d)));
         vec![
@@ -75,6 +76,8 @@ pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveD
             Cell::opt_days(r.nearest.as_ref().map(|(_, d)| (*d - today).num_days())),
             Cell::text(st.map(|s| s.why.clone()).unwrap_or_default()),
             Cell::text(r.conflicts.join("; ")),
+            Cell::text(claim.map(|c| c.summary()).unwrap_or_default()),
+            claim.and_then(|c| c.refunded_cents).map_or(Cell::Empty, Cell::Money),
         ]
     });
     Report {
@@ -93,6 +96,8 @@ pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveD
             col("days_left", 9),
             col("why", 40),
             col("conflicts", 20),
+            col("claim", 20),
+            col("refunded", 12),
         ],
         rows: Box::new(rows),
     }
