@@ -1,4 +1,4 @@
-//! Refund program result files in: the CAPE validation result file and claim details (CSV)
+//! Refund program result files in: the CAPE validation result file and claim details (CSV or XLSX)
 //! arriving on a `refund-results` inbox, read into one `refund-claim` fact per entry per file,
 //! and the per-program claim state folded from those facts.
 //!
@@ -310,6 +310,53 @@ fn default_program(ctx: &FileContext<'_>, grammars: &Grammars) -> Option<String>
     (r.programs.len() == 1).then(|| r.programs[0].id.clone())
 }
 
+/// The rows of a CSV file: (1-based line, trimmed cells); unreadable rows are warnings.
+fn csv_table(bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> Vec<(usize, Vec<String>)> {
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut rec = csv::ByteRecord::new();
+    let mut out = Vec::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {
+                let row = rec.position().map_or(out.len() + 1, |p| line_at(bytes, p.byte()));
+                out.push((row, rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()));
+            }
+            Ok(false) => return out,
+            Err(e) => {
+                let row = e.position().map_or(out.len() + 1, |p| line_at(bytes, p.byte()));
+                diagnostics.push(Diagnostic::warning("RCL003", format!("unreadable CSV row: {e}"), at_row(row)));
+                if e.position().is_none() {
+                    // An I/O-level error (not a row): nothing more can be read.
+                    return out;
+                }
+            }
+        }
+    }
+}
+
+/// The rows of the first worksheet of an XLSX workbook: (sheet row, cells as the CSV export
+/// would carry them: dates `MM/DD/YYYY`, numbers as written).
+fn xlsx_table(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, String> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable XLSX workbook: {e}"))?;
+    let range = match wb.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(format!("the first worksheet cannot be read: {e}")),
+        None => return Err("the workbook has no worksheet".into()),
+    };
+    let first = range.start().map_or(0, |(r, _)| r as usize);
+    let text = |d: &Data| match d {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.trim().to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => format!("{f}"),
+        Data::Bool(b) => if *b { "Y" } else { "N" }.to_string(),
+        Data::DateTime(dt) => dt.as_datetime().map(|t| t.format("%m/%d/%Y").to_string()).unwrap_or_default(),
+    };
+    Ok(range.rows().enumerate().map(|(i, r)| (first + i + 1, r.iter().map(text).collect())).collect())
+}
+
 /// Interpret a result file arriving on a `refund-results` inbox: one `refund-claim` fact per
 /// entry (its rows merged, errors in row order). A file with no known header or no row naming
 /// a readable entry is an error (quarantined, nothing applied); rows that cannot be read and
@@ -324,35 +371,25 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
         ));
         return out;
     }
-    if crate::ace::is_xlsx(bytes) {
-        out.diagnostics.push(err(
-            "RCL002",
-            "the file is an XLSX workbook; save the result file as CSV (comma delimited) and drop it again".into(),
-        ));
-        return out;
-    }
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
-    let mut rec = csv::ByteRecord::new();
+    let table = if crate::ace::is_xlsx(bytes) {
+        match xlsx_table(bytes) {
+            Ok(t) => t,
+            Err(m) => {
+                out.diagnostics.push(err("RCL002", m));
+                return out;
+            }
+        }
+    } else {
+        csv_table(bytes, &mut out.diagnostics)
+    };
     let mut map: Option<BTreeMap<Col, usize>> = None;
     let mut seen = 0usize;
     let fallback = default_program(ctx, grammars);
     let mut by_entry: BTreeMap<String, (EntryNumber, ClaimRow)> = BTreeMap::new();
     let mut rows_seen = 0usize;
     let mut findings: BTreeMap<String, (EntryNumber, usize, Vec<String>)> = BTreeMap::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                seen += 1;
-                let row = e.position().map_or(seen, |p| line_at(bytes, p.byte()));
-                out.diagnostics.push(Diagnostic::warning("RCL003", format!("unreadable CSV row: {e}"), at_row(row)));
-                continue;
-            }
-        }
+    for (row, cells) in table {
         seen += 1;
-        let row = rec.position().map_or(seen, |p| line_at(bytes, p.byte()));
-        let cells: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
         let Some(m) = &map else {
             map = header(&cells);
             if map.is_none() && seen >= HEADER_SCAN {
@@ -550,6 +587,33 @@ mod tests {
         assert_eq!(out.facts[0].1.source.line, 4);
         assert_eq!(line_at(b"a\nb", 2), 2);
         assert_eq!(line_at(b"a", 99), 1);
+    }
+
+    #[test]
+    fn an_xlsx_claim_details_reads_like_the_csv() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        let fmt = rust_xlsxwriter::Format::new().set_num_format("mm/dd/yyyy");
+        for (c, h) in
+            ["Claim Number", "Entry Number", "Entry Status", "Refund Amount", "Refund Date"].iter().enumerate()
+        {
+            ws.write_string(0, c as u16, *h).expect("cell");
+        }
+        ws.write_string(1, 0, "C1").expect("cell");
+        ws.write_string(1, 1, "EEE12345673").expect("cell");
+        ws.write_string(1, 2, "Accepted").expect("cell");
+        ws.write_number(1, 3, 1234.5).expect("cell");
+        let d = rust_xlsxwriter::ExcelDateTime::parse_from_str("2026-07-15").expect("date");
+        ws.write_datetime_with_format(1, 4, &d, &fmt).expect("cell");
+        let bytes = wb.save_to_buffer().expect("xlsx");
+        let out = interpret(&bytes, &ctx(Role::RefundResults), &grammars());
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        let FactKind::RefundClaim { claim } = &out.facts[0].1.kind else { panic!("{:?}", out.facts) };
+        assert_eq!((claim.status, claim.refunded_cents), (ClaimStatus::Accepted, Some(123_450)));
+        assert_eq!((claim.claim_number.as_str(), claim.refund_date), ("C1", NaiveDate::from_ymd_opt(2026, 7, 15)));
+        assert_eq!(claim.rows, [2]);
+        let broken = interpret(b"PK\x03\x04not a zip", &ctx(Role::RefundResults), &grammars());
+        assert!(broken.diagnostics.iter().any(|d| d.code == "RCL002" && d.is_error()));
     }
 
     #[test]
