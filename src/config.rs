@@ -192,6 +192,9 @@ pub enum Category {
     /// An entry left a refund program's window it was eligible for (docs/recovery.md).
     #[serde(rename = "recovery-window")]
     RecoveryWindow,
+    /// A refund program rejected an entry's claim (docs/recovery.md).
+    #[serde(rename = "recovery-claim")]
+    RecoveryClaim,
 }
 
 /// Who gets what.
@@ -224,6 +227,7 @@ fn all_categories() -> Vec<Category> {
         Category::AceLiquidation,
         Category::AcePsc,
         Category::RecoveryWindow,
+        Category::RecoveryClaim,
     ]
 }
 fn default_min_severity() -> AlertSeverity {

@@ -362,6 +362,10 @@ fn the_recovery_page_shows_the_reports_figures_escaped_and_behind_auth() {
     }
     assert!(checked >= 10, "{checked}");
     assert!(b.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !b.contains("<script>alert(1)"), "escaped");
+    // The entry page's timeline shows each result file's word on the claim.
+    let e = http::get(addr, &format!("/entries/{}", show(REJECTED)));
+    assert_eq!(e.status, 200);
+    assert!(e.body.contains("refund-claim") && e.body.contains("Statement processing not complete"), "{}", e.body);
     let _ = stop.send(());
     thread.join().unwrap();
 
@@ -381,7 +385,7 @@ fn daemon_config(env: &Env) {
     s.push_str(&format!(
         "[[inbox]]\nname = \"results\"\npath = {:?}\nrole = \"refund-results\"\nsettle-secs = 0\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nfrom = \"entrywatch <ew@example.com>\"\ntimeout-secs = 1\n\
-         [[route]]\nto = [\"refunds@example.com\"]\ncategories = [\"recovery-window\"]\n",
+         [[route]]\nto = [\"refunds@example.com\"]\ncategories = [\"recovery-window\", \"recovery-claim\"]\n",
         env.inbox("results").display().to_string()
     ));
     std::fs::write(env.config(), s).unwrap();
@@ -438,6 +442,13 @@ fn the_daemon_alerts_once_per_window_left_and_ingests_results() {
     assert!(applied, "{}", d.log_tail());
     let e = env.entry_json(&show(ACCEPTED));
     assert_eq!(e["refund_claims"][0]["status"], "accepted");
+    // The rejected entry: one `recovery-claim` alert naming what CAPE said.
+    let v: Value = serde_json::from_str(&run(&env, "2026-08-25", &["alerts", "--json"])).unwrap();
+    let rejected: Vec<&Value> =
+        v.as_array().unwrap().iter().filter(|a| a["id"].as_str().unwrap().contains("/refund-rejected/")).collect();
+    assert_eq!(rejected.len(), 1, "{v:#}");
+    assert!(rejected[0]["id"].as_str().unwrap().starts_with(&format!("{}/refund-rejected/cape-", show(REJECTED))));
+    assert!(rejected[0]["subject"].as_str().unwrap().contains("Refund claim rejected"), "{}", rejected[0]);
     d.stop();
 
     // A restart on the same day: nothing again.

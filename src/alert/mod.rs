@@ -62,6 +62,8 @@ pub enum AlertKind {
     AcePsc,
     /// An entry left a refund program's window it was eligible for (crate::recovery::window).
     RecoveryWindow,
+    /// A refund program's result file rejects an entry's claim (crate::recovery::result).
+    RefundRejected,
 }
 
 impl AlertKind {
@@ -109,6 +111,7 @@ impl AlertKind {
             AlertKind::AceLiquidation => "ace-liquidation",
             AlertKind::AcePsc => "ace-psc",
             AlertKind::RecoveryWindow => "recovery-window",
+            AlertKind::RefundRejected => "refund-rejected",
         }
     }
 
@@ -139,6 +142,7 @@ impl AlertKind {
             AlertKind::AceLiquidation => "Liquidation reported by ACE",
             AlertKind::AcePsc => "Post summary correction seen in ACE",
             AlertKind::RecoveryWindow => "Refund window closed",
+            AlertKind::RefundRejected => "Refund claim rejected",
         }
     }
 
@@ -157,6 +161,7 @@ impl AlertKind {
             AlertKind::AceLiquidation => Category::AceLiquidation,
             AlertKind::AcePsc => Category::AcePsc,
             AlertKind::RecoveryWindow => Category::RecoveryWindow,
+            AlertKind::RefundRejected => Category::RecoveryClaim,
             _ => Category::Disposition,
         }
     }
