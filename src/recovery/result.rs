@@ -617,6 +617,32 @@ mod tests {
     }
 
     #[test]
+    fn hostile_bytes_never_panic_and_apply_nothing_unreadable() {
+        let g = grammars();
+        let long = format!("Entry Number,Status\n{},Accepted\n", "9".repeat(100_000));
+        let cases: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\n\n\r\n".to_vec(),
+            b"Entry Number,Status\n".to_vec(),
+            b"\xff\xfe\x00E\x00n\x00t".to_vec(),
+            b"Entry Number,Status\n\"EEE12345673\nsplit\",Accepted\n\"unterminated".to_vec(),
+            b"\xef\xbb\xbfEntry Number,Status,Refund Amount,Refund Date\nEEE12345673,Paid,99999999999999999999,13/45/2026\n"
+                .to_vec(),
+            long.into_bytes(),
+        ];
+        for (i, c) in cases.iter().enumerate() {
+            let out = interpret(c, &ctx(Role::RefundResults), &g);
+            if out.facts.is_empty() {
+                assert!(out.has_errors(), "case {i}: nothing applied must be an error: {:?}", out.diagnostics);
+            }
+        }
+        // The BOM case applies the entry with its unreadable amount and date as warnings.
+        let out = interpret(&cases[5], &ctx(Role::RefundResults), &g);
+        assert!(!out.has_errors(), "{:?}", out.diagnostics);
+        assert_eq!(out.diagnostics.iter().filter(|d| d.code == "RCL003").count(), 2);
+    }
+
+    #[test]
     fn unreadable_files_are_errors() {
         let g = grammars();
         let no_header = interpret(b"PO,Line\n1,2\n", &ctx(Role::RefundResults), &g);
