@@ -69,6 +69,8 @@ pub enum Role {
     Approved,
     /// The importer's own ACE portal reports (ES-003 CSV or XLSX).
     Ace,
+    /// A refund program's result files (CAPE validation result, claim details; docs/recovery.md).
+    RefundResults,
 }
 
 /// Which functional acknowledgment to send for X12 input.
@@ -187,6 +189,12 @@ pub enum Category {
     /// ACE shows a post summary correction not seen from the broker.
     #[serde(rename = "ace-psc")]
     AcePsc,
+    /// An entry left a refund program's window it was eligible for (docs/recovery.md).
+    #[serde(rename = "recovery-window")]
+    RecoveryWindow,
+    /// A refund program rejected an entry's claim (docs/recovery.md).
+    #[serde(rename = "recovery-claim")]
+    RecoveryClaim,
 }
 
 /// Who gets what.
@@ -218,6 +226,8 @@ fn all_categories() -> Vec<Category> {
         Category::AceApprovedMismatch,
         Category::AceLiquidation,
         Category::AcePsc,
+        Category::RecoveryWindow,
+        Category::RecoveryClaim,
     ]
 }
 fn default_min_severity() -> AlertSeverity {

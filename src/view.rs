@@ -410,6 +410,9 @@ pub struct EntryView {
     /// Other entries sharing a link with this one (filled where the links index is at hand).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Related>,
+    /// Refund program claims (CAPE ...), as the latest result file says (docs/recovery.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refund_claims: Vec<crate::recovery::result::ClaimState>,
     /// The broker (filer code or partner name); defaults to `filer` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<String>,
@@ -645,6 +648,12 @@ pub trait ReadModel: Send + Sync {
     /// Cycle-time trend per month of arrival, oldest first.
     fn cycle_trend(&self) -> Vec<TrendPoint> {
         trend_from(self.entries(&EntryFilter::default()))
+    }
+
+    /// Duty recovery as `report recovery` computes it, on the local day of `now`; `None` for a
+    /// model that does not hold the entries' filings (the dashboard then says so).
+    fn recovery(&self, _now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+        None
     }
 }
 

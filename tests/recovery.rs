@@ -284,6 +284,7 @@ fn rec(n: &EntryNumber, state: RemedyState, cents: i64) -> EntryRecovery {
         }],
         nearest: None,
         conflicts: Vec::new(),
+        claims: Vec::new(),
     }
 }
 

@@ -298,6 +298,23 @@ impl AlertHook {
             FactKind::Liquidation { status_code, .. } => {
                 out.extend(self.coded(&cx, "liquidation", status_code, None, Some(Category::Liquidation)));
             }
+            FactKind::RefundClaim { claim } if claim.status == crate::recovery::result::ClaimStatus::Rejected => {
+                // One alert per result file and entry (its file and first row make it unique).
+                let at = local_time(self.tz, f.at);
+                let sha = f.source.sha256.get(..12).unwrap_or(&f.source.sha256);
+                let what = format!("{}-{sha}-{}", claim.program, f.source.record);
+                let mut a = rules::alert_for_event(
+                    AlertKind::RefundRejected,
+                    AlertSeverity::Warning,
+                    Some(&what),
+                    at,
+                    facts.clone(),
+                    now,
+                );
+                a.inbox = Some(f.source.inbox.clone()).filter(|s| !s.is_empty());
+                a.narrative = Some(format!("{} (file {})", claim.detail(), f.source.file));
+                out.push(a);
+            }
             FactKind::Finding { application, notes } => {
                 // One alert per applied message with findings (its file and record make it unique).
                 let at = local_time(self.tz, f.at);

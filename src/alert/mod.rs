@@ -60,6 +60,10 @@ pub enum AlertKind {
     AceLiquidation,
     /// ACE shows a post summary correction not seen from the broker.
     AcePsc,
+    /// An entry left a refund program's window it was eligible for (crate::recovery::window).
+    RecoveryWindow,
+    /// A refund program's result file rejects an entry's claim (crate::recovery::result).
+    RefundRejected,
 }
 
 impl AlertKind {
@@ -106,6 +110,8 @@ impl AlertKind {
             AlertKind::AceApprovedMismatch => "ace-approved-mismatch",
             AlertKind::AceLiquidation => "ace-liquidation",
             AlertKind::AcePsc => "ace-psc",
+            AlertKind::RecoveryWindow => "recovery-window",
+            AlertKind::RefundRejected => "refund-rejected",
         }
     }
 
@@ -135,6 +141,8 @@ impl AlertKind {
             AlertKind::AceApprovedMismatch => "ACE differs from approved pre-entry",
             AlertKind::AceLiquidation => "Liquidation reported by ACE",
             AlertKind::AcePsc => "Post summary correction seen in ACE",
+            AlertKind::RecoveryWindow => "Refund window closed",
+            AlertKind::RefundRejected => "Refund claim rejected",
         }
     }
 
@@ -152,6 +160,8 @@ impl AlertKind {
             AlertKind::AceApprovedMismatch => Category::AceApprovedMismatch,
             AlertKind::AceLiquidation => Category::AceLiquidation,
             AlertKind::AcePsc => Category::AcePsc,
+            AlertKind::RecoveryWindow => Category::RecoveryWindow,
+            AlertKind::RefundRejected => Category::RecoveryClaim,
             _ => Category::Disposition,
         }
     }

@@ -158,6 +158,12 @@ fn default_action(kind: AlertKind) -> &'static str {
         }
         AlertKind::AceLiquidation => "Check the liquidation in ACE; protest and payment deadlines run from its date.",
         AlertKind::AcePsc => "Ask the broker for the post summary correction it filed and why.",
+        AlertKind::RefundRejected => {
+            "Correct what the program names and claim the entry again on a new declaration before its window closes (`entrywatch report recovery` shows the day)."
+        }
+        AlertKind::RecoveryWindow => {
+            "The refund program no longer takes this entry: file a protest (CBP Form 19) before its date."
+        }
         _ => "No action needed.",
     }
 }

@@ -318,7 +318,7 @@ pub fn entry_deadlines(entry: &Entry, facts: &[Fact], cal: &Calendar) -> Vec<Dea
 }
 
 /// The embedded remedies (grammars/remedies/), loaded once.
-fn embedded_remedies() -> &'static crate::recovery::Remedies {
+pub fn embedded_remedies() -> &'static crate::recovery::Remedies {
     static R: std::sync::OnceLock<crate::recovery::Remedies> = std::sync::OnceLock::new();
     R.get_or_init(|| crate::grammar::Grammars::embedded().map(|g| g.remedies).unwrap_or_default())
 }

@@ -99,6 +99,31 @@ fn reminder_window(
     open_deadlines(store, Some(from), Some(to))
 }
 
+/// The refund windows left within the alert horizon, from the entries whose refund-claim
+/// deadline passed in it (found in the index, not by deriving every entry).
+fn recovery_windows(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<usize, StoreError> {
+    let cal = Calendar::from_config(&config.deadlines);
+    let today = super::local_today(now, config.timezone());
+    let horizon = Days::new(crate::recovery::window::RECENT_DAYS.unsigned_abs() + 1);
+    let from = today.checked_sub_days(horizon).unwrap_or(today);
+    let mut candidates: Vec<EntryNumber> = open_deadlines(store, Some(from), Some(today))?
+        .into_iter()
+        .filter(|d| d.deadline.kind == DeadlineKind::RefundClaim)
+        .map(|d| d.entry)
+        .collect();
+    candidates.sort_by_key(EntryNumber::compact);
+    candidates.dedup();
+    let mut loaded = Vec::new();
+    for en in &candidates {
+        if let Some(x) = crate::ingest::load_entry(store, en)? {
+            loaded.push(x);
+        }
+    }
+    let with_deadlines: Vec<(&Entry, Vec<super::Deadline>)> =
+        loaded.iter().map(|(e, f)| (e, super::facts::entry_deadlines(e, f, &cal))).collect();
+    crate::recovery::window::window_pass(store, config, super::facts::embedded_remedies(), &with_deadlines, now)
+}
+
 /// The reminder ids already recorded in `reminders`.
 pub fn sent_reminders(store: &Store) -> Result<HashSet<String>, StoreError> {
     let mut out = HashSet::new();
@@ -201,6 +226,8 @@ pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
     if n > 0 {
         store.flush()?;
     }
+    // Refund windows left (crate::recovery::window): once per entry and window, same ledger.
+    n += recovery_windows(store, config, now)?;
     let next = plan.next_wake(&items, now, &is_sent);
     Ok(Pass { queued: n, next })
 }

@@ -208,6 +208,12 @@ pub enum FactKind {
         #[serde(default)]
         ace: crate::ace::AceEntry,
     },
+    /// A refund program's result file (CAPE validation result or claim details) about this
+    /// entry: the claim's status, errors and amounts (crate::recovery::result).
+    RefundClaim {
+        #[serde(default)]
+        claim: crate::recovery::result::ClaimRow,
+    },
 }
 
 impl FactKind {
@@ -226,6 +232,7 @@ impl FactKind {
             FactKind::Protest { .. } => 9,
             FactKind::Finding { .. } => 10,
             FactKind::AceReported { .. } => 11,
+            FactKind::RefundClaim { .. } => 12,
         }
     }
 
@@ -257,6 +264,7 @@ impl FactKind {
             FactKind::PreEntryApproved { .. } => "pre-entry-approved",
             FactKind::Finding { .. } => "finding",
             FactKind::AceReported { .. } => "ace-reported",
+            FactKind::RefundClaim { .. } => "refund-claim",
         }
     }
 
@@ -279,6 +287,7 @@ impl FactKind {
             FactKind::PreEntryApproved { .. } => String::new(),
             FactKind::Finding { application, .. } => application.clone(),
             FactKind::AceReported { ace } => ace.liquidation_status.clone(),
+            FactKind::RefundClaim { claim } => claim.status.as_str().to_string(),
         }
     }
 }
@@ -579,6 +588,9 @@ pub struct Entry {
     /// Approved / broker / ACE (set with the variance by `variance::annotate`).
     #[serde(default)]
     pub three_way: Option<crate::ace::compare::ThreeWay>,
+    /// Refund program claims (CAPE ...), one per program, as the latest result file says.
+    #[serde(default)]
+    pub refund_claims: Vec<crate::recovery::result::ClaimState>,
     pub facts: usize,
     pub last_at: Option<NaiveDateTime>,
 }
@@ -832,6 +844,9 @@ impl Entry {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);
                     fill_if_empty(&mut e.broker_ref, &pre_entry.broker_ref);
                     e.pre_entry = Some(pre_entry.clone());
+                }
+                FactKind::RefundClaim { claim } => {
+                    crate::recovery::result::fold(&mut e.refund_claims, claim, f.at);
                 }
                 // Shown in the event log and alerted; it changes no status.
                 FactKind::Finding { .. } => {}

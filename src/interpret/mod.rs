@@ -76,6 +76,10 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
     if ctx.role == Role::Ace {
         return crate::ace::interpret(bytes, ctx);
     }
+    // A `refund-results` inbox receives a refund program's result files (CSV), nothing else.
+    if ctx.role == Role::RefundResults {
+        return crate::recovery::result::interpret(bytes, ctx, grammars);
+    }
     match parse::sniff(bytes) {
         // One pass of the grammar-driven reader: it validates (stable ABIE codes) and hands over the
         // typed records the facts come from.

@@ -70,6 +70,7 @@ pub fn detail(k: &FactKind) -> String {
             };
             format!("ES-003: {} tariff row(s){liq}", ace.rows.len())
         }
+        FactKind::RefundClaim { claim } => claim.detail(),
     }
 }
 
@@ -326,6 +327,7 @@ pub fn entry_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz
         events: events(facts, tz),
         ace: e.ace.as_ref().map(|rec| ace_view(rec, e.three_way.as_ref())),
         related: Vec::new(),
+        refund_claims: e.refund_claims.clone(),
         broker: Some(en.filer.clone()),
         inbox: sorted
             .iter()
@@ -464,6 +466,9 @@ pub fn entry_text(v: &EntryView, today: NaiveDate) -> String {
         for f in findings {
             s.push_str(&format!("  {f}\n"));
         }
+    }
+    for c in &v.refund_claims {
+        s.push_str(&format!("Refund claim {}: {}\n", c.program.to_uppercase(), c.summary()));
     }
     if v.deadlines.is_empty() {
         s.push_str("Deadlines: none\n");

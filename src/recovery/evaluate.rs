@@ -3,6 +3,7 @@
 //! deadline and the conflicts between remedies. A pure function of the entry, its computed
 //! deadlines (crate::deadline) and the day.
 
+use super::result::ClaimStatus;
 use super::{ExclusionKind, Program, Remedies, Remedy, StartFact};
 use crate::deadline::{Deadline, DeadlineKind};
 use crate::domain::{Entry, LiquidationStatus, Summary, SummaryStatus};
@@ -86,6 +87,9 @@ pub struct EntryRecovery {
     /// The open remedy with the nearest last day.
     pub nearest: Option<(String, NaiveDate)>,
     pub conflicts: Vec<String>,
+    /// What the refund programs' result files say of the entry's claims (crate::recovery::result).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<super::result::ClaimState>,
 }
 
 impl EntryRecovery {
@@ -266,6 +270,20 @@ fn program(
         source: p.window_source.clone(),
         cautions: Vec::new(),
     };
+    // What the program itself said comes first: an entry it accepted (or refunded, or holds
+    // for decision) is done, whatever entrywatch computes of its window.
+    let claim = super::result::claim(&e.refund_claims, &p.id);
+    if let Some(c) = claim.filter(|c| c.status.holds_entry() || c.status == ClaimStatus::Submitted) {
+        let what = match c.status {
+            ClaimStatus::Submitted => "claim submitted, awaiting the decision",
+            ClaimStatus::Refunded => "refunded",
+            _ => "accepted the entry",
+        };
+        let mut st = mk(RemedyState::Done, None, format!("done: {} {what}: {}", p.id.to_uppercase(), c.summary()));
+        st.source = "the program's result file".into();
+        return st;
+    }
+    let rejected = claim.filter(|c| matches!(c.status, ClaimStatus::Rejected | ClaimStatus::Unknown));
     // Exclusions first: an excluded entry is never listed, whatever its window.
     for x in &p.exclusion {
         let hit = match x.kind {
@@ -345,6 +363,9 @@ fn program(
     if st.state == RemedyState::Open {
         st.cautions.extend(p.exclusion.iter().filter(|x| x.kind == ExclusionKind::NotKnown).map(|x| x.text.clone()));
     }
+    if let Some(c) = rejected {
+        st.why = format!("{}; {} said {}", st.why, p.id.to_uppercase(), c.summary());
+    }
     st
 }
 
@@ -376,6 +397,19 @@ pub fn evaluate(rules: &Remedies, e: &Entry, deadlines: &[Deadline], today: Naiv
                 }
             }
         }
+        if let Some(c) = super::result::claim(&e.refund_claims, &p.id).filter(|c| c.status.holds_entry()) {
+            for b in &p.blocks {
+                if remedies.iter().any(|r| &r.remedy == b && r.state == RemedyState::Open) {
+                    let n =
+                        if c.claim_number.is_empty() { String::new() } else { format!(" (claim {})", c.claim_number) };
+                    conflicts.push(format!(
+                        "{} accepted the entry{n}: a {b} on it is refused until liquidation ({})",
+                        p.id.to_uppercase(),
+                        p.blocks_source
+                    ));
+                }
+            }
+        }
         if ps.state == RemedyState::Excluded && open_protest(e) && ps.why.contains("protest") {
             conflicts.push(format!("an open protest keeps the entry out of {}", p.id.to_uppercase()));
         }
@@ -395,6 +429,7 @@ pub fn evaluate(rules: &Remedies, e: &Entry, deadlines: &[Deadline], today: Naiv
         remedies,
         nearest,
         conflicts,
+        claims: e.refund_claims.clone(),
     }
 }
 

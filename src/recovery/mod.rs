@@ -1,5 +1,7 @@
 //! Duty recovery: the remedies and refund programs as data (grammars/remedies/), their loader
 //! and checks (codes `G4xx`), and re-exports of the per-entry evaluation and the claim export.
+//! The programs' result files in (`result`, codes `RCLxxx`) and the alert when an entry leaves
+//! a window it was eligible for (`window`) live beside them.
 //!
 //! The rules are data so they can be kept current without code: each remedy names its window
 //! (a sourced deadline entrywatch already computes, or a start fact and a length), each duty
@@ -8,6 +10,8 @@
 
 pub mod evaluate;
 pub mod export;
+pub mod result;
+pub mod window;
 
 pub use evaluate::{evaluate, EntryRecovery, ProgramDuty, RemedyState, RemedyStatus};
 pub use export::{export_chunks, ExportPlan};

@@ -22,13 +22,31 @@ pub fn evaluate_store(
     rules: &Remedies,
     today: NaiveDate,
 ) -> Result<Vec<EntryRecovery>, StoreError> {
-    let cal = Calendar::from_config(&config.deadlines);
+    evaluate_with(store, &Calendar::from_config(&config.deadlines), rules, today)
+}
+
+/// [`evaluate_store`] with the calendar given (the dashboard's model holds one).
+pub fn evaluate_with(
+    store: &Store,
+    cal: &Calendar,
+    rules: &Remedies,
+    today: NaiveDate,
+) -> Result<Vec<EntryRecovery>, StoreError> {
     let mut out: Vec<EntryRecovery> = all_entries(store)?
         .iter()
-        .map(|(e, facts)| evaluate(rules, e, &entry_deadlines(e, facts, &cal), today))
+        .map(|(e, facts)| evaluate(rules, e, &entry_deadlines(e, facts, cal), today))
         .collect();
     out.sort_by(|a, b| a.entry.cmp(&b.entry));
     Ok(out)
+}
+
+/// What the dashboard's Recovery page shows: the rules and every entry evaluated on `today`
+/// (the same evaluation as `report recovery`).
+#[derive(Debug, Clone)]
+pub struct RecoveryData {
+    pub rules: Remedies,
+    pub entries: Vec<EntryRecovery>,
+    pub today: NaiveDate,
 }
 
 /// Whether the entry belongs in a report about `program`: it declares the program's duty.
@@ -41,6 +59,7 @@ pub fn concerns(r: &EntryRecovery, program: &Program) -> bool {
 pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveDate) -> Report<'a> {
     let rows = recs.iter().filter(move |r| concerns(r, program)).map(move |r| {
         let st = r.remedy(&program.id);
+        let claim = crate::recovery::result::claim(&r.claims, &program.id);
         let (nearest, until) =
             r.nearest.clone().map_or((Cell::Empty, Cell::Empty), |(id, d)| (Cell::Text(id), Cell::Date(d)));
         vec![
@@ -57,6 +76,8 @@ pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveD
             Cell::opt_days(r.nearest.as_ref().map(|(_, d)| (*d - today).num_days())),
             Cell::text(st.map(|s| s.why.clone()).unwrap_or_default()),
             Cell::text(r.conflicts.join("; ")),
+            Cell::text(claim.map(|c| c.summary()).unwrap_or_default()),
+            claim.and_then(|c| c.refunded_cents).map_or(Cell::Empty, Cell::Money),
         ]
     });
     Report {
@@ -75,6 +96,8 @@ pub fn report<'a>(recs: &'a [EntryRecovery], program: &'a Program, today: NaiveD
             col("days_left", 9),
             col("why", 40),
             col("conflicts", 20),
+            col("claim", 20),
+            col("refunded", 12),
         ],
         rows: Box::new(rows),
     }
@@ -106,6 +129,18 @@ pub struct Totals {
     pub by_open_remedy: BTreeMap<String, Sum>,
     /// Program money by the week (Monday) of the entry's nearest open deadline.
     pub by_deadline_week: BTreeMap<NaiveDate, Sum>,
+    /// Claims by the status the program's result files give (accepted, rejected ...): the
+    /// money claimed (the file's amount, else the program duty entrywatch computed) and the
+    /// refunds received.
+    pub claims: BTreeMap<String, ClaimSum>,
+}
+
+/// Claimed against refunded, for one claim status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClaimSum {
+    pub entries: usize,
+    pub claimed_cents: i64,
+    pub refunded_cents: i64,
 }
 
 /// Totals over the entries concerned by `program`.
@@ -125,6 +160,12 @@ pub fn totals(recs: &[EntryRecovery], program: &Program) -> Totals {
         if let Some((_, d)) = &r.nearest {
             let monday = *d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday()));
             t.by_deadline_week.entry(monday).or_default().add(money);
+        }
+        if let Some(c) = crate::recovery::result::claim(&r.claims, &program.id) {
+            let s = t.claims.entry(c.status.as_str().to_string()).or_default();
+            s.entries += 1;
+            s.claimed_cents = s.claimed_cents.saturating_add(c.claimed_cents.unwrap_or(money));
+            s.refunded_cents = s.refunded_cents.saturating_add(c.refunded_cents.unwrap_or(0));
         }
     }
     t
@@ -152,6 +193,13 @@ pub fn write_totals_text(t: &Totals, out: &mut dyn Write) -> io::Result<()> {
         for (k, v) in rows {
             writeln!(out, "    {k:<28} {:>6} entries {:>16}", v.entries, m(v.cents))?;
         }
+    }
+    writeln!(out, "  claims (from the program's result files): claimed / refunded:")?;
+    if t.claims.is_empty() {
+        writeln!(out, "    none")?;
+    }
+    for (k, v) in &t.claims {
+        writeln!(out, "    {k:<28} {:>6} entries {:>16} {:>16}", v.entries, m(v.claimed_cents), m(v.refunded_cents))?;
     }
     Ok(())
 }

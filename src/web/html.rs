@@ -73,9 +73,13 @@ footer{max-width:1240px;margin:0 auto;padding:0 20px 24px;color:var(--muted);fon
 /// The page shell. `title` and `body` must already be escaped HTML.
 pub fn page(title: &str, active: &str, now: DateTime<FixedOffset>, body: &str) -> String {
     let mut nav = String::new();
-    for (href, label) in
-        [("/", "Overview"), ("/entries", "Entries"), ("/brokers", "Brokers"), ("/deadlines", "Deadlines")]
-    {
+    for (href, label) in [
+        ("/", "Overview"),
+        ("/entries", "Entries"),
+        ("/brokers", "Brokers"),
+        ("/deadlines", "Deadlines"),
+        ("/recovery", "Recovery"),
+    ] {
         let on = if href == active { " class=\"on\"" } else { "" };
         let _ = write!(nav, "<a href=\"{href}\"{on}>{label}</a>");
     }

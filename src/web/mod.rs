@@ -10,6 +10,7 @@ pub mod ics;
 pub mod limits;
 pub mod metrics;
 pub mod pages;
+pub mod recovery;
 pub mod store_model;
 
 use crate::clock::Clock;
@@ -150,6 +151,7 @@ pub fn router(model: Arc<dyn ReadModel>, clock: Clock, auth: Auth) -> Router {
         .route("/brokers", get(pages::brokers))
         .route("/deadlines", get(pages::deadlines))
         .route("/deadlines.ics", get(ics::deadlines_ics))
+        .route("/recovery", get(recovery::recovery))
         .route("/api/overview", get(api::overview))
         .route("/api/entries", get(api::entries))
         .route("/api/entries/{entry}", get(api::entry))

@@ -19,7 +19,7 @@ use crate::ingest::load_entry;
 use crate::store::{Store, Table};
 use crate::view::{DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, TrendPoint};
 use crate::web::{self, Auth, WebError};
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -128,6 +128,21 @@ fn posting_of(f: &EntryFilter) -> Option<(&'static str, String)> {
 }
 
 impl ReadModel for StoreModel {
+    fn recovery(&self, now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+        let rules = match &self.variance {
+            Some((_, g)) => g.remedies.clone(),
+            None => crate::deadline::facts::embedded_remedies().clone(),
+        };
+        let today = crate::deadline::local_today(now, self.tz);
+        match crate::report::recovery::evaluate_with(&self.store, &self.calendar, &rules, today) {
+            Ok(entries) => Some(crate::report::recovery::RecoveryData { rules, entries, today }),
+            Err(e) => {
+                tracing::warn!(error = %e, "recovery: the store could not be read");
+                None
+            }
+        }
+    }
+
     fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_> {
         let f = filter.clone();
         if let Some((facet, value)) = posting_of(&f) {
