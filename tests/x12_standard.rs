@@ -298,3 +298,59 @@ fn x4_and_k1_elements_carry_names() {
     let e = entrywatch::grammar::x12::parse_element("M AN 1 30 61 name=free_form_message", &codes).unwrap();
     assert_eq!(e.name.as_deref(), Some("free_form_message"));
 }
+
+/// Every element of every segment definition carries a name, unique within its segment, and the
+/// name is the one grammars/x12/facts/element-names.json (scripts/x12_facts.py --names) gives its
+/// reference number (x12-types element dictionary or segment tables, or secondary), with `_2`,
+/// `_3` ... for a repeat within the segment; the CBP 350 segments read by the interpreter keep
+/// their position-specific names (from the crate's verified tables: `port_of_unlading`, ...).
+#[test]
+fn every_element_is_named_from_the_names_file() {
+    let g = Grammars::embedded().expect("grammars");
+    let p = root().join("grammars/x12/facts/element-names.json");
+    let names: Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("names file")).expect("json");
+    let snake = |s: &str| {
+        let mut out = String::new();
+        for c in s.chars().filter(|&c| c != '\'') {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            } else if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+        }
+        out.trim_end_matches('_').to_string()
+    };
+    let mut checked = 0;
+    let mut dicts = vec![("envelope", &g.x12.envelope)];
+    dicts.extend(g.x12.dictionaries.iter().map(|(v, d)| (v.as_str(), d)));
+    for (v, dict) in dicts {
+        for (id, def) in dict.iter() {
+            if def.open {
+                continue;
+            }
+            let sid = entrywatch::grammar::x12::seg_name(id);
+            let mut seen = std::collections::HashMap::new();
+            for (i, e) in def.elements.iter().enumerate() {
+                let at = format!("{v}/{sid}{:02}", i + 1);
+                let name = e.name.as_deref().unwrap_or_else(|| panic!("{at} has no name"));
+                let n = seen.entry(name.to_string()).or_insert(0);
+                *n += 1;
+                assert_eq!(*n, 1, "{at}: name {name} repeated in the segment");
+                if matches!(sid.as_str(), "P4" | "X4" | "K1") {
+                    continue;
+                }
+                let want = match names["names"][e.reference.as_str()]["name"].as_str() {
+                    Some(n) => snake(n),
+                    None => format!("ref_{}", e.reference.to_ascii_lowercase()),
+                };
+                let base = match name.rsplit_once('_') {
+                    Some((b, k)) if k.parse::<u32>().is_ok_and(|k| k >= 2) && b == want => b,
+                    _ => name,
+                };
+                assert_eq!(base, want, "{at} ({})", e.reference);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}
