@@ -474,6 +474,36 @@ pub struct StructureValidator<'g> {
     /// Direct-mapped cache of segment definitions for the current set's context, each with the
     /// number of elements up to its last mandatory one.
     def_cache: [(SegId, Option<&'g SegmentDef>, usize); DEF_SLOTS],
+    /// Remembered placements (see [`Step`]) for the current set's context.
+    steps: Vec<Step<'g>>,
+}
+
+/// Slots of the placement memo (a power of two).
+const STEP_SLOTS: usize = 512;
+
+/// A remembered placement. Where a segment goes depends only on the innermost open frame (its
+/// node slice and position: the frames around it are fixed by the structure) and the segment id,
+/// and so do the mandatory segments skipped on the way (a frame's nodes after its position have
+/// not occurred yet). A step that skipped none (`clean`) is replayed without searching: close
+/// `pops` frames, then take node `j` of the frame on top; only the repeat counts are live.
+#[derive(Debug, Clone, Copy)]
+struct Step<'g> {
+    /// Address of the innermost frame's node slice; 0 = empty slot.
+    nodes: usize,
+    pos: usize,
+    id: SegId,
+    pops: usize,
+    j: usize,
+    def: Option<&'g SegmentDef>,
+    required: usize,
+}
+
+const NO_STEP: Step<'static> = Step { nodes: 0, pos: 0, id: 0, pops: 0, j: 0, def: None, required: 0 };
+
+#[inline]
+fn step_slot(nodes: usize, pos: usize, id: SegId) -> usize {
+    let key = (nodes as u64).rotate_left(23) ^ (pos as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64;
+    (key.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 41) as usize & (STEP_SLOTS - 1)
 }
 
 impl<'g> StructureValidator<'g> {
@@ -491,6 +521,7 @@ impl<'g> StructureValidator<'g> {
                 terminator: super::delimiters::Terminator::new(b"~"),
             }),
             def_cache: [(0, None, 0); DEF_SLOTS],
+            steps: vec![NO_STEP; STEP_SLOTS],
         };
         v.reset(ctx);
         v
@@ -506,6 +537,7 @@ impl<'g> StructureValidator<'g> {
             };
         if !same {
             self.def_cache = [(0, None, 0); DEF_SLOTS];
+            self.steps.fill(NO_STEP);
         }
         self.ctx = ctx;
         self.stack.clear();
@@ -562,6 +594,28 @@ impl<'g> StructureValidator<'g> {
             out.push(self.seg_error(seg, 1));
             return;
         };
+        // The innermost frame, unless the set has not started (ST not yet counted).
+        let key = match self.stack.last() {
+            Some(f) if self.ctx.set.is_some() && (self.stack.len() > 1 || f.pos > 0) => {
+                Some((f.nodes.as_ptr() as usize, f.pos))
+            }
+            _ => None,
+        };
+        if let Some((nodes, pos)) = key {
+            let h = step_slot(nodes, pos, id);
+            if let Some(&st) = self.steps.get(h) {
+                if st.nodes == nodes && st.pos == pos && st.id == id {
+                    for _ in 0..st.pops {
+                        if let Some(f) = self.stack.pop() {
+                            self.counts.truncate(f.base);
+                        }
+                    }
+                    self.take(st.j, seg, out);
+                    self.check_elements_of(st.def, st.required, seg, out);
+                    return;
+                }
+            }
+        }
         let h = (id.wrapping_mul(0x9E37_79B1) >> 24) as usize & (DEF_SLOTS - 1);
         let (def, required) = match self.def_cache.get(h) {
             Some(&(k, d, r)) if k == id => (d, r),
@@ -575,8 +629,18 @@ impl<'g> StructureValidator<'g> {
             }
         };
         if self.ctx.set.is_some() {
-            self.place(id, seg, def.is_some(), out);
+            let placed = self.place(id, seg, def.is_some(), out);
+            if let (Some((nodes, pos)), Some((pops, j))) = (key, placed) {
+                if let Some(slot) = self.steps.get_mut(step_slot(nodes, pos, id)) {
+                    *slot = Step { nodes, pos, id, pops, j, def, required };
+                }
+            }
         }
+        self.check_elements_of(def, required, seg, out);
+    }
+
+    #[inline]
+    fn check_elements_of(&mut self, def: Option<&SegmentDef>, required: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
         if let Some(def) = def.filter(|d| !d.open) {
             self.scratch.clear();
             self.fast.check(seg, def, required, &mut self.scratch);
@@ -600,7 +664,9 @@ impl<'g> StructureValidator<'g> {
         }
     }
 
-    fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) {
+    /// Place a segment in the structure. Returns `(frames closed, node taken)` when the step
+    /// skipped no mandatory segment (it may then be replayed, see [`Step`]).
+    fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) -> Option<(usize, usize)> {
         // Search the open frames, innermost first, from each frame's position forward.
         // Repeating the node at the frame's current position of a loop trigger within its own
         // loop frame is handled by the parent (j == 0 in a loop frame is never searched).
@@ -624,18 +690,29 @@ impl<'g> StructureValidator<'g> {
                 2
             };
             out.push(self.seg_error(seg, code));
-            return;
+            return None;
         };
+        let before = out.len();
+        let pops = self.stack.len() - (level + 1);
         while self.stack.len() > level + 1 {
             self.pop(seg, out);
         }
-        let Some(f) = self.stack.last().copied() else { return };
+        let f = self.stack.last().copied()?;
         let from = if f.pos == j { j } else { f.pos + 1 };
         let from = if f.pos == 0 && self.counts.get(f.base).copied() == Some(0) { 0 } else { from };
         self.missing(&f, from, j, seg, out);
-        if let Some(top) = self.stack.last_mut() {
-            top.pos = j;
-        }
+        let clean = out.len() == before;
+        self.take(j, seg, out);
+        clean.then_some((pops, j))
+    }
+
+    /// Take node `j` of the frame on top: count it (over its maximum: AK304 5 for a segment,
+    /// 4 for a loop) and open the loop it starts.
+    #[inline]
+    fn take(&mut self, j: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        let Some(top) = self.stack.last_mut() else { return };
+        top.pos = j;
+        let f = *top;
         let Some(c) = self.counts.get_mut(f.base + j) else { return };
         *c += 1;
         let count = *c;
