@@ -408,7 +408,10 @@ fn one_valid_sample_per_set_and_version_reads_clean() {
         let want: Vec<String> = if independent { vec!["X12E011".into()] } else { Vec::new() };
         assert_eq!(diags, want, "{name}");
         assert_eq!(sets.len(), 1, "{name}");
-        assert!(sets.iter().all(|(_, s, e)| *s == entrywatch::parse::x12::AckStatus::Accepted && e.is_empty()), "{name}: {sets:?}");
+        assert!(
+            sets.iter().all(|(_, s, e)| *s == entrywatch::parse::x12::AckStatus::Accepted && e.is_empty()),
+            "{name}: {sets:?}"
+        );
     }
 }
 

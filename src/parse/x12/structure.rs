@@ -655,7 +655,13 @@ impl<'g> StructureValidator<'g> {
 
     /// Place a segment in the structure. Returns `(frames closed, node taken)` when the step
     /// skipped no mandatory segment (it may then be replayed, see [`Step`]).
-    fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) -> Option<(usize, usize)> {
+    fn place(
+        &mut self,
+        id: SegId,
+        seg: &Segment<'_>,
+        known: bool,
+        out: &mut Vec<SegmentError>,
+    ) -> Option<(usize, usize)> {
         // Search the open frames, innermost first, from each frame's position forward.
         // Repeating the node at the frame's current position of a loop trigger within its own
         // loop frame is handled by the parent (j == 0 in a loop frame is never searched).
