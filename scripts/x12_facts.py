@@ -10,6 +10,8 @@ length). No code is copied.
 Usage:
     scripts/x12_facts.py CRATE_DIR [OUT]      write the facts file (default grammars/x12/facts/x12-types.json)
     scripts/x12_facts.py CRATE_DIR --check    exit 1 when the committed facts file differs
+    scripts/x12_facts.py --names [--check]    name every element of the grammars (see NAMES below);
+                                              --check: exit 1 when a grammar file would change
     scripts/x12_facts.py --sets               from the committed facts file, rewrite the structure of
                                               the sets 309, 810, 850, 856 (005010 facts) and
                                               grammars/x12/open-segments.toml (every segment the set
@@ -300,6 +302,149 @@ def write_sets(repo):
     print("wrote " + path)
 
 
+# --- Element names -------------------------------------------------------------------------------
+# Every element of every segment definition carries a name (`name=purchase_order_number`), taken by
+# its data element reference number from, in this order:
+#   1. the crate's element dictionary (grammars/x12/facts: "elements", 005010 then 004010), except
+#      the references the crate gets wrong against the standard (CRATE_WRONG, see tests/x12_standard.rs);
+#   2. the crate's segment tables, when at least two rows and three quarters of the rows that use
+#      the reference give it one name;
+#   3. SECONDARY below: X12 data element dictionary names the crate does not have (secondary: written
+#      from the published element names, not from a machine-readable source);
+#   4. otherwise `ref_<number>` (no source at hand names the element).
+# A segment whose elements already carry names chosen for the interpreter (the CBP 350's P4, X4,
+# K1: position-specific names from the crate's verified tables, e.g. `port_of_unlading`) is kept.
+# The result is grammars/x12/facts/element-names.json, which tests/x12_standard.rs checks the
+# grammars against.
+CRATE_WRONG = {"2", "76", "100", "280", "387", "723"}
+SECONDARY = {
+    "2": "Number of Accepted Transaction Sets", "19": "City Name", "54": "Risk of Loss Code",
+    "55": "Flight/Voyage Number", "76": "Invoice Number", "79": "Lading Description", "100": "Currency Code",
+    "103": "Packaging Code", "113": "Pier Number", "114": "Port Name", "124": "Application Receiver's Code",
+    "142": "Application Sender's Code", "174": "Terminal Name", "280": "Exchange Rate", "301": "Car Type Code",
+    "304": "Event Code", "319": "Temperature Control", "324": "Purchase Order Number",
+    "325": "Tax Identification Number", "329": "Transaction Set Control Number",
+    "334": "Transportation Terms Qualifier Code", "387": "Routing", "388": "Terms Deferred Due Date",
+    "389": "Deferred Amount Due", "396": "Shipment Identification", "400": "Unit Load Option Code",
+    "443": "Contact Inquiry Reference", "480": "Version / Release / Industry Identifier Code",
+    "587": "Acknowledgment Type", "597": "Vessel Code",
+    "618": "Implementation Transaction Set Syntax Error Code", "620": "Implementation Segment Syntax Error Code",
+    "621": "Implementation Data Element Syntax Error Code", "628": "Hierarchical ID Number",
+    "669": "Currency Market/Exchange Code", "723": "Data Element Reference Number",
+    "728": "Returnable Container Load Make-Up Code", "731": "Transit Direction Code",
+    "732": "Transit Time Direction Qualifier", "733": "Transit Time", "734": "Hierarchical Parent ID Number",
+    "751": "Product Description Code", "753": "Packaging Characteristic Code", "754": "Packaging Description Code",
+    "765": "Day of Month", "770": "Option Number", "784": "Length of Binary Data", "785": "Binary Data",
+    "819": "Language Code", "822": "Source Subqualifier", "828": "Dollar Basis For Percent",
+    "933": "Free-Form Message Text", "934": "Printer Carriage Control Code", "1019": "Invoice Type Code",
+    "1166": "Contract Type Code", "1232": "Purchase Category", "1251": "Date Time Period",
+    "1301": "Agency Service, Promotion, Allowance, or Charge Code", "1705": "Implementation Convention Reference",
+    "I02": "Authorization Information", "I04": "Security Information", "I06": "Interchange Sender ID",
+    "I07": "Interchange Receiver ID", "I15": "Component Element Separator",
+    "I17": "Interchange Acknowledgment Code", "I18": "Interchange Note Code", "I33": "Grade of Service Code",
+    "I65": "Repetition Separator", "C001": "Composite Unit of Measure", "C002": "Actions Indicated",
+    "C030": "Position in Segment", "C040": "Reference Identifier", "C998": "Context Identification",
+    "C999": "Reference in Segment",
+}
+
+
+def snake(name):
+    s = re.sub(r"[^a-z0-9]+", "_", name.lower().replace("'", "")).strip("_")
+    return s
+
+
+def element_name(facts, ref):
+    """(name, source) for a data element reference number."""
+    if ref not in CRATE_WRONG:
+        for v in ("005010", "004010"):
+            d = facts["elements"].get(v, {}).get(ref)
+            if d:
+                return d["name"], "x12-types element dictionary"
+        from collections import Counter
+        c = Counter()
+        for v in facts["segments"]:
+            for seg in facts["segments"][v].values():
+                for e in seg["elements"]:
+                    if e.get("ref") == ref and not e["name"].endswith(" NEW"):
+                        c[e["name"]] += 1
+        if c:
+            (n, k), = c.most_common(1)
+            if k >= 2 and k * 4 >= sum(c.values()) * 3:
+                return n, "x12-types segment tables"
+    if ref in SECONDARY:
+        return SECONDARY[ref], "secondary"
+    return None, "none"
+
+
+GRAMMAR_FILES = ["envelope.toml", "004010/segments.toml", "005010/segments.toml"]
+SEG_START = re.compile(r"^([A-Z][A-Z0-9]{1,2}) = \[")
+ELEMENT = re.compile(r'"([MOX] [^"\s]+ [^"\s]+ [^"\s]+ ([^"\s]+)(?: [^"]*)?)"')
+
+
+def name_files(repo, check):
+    facts = json.load(open(os.path.join(repo, "grammars", "x12", "facts", "x12-types.json"), encoding="utf-8"))
+    paths = GRAMMAR_FILES + ["sets/" + f for f in sorted(os.listdir(os.path.join(repo, "grammars", "x12", "sets")))]
+    names = {}
+    changed = []
+    for rel in paths:
+        path = os.path.join(repo, "grammars", "x12", rel)
+        text = open(path, encoding="utf-8").read()
+        out = []
+        seg, used, keep = None, {}, False
+        for line in text.split("\n"):
+            m = SEG_START.match(line)
+            if m:
+                seg, used = m.group(1), {}
+                keep = "name=" in line or (not line.rstrip().endswith("]") and _array_has_names(text, line))
+            if seg is not None:
+                def repl(em):
+                    spec, ref = em.group(1), em.group(2)
+                    if keep or "name=" in spec:
+                        return em.group(0)
+                    n, src = element_name(facts, ref)
+                    names[ref] = {"name": n, "source": src}
+                    base = snake(n) if n else f"ref_{snake(ref)}"
+                    used[base] = used.get(base, 0) + 1
+                    nm = base if used[base] == 1 else f"{base}_{used[base]}"
+                    return f'"{spec} name={nm}"'
+                line = ELEMENT.sub(repl, line)
+                if line.rstrip().endswith("]"):
+                    seg = None
+            out.append(line)
+        new = "\n".join(out)
+        if new != text:
+            changed.append(path)
+            if not check:
+                open(path, "w", encoding="utf-8").write(new)
+    doc = {
+        "derived-by": "scripts/x12_facts.py --names",
+        "rule": "name = the element's name by reference number: x12-types element dictionary, else its segment "
+                "tables (one name in >= 3/4 of the rows), else secondary (X12 element dictionary names the crate "
+                "lacks), else ref_<number>; snake_case, a repeat within a segment gets _2, _3 ...",
+        "names": {k: names[k] for k in sorted(names, key=lambda r: (len(r), r))},
+    }
+    target = os.path.join(repo, "grammars", "x12", "facts", "element-names.json")
+    text = dump(doc) + "\n"
+    if check:
+        old = open(target, encoding="utf-8").read() if os.path.exists(target) else ""
+        if changed or (old != text and names):
+            print("differs: " + ", ".join(changed or [target]))
+            sys.exit(1)
+        print("up to date")
+        return
+    if names:
+        open(target, "w", encoding="utf-8").write(text)
+    for p in changed:
+        print("named " + p)
+
+
+def _array_has_names(text, first_line):
+    """Whether the multi-line array starting at `first_line` already carries names."""
+    at = text.index(first_line)
+    end = text.index("]", at)
+    return "name=" in text[at:end]
+
+
 def dump(o, depth=0):
     """JSON, one line per set node, segment or element: small and diffable."""
     if depth >= 3 or not isinstance(o, (dict, list)) or not o:
@@ -316,6 +461,9 @@ def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if sys.argv[1:] == ["--sets"]:
         write_sets(repo)
+        return
+    if sys.argv[1:2] == ["--names"]:
+        name_files(repo, "--check" in sys.argv[2:])
         return
     if len(sys.argv) < 2:
         print(__doc__)

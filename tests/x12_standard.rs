@@ -298,3 +298,170 @@ fn x4_and_k1_elements_carry_names() {
     let e = entrywatch::grammar::x12::parse_element("M AN 1 30 61 name=free_form_message", &codes).unwrap();
     assert_eq!(e.name.as_deref(), Some("free_form_message"));
 }
+
+/// Every element of every segment definition carries a name, unique within its segment, and the
+/// name is the one grammars/x12/facts/element-names.json (scripts/x12_facts.py --names) gives its
+/// reference number (x12-types element dictionary or segment tables, or secondary), with `_2`,
+/// `_3` ... for a repeat within the segment; the CBP 350 segments read by the interpreter keep
+/// their position-specific names (from the crate's verified tables: `port_of_unlading`, ...).
+#[test]
+fn every_element_is_named_from_the_names_file() {
+    let g = Grammars::embedded().expect("grammars");
+    let p = root().join("grammars/x12/facts/element-names.json");
+    let names: Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("names file")).expect("json");
+    let snake = |s: &str| {
+        let mut out = String::new();
+        for c in s.chars().filter(|&c| c != '\'') {
+            if c.is_ascii_alphanumeric() {
+                out.push(c.to_ascii_lowercase());
+            } else if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+        }
+        out.trim_end_matches('_').to_string()
+    };
+    let mut checked = 0;
+    let mut dicts = vec![("envelope", &g.x12.envelope)];
+    dicts.extend(g.x12.dictionaries.iter().map(|(v, d)| (v.as_str(), d)));
+    for (v, dict) in dicts {
+        for (id, def) in dict.iter() {
+            if def.open {
+                continue;
+            }
+            let sid = entrywatch::grammar::x12::seg_name(id);
+            let mut seen = std::collections::HashMap::new();
+            for (i, e) in def.elements.iter().enumerate() {
+                let at = format!("{v}/{sid}{:02}", i + 1);
+                let name = e.name.as_deref().unwrap_or_else(|| panic!("{at} has no name"));
+                let n = seen.entry(name.to_string()).or_insert(0);
+                *n += 1;
+                assert_eq!(*n, 1, "{at}: name {name} repeated in the segment");
+                if matches!(sid.as_str(), "P4" | "X4" | "K1") {
+                    continue;
+                }
+                let want = match names["names"][e.reference.as_str()]["name"].as_str() {
+                    Some(n) => snake(n),
+                    None => format!("ref_{}", e.reference.to_ascii_lowercase()),
+                };
+                let base = match name.rsplit_once('_') {
+                    Some((b, k)) if k.parse::<u32>().is_ok_and(|k| k >= 2) && b == want => b,
+                    _ => name,
+                };
+                assert_eq!(base, want, "{at} ({})", e.reference);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 500, "{checked}");
+}
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(root().join("samples/x12").join(name)).expect("sample")
+}
+
+/// (set, status, AK3 segment errors as (segment id, AK304 code)) of every set in `text`, and the
+/// diagnostic codes.
+type SetErrors = Vec<(String, entrywatch::parse::x12::AckStatus, Vec<(String, u8)>)>;
+fn read_sets(text: &str) -> (SetErrors, Vec<String>) {
+    let g = Grammars::embedded().expect("grammars");
+    let mut sets = Vec::new();
+    let out = entrywatch::parse::x12::read(text.as_bytes(), &g, &mut |ev| {
+        if let entrywatch::parse::x12::X12Event::Transaction(t) = ev {
+            let errs = t.result.segment_errors.iter().map(|e| (e.segment_id.clone(), e.code)).collect();
+            sets.push((t.set.clone(), t.result.status, errs));
+        }
+    });
+    (sets, out.diagnostics.iter().map(|d| d.code.clone()).collect())
+}
+
+/// One valid file per set and version: clean in 004010 and 005010; in a version without a
+/// dictionary of its own (003040, 003060, 005030) the one warning X12E011 and nothing else.
+#[test]
+fn one_valid_sample_per_set_and_version_reads_clean() {
+    let files = [
+        ("850-standard-004010.x12", false),
+        ("850-standard-005010.x12", false),
+        ("850-older-003060.x12", true),
+        ("850-newer-005030.x12", true),
+        ("856-standard-004010.x12", false),
+        ("856-standard-005010.x12", false),
+        ("856-older-003040.x12", true),
+        ("856-newer-005030.x12", true),
+        ("810-standard-004010.x12", false),
+        ("810-standard-005010.x12", false),
+        ("810-older-003060.x12", true),
+        ("810-newer-005030.x12", true),
+        ("309-manifest.x12", false),
+        ("309-manifest-004010.x12", false),
+        ("350-holds-exam-release.x12", false),
+        ("350-old-gs01-so-004010.x12", false),
+        ("353-events.x12", false),
+        ("353-events-004010.x12", false),
+        ("355-acceptance.x12", false),
+        ("355-acceptance-004010.x12", false),
+        ("997-ack.x12", false),
+        ("997-ack-005010.x12", false),
+        ("999-ack.x12", false),
+    ];
+    for (name, independent) in files {
+        let (sets, diags) = read_sets(&sample(name));
+        let want: Vec<String> = if independent { vec!["X12E011".into()] } else { Vec::new() };
+        assert_eq!(diags, want, "{name}");
+        assert_eq!(sets.len(), 1, "{name}");
+        assert!(
+            sets.iter().all(|(_, s, e)| *s == entrywatch::parse::x12::AckStatus::Accepted && e.is_empty()),
+            "{name}: {sets:?}"
+        );
+    }
+}
+
+/// Maximum use in 309, 810, 850, 856: the source gives single (max 1) or repeating (no maximum:
+/// never enforced, so never a false rejection). Every single segment of the set's top level that
+/// the sample carries once (at the limit: clean) is rejected when it occurs twice (AK304 5), in
+/// 004010 and 005010.
+#[test]
+fn single_segments_at_the_limit_and_one_over() {
+    let g = Grammars::embedded().expect("grammars");
+    let files = [
+        ("850", "850-standard-004010.x12"),
+        ("850", "850-standard-005010.x12"),
+        ("856", "856-standard-004010.x12"),
+        ("856", "856-standard-005010.x12"),
+        ("810", "810-standard-004010.x12"),
+        ("810", "810-standard-005010.x12"),
+        ("309", "309-manifest.x12"),
+        ("309", "309-manifest-004010.x12"),
+    ];
+    let mut over = 0;
+    for (set, name) in files {
+        let text = sample(name);
+        let (sets, diags) = read_sets(&text);
+        assert!(diags.is_empty() && sets.iter().all(|(_, _, e)| e.is_empty()), "{name} at the limit");
+        let singles: Vec<String> = g.x12.sets[set]
+            .structure
+            .iter()
+            .filter_map(|n| match n {
+                Node::Segment { id, max: 1, .. } => Some(entrywatch::grammar::x12::seg_name(*id)),
+                _ => None,
+            })
+            .filter(|s| s != "ST" && s != "SE")
+            .collect();
+        let lines: Vec<&str> = text.lines().collect();
+        let st = lines.iter().position(|l| l.starts_with("ST*")).expect("ST");
+        for id in singles {
+            let Some(at) = lines.iter().skip(st + 1).position(|l| l.starts_with(&format!("{id}*"))) else { continue };
+            let at = st + 1 + at;
+            let mut twice: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+            twice.insert(at + 1, lines[at].to_string());
+            let se = twice.iter().position(|l| l.starts_with("SE*")).expect("SE");
+            let f: Vec<&str> = twice[se].trim_end_matches('~').split('*').collect();
+            let n: usize = f[1].parse().expect("SE01");
+            twice[se] = format!("SE*{}*{}~", n + 1, f[2]);
+            let (sets, _) = read_sets(&(twice.join("\n") + "\n"));
+            assert_eq!(sets[0].2, vec![(id.clone(), 5)], "{name}: {id} twice");
+            assert_eq!(sets[0].1, entrywatch::parse::x12::AckStatus::Rejected, "{name}: {id} twice");
+            over += 1;
+        }
+    }
+    assert!(over >= 16, "{over}");
+}

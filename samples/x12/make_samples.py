@@ -161,6 +161,19 @@ S850_OLD = [
     ["DTM", "002", "260201"], ["N1", "ST", "ENTRYWATCH IMPORTS INC", "92", "DC01"],
     ["PO1", "1", "100", "DZ", "12.5", "PE", "VP", "SW-00001"], ["CTT", "1"],
 ]
+# 003060 (6-digit dates) 810 and 856.
+S810_OLD = [
+    ["BIG", "260203", "INV-79", "260110", "PO-4500014"], ["REF", "IA", "V0001"],
+    ["N1", "RE", "ACME TEXTILES LTD", "92", "ACME"], ["ITD", "01", "3"], ["DTM", "011", "260203"], ["FOB", "PP"],
+    ["IT1", "1", "100", "DZ", "12.5", "", "VP", "SW-00001"], ["PID", "F", "", "", "", "MENS SWEATERS COTTON"],
+    ["TDS", "125000"], ["CTT", "1"],
+]
+S856_OLD = [
+    ["BSN", "00", "SH0003", "260203", "1012"], ["HL", "1", "", "S"], ["TD5", "B", "2", "MAEU", "S"],
+    ["REF", "BM", "MAEU123456789"], ["DTM", "011", "260203"], ["N1", "ST", "ENTRYWATCH IMPORTS INC", "92", "DC01"],
+    ["HL", "2", "1", "O"], ["PRF", "PO-4500014", "", "", "260110"],
+    ["HL", "3", "2", "I"], ["LIN", "1", "VP", "SW-00001"], ["SN1", "", "24", "EA"], ["CTT", "3"],
+]
 
 
 def one(set_id, fid, body, version="005010", isav="00501", ctl="000000101", rep="^", st03=None):
@@ -188,6 +201,15 @@ def main():
     write("810-standard-005010.x12", render([one("810", "IN", S810)]))
     write("850-older-003060.x12", render([one("850", "PO", S850_OLD, version="003060", isav="00306", rep="U")]))
     write("856-newer-005030.x12", render([one("856", "SH", S856, version="005030", isav="00503")]))
+    write("810-older-003060.x12", render([one("810", "IN", S810_OLD, version="003060", isav="00306", rep="U")]))
+    write("856-older-003040.x12", render([one("856", "SH", S856_OLD, version="003040", isav="00304", rep="U")]))
+    write("850-newer-005030.x12", render([one("850", "PO", S850, version="005030", isav="00503")]))
+    write("810-newer-005030.x12", render([one("810", "IN", S810, version="005030", isav="00503")]))
+    # CBP's sets and the acks in the other dictionary version
+    write("309-manifest-004010.x12", render([one("309", "SO", B309, version="004010", isav="00401", rep="U")]))
+    write("353-events-004010.x12", render([one("353", "SO", B353, version="004010", isav="00401", rep="U")]))
+    write("355-acceptance-004010.x12", render([one("355", "SO", B355, version="004010", isav="00401", rep="U")]))
+    write("997-ack-005010.x12", render([one("997", "FA", B997)]))
 
     # quirks
     write("quirk-delimiters.x12", render([interchange("000000201", [group("AU", "201", "005010", [txn("350", "0001", B350)])],

@@ -106,6 +106,46 @@ pub struct SegmentDef {
     /// `["*"]` in a dictionary: a standard segment whose elements no source at hand describes
     /// reliably. Only its id and its place in the set are checked, never its elements.
     pub open: bool,
+    /// Each element's [`Rule`], in a compact table beside `elements` (the validator's hot path
+    /// reads these, a few cache lines per segment, and `elements` only for the rare cases).
+    pub rules: Vec<Rule>,
+    /// The number of elements up to the last mandatory one.
+    pub required: usize,
+}
+
+/// What the validator's fast path does with a non-empty value (see [`Rule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// AN, or ID without a code list: the length only (for printable ASCII values).
+    Length,
+    /// ID with a code list: the length, then the code.
+    Code,
+    /// N, R, DT, TM: the full value check.
+    Value,
+    /// B and C: not checked on the fast path.
+    Skip,
+}
+
+/// The compact form of an [`ElementDef`] that the validator reads per element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub kind: RuleKind,
+    pub mandatory: bool,
+    pub min: u32,
+    pub max: u32,
+}
+
+impl Rule {
+    pub fn of(e: &ElementDef) -> Rule {
+        let kind = match e.ty {
+            ElemType::AN => RuleKind::Length,
+            ElemType::ID if e.codes.is_some() => RuleKind::Code,
+            ElemType::ID => RuleKind::Length,
+            ElemType::N(_) | ElemType::R | ElemType::DT | ElemType::TM => RuleKind::Value,
+            ElemType::B | ElemType::C => RuleKind::Skip,
+        };
+        Rule { kind, mandatory: e.req == Req::M, min: e.min, max: e.max }
+    }
 }
 
 impl SegmentDef {
@@ -443,7 +483,7 @@ fn load_segments(
             errors.push(GrammarError::new("G102", path, format!("{id:?} is not a segment id")));
             continue;
         };
-        let mut def = SegmentDef { id: id.clone(), elements: Vec::new(), open: false };
+        let mut def = SegmentDef { id: id.clone(), elements: Vec::new(), open: false, rules: Vec::new(), required: 0 };
         if elems.len() == 1 && elems.first().is_some_and(|e| e == "*") {
             def.open = true;
             d.insert(sid, def);
@@ -455,6 +495,8 @@ fn load_segments(
                 Err((code, msg)) => errors.push(GrammarError::new(code, path, format!("{id}: {msg}"))),
             }
         }
+        def.rules = def.elements.iter().map(Rule::of).collect();
+        def.required = def.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1);
         d.insert(sid, def);
     }
     d

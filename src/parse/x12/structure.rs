@@ -3,7 +3,7 @@
 
 use super::segment::Segment;
 use crate::grammar::x12::{
-    seg_id, seg_name, ElemType, ElementDef, Node, Req, SegId, SegmentDef, SegmentDict, SetGrammar,
+    seg_id, seg_name, ElemType, ElementDef, Node, Req, RuleKind, SegId, SegmentDef, SegmentDict, SetGrammar,
 };
 use serde::Serialize;
 
@@ -161,8 +161,7 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 /// Check a segment's elements against its definition, appending element errors.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
     let mut fast = FastCheck::new(seg.delimiters);
-    let required = def.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1);
-    fast.check(seg, def, required, out);
+    fast.check(seg, def, def.required, out);
 }
 
 /// Byte classes of the fast element check.
@@ -280,32 +279,22 @@ impl FastCheck {
         ok
     }
 
-    /// [`check_value`] for a value known to be printable ASCII.
-    #[inline]
-    fn check_plain(&mut self, e: &ElementDef, v: &[u8]) -> Option<u8> {
-        match e.ty {
-            ElemType::AN | ElemType::ID => {
-                let len = v.len() as u32;
-                if len < e.min {
-                    Some(4)
-                } else if len > e.max {
-                    Some(5)
-                } else if e.ty == ElemType::ID && !self.code_ok(e, v) {
-                    Some(7)
-                } else {
-                    None
-                }
-            }
-            _ => check_value(e, v),
-        }
-    }
-
+    /// Is the printable-ASCII value `v` of element `n` (1-based) clean? Reads the compact rule
+    /// table; the full definition only for codes and numbers, dates and times.
     #[inline(always)]
     fn ok_value(&mut self, def: &SegmentDef, n: usize, v: &[u8]) -> bool {
-        match def.elements.get(n.wrapping_sub(1)) {
-            None => false,
-            Some(e) if v.is_empty() => e.req != Req::M,
-            Some(e) => matches!(e.ty, ElemType::B | ElemType::C) || self.check_plain(e, v).is_none(),
+        let i = n.wrapping_sub(1);
+        let Some(r) = def.rules.get(i) else { return false };
+        if v.is_empty() {
+            return !r.mandatory;
+        }
+        match r.kind {
+            RuleKind::Length => (r.min..=r.max).contains(&(v.len() as u32)),
+            RuleKind::Skip => true,
+            RuleKind::Code => {
+                (r.min..=r.max).contains(&(v.len() as u32)) && def.elements.get(i).is_some_and(|e| self.code_ok(e, v))
+            }
+            RuleKind::Value => def.elements.get(i).is_some_and(|e| check_value(e, v).is_none()),
         }
     }
 
@@ -323,7 +312,7 @@ impl FastCheck {
         let raw = seg.raw();
         let id = seg.id();
         let body = raw.get(id.len()..).unwrap_or(&[]);
-        if id == b"BIN" {
+        if id.len() == 3 && id.first() == Some(&b'B') && id.get(1..) == Some(&b"IN"[..]) {
             return check_elements_general(seg, def, out);
         }
         let mut n = 0usize;
@@ -471,9 +460,37 @@ pub struct StructureValidator<'g> {
     fast: FastCheck,
     /// Remembered structure searches (see [`search`]), kept across sets.
     search_cache: Vec<(usize, usize, SegId, usize)>,
-    /// Direct-mapped cache of segment definitions for the current set's context, each with the
-    /// number of elements up to its last mandatory one.
-    def_cache: [(SegId, Option<&'g SegmentDef>, usize); DEF_SLOTS],
+    /// Direct-mapped cache of segment definitions for the current set's context.
+    def_cache: [(SegId, Option<&'g SegmentDef>); DEF_SLOTS],
+    /// Remembered placements (see [`Step`]) for the current set's context.
+    steps: Vec<Step<'g>>,
+}
+
+/// Slots of the placement memo (a power of two).
+const STEP_SLOTS: usize = 512;
+
+/// A remembered placement. Where a segment goes depends only on the innermost open frame (its
+/// node slice and position: the frames around it are fixed by the structure) and the segment id,
+/// and so do the mandatory segments skipped on the way (a frame's nodes after its position have
+/// not occurred yet). A step that skipped none (`clean`) is replayed without searching: close
+/// `pops` frames, then take node `j` of the frame on top; only the repeat counts are live.
+#[derive(Debug, Clone, Copy)]
+struct Step<'g> {
+    /// Address of the innermost frame's node slice; 0 = empty slot.
+    nodes: usize,
+    pos: u32,
+    id: SegId,
+    pops: u32,
+    j: u32,
+    def: Option<&'g SegmentDef>,
+}
+
+const NO_STEP: Step<'static> = Step { nodes: 0, pos: 0, id: 0, pops: 0, j: 0, def: None };
+
+#[inline]
+fn step_slot(nodes: usize, pos: usize, id: SegId) -> usize {
+    let key = (nodes as u64).rotate_left(23) ^ (pos as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64;
+    (key.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 41) as usize & (STEP_SLOTS - 1)
 }
 
 impl<'g> StructureValidator<'g> {
@@ -490,7 +507,8 @@ impl<'g> StructureValidator<'g> {
                 repetition: None,
                 terminator: super::delimiters::Terminator::new(b"~"),
             }),
-            def_cache: [(0, None, 0); DEF_SLOTS],
+            def_cache: [(0, None); DEF_SLOTS],
+            steps: vec![NO_STEP; STEP_SLOTS],
         };
         v.reset(ctx);
         v
@@ -505,7 +523,8 @@ impl<'g> StructureValidator<'g> {
                 _ => false,
             };
         if !same {
-            self.def_cache = [(0, None, 0); DEF_SLOTS];
+            self.def_cache = [(0, None); DEF_SLOTS];
+            self.steps.fill(NO_STEP);
         }
         self.ctx = ctx;
         self.stack.clear();
@@ -562,24 +581,58 @@ impl<'g> StructureValidator<'g> {
             out.push(self.seg_error(seg, 1));
             return;
         };
+        // The innermost frame, unless the set has not started (ST not yet counted).
+        let key = match self.stack.last() {
+            Some(f) if self.ctx.set.is_some() && (self.stack.len() > 1 || f.pos > 0) => {
+                Some((f.nodes.as_ptr() as usize, f.pos))
+            }
+            _ => None,
+        };
+        if let Some((nodes, pos)) = key {
+            let h = step_slot(nodes, pos, id);
+            if let Some(&st) = self.steps.get(h) {
+                if st.nodes == nodes && st.pos as usize == pos && st.id == id {
+                    for _ in 0..st.pops {
+                        if let Some(f) = self.stack.pop() {
+                            self.counts.truncate(f.base);
+                        }
+                    }
+                    self.take(st.j as usize, seg, out);
+                    self.check_elements_of(st.def, seg, out);
+                    return;
+                }
+            }
+        }
         let h = (id.wrapping_mul(0x9E37_79B1) >> 24) as usize & (DEF_SLOTS - 1);
-        let (def, required) = match self.def_cache.get(h) {
-            Some(&(k, d, r)) if k == id => (d, r),
+        let def = match self.def_cache.get(h) {
+            Some(&(k, d)) if k == id => d,
             _ => {
                 let d = self.ctx.def(id);
-                let r = d.map_or(0, |d| d.elements.iter().rposition(|e| e.req == Req::M).map_or(0, |i| i + 1));
                 if let Some(slot) = self.def_cache.get_mut(h) {
-                    *slot = (id, d, r);
+                    *slot = (id, d);
                 }
-                (d, r)
+                d
             }
         };
         if self.ctx.set.is_some() {
-            self.place(id, seg, def.is_some(), out);
+            let placed = self.place(id, seg, def.is_some(), out);
+            if let (Some((nodes, pos)), Some((pops, j))) = (key, placed) {
+                let fits = |n: usize| u32::try_from(n).ok();
+                if let (Some(pos32), Some(pops), Some(j), Some(slot)) =
+                    (fits(pos), fits(pops), fits(j), self.steps.get_mut(step_slot(nodes, pos, id)))
+                {
+                    *slot = Step { nodes, pos: pos32, id, pops, j, def };
+                }
+            }
         }
+        self.check_elements_of(def, seg, out);
+    }
+
+    #[inline]
+    fn check_elements_of(&mut self, def: Option<&SegmentDef>, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
         if let Some(def) = def.filter(|d| !d.open) {
             self.scratch.clear();
-            self.fast.check(seg, def, required, &mut self.scratch);
+            self.fast.check(seg, def, def.required, &mut self.scratch);
             if !self.scratch.is_empty() {
                 let mut e = self.seg_error(seg, 8);
                 e.elements = std::mem::take(&mut self.scratch);
@@ -600,7 +653,15 @@ impl<'g> StructureValidator<'g> {
         }
     }
 
-    fn place(&mut self, id: SegId, seg: &Segment<'_>, known: bool, out: &mut Vec<SegmentError>) {
+    /// Place a segment in the structure. Returns `(frames closed, node taken)` when the step
+    /// skipped no mandatory segment (it may then be replayed, see [`Step`]).
+    fn place(
+        &mut self,
+        id: SegId,
+        seg: &Segment<'_>,
+        known: bool,
+        out: &mut Vec<SegmentError>,
+    ) -> Option<(usize, usize)> {
         // Search the open frames, innermost first, from each frame's position forward.
         // Repeating the node at the frame's current position of a loop trigger within its own
         // loop frame is handled by the parent (j == 0 in a loop frame is never searched).
@@ -624,18 +685,29 @@ impl<'g> StructureValidator<'g> {
                 2
             };
             out.push(self.seg_error(seg, code));
-            return;
+            return None;
         };
+        let before = out.len();
+        let pops = self.stack.len() - (level + 1);
         while self.stack.len() > level + 1 {
             self.pop(seg, out);
         }
-        let Some(f) = self.stack.last().copied() else { return };
+        let f = self.stack.last().copied()?;
         let from = if f.pos == j { j } else { f.pos + 1 };
         let from = if f.pos == 0 && self.counts.get(f.base).copied() == Some(0) { 0 } else { from };
         self.missing(&f, from, j, seg, out);
-        if let Some(top) = self.stack.last_mut() {
-            top.pos = j;
-        }
+        let clean = out.len() == before;
+        self.take(j, seg, out);
+        clean.then_some((pops, j))
+    }
+
+    /// Take node `j` of the frame on top: count it (over its maximum: AK304 5 for a segment,
+    /// 4 for a loop) and open the loop it starts.
+    #[inline]
+    fn take(&mut self, j: usize, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        let Some(top) = self.stack.last_mut() else { return };
+        top.pos = j;
+        let f = *top;
         let Some(c) = self.counts.get_mut(f.base + j) else { return };
         *c += 1;
         let count = *c;
