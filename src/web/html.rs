@@ -97,7 +97,7 @@ pub fn page(title: &str, active: &str, now: DateTime<FixedOffset>, body: &str) -
 /// The colour class for a status word.
 pub fn tone(status: &str) -> &'static str {
     match status {
-        "accepted" | "released" | "liquidated" | "none" | "final" | "paid" | "as-filed" => "ok",
+        "accepted" | "released" | "liquidated" | "none" | "final" | "paid" | "as-filed" | "done" => "ok",
         "filed" | "pending" | "preliminary" | "minor" | "scheduled" | "extended" | "estimated" | "warning" => "warn",
         "rejected" | "held" | "major" | "suspended" | "cancelled" | "deleted" | "overdue" | "critical" => "bad",
         "unliquidated" | "no-pre-entry" | "info" => "info",

@@ -416,7 +416,11 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
     // Deadlines.
     let mut rows = String::new();
     for d in &e.deadlines {
-        let (left, tone) = days_left(now, d.due);
+        // A handled deadline (PSC filed, statement paid, ...) is shown as done.
+        let (left, tone) = match days_left(now, d.due) {
+            _ if d.done => ("done".to_string(), "done"),
+            (n, t) => (n.to_string(), t),
+        };
         let _ = write!(
             rows,
             "<tr><td>{}</td><td>{}</td><td class=\"n\"><span class=\"badge {}\">{left}</span></td><td>{}</td><td class=\"muted wrap\">{}</td></tr>",
