@@ -206,6 +206,26 @@ pub fn run_run(args: &RunArgs) -> i32 {
                     Ok(())
                 });
             }
+            // A store write that failed (disk full) cannot be undone in this process: once
+            // the data dir takes writes again, stop with a failure so systemd restarts us on
+            // the store as it is on disk; the held files are then applied once.
+            let probe_dir = handler.pipeline().layout().data_dir.clone();
+            daemon.add_task("store-health", move |mut shutdown, _config| async move {
+                loop {
+                    tokio::select! {
+                        _ = shutdown.wait() => return Ok(()),
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
+                    if let Some(e) = crate::health::store_failed() {
+                        let dir = probe_dir.clone();
+                        if tokio::task::spawn_blocking(move || crate::health::space_is_back(&dir)).await.unwrap_or(false) {
+                            return Err(anyhow::anyhow!(
+                                "a store write failed ({e}); the data dir takes writes again: restarting to reopen the store"
+                            ));
+                        }
+                    }
+                }
+            });
             let scheduler_store = store.clone();
             let dashboard_store = dashboard_enabled.then(|| store.clone());
             let mailer_wake = wake.clone();
