@@ -4,6 +4,8 @@
 //! dashboard connections; a dashboard port taken and a mailer without its password stop the
 //! daemon with a non-zero exit; file names cannot forge log lines.
 
+// tests/smtp includes tests/support/net.rs as tests/support does (one free_port for both).
+#[allow(clippy::duplicate_mod)]
 mod smtp;
 mod support;
 
@@ -128,7 +130,8 @@ fn links_and_names_that_are_not_utf8_in_a_watched_inbox() {
 fn file_names_and_narratives_cannot_forge_logs_pages_or_mails() {
     let s =
         Setup::new("[[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n");
-    let d = s.start(&[]);
+    // A 350 names no importer and no filing follows here: do not hold its alerts long.
+    let d = s.start(&[("ENTRYWATCH_ALERT_SETTLE_SECS", "1")]);
     let name = "x\nINFO FileIngested file=forged \u{1b}[2J\u{202e}txt.exe";
     std::fs::write(s.inbox().join(name), b"junk\n").unwrap();
     let q = s.data().join("quarantine/broker");
@@ -314,15 +317,20 @@ fn files_in_any_order_through_the_daemon_send_the_same_mails() {
              [[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\", \"rejection\", \"variance\", \"deadline\", \"statement\", \"liquidation\"]\nmin-severity = \"info\"\n"
         ));
         let server = smtp::Server::start(smtp_port, &s.root.join("smtp"), &[]);
-        let d = s.start(&[]);
+        // The scheduler passes after every file (not at most every 30 s); an entry's facts
+        // count as settled 8 s after its last file (the default is 2 minutes).
+        let d = s.start(&[("ENTRYWATCH_SCHEDULER_WAKE_SECS", "0"), ("ENTRYWATCH_ALERT_SETTLE_SECS", "8")]);
         for (n, i) in order.iter().enumerate() {
             let bytes =
                 std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/abi").join(files[*i])).unwrap();
             std::fs::write(s.inbox().join(files[*i]), bytes).unwrap();
             let done = wait_until(Duration::from_secs(20), || archived(&s.data()).len() == n + 1);
             assert!(done, "{} not archived in order {order:?}:\n{}", files[*i], d.log_tail());
+            // The scheduler and the mailer look at this state before the next file lands.
+            std::thread::sleep(Duration::from_millis(1500));
         }
-        // Let the mailer drain: the count stops moving.
+        // The entry settles; then let the mailer drain: the count stops moving.
+        std::thread::sleep(Duration::from_secs(10));
         let mut last = usize::MAX;
         let settled = wait_until(Duration::from_secs(30), || {
             std::thread::sleep(Duration::from_millis(1500));
@@ -335,6 +343,8 @@ fn files_in_any_order_through_the_daemon_send_the_same_mails() {
         d.stop();
         let m = mails_by_subject(&server);
         assert!(m.values().all(|&n| n == 1), "a mail twice in order {order:?}: {m:#?}");
+        assert!(m.keys().any(|(_, s)| s.contains("REMINDER")), "the scheduler ran: {m:#?}");
+        assert!(m.keys().all(|(_, s)| s.contains("(12-345678900)")), "every mail names the importer: {m:#?}");
         seen.push((order, m));
     }
     for (order, m) in &seen[1..] {

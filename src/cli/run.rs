@@ -231,7 +231,14 @@ pub fn run_run(args: &RunArgs) -> i32 {
             let mailer_wake = wake.clone();
             daemon.add_task("scheduler", move |mut shutdown, config| async move {
                 let cfg = config.borrow().clone();
-                Scheduler::new(scheduler_store, (*cfg).clone(), clock)
+                let mut scheduler = Scheduler::new(scheduler_store, (*cfg).clone(), clock);
+                // Tests shorten the pause between passes started by new facts.
+                if let Some(secs) =
+                    std::env::var("ENTRYWATCH_SCHEDULER_WAKE_SECS").ok().and_then(|v| v.trim().parse::<u64>().ok())
+                {
+                    scheduler = scheduler.with_min_wake_interval(std::time::Duration::from_secs(secs));
+                }
+                scheduler
                     .with_wake(scheduler_wake)
                     .with_mailer_wake(mailer_wake)
                     .run(async move { shutdown.wait().await })
