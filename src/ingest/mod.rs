@@ -490,7 +490,9 @@ impl Pipeline {
         ack_entries.sort();
         ack_entries.dedup();
         let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
-        crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)?;
+        crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)
+            .map_err(IngestError::from)
+            .inspect_err(note_store_failure)?;
         if interp.has_errors() {
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
