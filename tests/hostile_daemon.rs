@@ -61,7 +61,10 @@ impl Setup {
     }
     /// GET a path on the dashboard: (status, body).
     fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut s = match TcpStream::connect(("127.0.0.1", self.port)) {
+            Ok(s) => s,
+            Err(e) => return (0, format!("connect to 127.0.0.1:{}: {e}", self.port)),
+        };
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
         let mut text = String::new();
@@ -329,8 +332,13 @@ fn files_in_any_order_through_the_daemon_send_the_same_mails() {
             // The scheduler and the mailer look at this state before the next file lands.
             std::thread::sleep(Duration::from_millis(1500));
         }
-        // The entry settles; then let the mailer drain: the count stops moving.
+        // The entry settles (8 s after its last file), the scheduler's reminder follows; then
+        // let the mailer drain: the count stops moving.
         std::thread::sleep(Duration::from_secs(10));
+        let reminded = wait_until(Duration::from_secs(60), || {
+            mails_by_subject(&server).keys().any(|(_, subject)| subject.contains("REMINDER"))
+        });
+        assert!(reminded, "the scheduler's reminder in order {order:?}:\n{}", d.log_tail());
         let mut last = usize::MAX;
         let settled = wait_until(Duration::from_secs(30), || {
             std::thread::sleep(Duration::from_millis(1500));
@@ -395,6 +403,14 @@ fn fill(dir: &Path) -> PathBuf {
     p
 }
 
+/// Append to the filler until the filesystem is full again.
+fn top_up(filler: &Path) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(filler).unwrap();
+    let block = vec![0x5Au8; 4096];
+    while f.write_all(&block).is_ok() {}
+    while f.write_all(&[0]).is_ok() {}
+}
+
 #[test]
 fn a_full_disk_is_reported_loses_nothing_and_the_file_is_applied_once_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
@@ -427,11 +443,21 @@ fn a_full_disk_is_reported_loses_nothing_and_the_file_is_applied_once_when_space
     assert_eq!(s.get("/healthz"), (200, "ok\n".to_string()));
     let filler = fill(&mnt);
     std::fs::rename(&staged, inbox.join("hold.x12")).unwrap();
-    // The daemon cannot commit: /healthz says so, the file is held (inbox or work/), nothing archived.
-    let failing = wait_until(Duration::from_secs(30), || s.get("/healthz").0 == 503);
+    // The daemon cannot commit: /healthz says so, the file is held (inbox or work/), nothing
+    // archived. The disk is kept full meanwhile (whatever the daemon frees is taken again).
+    let mut d = d;
+    let failing = wait_until(Duration::from_secs(30), || {
+        top_up(&filler);
+        assert!(d.child.try_wait().unwrap().is_none(), "the daemon stopped while the disk was full:\n{}", d.log_tail());
+        s.get("/healthz").0 == 503
+    });
     assert!(failing, "/healthz while the disk is full: {:?}\n{}", s.get("/healthz"), d.log_tail());
     let held = || names_in(&inbox).len() + names_in(&data.join("work/broker")).len();
-    std::thread::sleep(Duration::from_secs(3));
+    for _ in 0..6 {
+        top_up(&filler);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(d.child.try_wait().unwrap().is_none(), "the daemon stopped while the disk was full:\n{}", d.log_tail());
     assert_eq!(
         held(),
         1,
@@ -444,7 +470,6 @@ fn a_full_disk_is_reported_loses_nothing_and_the_file_is_applied_once_when_space
     // the daemon stops by itself with a failure (exit 2) and systemd (`Restart=on-failure`)
     // starts it again: here the test does what systemd does.
     std::fs::remove_file(&filler).unwrap();
-    let mut d = d;
     let exited = wait_until(Duration::from_secs(30), || d.child.try_wait().unwrap().is_some());
     assert!(exited, "the daemon did not stop after space returned:\n{}", d.log_tail());
     let code = d.child.wait().unwrap().code();

@@ -314,10 +314,11 @@ impl Scheduler {
                         Some(next) => (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
                         None => self.max_sleep,
                     };
-                    // A held reminder is due already: look again when its entry may have settled.
+                    // A held reminder is due already (the plan's next instant is a later one):
+                    // look again when its entry may have settled.
                     match held_wake {
-                        Some(w) if next < w => w,
-                        _ => next,
+                        Some(w) => next.min(w),
+                        None => next,
                     }
                 }
                 Err(e) => {
