@@ -4,6 +4,9 @@
 //! dashboard connections; a dashboard port taken and a mailer without its password stop the
 //! daemon with a non-zero exit; file names cannot forge log lines.
 
+// tests/smtp includes tests/support/net.rs as tests/support does (one free_port for both).
+#[allow(clippy::duplicate_mod)]
+mod smtp;
 mod support;
 
 use std::io::{Read, Write};
@@ -58,7 +61,10 @@ impl Setup {
     }
     /// GET a path on the dashboard: (status, body).
     fn get(&self, path: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut s = match TcpStream::connect(("127.0.0.1", self.port)) {
+            Ok(s) => s,
+            Err(e) => return (0, format!("connect to 127.0.0.1:{}: {e}", self.port)),
+        };
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
         let mut text = String::new();
@@ -127,7 +133,8 @@ fn links_and_names_that_are_not_utf8_in_a_watched_inbox() {
 fn file_names_and_narratives_cannot_forge_logs_pages_or_mails() {
     let s =
         Setup::new("[[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n");
-    let d = s.start(&[]);
+    // A 350 names no importer and no filing follows here: do not hold its alerts long.
+    let d = s.start(&[("ENTRYWATCH_ALERT_SETTLE_SECS", "1")]);
     let name = "x\nINFO FileIngested file=forged \u{1b}[2J\u{202e}txt.exe";
     std::fs::write(s.inbox().join(name), b"junk\n").unwrap();
     let q = s.data().join("quarantine/broker");
@@ -274,4 +281,221 @@ fn the_unit_raises_the_descriptor_limit_above_the_dashboard_connections() {
         .expect("LimitNOFILE= in the unit");
     let web = entrywatch::web::limits::Limits::default().max_connections as u64;
     assert!(limit >= 16 * web, "LimitNOFILE={limit} leaves too little beside {web} dashboard connections");
+}
+
+/// Every mail the SMTP server accepted, as (recipients, subject), counted.
+fn mails_by_subject(server: &smtp::Server) -> std::collections::BTreeMap<(String, String), usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for m in server.received() {
+        let subject = smtp::headers(&m.data)
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("subject"))
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        *out.entry((m.rcpt_tos.join(","), subject)).or_insert(0) += 1;
+    }
+    out
+}
+
+#[test]
+fn files_in_any_order_through_the_daemon_send_the_same_mails() {
+    // An entry's life (filed, accepted, exam, FDA hold, released) dropped one file at a time
+    // into the watched inbox, in the clean order and in orders where CBP's messages come
+    // before the filing they answer. Real SMTP; the deadline scheduler and the no-release
+    // check run after every commit, as they do in service.
+    let files = [
+        "life-01-ae-filed.abi",
+        "life-02-ax-accepted.abi",
+        "life-03-so-exam.abi",
+        "life-04-so-fda-hold.abi",
+        "life-06-so-released.abi",
+    ];
+    let orders: [[usize; 5]; 3] = [[0, 1, 2, 3, 4], [2, 3, 4, 1, 0], [1, 4, 0, 3, 2]];
+    let mut seen = Vec::new();
+    for order in orders {
+        let smtp_port = smtp::free_port();
+        let s = Setup::new(&format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nfrom = \"ew <ew@example.com>\"\ntimeout-secs = 5\n\
+             [alerts]\nno-release-days = 1\n\
+             [[route]]\nto = [\"c@example.com\"]\ncategories = [\"disposition\", \"rejection\", \"variance\", \"deadline\", \"statement\", \"liquidation\"]\nmin-severity = \"info\"\n"
+        ));
+        let server = smtp::Server::start(smtp_port, &s.root.join("smtp"), &[]);
+        // The scheduler passes after every file (not at most every 30 s); an entry's facts
+        // count as settled 8 s after its last file (the default is 2 minutes).
+        let d = s.start(&[("ENTRYWATCH_SCHEDULER_WAKE_SECS", "0"), ("ENTRYWATCH_ALERT_SETTLE_SECS", "8")]);
+        for (n, i) in order.iter().enumerate() {
+            let bytes =
+                std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/abi").join(files[*i])).unwrap();
+            std::fs::write(s.inbox().join(files[*i]), bytes).unwrap();
+            let done = wait_until(Duration::from_secs(20), || archived(&s.data()).len() == n + 1);
+            assert!(done, "{} not archived in order {order:?}:\n{}", files[*i], d.log_tail());
+            // The scheduler and the mailer look at this state before the next file lands.
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        // The entry settles (8 s after its last file), the scheduler's reminder follows; then
+        // let the mailer drain: the count stops moving.
+        std::thread::sleep(Duration::from_secs(10));
+        let reminded = wait_until(Duration::from_secs(60), || {
+            mails_by_subject(&server).keys().any(|(_, subject)| subject.contains("REMINDER"))
+        });
+        assert!(reminded, "the scheduler's reminder in order {order:?}:\n{}", d.log_tail());
+        let mut last = usize::MAX;
+        let settled = wait_until(Duration::from_secs(30), || {
+            std::thread::sleep(Duration::from_millis(1500));
+            let now = server.received().len();
+            let same = now == last && now > 0;
+            last = now;
+            same
+        });
+        assert!(settled, "mail did not settle:\n{}", d.log_tail());
+        d.stop();
+        let m = mails_by_subject(&server);
+        assert!(m.values().all(|&n| n == 1), "a mail twice in order {order:?}: {m:#?}");
+        assert!(m.keys().any(|(_, s)| s.contains("REMINDER")), "the scheduler ran: {m:#?}");
+        assert!(m.keys().all(|(_, s)| s.contains("(12-345678900)")), "every mail names the importer: {m:#?}");
+        seen.push((order, m));
+    }
+    for (order, m) in &seen[1..] {
+        assert_eq!(m, &seen[0].1, "order {order:?} against the clean order {:?}", seen[0].0);
+    }
+}
+
+/// Runs `cmd args` and says whether it succeeded.
+fn sh(cmd: &str, args: &[&str]) -> bool {
+    Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// A small tmpfs mounted at `at` for the life of the value, unmounted on drop.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mount one, or say why it cannot be done here. Under CI the test must not skip.
+    fn mount(at: &Path, size: &str) -> Result<Tmpfs, String> {
+        std::fs::create_dir_all(at).unwrap();
+        let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        if !is_root {
+            return Err("not root: mounting a tmpfs needs root (CI runs the tests as root)".into());
+        }
+        let opt = format!("size={size}");
+        if !sh("mount", &["-t", "tmpfs", "-o", &opt, "tmpfs", &at.display().to_string()]) {
+            return Err(format!("mount -t tmpfs -o {opt} failed (no CAP_SYS_ADMIN in this container?)"));
+        }
+        Ok(Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // The daemon may still hold files open when a failed assertion unwinds: lazy unmount.
+        let _ = sh("umount", &["-l", &self.0.display().to_string()]);
+    }
+}
+
+/// Fill the filesystem of `dir` with one file until a write fails (ENOSPC); returns its path.
+fn fill(dir: &Path) -> PathBuf {
+    let p = dir.join("filler");
+    let mut f = std::fs::File::create(&p).unwrap();
+    let block = vec![0xA5u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    // The last partial block: byte by byte until nothing fits.
+    while f.write_all(&[0]).is_ok() {}
+    let _ = f.flush();
+    p
+}
+
+/// Append to the filler until the filesystem is full again.
+fn top_up(filler: &Path) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(filler).unwrap();
+    let block = vec![0x5Au8; 4096];
+    while f.write_all(&block).is_ok() {}
+    while f.write_all(&[0]).is_ok() {}
+}
+
+#[test]
+fn a_full_disk_is_reported_loses_nothing_and_the_file_is_applied_once_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    let _fs = match Tmpfs::mount(&mnt, "24m") {
+        Ok(fs) => fs,
+        Err(why) if std::env::var_os("CI").is_none() => {
+            eprintln!("SKIPPED a_full_disk_...: {why}");
+            return;
+        }
+        Err(why) => panic!("CI is set, so this test must run: {why}"),
+    };
+    // The data dir on the small tmpfs, its inbox beside the data dir's own folders (the same
+    // filesystem: the claim is a rename, the store write is the first thing that needs space).
+    let data = mnt.join("data");
+    let inbox = data.join("inbox/broker");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let staged = mnt.join("staged.x12");
+    std::fs::write(&staged, sample_350()).unwrap();
+    let port = support::net::free_port();
+    let cfg = format!(
+        "data-dir = {:?}\n[daemon]\nrescan-secs = 1\n[dashboard]\nlisten = \"127.0.0.1:{port}\"\n\
+         [[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\nsettle-secs = 1\ntruncated-grace-secs = 2\n",
+        data.display().to_string(),
+        inbox.display().to_string(),
+    );
+    std::fs::write(dir.path().join("ew.toml"), &cfg).unwrap();
+    let s = Setup { _dir: tempfile::tempdir().unwrap(), root: dir.path().to_path_buf(), port };
+    let d = s.start(&[("ENTRYWATCH_RETRY_SECS", "1")]);
+    assert_eq!(s.get("/healthz"), (200, "ok\n".to_string()));
+    let filler = fill(&mnt);
+    std::fs::rename(&staged, inbox.join("hold.x12")).unwrap();
+    // The daemon cannot commit: /healthz says so, the file is held (inbox or work/), nothing
+    // archived. The disk is kept full meanwhile (whatever the daemon frees is taken again).
+    let mut d = d;
+    let failing = wait_until(Duration::from_secs(30), || {
+        top_up(&filler);
+        assert!(d.child.try_wait().unwrap().is_none(), "the daemon stopped while the disk was full:\n{}", d.log_tail());
+        s.get("/healthz").0 == 503
+    });
+    assert!(failing, "/healthz while the disk is full: {:?}\n{}", s.get("/healthz"), d.log_tail());
+    let held = || names_in(&inbox).len() + names_in(&data.join("work/broker")).len();
+    for _ in 0..6 {
+        top_up(&filler);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(d.child.try_wait().unwrap().is_none(), "the daemon stopped while the disk was full:\n{}", d.log_tail());
+    assert_eq!(
+        held(),
+        1,
+        "the file is kept: inbox {:?}, work {:?}",
+        names_in(&inbox),
+        names_in(&data.join("work/broker"))
+    );
+    assert!(archived(&data).is_empty(), "{:?}", archived(&data));
+    // Space returns. The store's engine keeps a failed write for the life of the process, so
+    // the daemon stops by itself with a failure (exit 2) and systemd (`Restart=on-failure`)
+    // starts it again: here the test does what systemd does.
+    std::fs::remove_file(&filler).unwrap();
+    let exited = wait_until(Duration::from_secs(30), || d.child.try_wait().unwrap().is_some());
+    assert!(exited, "the daemon did not stop after space returned:\n{}", d.log_tail());
+    let code = d.child.wait().unwrap().code();
+    assert_eq!(code, Some(2), "a failure exit, for systemd to restart it:\n{}", d.log_tail());
+    assert!(d.log_text().contains("StoreWriteFailed"), "{}", d.log_tail());
+    assert!(archived(&data).is_empty() && held() == 1, "nothing half-done before the restart");
+    drop(d);
+    let d = s.start(&[]);
+    let done = wait_until(Duration::from_secs(60), || archived(&data).len() == 1 && held() == 0);
+    assert!(done, "after the restart: archive {:?}\n{}", archived(&data), d.log_tail());
+    assert!(
+        wait_until(Duration::from_secs(20), || s.get("/healthz") == (200, "ok\n".to_string())),
+        "{:?}",
+        s.get("/healthz")
+    );
+    d.stop();
+    let journal = std::fs::read_to_string(data.join("archive/journal.log")).unwrap();
+    assert_eq!(journal.lines().count(), 1, "applied once: {journal}");
+    // What was reported done is on disk: after a restart the entry is there and the store
+    // takes the next file.
+    let d = s.start(&[]);
+    let (status, page) = s.get("/entries/EEE-1234567-3");
+    assert_eq!(status, 200, "the entry after a restart: {page}\n{}", d.log_tail());
+    let next = String::from_utf8(sample_350()).unwrap().replace("K1*INTENSIVE EXAM REQUIRED", "K1*SECOND FILE");
+    std::fs::write(inbox.join("next.x12"), next).unwrap();
+    assert!(wait_until(Duration::from_secs(30), || archived(&data).len() == 2), "{}", d.log_tail());
+    assert!(s.get("/entries/EEE-1234567-3").1.contains("SECOND FILE"));
+    d.stop();
 }

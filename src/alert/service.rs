@@ -124,6 +124,108 @@ pub async fn deliver_once(
     report
 }
 
+/// How long the daemon holds a new alert whose entry's filing (importer of record) is not
+/// known yet, waiting for it: files from CBP and from the broker land out of order (an `AX` or
+/// `SO` before the `AE` it answers), and an alert mailed at once would name no importer and
+/// miss the routes chosen by importer, where the same files in the clean order name both.
+/// When the filing arrives in time the alert goes out with it; else it goes out as it is.
+/// Measured in real time (not `ENTRYWATCH_NOW`), like an inbox's `settle-secs`;
+/// `ENTRYWATCH_ALERT_SETTLE_SECS` overrides it.
+pub const ALERT_SETTLE: Duration = Duration::from_secs(120);
+
+/// [`ALERT_SETTLE`], or `ENTRYWATCH_ALERT_SETTLE_SECS` when set.
+pub fn alert_settle() -> Duration {
+    std::env::var("ENTRYWATCH_ALERT_SETTLE_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(ALERT_SETTLE)
+}
+
+/// The due items that wait for their entry's filing: new alerts (never attempted) naming an
+/// entry without an importer. Each is looked up again: once the entry has its importer, the
+/// alert takes the filing's facts (importer, port, lines) and the routes they select, and is
+/// released; else it waits until `settle` has passed since this process first saw it.
+/// Returns the identities to leave out of this delivery pass.
+fn settle_waiting(
+    outbox: &SledOutbox,
+    hook: &AlertHook,
+    now: DateTime<FixedOffset>,
+    first_seen: &mut std::collections::HashMap<String, std::time::Instant>,
+    settle: Duration,
+) -> std::collections::HashSet<String> {
+    use super::outbox::{OutboxStore, Payload};
+    let mut hold = std::collections::HashSet::new();
+    let Ok(due) = outbox.due(now) else { return hold };
+    let mut still: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for mut item in due {
+        let Payload::Alert(alert) = &mut item.payload else { continue };
+        if item.attempts > 0 || alert.facts.importer.is_some() {
+            continue;
+        }
+        let Some(en) = alert.facts.entry.clone() else { continue };
+        let facts: Vec<Fact> =
+            outbox.store().get(Table::Facts, en.compact().as_bytes()).ok().flatten().unwrap_or_default();
+        let entry = Entry::derive(&en, &facts);
+        let now_known = super::hook::entry_facts(&entry);
+        if now_known.importer.is_some() {
+            alert.facts.importer = now_known.importer;
+            alert.facts.importer_name = alert.facts.importer_name.take().or(now_known.importer_name);
+            alert.facts.port = alert.facts.port.take().or(now_known.port);
+            if alert.facts.lines.is_empty() {
+                alert.facts.lines = now_known.lines;
+            }
+            let mut to = item.to.clone();
+            for r in rules::routes_for(alert, hook.routes()) {
+                if !to.contains(&r) {
+                    to.push(r);
+                }
+            }
+            item.to = to;
+            match outbox.refresh_queued(&item) {
+                Ok(()) => {
+                    tracing::info!(target: "entrywatch", event = "AlertSettled", alert_id = %item.id, "the entry's filing arrived")
+                }
+                Err(e) => tracing::warn!(target: "entrywatch", event = "OutboxStoreError", error = %e),
+            }
+            first_seen.remove(&item.id);
+            continue;
+        }
+        let seen = *first_seen.entry(item.id.clone()).or_insert_with(std::time::Instant::now);
+        if seen.elapsed() < settle {
+            hold.insert(item.id.clone());
+            still.insert(item.id.clone());
+        }
+    }
+    first_seen.retain(|id, _| still.contains(id));
+    hold
+}
+
+/// The outbox as the delivery pass sees it, without the alerts that wait for their filing.
+struct Settling<'a> {
+    outbox: &'a SledOutbox,
+    hold: &'a std::collections::HashSet<String>,
+}
+
+impl super::outbox::OutboxStore for Settling<'_> {
+    type Error = StoreError;
+    fn insert_new(&self, item: super::outbox::OutboxItem) -> Result<bool, StoreError> {
+        self.outbox.insert_new(item)
+    }
+    fn due(&self, now: DateTime<FixedOffset>) -> Result<Vec<super::outbox::OutboxItem>, StoreError> {
+        Ok(self.outbox.due(now)?.into_iter().filter(|i| !self.hold.contains(&i.id)).collect())
+    }
+    fn mark_sent(&self, id: &str, at: DateTime<FixedOffset>) -> Result<(), StoreError> {
+        self.outbox.mark_sent(id, at)
+    }
+    fn mark_retry(&self, id: &str, attempts: u32, next: DateTime<FixedOffset>, error: &str) -> Result<(), StoreError> {
+        self.outbox.mark_retry(id, attempts, next, error)
+    }
+    fn mark_failed(&self, id: &str, attempts: u32, error: &str, at: DateTime<FixedOffset>) -> Result<(), StoreError> {
+        self.outbox.mark_failed(id, attempts, error, at)
+    }
+}
+
 /// The mailer loop and what it needs. Build with [`MailerLoop::new`], add a wake-up handle
 /// and the hook for the no-release check, then [`MailerLoop::run`].
 pub struct MailerLoop {
@@ -187,6 +289,8 @@ impl MailerLoop {
         tokio::pin!(shutdown);
         let outbox = SledOutbox::new(self.store.clone());
         let mut last_check: Option<std::time::Instant> = None;
+        let mut first_seen = std::collections::HashMap::new();
+        let settle = alert_settle();
         loop {
             let now = self.clock.now();
             if let Some(hook) = &self.hook {
@@ -202,7 +306,23 @@ impl MailerLoop {
                     tracing::warn!(target: "entrywatch", event = "AckRejectionCheckFailed", error = %e);
                 }
             }
-            let report = deliver_once(&self.store, &self.mailer, now, self.tz).await;
+            let report = match &self.hook {
+                Some(hook) => {
+                    let hold = settle_waiting(&outbox, hook, now, &mut first_seen, settle);
+                    let mut pre = Vec::new();
+                    match outbox.make_due_digests(now.with_timezone(&self.tz).date_naive(), now) {
+                        Ok(ids) if !ids.is_empty() => {
+                            tracing::info!(target: "entrywatch", event = "DigestQueued", digests = ids.len());
+                        }
+                        Ok(_) => {}
+                        Err(e) => pre.push(format!("digest: {e}")),
+                    }
+                    let mut r = deliver_due(&Settling { outbox: &outbox, hold: &hold }, &self.mailer, now).await;
+                    r.store_errors.extend(pre);
+                    r
+                }
+                None => deliver_once(&self.store, &self.mailer, now, self.tz).await,
+            };
             for e in &report.store_errors {
                 tracing::warn!(target: "entrywatch", event = "OutboxStoreError", error = %e);
             }

@@ -237,6 +237,19 @@ impl SledOutbox {
     }
 }
 
+impl SledOutbox {
+    /// Rewrite a queued item (its payload and recipients) in place; its due time is kept.
+    pub fn refresh_queued(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let (to, payload) = (item.to.clone(), item.payload.clone());
+        self.update(&item.id, |i| {
+            if i.state == OutboxState::Queued {
+                i.to = to.clone();
+                i.payload = payload.clone();
+            }
+        })
+    }
+}
+
 impl OutboxStore for SledOutbox {
     type Error = StoreError;
 

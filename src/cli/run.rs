@@ -206,12 +206,39 @@ pub fn run_run(args: &RunArgs) -> i32 {
                     Ok(())
                 });
             }
+            // A store write that failed (disk full) cannot be undone in this process: once
+            // the data dir takes writes again, stop with a failure so systemd restarts us on
+            // the store as it is on disk; the held files are then applied once.
+            let probe_dir = handler.pipeline().layout().data_dir.clone();
+            daemon.add_task("store-health", move |mut shutdown, _config| async move {
+                loop {
+                    tokio::select! {
+                        _ = shutdown.wait() => return Ok(()),
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
+                    if let Some(e) = crate::health::store_failed() {
+                        let dir = probe_dir.clone();
+                        if tokio::task::spawn_blocking(move || crate::health::space_is_back(&dir)).await.unwrap_or(false) {
+                            return Err(anyhow::anyhow!(
+                                "a store write failed ({e}); the data dir takes writes again: restarting to reopen the store"
+                            ));
+                        }
+                    }
+                }
+            });
             let scheduler_store = store.clone();
             let dashboard_store = dashboard_enabled.then(|| store.clone());
             let mailer_wake = wake.clone();
             daemon.add_task("scheduler", move |mut shutdown, config| async move {
                 let cfg = config.borrow().clone();
-                Scheduler::new(scheduler_store, (*cfg).clone(), clock)
+                let mut scheduler = Scheduler::new(scheduler_store, (*cfg).clone(), clock);
+                // Tests shorten the pause between passes started by new facts.
+                if let Some(secs) =
+                    std::env::var("ENTRYWATCH_SCHEDULER_WAKE_SECS").ok().and_then(|v| v.trim().parse::<u64>().ok())
+                {
+                    scheduler = scheduler.with_min_wake_interval(std::time::Duration::from_secs(secs));
+                }
+                scheduler
                     .with_wake(scheduler_wake)
                     .with_mailer_wake(mailer_wake)
                     .run(async move { shutdown.wait().await })

@@ -23,7 +23,7 @@ use crate::grammar::codes::AlertSeverity;
 use crate::store::{Store, StoreError, Table};
 use chrono::{DateTime, Days, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -184,12 +184,36 @@ pub struct Pass {
 
 /// [`remind_once`] plus the next reminder instant, from one read of the store.
 pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<Pass, StoreError> {
+    remind_pass_settled(store, config, now, &mut |_, _| true).map(|(pass, _)| pass)
+}
+
+/// [`remind_pass`] for entries whose facts have settled only: `settled(entry, fact count)`
+/// says whether an entry's reminders may be queued now (the daemon's scheduler holds those of
+/// an entry whose facts are still arriving: an `SO` release before the `AE` it follows would
+/// otherwise make a "summary filing due" reminder a clean run never sends). Only the entries
+/// with a reminder due are asked. The second value says whether a due reminder was held.
+pub fn remind_pass_settled(
+    store: &Store,
+    config: &Config,
+    now: DateTime<FixedOffset>,
+    settled: &mut dyn FnMut(&str, usize) -> bool,
+) -> Result<(Pass, bool), StoreError> {
     let plan = ReminderPlan::from_config(&config.deadlines);
     let items = reminder_window(store, &plan, now)?;
     // Looked up one by one: the ledger grows for years, the window does not.
     let is_sent =
         |k: &ReminderKey| matches!(store.get::<ReminderRecord>(Table::Reminders, k.id().as_bytes()), Ok(Some(_)));
-    let due = plan.due(&items, now, &is_sent);
+    let mut due = plan.due(&items, now, &is_sent);
+    let before = due.len();
+    due.retain(|r| {
+        let key = r.key.entry.compact();
+        let facts = match store.get::<crate::domain::EntryRow>(Table::Entries, key.as_bytes()) {
+            Ok(Some(row)) => row.facts,
+            _ => 0,
+        };
+        settled(&key, facts)
+    });
+    let held = due.len() < before;
     let mut n = 0;
     for r in &due {
         let id = r.key.id();
@@ -229,7 +253,28 @@ pub fn remind_pass(store: &Store, config: &Config, now: DateTime<FixedOffset>) -
     // Refund windows left (crate::recovery::window): once per entry and window, same ledger.
     n += recovery_windows(store, config, now)?;
     let next = plan.next_wake(&items, now, &is_sent);
-    Ok(Pass { queued: n, next })
+    Ok((Pass { queued: n, next }, held))
+}
+
+/// Which entries' facts have settled: an entry counts as settled once its number of facts
+/// has not changed for the settle time (real time, as for alerts: see
+/// [`crate::alert::service::ALERT_SETTLE`]). Entries already in the store at the first pass
+/// are settled.
+#[derive(Debug, Default)]
+struct Settle {
+    seen: HashMap<String, (usize, Option<std::time::Instant>)>,
+    first_pass_done: bool,
+}
+
+impl Settle {
+    fn check(&mut self, key: &str, facts: usize, settle: Duration) -> bool {
+        let first = !self.first_pass_done;
+        let slot = self.seen.entry(key.to_string()).or_insert((facts, (!first).then(std::time::Instant::now)));
+        if slot.0 != facts {
+            *slot = (facts, Some(std::time::Instant::now()));
+        }
+        slot.1.is_none_or(|t| t.elapsed() >= settle)
+    }
 }
 
 /// The next instant a reminder not yet recorded becomes due.
@@ -303,19 +348,33 @@ impl Scheduler {
     /// instant, a wake-up or `shutdown`; store errors are logged and retried after a minute.
     pub async fn run<F: Future<Output = ()>>(self, shutdown: F) {
         tokio::pin!(shutdown);
+        let settle_for = crate::alert::service::alert_settle();
+        let mut settle = Settle::default();
         loop {
             let started = std::time::Instant::now();
             let now = self.clock.now();
-            let sleep = match remind_pass(&self.store, &self.config, now) {
-                Ok(pass) => {
+            let pass = remind_pass_settled(&self.store, &self.config, now, &mut |k, n| settle.check(k, n, settle_for));
+            settle.first_pass_done = true;
+            let sleep = match pass {
+                Ok((pass, held)) => {
+                    if held {
+                        tracing::debug!(target: "entrywatch", event = "RemindersHeld", "an entry's facts are still arriving");
+                    }
+                    let held_wake = held.then(|| settle_for.min(self.max_sleep).max(Duration::from_secs(1)));
                     if pass.queued > 0 {
                         if let Some(w) = &self.mailer_wake {
                             w.notify_one();
                         }
                     }
-                    match pass.next {
+                    let next = match pass.next {
                         Some(next) => (next - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
                         None => self.max_sleep,
+                    };
+                    // A held reminder is due already (the plan's next instant is a later one):
+                    // look again when its entry may have settled.
+                    match held_wake {
+                        Some(w) => next.min(w),
+                        None => next,
                     }
                 }
                 Err(e) => {

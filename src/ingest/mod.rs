@@ -388,7 +388,7 @@ impl Pipeline {
             }
         }
         if !committed.is_empty() {
-            let durable = self.store.flush().map_err(IngestError::from).and_then(|_| {
+            let durable = self.flush().and_then(|_| {
                 self.crash_point("after-flush");
                 let recs: Vec<&FileRecord> = committed.iter().map(|c| &c.3).collect();
                 self.journal(&recs)
@@ -458,6 +458,7 @@ impl Pipeline {
         targets: &mut std::collections::HashSet<PathBuf>,
         batch_shas: &std::collections::HashSet<String>,
     ) -> Result<Staged, IngestError> {
+        self.store_usable()?;
         let name = original_name(claimed);
         let meta = std::fs::symlink_metadata(claimed).map_err(ioe(claimed))?;
         if meta.file_type().is_symlink() {
@@ -491,7 +492,9 @@ impl Pipeline {
         ack_entries.sort();
         ack_entries.dedup();
         let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
-        crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)?;
+        crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)
+            .map_err(IngestError::from)
+            .inspect_err(note_store_failure)?;
         if interp.has_errors() {
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
@@ -520,7 +523,7 @@ impl Pipeline {
             entries: Vec::new(),
             duplicates: Vec::new(),
         };
-        match self.apply(&interp, rec)? {
+        match self.apply(&interp, rec).inspect_err(note_store_failure)? {
             Applied::Duplicate => Ok(Staged::Known),
             Applied::Done(entries, rec) => {
                 targets.insert(target.clone());
@@ -531,6 +534,7 @@ impl Pipeline {
 
     /// A claimed file whose bytes the store already knows: finish its archive move, or record a duplicate.
     fn finish_claimed_known(&self, inbox: &Inbox, claimed: &Path) -> Result<Outcome, IngestError> {
+        self.store_usable()?;
         let name = original_name(claimed);
         let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
         let sha = sha256_hex(&bytes);
@@ -553,7 +557,9 @@ impl Pipeline {
     ) -> Result<Outcome, IngestError> {
         let archived = self.layout.data_dir.join(&rec.archive);
         if !archived.exists() {
-            // Crash after commit, before archive: finish what that run started.
+            // Crash after commit, before archive: finish what that run started. The record
+            // is made durable first: a commit whose flush failed (disk full) is in memory only.
+            self.flush()?;
             self.journal(&[&rec])?;
             move_file(claimed, &archived)?;
             let entries = rec.entries.iter().filter_map(|e| e.parse().ok()).collect();
@@ -561,14 +567,17 @@ impl Pipeline {
         }
         let sha = rec.sha256.clone();
         let (n, i) = (name.to_string(), inbox.name.clone());
-        self.store.transaction(|tx| {
-            let mut r: FileRecord = tx.get(Table::Files, sha.as_bytes())?.unwrap_or_else(|| rec.clone());
-            if !r.duplicates.iter().any(|(a, b, c)| *a == n && *b == i && *c == received) {
-                r.duplicates.push((n.clone(), i.clone(), received));
-            }
-            tx.put(Table::Files, sha.as_bytes(), &r)
-        })?;
-        self.store.flush()?;
+        self.store
+            .transaction(|tx| {
+                let mut r: FileRecord = tx.get(Table::Files, sha.as_bytes())?.unwrap_or_else(|| rec.clone());
+                if !r.duplicates.iter().any(|(a, b, c)| *a == n && *b == i && *c == received) {
+                    r.duplicates.push((n.clone(), i.clone(), received));
+                }
+                tx.put(Table::Files, sha.as_bytes(), &r)
+            })
+            .map_err(IngestError::from)
+            .inspect_err(note_store_failure)?;
+        self.flush()?;
         std::fs::remove_file(claimed).map_err(ioe(claimed))?;
         tracing::info!(target: "entrywatch", event = "FileDuplicate", file = %name, inbox = %inbox.name, of = %rec.name);
         Ok(Outcome::Duplicate { of: rec.name })
@@ -658,13 +667,44 @@ impl Pipeline {
         let _g = self.journal_lock.lock().unwrap_or_else(|e| e.into_inner());
         std::fs::create_dir_all(self.layout.archive_root()).map_err(ioe(&path))?;
         let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(ioe(&path))?;
-        f.write_all(text.as_bytes()).and_then(|_| f.sync_data()).map_err(ioe(&path))?;
+        let before = f.metadata().map_err(ioe(&path))?.len();
+        if let Err(e) = f.write_all(text.as_bytes()).and_then(|_| f.sync_data()) {
+            // A full disk can take part of a line: cut it off, so the journal holds whole lines
+            // only and the retry appends the line once.
+            let _ = f.set_len(before).and_then(|_| f.sync_data());
+            return Err(IngestError::Io { path, err: e });
+        }
         Ok(())
+    }
+
+    /// Make every commit durable; a failure is a failed store write (see [`crate::health`]).
+    fn flush(&self) -> Result<(), IngestError> {
+        self.store.flush().map_err(IngestError::from).inspect_err(note_store_failure)
+    }
+
+    /// Refuse to process while a store write of this process has failed: the engine keeps the
+    /// error, and what it holds in memory may not be on disk (a commit whose flush failed),
+    /// so a file must not be taken as known, journaled or archived on its word. Files stay
+    /// claimed until the restart (`entrywatch run` exits non-zero once space is back).
+    fn store_usable(&self) -> Result<(), IngestError> {
+        match crate::health::store_failed() {
+            None => Ok(()),
+            Some(e) => Err(IngestError::Store(StoreError::Io(format!(
+                "a store write failed earlier ({e}); waiting for a restart"
+            )))),
+        }
     }
 
     /// Write one file's facts in ONE transaction (not flushed).
     fn apply(&self, interp: &Interpretation, rec: FileRecord) -> Result<Applied, IngestError> {
         apply(&self.store, &self.hooks, interp, rec, (&self.variance, &self.grammars), &self.index)
+    }
+}
+
+/// Record a failed store write (I/O: disk full ...) for `/healthz` and the restart.
+fn note_store_failure(e: &IngestError) {
+    if let IngestError::Store(StoreError::Io(msg)) = e {
+        crate::health::store_write_failed(msg);
     }
 }
 
