@@ -116,6 +116,8 @@ struct Vals {
     spi: String,
     quantity: Option<i64>,
     uom: String,
+    /// Manufacturer ID (MID): ES-003 "Manufacturer ID", AE 47 type M, pre-entry `manufacturer_id`.
+    manufacturer: String,
 }
 
 fn from_ace(r: &AceRow) -> Vals {
@@ -127,6 +129,7 @@ fn from_ace(r: &AceRow) -> Vals {
         spi: r.spi.clone(),
         quantity: r.quantity_hundredths,
         uom: r.uom.clone(),
+        manufacturer: r.manufacturer.clone(),
     }
 }
 
@@ -142,6 +145,7 @@ fn summary_vals(s: &Summary, line: u32, ordinal: u32) -> Option<Vals> {
         spi: l.spi.clone(),
         quantity: Some(t.quantity_hundredths),
         uom: t.uom.clone(),
+        manufacturer: l.manufacturer_id.clone(),
     })
 }
 
@@ -167,6 +171,7 @@ fn approved_vals(e: &Entry, line: u32, ordinal: u32) -> Option<Vals> {
         spi: l.spi.clone(),
         quantity: Some(l.quantity_hundredths),
         uom: l.uom.clone(),
+        manufacturer: l.manufacturer_id.clone(),
     })
 }
 
@@ -184,6 +189,12 @@ fn differs(field: &str, a: &Vals, b: &Vals, tol: &Tolerance) -> bool {
         "spi" => a.spi.trim() != b.spi.trim(),
         "quantity" => matches!((a.quantity, b.quantity), (Some(x), Some(y)) if x != y),
         "uom" => a.uom.trim() != b.uom.trim(),
+        // A side that names no MID (an older pre-entry CSV, an AE without a 47 record) is not
+        // compared: only two named MIDs can differ.
+        "manufacturer_id" => {
+            let (x, y) = (mid(&a.manufacturer), mid(&b.manufacturer));
+            !x.is_empty() && !y.is_empty() && x != y
+        }
         _ => false,
     }
 }
@@ -201,6 +212,7 @@ fn render(field: &str, v: &Vals) -> Option<String> {
         "spi" => Some(v.spi.clone()),
         "quantity" => v.quantity.map(crate::variance::quantity),
         "uom" => Some(v.uom.clone()),
+        "manufacturer_id" => Some(v.manufacturer.clone()),
         _ => None,
     }
 }
@@ -215,12 +227,18 @@ fn ace_has(field: &str, v: &Vals) -> bool {
         "spi" => !v.spi.is_empty(),
         "quantity" => v.quantity.is_some(),
         "uom" => !v.uom.is_empty(),
+        "manufacturer_id" => !v.manufacturer.trim().is_empty(),
         _ => false,
     }
 }
 
 /// The fields compared per tariff (variance field names, so `[variance.severity]` applies).
-pub const FIELDS: [&str; 7] = ["hts", "value", "duty", "country_of_origin", "spi", "quantity", "uom"];
+pub const FIELDS: [&str; 8] = ["hts", "value", "duty", "country_of_origin", "spi", "quantity", "uom", "manufacturer_id"];
+
+/// A MID as compared: upper case, spaces dropped.
+fn mid(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase()
+}
 
 /// The three-way findings of an entry; `None` when ACE's record of it has not arrived.
 pub fn evaluate(e: &Entry, cfg: &config::Variance) -> Option<ThreeWay> {

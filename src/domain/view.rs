@@ -116,6 +116,16 @@ fn detail(k: &FactKind) -> String {
             };
             format!("ES-003: {} tariff row(s){liq}", ace.rows.len())
         }
+        FactKind::CargoRefs { bills, containers } => {
+            let mut parts = Vec::new();
+            if !bills.is_empty() {
+                parts.push(format!("bill {}", bills.join(", ")));
+            }
+            if !containers.is_empty() {
+                parts.push(format!("container {}", containers.join(", ")));
+            }
+            parts.join("; ")
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! `date`, `time`, `disposition_code`, `free_form_message`), as ABI is read by field name.
 //! `I101` (warning): an X4 whose entry number is not one; `I102` (error): the grammar names none.
 
+use super::abi::bill_ref;
 use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation};
 use crate::domain::{Fact, FactKind};
@@ -32,6 +33,9 @@ struct X4Names {
     time: usize,
     code: usize,
     message: usize,
+    /// X401/X409 bill and its SCAC, X408/X410 master bill and its SCAC, X411/X412 equipment
+    /// (reference/x12.md §1.3; secondary: no CBP 350 guide is among the primary texts).
+    refs: Option<[usize; 6]>,
 }
 
 impl X4Names {
@@ -45,6 +49,16 @@ impl X4Names {
             time: x4.position("time")?,
             code: x4.position("disposition_code")?,
             message: k1.position("free_form_message")?,
+            refs: (|| {
+                Some([
+                    x4.position("bill_of_lading_number")?,
+                    x4.position("scac")?,
+                    x4.position("master_bill_of_lading_number")?,
+                    x4.position("scac_2")?,
+                    x4.position("equipment_initial")?,
+                    x4.position("equipment_number")?,
+                ])
+            })(),
         })
     }
 }
@@ -121,7 +135,20 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
                 release_date: None,
                 release_origin: String::new(),
             };
-            facts.push((en, Fact { at, kind, source: ctx.source(s.line, s.index) }));
+            facts.push((en.clone(), Fact { at, kind, source: ctx.source(s.line, s.index) }));
+            if let Some([bill, scac, master, scac2, ei, eq]) = names.refs {
+                let el = |i: usize| s.element_str(i).trim().to_string();
+                let bills: Vec<String> = [bill_ref(&el(scac), &el(bill)), bill_ref(&el(scac2), &el(master))]
+                    .into_iter()
+                    .filter(|b| !b.is_empty())
+                    .collect();
+                let containers: Vec<String> =
+                    [bill_ref(&el(ei), &el(eq))].into_iter().filter(|c| !c.is_empty()).collect();
+                if !bills.is_empty() || !containers.is_empty() {
+                    let kind = FactKind::CargoRefs { bills, containers };
+                    facts.push((en, Fact { at, kind, source: ctx.source(s.line, s.index) }));
+                }
+            }
         }
     });
     let mut out = Interpretation { facts, diagnostics: outcome.diagnostics, ..Interpretation::default() };
