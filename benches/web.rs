@@ -144,6 +144,9 @@ fn generate(n: usize, now: DateTime<FixedOffset>) -> Vec<EntryView> {
                     summary_accepted: Some(accepted),
                     liquidation: None,
                 },
+                ace: None,
+                three_way: Vec::new(),
+                related: Vec::new(),
             }
         })
         .collect()

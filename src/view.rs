@@ -315,6 +315,59 @@ pub struct EntryView {
     pub summary_history: Vec<SummaryVersion>,
     #[serde(default)]
     pub timestamps: Timestamps,
+    /// ACE's own record (ES-003), when an export listed the entry (docs/ace.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ace: Option<AceSide>,
+    /// The three-way findings: approved / broker (AE) / ACE per differing field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub three_way: Vec<ThreeWayRow>,
+    /// Other entries sharing a link with this one, by link kind (docs/affected.md); filled for
+    /// the entry page only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// ACE's record of an entry: the export it came from and the liquidation facts it states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AceSide {
+    pub file: String,
+    pub inbox: String,
+    /// The row of the export the entry's first tariff row was on.
+    pub row: usize,
+    /// How many exports listed the entry.
+    pub exports: usize,
+    pub rows: usize,
+    pub liquidation_status: String,
+    pub liquidation_date: Option<NaiveDate>,
+    pub final_liquidation: String,
+    pub psc: bool,
+}
+
+/// One three-way finding with the three values side by side (blank where a side has none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ThreeWayRow {
+    pub kind: String,
+    pub severity: String,
+    /// 0 for entry-level findings.
+    pub line: u32,
+    pub tariff: u32,
+    pub field: String,
+    pub approved: Option<String>,
+    pub broker: Option<String>,
+    pub ace: Option<String>,
+    pub ace_row: usize,
+}
+
+/// The entries sharing one link (at most a bounded number shown; `count` is all of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Related {
+    /// `bill`, `container`, `po`, `po-line`, `hts`, `manufacturer`.
+    pub kind: String,
+    /// In words: `bill of lading`.
+    pub title: String,
+    pub value: String,
+    pub entries: Vec<String>,
+    pub count: usize,
 }
 
 impl EntryView {

@@ -33,6 +33,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// Entries shown per link on the entry page (as `entry` shows).
+const RELATED_SHOWN: usize = 20;
+
 /// The read model over the store.
 pub struct StoreModel {
     store: Store,
@@ -241,18 +244,47 @@ impl StoreModel {
     }
 
     fn load(&self, key: &[u8]) -> Option<EntryView> {
+        self.load_with(key, false)
+    }
+
+    /// The entry's view; with `related`, also the entries sharing each of its links.
+    fn load_with(&self, key: &[u8], related: bool) -> Option<EntryView> {
         let en: EntryNumber = std::str::from_utf8(key).ok()?.parse().ok()?;
         match load_entry(&self.store, &en) {
             Ok(Some((mut e, facts))) => {
                 if let Some((cfg, grammars)) = &self.variance {
                     crate::variance::annotate(&mut e, cfg, grammars);
                 }
-                self.view_of(&en, &e, &facts)
+                let mut v = self.view_of(&en, &e, &facts)?;
+                if related {
+                    v.related = self.related_of(&en, &e);
+                }
+                Some(v)
             }
             Ok(None) => None,
             Err(err) => {
                 tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryUnreadable");
                 None
+            }
+        }
+    }
+
+    /// The entries sharing each link of `e` (docs/affected.md), as `entry` lists them.
+    fn related_of(&self, en: &EntryNumber, e: &Entry) -> Vec<view::Related> {
+        match crate::links::related(&self.store, e, RELATED_SHOWN) {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|(l, entries, count)| view::Related {
+                    kind: l.kind.as_str().to_string(),
+                    title: l.kind.title().to_string(),
+                    value: l.value,
+                    entries,
+                    count,
+                })
+                .collect(),
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", entry = %en, error = %err, "LinksUnreadable");
+                Vec::new()
             }
         }
     }
@@ -400,7 +432,8 @@ impl ReadModel for StoreModel {
 
     fn entry(&self, key: &str) -> Option<EntryView> {
         let en: EntryNumber = key.trim().parse().ok()?;
-        self.load(en.compact().as_bytes())
+        // Related entries by link kind: the entry page only (one posting-list read per link).
+        self.load_with(en.compact().as_bytes(), true)
     }
 
     fn metrics(&self) -> Metrics {
@@ -625,6 +658,38 @@ fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, ca
             .filter(|_| l.status == crate::domain::LiquidationStatus::Liquidated)
             .and_then(|d| midnight(d, tz)),
     };
+    // ACE's record and the three-way findings (set by `variance::annotate` before this).
+    v.ace = e.ace.as_ref().map(|r| view::AceSide {
+        file: r.source.file.clone(),
+        inbox: r.source.inbox.clone(),
+        row: r.source.line,
+        exports: r.exports,
+        rows: r.entry.rows.len(),
+        liquidation_status: r.entry.liquidation_status.clone(),
+        liquidation_date: r.entry.liquidation_date,
+        final_liquidation: r.entry.final_liquidation.clone(),
+        psc: r.entry.psc,
+    });
+    v.three_way = e
+        .three_way
+        .as_ref()
+        .map(|t| {
+            t.findings
+                .iter()
+                .map(|f| view::ThreeWayRow {
+                    kind: f.kind.as_str().to_string(),
+                    severity: f.severity.as_str().to_string(),
+                    line: f.line,
+                    tariff: f.ordinal,
+                    field: f.field.clone(),
+                    approved: f.approved.clone(),
+                    broker: f.broker.clone(),
+                    ace: f.ace.clone(),
+                    ace_row: f.ace_row,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     v.deadlines = compute(&deadline_facts(e, facts), cal)
         .into_iter()
         .filter(|d| !d.done)
