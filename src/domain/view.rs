@@ -254,6 +254,15 @@ pub fn entry_text(e: &Entry, facts: &[Fact], tz: chrono_tz::Tz) -> String {
             rec.source.file,
             t.findings.len()
         ));
+        if rec.entry.liquidation_date.is_some() || !rec.entry.liquidation_status.trim().is_empty() {
+            s.push_str(&format!(
+                "  ACE liquidation: {} {} (from {} row {})\n",
+                rec.entry.liquidation_status.trim(),
+                rec.entry.liquidation_date.map(|d| d.to_string()).unwrap_or_default(),
+                rec.source.file,
+                rec.source.line
+            ));
+        }
         for f in &t.findings {
             s.push_str(&format!("  {}\n", f.explanation()));
         }
