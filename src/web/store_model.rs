@@ -522,6 +522,8 @@ fn build_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, ca
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("entry_date".into(), serde_json::Value::String(fallback_date.to_string()));
         obj.insert("deadlines".into(), serde_json::Value::Array(Vec::new()));
+        // `entry --json`'s `ace` object is not the view's: the view's is filled below.
+        obj.remove("ace");
         if let Some(evs) = obj.get_mut("events").and_then(|v| v.as_array_mut()) {
             for ev in evs.iter_mut().filter_map(|v| v.as_object_mut()) {
                 if let Some(d) = ev.get("detail").and_then(|d| d.as_str()).filter(|d| !d.is_empty()) {
