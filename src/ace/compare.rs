@@ -524,6 +524,30 @@ mod tests {
     }
 
     #[test]
+    fn manufacturer_ids_compare_only_where_both_sides_name_one() {
+        let cfg = config::Variance::default();
+        let mut e = entry(vec![
+            AceRow { manufacturer: "CNABCFOO123SHA".into(), ..row(1, "9403608081", Some(240_000), 0) },
+            row(2, "9903880300", None, 60_000),
+        ]);
+        // The broker's AE carries no 47 record: nothing to compare.
+        assert!(evaluate(&e, &cfg).unwrap().findings.is_empty());
+        // The broker's 47 names another MID (spacing and case folded).
+        if let Some(l) = e.filings[0].summary.lines.first_mut() {
+            l.manufacturer_id = "cnabcfoo999sha".into();
+        }
+        let t = evaluate(&e, &cfg).unwrap();
+        assert_eq!(t.findings.len(), 1, "{:?}", t.findings);
+        let f = &t.findings[0];
+        assert_eq!((f.kind, f.field.as_str(), f.line, f.ordinal), (FindingKind::AceBrokerMismatch, "manufacturer_id", 1, 1));
+        assert_eq!((f.broker.as_deref(), f.ace.as_deref()), (Some("cnabcfoo999sha"), Some("CNABCFOO123SHA")));
+        if let Some(l) = e.filings[0].summary.lines.first_mut() {
+            l.manufacturer_id = " CNABCFOO123SHA ".into();
+        }
+        assert!(evaluate(&e, &cfg).unwrap().findings.is_empty());
+    }
+
+    #[test]
     fn a_missing_tariff_and_ignored_fields() {
         let mut cfg = config::Variance::default();
         // ACE shows only the commodity row: the filed Chapter 99 tariff is missing from ACE.

@@ -155,3 +155,45 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
     out.diagnostics.extend(warnings);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Role;
+
+    /// samples/x12/350-holds-exam-release.x12: each X4 names bill MAEU123456789 (or
+    /// MAEU987654321) with SCAC MAEU; the bills become cargo references of the entry, the
+    /// SCAC not doubled. An X4 with equipment initial and number names a container too.
+    #[test]
+    fn x4_bills_and_equipment_become_cargo_refs() {
+        let g = Grammars::embedded().expect("grammars");
+        let received = NaiveDate::from_ymd_opt(2026, 2, 3).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap_or_default();
+        let ctx = FileContext { name: "350.x12", inbox: "broker", role: Role::Broker, sha256: "00", received };
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/x12/350-holds-exam-release.x12"))
+            .expect("sample");
+        let refs = |out: &Interpretation| -> Vec<(Vec<String>, Vec<String>)> {
+            out.facts
+                .iter()
+                .filter_map(|(_, f)| match &f.kind {
+                    FactKind::CargoRefs { bills, containers } => Some((bills.clone(), containers.clone())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let out = interpret(&bytes, &ctx, &g);
+        let got = refs(&out);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert_eq!(got[0], (vec!["MAEU123456789".to_string()], vec![]));
+        assert_eq!(got[4], (vec!["MAEU987654321".to_string()], vec![]));
+        // The same X4 with the bill number alone, a master bill and a container.
+        let text = String::from_utf8(bytes).expect("ascii").replace(
+            "X4*MAEU987654321*100*01*EEE12345673*20260203*1012*1C**MAEU~",
+            "X4*987654321*100*01*EEE12345673*20260203*1012*1C*MB00001*MAEU*MEDU*MSKU*1234565~",
+        );
+        let got = refs(&interpret(text.as_bytes(), &ctx, &g));
+        assert_eq!(
+            got[4],
+            (vec!["MAEU987654321".to_string(), "MEDUMB00001".to_string()], vec!["MSKU1234565".to_string()])
+        );
+    }
+}
