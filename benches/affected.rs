@@ -129,7 +129,11 @@ fn main() {
             found += affected(&store, &cfg, e, &[trig], &cal, today).expect("lookup").matching;
             each.push(t.elapsed().as_secs_f64() * 1e6);
         }
-        println!("affected {name}: {}, {:.1} entries found on average", spread(each), found as f64 / probes.len() as f64);
+        println!(
+            "affected {name}: {}, {:.1} entries found on average",
+            spread(each),
+            found as f64 / probes.len() as f64
+        );
     }
     let mut shown = 0;
     let mut each = Vec::with_capacity(probes.len());

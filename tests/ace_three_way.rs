@@ -309,7 +309,12 @@ fn the_entry_page_and_the_broker_scorecard_show_ace() {
     assert!(html.contains("<dt>ACE liquidation</dt><dd>Liquidated 2026-12-11</dd>"), "{html}");
     // Duty of line 1 tariff 1: approved 1650.00, broker 1650.00, ACE 1750.00, from row 2.
     let cell = |x: &str| format!("<td class=\"mono wrap\">{x}</td>");
-    let duty = format!("<td>1 / 1</td><td>duty</td>{}{}{}<td class=\"n\">2</td>", cell("1650.00"), cell("1650.00"), cell("1750.00"));
+    let duty = format!(
+        "<td>1 / 1</td><td>duty</td>{}{}{}<td class=\"n\">2</td>",
+        cell("1650.00"),
+        cell("1650.00"),
+        cell("1750.00")
+    );
     assert!(html.contains(&duty), "{html}");
     let hts = format!("<td>hts</td>{}{}{}", cell("8471.50.0150"), cell("8471.30.0100"), cell("8471.30.0100"));
     assert!(html.contains(&hts), "{html}");

@@ -209,6 +209,25 @@ fn exam_and_reclassification_through_ingest_name_the_linked_entries() {
     let w: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(w["related"], v["related"]);
     assert_eq!(w["events"], v["events"]);
+
+    // The dashboard's entry page shows the same related entries by link kind.
+    use entrywatch::view::ReadModel;
+    let cfg = entrywatch::config::Config::from_toml(&std::fs::read_to_string(env.config()).unwrap(), "test").unwrap();
+    let model = entrywatch::web::store_model::StoreModel::open(&cfg).expect("store");
+    let page = model.entry(&entry(A).1).expect("entry view");
+    let bill = page.related.iter().find(|r| r.kind == "bill").expect("bill on the page");
+    assert_eq!((bill.value.as_str(), bill.entries.clone(), bill.count), ("MAEU612W0001", vec![entry(B).1], 1));
+    assert_eq!(
+        serde_json::to_value(&page.related).unwrap().as_array().map(Vec::len),
+        v["related"].as_array().map(Vec::len)
+    );
+    let html = entrywatch::web::pages::entry_html(&page, chrono::DateTime::parse_from_rfc3339(NOW).unwrap());
+    assert!(html.contains("Related entries"), "{html}");
+    let row = format!(
+        "<td>bill of lading</td><td class=\"mono\">MAEU612W0001</td><td class=\"wrap\"><a class=\"mono\" href=\"/entries/{0}\">{0}</a></td>",
+        entry(B).1
+    );
+    assert!(html.contains(&row), "{html}");
 }
 
 #[test]

@@ -233,7 +233,8 @@ fn ace_has(field: &str, v: &Vals) -> bool {
 }
 
 /// The fields compared per tariff (variance field names, so `[variance.severity]` applies).
-pub const FIELDS: [&str; 8] = ["hts", "value", "duty", "country_of_origin", "spi", "quantity", "uom", "manufacturer_id"];
+pub const FIELDS: [&str; 8] =
+    ["hts", "value", "duty", "country_of_origin", "spi", "quantity", "uom", "manufacturer_id"];
 
 /// A MID as compared: upper case, spaces dropped.
 fn mid(s: &str) -> String {
@@ -539,7 +540,10 @@ mod tests {
         let t = evaluate(&e, &cfg).unwrap();
         assert_eq!(t.findings.len(), 1, "{:?}", t.findings);
         let f = &t.findings[0];
-        assert_eq!((f.kind, f.field.as_str(), f.line, f.ordinal), (FindingKind::AceBrokerMismatch, "manufacturer_id", 1, 1));
+        assert_eq!(
+            (f.kind, f.field.as_str(), f.line, f.ordinal),
+            (FindingKind::AceBrokerMismatch, "manufacturer_id", 1, 1)
+        );
         assert_eq!((f.broker.as_deref(), f.ace.as_deref()), (Some("cnabcfoo999sha"), Some("CNABCFOO123SHA")));
         if let Some(l) = e.filings[0].summary.lines.first_mut() {
             l.manufacturer_id = " CNABCFOO123SHA ".into();

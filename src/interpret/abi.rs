@@ -478,7 +478,8 @@ impl Ae {
             // sub-house bills; I is an in-bond number, not a bill, and is not a link.
             "23" => {
                 let kind = cx.string(r, "manifest_component_type_code");
-                let bill = bill_ref(cx.text(r, "manifest_component_issuer_code"), cx.text(r, "manifest_component_identifier"));
+                let bill =
+                    bill_ref(cx.text(r, "manifest_component_issuer_code"), cx.text(r, "manifest_component_identifier"));
                 if matches!(kind.as_str(), "M" | "H" | "S") && !bill.is_empty() {
                     if let Some((_, s, _)) = self.cur.as_mut() {
                         if !s.bills.contains(&bill) {

@@ -89,6 +89,9 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             }
             return;
         };
+        // The bills and containers the set's X4s name: one cargo-refs fact per entry (at its
+        // first X4), so the timeline shows them once.
+        let mut refs: std::collections::BTreeMap<String, (EntryNumber, Fact)> = std::collections::BTreeMap::new();
         for (i, s) in segs.iter().enumerate() {
             if s.id() != b"X4" {
                 continue;
@@ -138,18 +141,30 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             facts.push((en.clone(), Fact { at, kind, source: ctx.source(s.line, s.index) }));
             if let Some([bill, scac, master, scac2, ei, eq]) = names.refs {
                 let el = |i: usize| s.element_str(i).trim().to_string();
-                let bills: Vec<String> = [bill_ref(&el(scac), &el(bill)), bill_ref(&el(scac2), &el(master))]
-                    .into_iter()
-                    .filter(|b| !b.is_empty())
-                    .collect();
-                let containers: Vec<String> =
-                    [bill_ref(&el(ei), &el(eq))].into_iter().filter(|c| !c.is_empty()).collect();
-                if !bills.is_empty() || !containers.is_empty() {
-                    let kind = FactKind::CargoRefs { bills, containers };
-                    facts.push((en, Fact { at, kind, source: ctx.source(s.line, s.index) }));
+                let slot = refs.entry(en.compact()).or_insert_with(|| {
+                    let f = Fact {
+                        at,
+                        kind: FactKind::CargoRefs { bills: Vec::new(), containers: Vec::new() },
+                        source: ctx.source(s.line, s.index),
+                    };
+                    (en.clone(), f)
+                });
+                if let FactKind::CargoRefs { bills, containers } = &mut slot.1.kind {
+                    for b in [bill_ref(&el(scac), &el(bill)), bill_ref(&el(scac2), &el(master))] {
+                        if !b.is_empty() && !bills.contains(&b) {
+                            bills.push(b);
+                        }
+                    }
+                    let c = bill_ref(&el(ei), &el(eq));
+                    if !c.is_empty() && !containers.contains(&c) {
+                        containers.push(c);
+                    }
                 }
             }
         }
+        facts.extend(refs.into_values().filter(
+            |(_, f)| matches!(&f.kind, FactKind::CargoRefs { bills, containers } if !bills.is_empty() || !containers.is_empty()),
+        ));
     });
     let mut out = Interpretation { facts, diagnostics: outcome.diagnostics, ..Interpretation::default() };
     out.diagnostics.extend(warnings);
@@ -162,8 +177,8 @@ mod tests {
     use crate::config::Role;
 
     /// samples/x12/350-holds-exam-release.x12: each X4 names bill MAEU123456789 (or
-    /// MAEU987654321) with SCAC MAEU; the bills become cargo references of the entry, the
-    /// SCAC not doubled. An X4 with equipment initial and number names a container too.
+    /// MAEU987654321) with SCAC MAEU; the bills become the entry's cargo references, the SCAC
+    /// not doubled. An X4 with a master bill and equipment initial and number names both.
     #[test]
     fn x4_bills_and_equipment_become_cargo_refs() {
         let g = Grammars::embedded().expect("grammars");
@@ -182,18 +197,15 @@ mod tests {
         };
         let out = interpret(&bytes, &ctx, &g);
         let got = refs(&out);
-        assert_eq!(got.len(), 5, "{got:?}");
-        assert_eq!(got[0], (vec!["MAEU123456789".to_string()], vec![]));
-        assert_eq!(got[4], (vec!["MAEU987654321".to_string()], vec![]));
+        // One cargo-refs fact for the entry, each bill once.
+        assert_eq!(got, vec![(vec!["MAEU123456789".to_string(), "MAEU987654321".to_string()], vec![])]);
         // The same X4 with the bill number alone, a master bill and a container.
         let text = String::from_utf8(bytes).expect("ascii").replace(
             "X4*MAEU987654321*100*01*EEE12345673*20260203*1012*1C**MAEU~",
             "X4*987654321*100*01*EEE12345673*20260203*1012*1C*MB00001*MAEU*MEDU*MSKU*1234565~",
         );
         let got = refs(&interpret(text.as_bytes(), &ctx, &g));
-        assert_eq!(
-            got[4],
-            (vec!["MAEU987654321".to_string(), "MEDUMB00001".to_string()], vec!["MSKU1234565".to_string()])
-        );
+        let bills = ["MAEU123456789", "MAEU987654321", "MEDUMB00001"].map(String::from).to_vec();
+        assert_eq!(got, vec![(bills, vec!["MSKU1234565".to_string()])]);
     }
 }
