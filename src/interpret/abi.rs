@@ -499,13 +499,11 @@ impl Ae {
             }
             // 47-record (02-entry-summary-create-update, page 78): type M is the manufacturer/
             // supplier ID of the line; C, S and E are other parties.
-            "47" => {
-                if cx.text(r, "article_party_type_code") == "M" {
-                    let mid = bill_ref("", cx.text(r, "article_party_identifier"));
-                    match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
-                        Some(l) => l.manufacturer_id = mid,
-                        None => cx.warn("I208", "47 record before any 40 record", Place::of(r)),
-                    }
+            "47" if cx.text(r, "article_party_type_code") == "M" => {
+                let mid = bill_ref("", cx.text(r, "article_party_identifier"));
+                match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
+                    Some(l) => l.manufacturer_id = mid,
+                    None => cx.warn("I208", "47 record before any 40 record", Place::of(r)),
                 }
             }
             "62" => {
