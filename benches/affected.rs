@@ -39,6 +39,14 @@ fn entry(i: u32) -> Entry {
     }
 }
 
+/// `N lookups: mean M µs, p50 P µs, p99 Q µs` from per-lookup times in µs.
+fn spread(mut us: Vec<f64>) -> String {
+    us.sort_by(f64::total_cmp);
+    let q = |p: f64| us.get(((us.len().saturating_sub(1)) as f64 * p).round() as usize).copied().unwrap_or(0.0);
+    let mean = us.iter().sum::<f64>() / us.len().max(1) as f64;
+    format!("{} lookups: mean {mean:.0} µs, p50 {:.0} µs, p99 {:.0} µs", us.len(), q(0.5), q(0.99))
+}
+
 fn main() {
     let n: u32 = std::env::args().skip(1).filter_map(|a| a.parse().ok()).next().unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -85,9 +93,10 @@ fn main() {
     }
     write(&mut batch);
     store.flush().expect("flush");
+    let secs = t.elapsed().as_secs_f64();
     println!(
-        "index: {n} entries, {keys} links written in {:.1} s, {} MB on disk",
-        t.elapsed().as_secs_f64(),
+        "index: {n} entries, {keys} posting lists written in {secs:.1} s ({:.0} entries/s), {} MB on disk",
+        f64::from(n) / secs,
         store.size_on_disk() / 1_000_000
     );
 
@@ -113,32 +122,27 @@ fn main() {
     for (name, trig) in
         [("exam (bill, container, PO)", Trigger::Exam), ("UC (HTS and manufacturer)", Trigger::UcNotice)]
     {
-        let t = Instant::now();
         let mut found = 0;
+        let mut each = Vec::with_capacity(probes.len());
         for e in &probes {
+            let t = Instant::now();
             found += affected(&store, &cfg, e, &[trig], &cal, today).expect("lookup").matching;
+            each.push(t.elapsed().as_secs_f64() * 1e6);
         }
-        let s = t.elapsed().as_secs_f64();
         println!(
-            "affected {name}: {} lookups in {:.3} s = {:.0} µs each, {:.1} entries found on average",
-            probes.len(),
-            s,
-            s * 1e6 / probes.len() as f64,
+            "affected {name}: {}, {:.1} entries found on average",
+            spread(each),
             found as f64 / probes.len() as f64
         );
     }
-    let t = Instant::now();
     let mut shown = 0;
+    let mut each = Vec::with_capacity(probes.len());
     for e in &probes {
+        let t = Instant::now();
         shown += related(&store, e, 20).expect("related").len();
+        each.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "related (entry page): {} lookups in {:.3} s = {:.0} µs each, {shown} links",
-        probes.len(),
-        s,
-        s * 1e6 / probes.len() as f64
-    );
+    println!("related (entry page): {}, {shown} links", spread(each));
 
     // Indexing one more entry (what each file's transaction adds): its six posting lists.
     let t = Instant::now();

@@ -47,6 +47,7 @@ fn summary(lines: u32, twist: bool) -> Summary {
             spi: String::new(),
             tariffs: t,
             fees,
+            ..Line::default()
         });
     }
     let mpf = mpf.clamp(3358, 65150);

@@ -292,17 +292,6 @@ pub struct PreEntry {
     pub lines: Vec<PreEntryLine>,
 }
 
-/// Other entries sharing one of this entry's links (bill, container, PO, HTS + MID).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Related {
-    pub kind: String,
-    pub value: String,
-    /// The first of them, printed.
-    pub entries: Vec<String>,
-    /// How many in all.
-    pub count: usize,
-}
-
 /// Extra: one tariff line of the filed summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Line {
@@ -407,9 +396,6 @@ pub struct EntryView {
     /// ACE's own record and the three-way comparison, once an ES-003 export listed the entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ace: Option<serde_json::Value>,
-    /// Other entries sharing a link with this one (filled where the links index is at hand).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub related: Vec<Related>,
     /// Refund program claims (CAPE ...), as the latest result file says (docs/recovery.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refund_claims: Vec<crate::recovery::result::ClaimState>,
@@ -430,6 +416,59 @@ pub struct EntryView {
     pub summary_history: Vec<SummaryVersion>,
     #[serde(default)]
     pub timestamps: Timestamps,
+    /// ACE's record in short (the export, its row, ACE's liquidation facts), for the pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ace_side: Option<AceSide>,
+    /// The three-way findings: approved / broker (AE) / ACE per differing field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub three_way: Vec<ThreeWayRow>,
+    /// Other entries sharing a link with this one, by link kind (docs/affected.md); filled where
+    /// one entry is shown (`entry`, `/api/entries/ENTRY`, the entry page), not in lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// ACE's record of an entry: the export it came from and the liquidation facts it states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AceSide {
+    pub file: String,
+    pub inbox: String,
+    /// The row of the export the entry's first tariff row was on.
+    pub row: usize,
+    /// How many exports listed the entry.
+    pub exports: usize,
+    pub rows: usize,
+    pub liquidation_status: String,
+    pub liquidation_date: Option<NaiveDate>,
+    pub final_liquidation: String,
+    pub psc: bool,
+}
+
+/// One three-way finding with the three values side by side (blank where a side has none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ThreeWayRow {
+    pub kind: String,
+    pub severity: String,
+    /// 0 for entry-level findings.
+    pub line: u32,
+    pub tariff: u32,
+    pub field: String,
+    pub approved: Option<String>,
+    pub broker: Option<String>,
+    pub ace: Option<String>,
+    pub ace_row: usize,
+}
+
+/// The entries sharing one link (at most a bounded number shown; `count` is all of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Related {
+    /// `bill`, `container`, `po`, `po-line`, `hts`, `manufacturer`.
+    pub kind: String,
+    /// In words: `bill of lading`.
+    pub title: String,
+    pub value: String,
+    pub entries: Vec<String>,
+    pub count: usize,
 }
 
 impl EntryView {

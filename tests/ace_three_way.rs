@@ -254,7 +254,113 @@ fn the_daemon_applies_an_export_dropped_in_its_ace_inbox() {
     let rows = three_way(&env, &[]);
     assert!(find(&rows, Z, "unreported-entry", "entry").is_some(), "{rows:#?}");
     assert!(find(&rows, E, "ace-broker-mismatch", "duty").is_some());
-    assert!(alert_ids(&env).iter().any(|i| i.contains("/unreported-entry/")));
+    assert!(find(&rows, E, "ace-approved-mismatch", "hts").is_some());
+    assert!(find(&rows, E, "ace-liquidation", "liquidation").is_some());
+    let ids = alert_ids(&env);
+    for kind in ["unreported-entry", "ace-broker-mismatch", "ace-approved-mismatch", "ace-liquidation"] {
+        assert!(ids.iter().any(|i| i.contains(&format!("/{kind}/"))), "no {kind} alert from the daemon in {ids:#?}");
+    }
+    assert!(!ids.iter().any(|i| i.contains("/ace-psc/")), "{ids:#?}");
+
+    // A later export (the daemon restarted ten days on) shows a PSC the broker never sent.
+    let later = "2026-03-02T09:00:00-05:00";
+    let d = RunningDaemon::start(&env.config(), &env.root().join("run.log"), &[("ENTRYWATCH_NOW", later)]);
+    env.drop_file("ace", "es003-later.csv", &std::fs::read(ace_samples().join("es003-later.csv")).unwrap());
+    let want = ("ace".to_string(), "es003-later.csv".to_string());
+    let ok = wait_until(Duration::from_secs(60), || archived(&env.data()).contains(&want));
+    assert!(ok, "not archived:\n{}", d.log_tail());
+    d.stop();
+    let rows = three_way(&env, &[]);
+    let psc = find(&rows, E, "ace-psc", "psc").expect("PSC seen only in ACE");
+    assert_eq!(psc["ace_file"], "es003-later.csv");
+    let ids = alert_ids(&env);
+    assert_eq!(ids.iter().filter(|i| i.contains("/ace-psc/")).count(), 1, "{ids:#?}");
+}
+
+/// The dashboard's entry page and the broker scorecard (page, `report brokers`) show the third
+/// side: the three values per differing field, ACE's liquidation with its source, and how
+/// often the broker's copy differs from ACE.
+#[test]
+fn the_entry_page_and_the_broker_scorecard_show_ace() {
+    use entrywatch::view::ReadModel;
+    let env = ace_env(false);
+    ingest_life(&env, false);
+    let csv = std::fs::read(ace_samples().join("es003-life.csv")).unwrap();
+    assert!(ingest_ace(&env, "es003-life.csv", &csv).status.success());
+
+    let o = env.cmd().args(["entry", E, "--config"]).arg(env.config()).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("ACE liquidation: Liquidated 2026-12-11 (from es003-life.csv row 2)"), "{text}");
+    let o = env.cmd().args(["report", "brokers", "--format", "csv", "--config"]).arg(env.config()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv_out = String::from_utf8_lossy(&o.stdout);
+    let head = csv_out.lines().next().unwrap_or_default();
+    assert!(head.ends_with(",ace_compared,differs_from_ace_pct,differs_from_ace_lines"), "{csv_out}");
+    let eee = csv_out.lines().find(|l| l.starts_with("EEE,")).unwrap_or_else(|| panic!("no EEE row: {csv_out}"));
+    assert!(eee.ends_with(",1,100.0,1"), "{csv_out}");
+
+    let cfg = entrywatch::config::Config::from_toml(&std::fs::read_to_string(env.config()).unwrap(), "test").unwrap();
+    let model = entrywatch::web::store_model::StoreModel::open(&cfg).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap();
+    let v = model.entry(E).expect("entry view");
+    let html = entrywatch::web::pages::entry_html(&v, now);
+    assert!(html.contains("ACE record (three-way: approved / broker / ACE)"), "{html}");
+    assert!(html.contains("<span class=\"mono\">es003-life.csv</span> (ES-003, inbox ace, row 2;"), "{html}");
+    assert!(html.contains("<dt>ACE liquidation</dt><dd>Liquidated 2026-12-11</dd>"), "{html}");
+    // Duty of line 1 tariff 1: approved 1650.00, broker 1650.00, ACE 1750.00, from row 2.
+    let cell = |x: &str| format!("<td class=\"mono wrap\">{x}</td>");
+    let duty = format!(
+        "<td>1 / 1</td><td>duty</td>{}{}{}<td class=\"n\">2</td>",
+        cell("1650.00"),
+        cell("1650.00"),
+        cell("1750.00")
+    );
+    assert!(html.contains(&duty), "{html}");
+    let hts = format!("<td>hts</td>{}{}{}", cell("8471.50.0150"), cell("8471.30.0100"), cell("8471.30.0100"));
+    assert!(html.contains(&hts), "{html}");
+
+    let scores = entrywatch::report::brokers::scorecard(&model, &entrywatch::view::EntryFilter::default());
+    let by = |b: &str| scores.iter().find(|s| s.broker == b).cloned().expect("broker");
+    let eee = by("EEE");
+    assert_eq!((eee.ace_compared_entries, eee.ace_differs_entries, eee.ace_differs_lines), (1, 1, 1));
+    // The unreported entry is ACE's alone: no broker copy to differ.
+    assert_eq!(by("ZZZ").ace_compared_entries, 0);
+    let page = entrywatch::web::pages::brokers_html(&scores, now);
+    assert!(page.contains("Differs from ACE %") && page.contains("<td class=\"n\">100.0</td>"), "{page}");
+}
+
+/// Manufacturer ID three ways: the approved pre-entry and the broker's AE carry 47 records
+/// (type M, 02-entry-summary-create-update page 78), ACE its "Manufacturer ID" column. Line 1:
+/// approved and broker CNSAMTEX999SHA, ACE CNSAMTEX123SHA (broker/ACE). Line 2: broker and ACE
+/// VNSAMELE456HAN, approved VNOTHER001HAN (ACE differs from approved while the broker agrees).
+#[test]
+fn manufacturer_ids_are_compared_three_ways() {
+    let env = ace_env(false);
+    let names = common::life_names();
+    let with_mids = |name: &str, mids: [&str; 2]| {
+        let text = std::fs::read_to_string(samples().join(name)).unwrap();
+        common::abi_insert(&text, "40", &|i| vec![format!("47M{}", mids[i])]).into_bytes()
+    };
+    let pre = env.drop_file("approved", &names[0], &with_mids(&names[0], ["CNSAMTEX999SHA", "VNOTHER001HAN"]));
+    assert!(env.ingest("approved", &[pre]).status.success());
+    let ae = env.drop_file("broker", &names[1], &with_mids(&names[1], ["CNSAMTEX999SHA", "VNSAMELE456HAN"]));
+    let o = env.ingest("broker", &[ae]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read(ace_samples().join("es003-life.csv")).unwrap();
+    assert!(ingest_ace(&env, "es003-life.csv", &csv).status.success());
+    let rows = three_way(&env, &[]);
+    let mid: Vec<&Value> = rows.iter().filter(|r| r["entry"] == E && r["field"] == "manufacturer_id").collect();
+    assert_eq!(mid.len(), 2, "{rows:#?}");
+    assert_eq!(mid[0]["finding"], "ace-broker-mismatch");
+    assert_eq!(
+        (mid[0]["line"].as_i64(), mid[0]["approved"].as_str(), mid[0]["broker_value"].as_str(), mid[0]["ace"].as_str()),
+        (Some(1), Some("CNSAMTEX999SHA"), Some("CNSAMTEX999SHA"), Some("CNSAMTEX123SHA"))
+    );
+    assert_eq!(mid[1]["finding"], "ace-approved-mismatch");
+    assert_eq!(
+        (mid[1]["line"].as_i64(), mid[1]["approved"].as_str(), mid[1]["broker_value"].as_str(), mid[1]["ace"].as_str()),
+        (Some(2), Some("VNOTHER001HAN"), Some("VNSAMELE456HAN"), Some("VNSAMELE456HAN"))
+    );
 }
 
 /// Regenerates the committed workbook when asked (`ACE_WRITE_SAMPLE_XLSX=1`); otherwise checks

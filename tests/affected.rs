@@ -209,6 +209,25 @@ fn exam_and_reclassification_through_ingest_name_the_linked_entries() {
     let w: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(w["related"], v["related"]);
     assert_eq!(w["events"], v["events"]);
+
+    // The dashboard's entry page shows the same related entries by link kind.
+    use entrywatch::view::ReadModel;
+    let cfg = entrywatch::config::Config::from_toml(&std::fs::read_to_string(env.config()).unwrap(), "test").unwrap();
+    let model = entrywatch::web::store_model::StoreModel::open(&cfg).expect("store");
+    let page = model.entry(&entry(A).1).expect("entry view");
+    let bill = page.related.iter().find(|r| r.kind == "bill").expect("bill on the page");
+    assert_eq!((bill.value.as_str(), bill.entries.clone(), bill.count), ("MAEU612W0001", vec![entry(B).1], 1));
+    assert_eq!(
+        serde_json::to_value(&page.related).unwrap().as_array().map(Vec::len),
+        v["related"].as_array().map(Vec::len)
+    );
+    let html = entrywatch::web::pages::entry_html(&page, chrono::DateTime::parse_from_rfc3339(NOW).unwrap());
+    assert!(html.contains("Related entries"), "{html}");
+    let row = format!(
+        "<td>bill of lading</td><td class=\"mono\">MAEU612W0001</td><td class=\"wrap\"><a class=\"mono\" href=\"/entries/{0}\">{0}</a></td>",
+        entry(B).1
+    );
+    assert!(html.contains(&row), "{html}");
 }
 
 #[test]
@@ -234,4 +253,115 @@ fn exam_and_reclassification_through_the_daemon_name_the_linked_entries() {
     wait("broker", "uc.abi");
     d.stop();
     check_alerts(&outbox(&env));
+}
+
+const E5: u32 = 2000004;
+
+/// The AE of samples/abi/life-01 for another entry with the records that carry links
+/// (02-entry-summary-create-update): a 22 cargo manifest (page 43) with its 23 bill of lading,
+/// type M, issuer and number (page 44) when `bill` is given, an SE17 equipment number (page
+/// 47) when `container` is, and a 47 article party of type M (the manufacturer, page 78) on
+/// each line: `mid` on line 1, a MID of the entry's own on line 2.
+fn ae_linked(n: u32, bill: Option<&str>, container: Option<&str>, mid: &str) -> Vec<u8> {
+    let text = String::from_utf8(ae_for(n)).unwrap();
+    let cargo = |_: usize| {
+        let mut v = Vec::new();
+        if let Some(b) = bill {
+            v.push("2200000100CTN  ".to_string());
+            v.push(format!("23M{}{:<12}", &b[..4], &b[4..]));
+        }
+        if let Some(c) = container {
+            v.push(format!("SE17{c:<20}"));
+        }
+        v
+    };
+    let text = common::abi_insert(&text, "11", &cargo);
+    let parties = |i: usize| vec![format!("47M{:<15}", if i == 0 { mid.to_string() } else { format!("L2MID{n}") })];
+    common::abi_insert(&text, "40", &parties).into_bytes()
+}
+
+/// A cargo release notification (SO10 and SO50 of samples/abi/life-03) for another entry
+/// with an SO40 naming the bill: type M, issuer and number (04b, page 51, WO40 mirror).
+fn so_bill_for(n: u32, bill: &str) -> Vec<u8> {
+    let text = String::from_utf8(exam_for(n)).unwrap();
+    let text: String = text.lines().filter(|l| !l.starts_with("SO60")).map(|l| format!("{l}\n")).collect();
+    let so40 = |_: usize| vec![format!("SO40M{}{:<50}{:08}", &bill[..4], &bill[4..], 100)];
+    common::abi_insert(&text, "SO10", &so40).into_bytes()
+}
+
+/// Issue 19 through the daemon with no pre-entry: every link is learned from the broker's AE
+/// (23 bill, SE17 container, 47 manufacturer) and CBP's cargo release (SO40 bill). A: bill
+/// MAEU612W0001, container MSKU1234565, MID CNMIDXSHA. B: same bill (AE 23). C: no bill in its
+/// AE, the same bill in its SO40; another MID. D: another bill, the same container (SE17).
+/// E: another bill, no container, A's MID.
+#[test]
+fn links_from_ae_and_cargo_release_records_through_the_daemon() {
+    let env = Env::new();
+    with_route(&env, run_config_text(&env.data(), &env.inbox("broker"), &env.inbox("approved"), 0, 1));
+    let d = RunningDaemon::start(&env.config(), &env.root().join("run.log"), &[("ENTRYWATCH_NOW", NOW)]);
+    let wait = |name: &str| {
+        let want = ("broker".to_string(), name.to_string());
+        let done = wait_until(Duration::from_secs(60), || archived(&env.data()).contains(&want));
+        assert!(done, "{name} not archived:\n{}", d.log_tail());
+    };
+    let files: Vec<(String, Vec<u8>)> = vec![
+        ("ae-a.abi".into(), ae_linked(A, Some("MAEU612W0001"), Some("MSKU1234565"), "CNMIDXSHA")),
+        ("ae-b.abi".into(), ae_linked(B, Some("MAEU612W0001"), None, "CNMIDXSHA")),
+        ("ae-c.abi".into(), ae_linked(C, None, None, "VNMIDYHAN")),
+        ("so-c.abi".into(), so_bill_for(C, "MAEU612W0001")),
+        ("ae-d.abi".into(), ae_linked(D, Some("MAEU612W0009"), Some("MSKU1234565"), "VNMIDYHAN")),
+        ("ae-e.abi".into(), ae_linked(E5, Some("MAEU612W0010"), None, "CNMIDXSHA")),
+        ("so-exam.abi".into(), exam_for(A)),
+        ("uc.abi".into(), uc_for(A)),
+    ];
+    for (name, bytes) in &files {
+        env.drop_file("broker", name, bytes);
+        wait(name);
+    }
+    d.stop();
+    let alerts = outbox(&env);
+    let a = entry(A).1;
+    let exams: Vec<&Alert> = alerts.iter().filter(|x| x.kind == AlertKind::Exam && x.entry_display() == a).collect();
+    assert_eq!(exams.len(), 1, "one exam alert for {a}: {alerts:#?}");
+    let list = exams[0].facts.affected.as_ref().expect("the exam alert lists affected entries");
+    use entrywatch::links::LinkKind::{Bill, Container, Hts, Manufacturer};
+    let got: Vec<(String, Vec<entrywatch::links::LinkKind>)> =
+        list.listed.iter().map(|x| (x.entry.clone(), x.via.clone())).collect();
+    assert_eq!(
+        got,
+        vec![(entry(B).1, vec![Bill]), (entry(C).1, vec![Bill]), (entry(D).1, vec![Container])],
+        "{list:#?}"
+    );
+    assert_eq!(list.matching, 3);
+    // The UC notice on A: the same product (HTS 6110202079 and MID CNMIDXSHA, both from the AE)
+    // inside a PSC window: B and E, each with its deadline; C and D have another manufacturer.
+    let ucs: Vec<&Alert> = alerts
+        .iter()
+        .filter(|x| x.entry_display() == a && x.code.as_ref().is_some_and(|c| c.list == "uc" && c.code == "2"))
+        .collect();
+    assert_eq!(ucs.len(), 1, "one UC alert: {alerts:#?}");
+    let list = ucs[0].facts.affected.as_ref().expect("the UC alert lists affected entries");
+    let named: Vec<&str> = list.listed.iter().map(|x| x.entry.as_str()).collect();
+    assert_eq!(named, vec![entry(B).1.as_str(), entry(E5).1.as_str()], "{list:#?}");
+    for x in &list.listed {
+        assert_eq!(x.via, vec![Hts, Manufacturer]);
+        let dl = x.deadline.as_ref().expect("each with its deadline");
+        assert_eq!(dl.kind, entrywatch::deadline::DeadlineKind::Psc);
+        assert!(dl.due > chrono::NaiveDate::from_ymd_opt(2026, 2, 20).unwrap(), "{dl:?}");
+    }
+    // No alert names an entry twice, nor its own entry.
+    for x in &alerts {
+        if let Some(l) = &x.facts.affected {
+            let mut seen = std::collections::BTreeSet::new();
+            for e in &l.listed {
+                assert!(seen.insert(&e.entry), "{} listed twice in {}", e.entry, x.id);
+                assert_ne!(e.entry, x.entry_display());
+            }
+        }
+    }
+    // `entry --json` of C: the bill its cargo release named links it to A and B.
+    let j = env.entry_json(&entry(C).1);
+    let bill = j["related"].as_array().unwrap().iter().find(|r| r["kind"] == "bill").expect("bill");
+    assert_eq!(bill["value"], "MAEU612W0001");
+    assert_eq!(bill["entries"], serde_json::json!([entry(A).1, entry(B).1]));
 }

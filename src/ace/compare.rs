@@ -116,6 +116,8 @@ struct Vals {
     spi: String,
     quantity: Option<i64>,
     uom: String,
+    /// Manufacturer ID (MID): ES-003 "Manufacturer ID", AE 47 type M, pre-entry `manufacturer_id`.
+    manufacturer: String,
 }
 
 fn from_ace(r: &AceRow) -> Vals {
@@ -127,6 +129,7 @@ fn from_ace(r: &AceRow) -> Vals {
         spi: r.spi.clone(),
         quantity: r.quantity_hundredths,
         uom: r.uom.clone(),
+        manufacturer: r.manufacturer.clone(),
     }
 }
 
@@ -142,6 +145,7 @@ fn summary_vals(s: &Summary, line: u32, ordinal: u32) -> Option<Vals> {
         spi: l.spi.clone(),
         quantity: Some(t.quantity_hundredths),
         uom: t.uom.clone(),
+        manufacturer: l.manufacturer_id.clone(),
     })
 }
 
@@ -167,6 +171,7 @@ fn approved_vals(e: &Entry, line: u32, ordinal: u32) -> Option<Vals> {
         spi: l.spi.clone(),
         quantity: Some(l.quantity_hundredths),
         uom: l.uom.clone(),
+        manufacturer: l.manufacturer_id.clone(),
     })
 }
 
@@ -184,6 +189,12 @@ fn differs(field: &str, a: &Vals, b: &Vals, tol: &Tolerance) -> bool {
         "spi" => a.spi.trim() != b.spi.trim(),
         "quantity" => matches!((a.quantity, b.quantity), (Some(x), Some(y)) if x != y),
         "uom" => a.uom.trim() != b.uom.trim(),
+        // A side that names no MID (an older pre-entry CSV, an AE without a 47 record) is not
+        // compared: only two named MIDs can differ.
+        "manufacturer_id" => {
+            let (x, y) = (mid(&a.manufacturer), mid(&b.manufacturer));
+            !x.is_empty() && !y.is_empty() && x != y
+        }
         _ => false,
     }
 }
@@ -201,6 +212,7 @@ fn render(field: &str, v: &Vals) -> Option<String> {
         "spi" => Some(v.spi.clone()),
         "quantity" => v.quantity.map(crate::variance::quantity),
         "uom" => Some(v.uom.clone()),
+        "manufacturer_id" => Some(v.manufacturer.clone()),
         _ => None,
     }
 }
@@ -215,12 +227,19 @@ fn ace_has(field: &str, v: &Vals) -> bool {
         "spi" => !v.spi.is_empty(),
         "quantity" => v.quantity.is_some(),
         "uom" => !v.uom.is_empty(),
+        "manufacturer_id" => !v.manufacturer.trim().is_empty(),
         _ => false,
     }
 }
 
 /// The fields compared per tariff (variance field names, so `[variance.severity]` applies).
-pub const FIELDS: [&str; 7] = ["hts", "value", "duty", "country_of_origin", "spi", "quantity", "uom"];
+pub const FIELDS: [&str; 8] =
+    ["hts", "value", "duty", "country_of_origin", "spi", "quantity", "uom", "manufacturer_id"];
+
+/// A MID as compared: upper case, spaces dropped.
+fn mid(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase()
+}
 
 /// The three-way findings of an entry; `None` when ACE's record of it has not arrived.
 pub fn evaluate(e: &Entry, cfg: &config::Variance) -> Option<ThreeWay> {
@@ -503,6 +522,33 @@ mod tests {
             (f.broker.as_deref(), f.ace.as_deref(), f.approved.as_deref()),
             (Some("600.00"), Some("605.00"), None)
         );
+    }
+
+    #[test]
+    fn manufacturer_ids_compare_only_where_both_sides_name_one() {
+        let cfg = config::Variance::default();
+        let mut e = entry(vec![
+            AceRow { manufacturer: "CNABCFOO123SHA".into(), ..row(1, "9403608081", Some(240_000), 0) },
+            row(2, "9903880300", None, 60_000),
+        ]);
+        // The broker's AE carries no 47 record: nothing to compare.
+        assert!(evaluate(&e, &cfg).unwrap().findings.is_empty());
+        // The broker's 47 names another MID (spacing and case folded).
+        if let Some(l) = e.filings[0].summary.lines.first_mut() {
+            l.manufacturer_id = "cnabcfoo999sha".into();
+        }
+        let t = evaluate(&e, &cfg).unwrap();
+        assert_eq!(t.findings.len(), 1, "{:?}", t.findings);
+        let f = &t.findings[0];
+        assert_eq!(
+            (f.kind, f.field.as_str(), f.line, f.ordinal),
+            (FindingKind::AceBrokerMismatch, "manufacturer_id", 1, 1)
+        );
+        assert_eq!((f.broker.as_deref(), f.ace.as_deref()), (Some("cnabcfoo999sha"), Some("CNABCFOO123SHA")));
+        if let Some(l) = e.filings[0].summary.lines.first_mut() {
+            l.manufacturer_id = " CNABCFOO123SHA ".into();
+        }
+        assert!(evaluate(&e, &cfg).unwrap().findings.is_empty());
     }
 
     #[test]

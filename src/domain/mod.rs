@@ -46,6 +46,10 @@ pub struct Line {
     pub tariffs: Vec<Tariff>,
     /// User fees on the line (class → cents).
     pub fees: BTreeMap<String, i64>,
+    /// The manufacturer/supplier ID (MID) of the line: AE 47-record, Article Party Type Code
+    /// `M`, Article Party Identifier positions 4-18 (02-entry-summary-create-update, page 78).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manufacturer_id: String,
 }
 
 /// What a filed (or approved) summary says.
@@ -87,6 +91,13 @@ pub struct Summary {
     /// 90-record Total AD Duty + Total CV Duty (positions 39-49, 51-61), when read.
     #[serde(default)]
     pub total_adcvd_cents: Option<i64>,
+    /// Bills of lading of the summary: AE 23-record Manifest Component Type `M`/`H`/`S`, issuer
+    /// (4-7) and identifier (8-19) joined (02-entry-summary-create-update, page 44).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bills: Vec<String>,
+    /// Containers: SE17-record Equipment Number 5-24 (02-entry-summary-create-update, page 47).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
 }
 
 /// One approved pre-entry line (CSV row), with the purchase order it belongs to.
@@ -214,6 +225,14 @@ pub enum FactKind {
         #[serde(default)]
         claim: crate::recovery::result::ClaimRow,
     },
+    /// Cargo release: the bills of lading and containers CBP names for the entry (SO40 bill,
+    /// X12 350 X4 bill, master bill and equipment): links to the other entries they carry.
+    CargoRefs {
+        #[serde(default)]
+        bills: Vec<String>,
+        #[serde(default)]
+        containers: Vec<String>,
+    },
 }
 
 impl FactKind {
@@ -233,6 +252,7 @@ impl FactKind {
             FactKind::Finding { .. } => 10,
             FactKind::AceReported { .. } => 11,
             FactKind::RefundClaim { .. } => 12,
+            FactKind::CargoRefs { .. } => 2,
         }
     }
 
@@ -265,6 +285,7 @@ impl FactKind {
             FactKind::Finding { .. } => "finding",
             FactKind::AceReported { .. } => "ace-reported",
             FactKind::RefundClaim { .. } => "refund-claim",
+            FactKind::CargoRefs { .. } => "cargo-refs",
         }
     }
 
@@ -288,6 +309,7 @@ impl FactKind {
             FactKind::Finding { application, .. } => application.clone(),
             FactKind::AceReported { ace } => ace.liquidation_status.clone(),
             FactKind::RefundClaim { claim } => claim.status.as_str().to_string(),
+            FactKind::CargoRefs { .. } => String::new(),
         }
     }
 }
@@ -591,6 +613,11 @@ pub struct Entry {
     /// Refund program claims (CAPE ...), one per program, as the latest result file says.
     #[serde(default)]
     pub refund_claims: Vec<crate::recovery::result::ClaimState>,
+    /// Bills of lading and containers CBP's cargo release named (SO40, X12 350 X4), sorted.
+    #[serde(default)]
+    pub bills: Vec<String>,
+    #[serde(default)]
+    pub containers: Vec<String>,
     pub facts: usize,
     pub last_at: Option<NaiveDateTime>,
 }
@@ -823,6 +850,16 @@ impl Entry {
                     match e.protests.iter_mut().find(|q| q.number == p.number) {
                         Some(q) => *q = p,
                         None => e.protests.push(p),
+                    }
+                }
+                FactKind::CargoRefs { bills, containers } => {
+                    for (dst, src) in [(&mut e.bills, bills), (&mut e.containers, containers)] {
+                        for v in src {
+                            if !v.trim().is_empty() && !dst.contains(v) {
+                                dst.push(v.clone());
+                            }
+                        }
+                        dst.sort();
                     }
                 }
                 FactKind::AceReported { ace } => {

@@ -474,6 +474,38 @@ impl Ae {
                     None => cx.warn("I208", "50 record before any 40 record", Place::of(r)),
                 }
             }
+            // 23-record (02-entry-summary-create-update, page 44): M/H/S are master, house and
+            // sub-house bills; I is an in-bond number, not a bill, and is not a link.
+            "23" => {
+                let kind = cx.string(r, "manifest_component_type_code");
+                let bill =
+                    bill_ref(cx.text(r, "manifest_component_issuer_code"), cx.text(r, "manifest_component_identifier"));
+                if matches!(kind.as_str(), "M" | "H" | "S") && !bill.is_empty() {
+                    if let Some((_, s, _)) = self.cur.as_mut() {
+                        if !s.bills.contains(&bill) {
+                            s.bills.push(bill);
+                        }
+                    }
+                }
+            }
+            // SE17-record Equipment Number 5-24 (02-entry-summary-create-update, page 47).
+            "SE17" => {
+                let c = bill_ref("", cx.text(r, "equipment_number"));
+                if let Some((_, s, _)) = self.cur.as_mut() {
+                    if !c.is_empty() && !s.containers.contains(&c) {
+                        s.containers.push(c);
+                    }
+                }
+            }
+            // 47-record (02-entry-summary-create-update, page 78): type M is the manufacturer/
+            // supplier ID of the line; C, S and E are other parties.
+            "47" if cx.text(r, "article_party_type_code") == "M" => {
+                let mid = bill_ref("", cx.text(r, "article_party_identifier"));
+                match self.cur.as_mut().and_then(|(_, s, _)| s.lines.last_mut()) {
+                    Some(l) => l.manufacturer_id = mid,
+                    None => cx.warn("I208", "47 record before any 40 record", Place::of(r)),
+                }
+            }
             "62" => {
                 let amt = cx.num(r, "fee_amount", "user fee amount");
                 let class = cx.string(r, "fee_class");
@@ -529,6 +561,7 @@ impl Ae {
                         uom: t.uom.clone(),
                         value_usd: t.value_usd,
                         duty_cents: t.duty_cents,
+                        manufacturer_id: l.manufacturer_id.clone(),
                         ..PreEntryLine::default()
                     })
                 })
@@ -548,6 +581,21 @@ impl Ae {
 
     fn finish(mut self, cx: &mut Cx<'_, '_>) {
         self.finish_one(cx);
+    }
+}
+
+/// A bill or container reference as one upper-case token: the issuer code (SCAC) and the
+/// number joined, unless the number already starts with the issuer (spaces dropped).
+pub fn bill_ref(issuer: &str, number: &str) -> String {
+    let clean = |x: &str| x.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+    let (i, n) = (clean(issuer), clean(number));
+    if n.is_empty() {
+        return String::new();
+    }
+    if n.starts_with(&i) {
+        n
+    } else {
+        format!("{i}{n}")
     }
 }
 
@@ -726,6 +774,20 @@ impl So {
                     importer: cx.string(r, "importer_number"),
                 };
                 cx.push(e, at, kind, Place::of(r));
+            }
+            return;
+        }
+        if name == "SO40" {
+            // SO40 (04b, page 51, WO40 mirror): the bill the notification is about; kept as a
+            // link to the other entries on the same bill (docs/affected.md).
+            let bill = bill_ref(cx.text(r, "bill_issuer"), cx.text(r, "bill_number"));
+            match self.current.clone() {
+                Some(e) if !bill.is_empty() => {
+                    let at = cx.day();
+                    cx.push(e, at, FactKind::CargoRefs { bills: vec![bill], containers: Vec::new() }, Place::of(r));
+                }
+                Some(_) => {}
+                None => cx.warn("I208", "SO40 before any SO10 record", Place::of(r)),
             }
             return;
         }

@@ -5,6 +5,7 @@
 //! `date`, `time`, `disposition_code`, `free_form_message`), as ABI is read by field name.
 //! `I101` (warning): an X4 whose entry number is not one; `I102` (error): the grammar names none.
 
+use super::abi::bill_ref;
 use super::codes::{lookup, release_lifts};
 use super::{FileContext, Interpretation};
 use crate::domain::{Fact, FactKind};
@@ -32,6 +33,9 @@ struct X4Names {
     time: usize,
     code: usize,
     message: usize,
+    /// X401/X409 bill and its SCAC, X408/X410 master bill and its SCAC, X411/X412 equipment
+    /// (reference/x12.md §1.3; secondary: no CBP 350 guide is among the primary texts).
+    refs: Option<[usize; 6]>,
 }
 
 impl X4Names {
@@ -45,6 +49,16 @@ impl X4Names {
             time: x4.position("time")?,
             code: x4.position("disposition_code")?,
             message: k1.position("free_form_message")?,
+            refs: (|| {
+                Some([
+                    x4.position("bill_of_lading_number")?,
+                    x4.position("scac")?,
+                    x4.position("master_bill_of_lading_number")?,
+                    x4.position("scac_2")?,
+                    x4.position("equipment_initial")?,
+                    x4.position("equipment_number")?,
+                ])
+            })(),
         })
     }
 }
@@ -75,6 +89,9 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
             }
             return;
         };
+        // The bills and containers the set's X4s name: one cargo-refs fact per entry (at its
+        // first X4), so the timeline shows them once.
+        let mut refs: std::collections::BTreeMap<String, (EntryNumber, Fact)> = std::collections::BTreeMap::new();
         for (i, s) in segs.iter().enumerate() {
             if s.id() != b"X4" {
                 continue;
@@ -121,10 +138,74 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
                 release_date: None,
                 release_origin: String::new(),
             };
-            facts.push((en, Fact { at, kind, source: ctx.source(s.line, s.index) }));
+            facts.push((en.clone(), Fact { at, kind, source: ctx.source(s.line, s.index) }));
+            if let Some([bill, scac, master, scac2, ei, eq]) = names.refs {
+                let el = |i: usize| s.element_str(i).trim().to_string();
+                let slot = refs.entry(en.compact()).or_insert_with(|| {
+                    let f = Fact {
+                        at,
+                        kind: FactKind::CargoRefs { bills: Vec::new(), containers: Vec::new() },
+                        source: ctx.source(s.line, s.index),
+                    };
+                    (en.clone(), f)
+                });
+                if let FactKind::CargoRefs { bills, containers } = &mut slot.1.kind {
+                    for b in [bill_ref(&el(scac), &el(bill)), bill_ref(&el(scac2), &el(master))] {
+                        if !b.is_empty() && !bills.contains(&b) {
+                            bills.push(b);
+                        }
+                    }
+                    let c = bill_ref(&el(ei), &el(eq));
+                    if !c.is_empty() && !containers.contains(&c) {
+                        containers.push(c);
+                    }
+                }
+            }
         }
+        facts.extend(refs.into_values().filter(
+            |(_, f)| matches!(&f.kind, FactKind::CargoRefs { bills, containers } if !bills.is_empty() || !containers.is_empty()),
+        ));
     });
     let mut out = Interpretation { facts, diagnostics: outcome.diagnostics, ..Interpretation::default() };
     out.diagnostics.extend(warnings);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Role;
+
+    /// samples/x12/350-holds-exam-release.x12: each X4 names bill MAEU123456789 (or
+    /// MAEU987654321) with SCAC MAEU; the bills become the entry's cargo references, the SCAC
+    /// not doubled. An X4 with a master bill and equipment initial and number names both.
+    #[test]
+    fn x4_bills_and_equipment_become_cargo_refs() {
+        let g = Grammars::embedded().expect("grammars");
+        let received = NaiveDate::from_ymd_opt(2026, 2, 3).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap_or_default();
+        let ctx = FileContext { name: "350.x12", inbox: "broker", role: Role::Broker, sha256: "00", received };
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/x12/350-holds-exam-release.x12"))
+            .expect("sample");
+        let refs = |out: &Interpretation| -> Vec<(Vec<String>, Vec<String>)> {
+            out.facts
+                .iter()
+                .filter_map(|(_, f)| match &f.kind {
+                    FactKind::CargoRefs { bills, containers } => Some((bills.clone(), containers.clone())),
+                    _ => None,
+                })
+                .collect()
+        };
+        let out = interpret(&bytes, &ctx, &g);
+        let got = refs(&out);
+        // One cargo-refs fact for the entry, each bill once.
+        assert_eq!(got, vec![(vec!["MAEU123456789".to_string(), "MAEU987654321".to_string()], vec![])]);
+        // The same X4 with the bill number alone, a master bill and a container.
+        let text = String::from_utf8(bytes).expect("ascii").replace(
+            "X4*MAEU987654321*100*01*EEE12345673*20260203*1012*1C**MAEU~",
+            "X4*987654321*100*01*EEE12345673*20260203*1012*1C*MB00001*MAEU*MEDU*MSKU*1234565~",
+        );
+        let got = refs(&interpret(text.as_bytes(), &ctx, &g));
+        let bills = ["MAEU123456789", "MAEU987654321", "MEDUMB00001"].map(String::from).to_vec();
+        assert_eq!(got, vec![(bills, vec!["MSKU1234565".to_string()])]);
+    }
 }

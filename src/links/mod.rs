@@ -89,9 +89,12 @@ fn hts10(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).take(10).collect()
 }
 
-/// Every link the entry's state carries, sorted, without repeats: bills, containers, POs and
-/// PO lines and manufacturer IDs from the approved pre-entry lines; HTS numbers from the
-/// current filing's tariffs and the pre-entry lines (both under the entry's importer).
+/// Every link the entry's state carries, sorted, without repeats:
+/// - bills and containers: the broker's filing (AE 23 and SE17 records), cargo release (SO40,
+///   X12 350 X4) and the approved pre-entry (its lines, or the AE it was approved as);
+/// - POs and PO lines: the approved pre-entry lines;
+/// - HTS numbers and manufacturer IDs under the entry's importer: the current filing's lines
+///   (50 and 47 records) and the pre-entry lines.
 pub fn links_of(entry: &Entry) -> Vec<Link> {
     let mut out = BTreeSet::new();
     let mut add = |kind, value: String| {
@@ -100,15 +103,39 @@ pub fn links_of(entry: &Entry) -> Vec<Link> {
         }
     };
     let importer = entry.importer.trim();
-    if let Some(f) = entry.current_filing() {
-        for l in &f.summary.lines {
+    let importer = match (&entry.pre_entry, importer.is_empty()) {
+        (Some(p), true) => p.importer.trim(),
+        _ => importer,
+    };
+    let summaries = entry
+        .current_filing()
+        .map(|f| &f.summary)
+        .into_iter()
+        .chain(entry.pre_entry.as_ref().and_then(|p| p.summary.as_ref()));
+    for s in summaries {
+        for b in &s.bills {
+            add(LinkKind::Bill, clean(b));
+        }
+        for c in &s.containers {
+            add(LinkKind::Container, clean(c));
+        }
+        for l in &s.lines {
             for t in &l.tariffs {
                 add(LinkKind::Hts, format!("{importer}|{}", hts10(&t.hts)));
             }
+            let mid = clean(&l.manufacturer_id);
+            if !mid.is_empty() {
+                add(LinkKind::Manufacturer, format!("{importer}|{mid}"));
+            }
         }
     }
+    for b in &entry.bills {
+        add(LinkKind::Bill, clean(b));
+    }
+    for c in &entry.containers {
+        add(LinkKind::Container, clean(c));
+    }
     if let Some(p) = &entry.pre_entry {
-        let importer = if importer.is_empty() { p.importer.trim() } else { importer };
         for l in &p.lines {
             add(LinkKind::Bill, clean(&l.bill_of_lading));
             add(LinkKind::Container, clean(&l.container));
@@ -137,10 +164,15 @@ pub fn products_of(entry: &Entry) -> Vec<(String, Option<String>)> {
     let mut out: BTreeMap<String, Option<String>> = BTreeMap::new();
     if let Some(f) = entry.current_filing() {
         for l in &f.summary.lines {
+            // The filed line's MID (AE 47, type M) names the product with its HTS numbers.
+            let mid = clean(&l.manufacturer_id);
             for t in &l.tariffs {
                 let h = hts10(&t.hts);
                 if !h.is_empty() {
-                    out.entry(format!("{importer}|{h}")).or_insert(None);
+                    let slot = out.entry(format!("{importer}|{h}")).or_insert(None);
+                    if !mid.is_empty() && slot.is_none() {
+                        *slot = Some(format!("{importer}|{mid}"));
+                    }
                 }
             }
         }

@@ -42,7 +42,9 @@ pub fn sniff(bytes: &[u8]) -> Format {
     }
     let first_line = b.split(|&c| c == b'\n').next().unwrap_or(b);
     let lower = String::from_utf8_lossy(&first_line[..first_line.len().min(400)]).to_ascii_lowercase();
-    if lower.contains("entry_number") && lower.contains(',') {
+    // An ES-003 export (docs/ace.md) headed by its column names: CSV, not 80-column ABI (its
+    // header line is printable and over 76 characters, which the extract rule below would take).
+    if (lower.contains("entry_number") || lower.contains("entry summary number")) && lower.contains(',') {
         return Format::Csv;
     }
     if b.first() == Some(&b'A') && b.len() >= 27 {

@@ -8,9 +8,9 @@ use crate::entry_number::EntryNumber;
 use crate::grammar::codes::Effect;
 use crate::money::{plain, Cents};
 use crate::view::{
-    AgencyState, CodeNarrative, Deadline, EntryView, Event, FiledLine, FiledTariff, Filing, Hold, Line, Liquidation,
-    Notice, PreEntry, PreEntryLine, Related, Release, Source, Statement, Summary, SummaryVersion, Timestamps, Totals,
-    Variance,
+    AceSide, AgencyState, CodeNarrative, Deadline, EntryView, Event, FiledLine, FiledTariff, Filing, Hold, Line,
+    Liquidation, Notice, PreEntry, PreEntryLine, Related, Release, Source, Statement, Summary, SummaryVersion,
+    ThreeWayRow, Timestamps, Totals, Variance,
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 
@@ -71,6 +71,16 @@ pub fn detail(k: &FactKind) -> String {
             format!("ES-003: {} tariff row(s){liq}", ace.rows.len())
         }
         FactKind::RefundClaim { claim } => claim.detail(),
+        FactKind::CargoRefs { bills, containers } => {
+            let mut parts = Vec::new();
+            if !bills.is_empty() {
+                parts.push(format!("bill {}", bills.join(", ")));
+            }
+            if !containers.is_empty() {
+                parts.push(format!("container {}", containers.join(", ")));
+            }
+            parts.join("; ")
+        }
     }
 }
 
@@ -327,6 +337,37 @@ pub fn entry_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz
         events: events(facts, tz),
         ace: e.ace.as_ref().map(|rec| ace_view(rec, e.three_way.as_ref())),
         related: Vec::new(),
+        ace_side: e.ace.as_ref().map(|r| AceSide {
+            file: r.source.file.clone(),
+            inbox: r.source.inbox.clone(),
+            row: r.source.line,
+            exports: r.exports,
+            rows: r.entry.rows.len(),
+            liquidation_status: r.entry.liquidation_status.clone(),
+            liquidation_date: r.entry.liquidation_date,
+            final_liquidation: r.entry.final_liquidation.clone(),
+            psc: r.entry.psc,
+        }),
+        three_way: e
+            .three_way
+            .as_ref()
+            .map(|t| {
+                t.findings
+                    .iter()
+                    .map(|f| ThreeWayRow {
+                        kind: f.kind.as_str().to_string(),
+                        severity: f.severity.as_str().to_string(),
+                        line: f.line,
+                        tariff: f.ordinal,
+                        field: f.field.clone(),
+                        approved: f.approved.clone(),
+                        broker: f.broker.clone(),
+                        ace: f.ace.clone(),
+                        ace_row: f.ace_row,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         refund_claims: e.refund_claims.clone(),
         broker: Some(en.filer.clone()),
         inbox: sorted
@@ -417,7 +458,13 @@ pub fn with_related(
 ) -> Result<(), crate::store::StoreError> {
     v.related = crate::links::related(r, e, RELATED_SHOWN)?
         .into_iter()
-        .map(|(l, entries, count)| Related { kind: l.kind.as_str().to_string(), value: l.value, entries, count })
+        .map(|(l, entries, count)| Related {
+            kind: l.kind.as_str().to_string(),
+            title: l.kind.title().to_string(),
+            value: l.value,
+            entries,
+            count,
+        })
         .collect();
     Ok(())
 }
@@ -463,6 +510,17 @@ pub fn entry_text(v: &EntryView, today: NaiveDate) -> String {
             .map(|a| a.iter().filter_map(|f| f.get("explanation").and_then(|x| x.as_str())).collect())
             .unwrap_or_default();
         s.push_str(&format!("ACE (ES-003 {file}): {} finding(s); approved / broker / ACE:\n", findings.len()));
+        if let Some(a) =
+            v.ace_side.as_ref().filter(|a| a.liquidation_date.is_some() || !a.liquidation_status.trim().is_empty())
+        {
+            let date = a.liquidation_date.map(|d| d.to_string()).unwrap_or_default();
+            s.push_str(&format!(
+                "  ACE liquidation: {} {date} (from {} row {})\n",
+                a.liquidation_status.trim(),
+                a.file,
+                a.row
+            ));
+        }
         for f in findings {
             s.push_str(&format!("  {f}\n"));
         }

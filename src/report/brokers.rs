@@ -1,6 +1,7 @@
 //! `report brokers`: the broker scorecard — entries, filings per entry (replacements),
 //! rejection rate, messages per entry, variance rate, median and p90 cycle times (arrival →
-//! release, release → summary acceptance, entry → liquidation). Also served at `/brokers`.
+//! release, release → summary acceptance, entry → liquidation) and how often the broker's
+//! copy differs from ACE's own record (ES-003, docs/ace.md). Also served at `/brokers`.
 
 use super::{col, Cell, Params, Report};
 use crate::view::{median, minutes_between, percentile, EntryView, LiquidationStatus, VarianceStatus};
@@ -26,6 +27,12 @@ pub struct BrokerScore {
     pub release_to_acceptance_p90_minutes: Option<i64>,
     pub entry_to_liquidation_median_days: Option<i64>,
     pub entry_to_liquidation_p90_days: Option<i64>,
+    /// Filed entries ACE's own record (ES-003) was compared with.
+    pub ace_compared_entries: i64,
+    /// Of those, entries where the broker's copy and ACE differ (`ace-broker-mismatch`).
+    pub ace_differs_entries: i64,
+    /// Lines (entry + line number) where the broker's copy and ACE differ.
+    pub ace_differs_lines: i64,
 }
 
 impl BrokerScore {
@@ -36,6 +43,10 @@ impl BrokerScore {
     /// Variance rate in basis points of compared entries.
     pub fn variance_bp(&self) -> Option<i64> {
         (self.compared_entries > 0).then(|| self.variance_entries * 10000 / self.compared_entries)
+    }
+    /// "Differs from ACE" in basis points of the entries compared with ACE.
+    pub fn ace_differs_bp(&self) -> Option<i64> {
+        (self.ace_compared_entries > 0).then(|| self.ace_differs_entries * 10000 / self.ace_compared_entries)
     }
 }
 
@@ -61,6 +72,17 @@ impl Acc {
                 s.variance_entries += 1;
             }
             _ => {}
+        }
+        // ACE's record against the broker's filing: only entries the broker filed (an entry
+        // only ACE knows is an `unreported-entry`, not a broker's difference).
+        if e.ace.is_some() && e.totals.is_some() {
+            s.ace_compared_entries += 1;
+            let lines: std::collections::BTreeSet<u32> =
+                e.three_way.iter().filter(|t| t.kind == "ace-broker-mismatch").map(|t| t.line).collect();
+            if !lines.is_empty() {
+                s.ace_differs_entries += 1;
+                s.ace_differs_lines += lines.iter().filter(|l| **l > 0).count().max(1) as i64;
+            }
         }
         if let Some(m) = minutes_between(e.timestamps.arrival, e.timestamps.release) {
             self.release.push(m);
@@ -125,6 +147,9 @@ pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
             Cell::opt_hours(s.release_to_acceptance_p90_minutes),
             Cell::opt_days(s.entry_to_liquidation_median_days),
             Cell::opt_days(s.entry_to_liquidation_p90_days),
+            Cell::Int(s.ace_compared_entries),
+            Cell::pct(s.ace_differs_entries, s.ace_compared_entries),
+            Cell::Int(s.ace_differs_lines),
         ]
     });
     Report {
@@ -142,6 +167,9 @@ pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
             col("acceptance_p90_h", 16),
             col("liquidation_median_d", 20),
             col("liquidation_p90_d", 17),
+            col("ace_compared", 12),
+            col("differs_from_ace_pct", 20),
+            col("differs_from_ace_lines", 22),
         ],
         rows: Box::new(rows),
     }

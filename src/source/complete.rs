@@ -178,6 +178,11 @@ mod tests {
         assert_eq!(c(b"entry_number,hts\nEEE-1,1"), Completeness::Incomplete);
         assert_eq!(c(b""), Completeness::Incomplete);
         assert_eq!(c(b"hello"), Completeness::Complete);
+        // An ACE ES-003 export (samples/ace/es003-later.csv): its long header line once made it
+        // an 80-column ABI extract waiting for a Z record that never comes.
+        let es003 = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/ace/es003-later.csv")).unwrap();
+        assert_eq!(c(&es003), Completeness::Complete);
+        assert_eq!(c(&es003[..es003.len() - 1]), Completeness::Incomplete);
     }
 
     #[test]

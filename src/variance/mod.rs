@@ -145,7 +145,7 @@ pub fn alert_differences(before: Option<&Entry>, after: &Entry) -> Vec<Differenc
 }
 
 /// Every field a severity can be configured for, with its default.
-pub const FIELDS: [(&str, Severity); 27] = [
+pub const FIELDS: [(&str, Severity); 28] = [
     ("importer", Severity::Major),
     ("entry_type", Severity::Major),
     ("port", Severity::Minor),
@@ -173,6 +173,8 @@ pub const FIELDS: [(&str, Severity); 27] = [
     ("line", Severity::Major),
     ("entry_number", Severity::Minor),
     ("fee", Severity::Minor),
+    // Compared in the three-way match only (approved / AE 47 / ES-003 Manufacturer ID).
+    ("manufacturer_id", Severity::Minor),
 ];
 
 /// The severity of a field: the config's (`major`, `minor`, or `ignore` to drop the field),

@@ -552,6 +552,8 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
         table(&["Line", "HTS", "Origin", "SPI", "PO", "PO line", "Value", "Duty"], &[0, 5, 6, 7], &rows)
     };
     b.push_str(&card("Lines and purchase orders", &lines));
+    b.push_str(&ace_card(e));
+    b.push_str(&related_card(e));
 
     // Summary history.
     if !e.summary_history.is_empty() {
@@ -574,6 +576,90 @@ pub fn entry_html(e: &EntryView, now: DateTime<FixedOffset>) -> String {
         ));
     }
     page(&format!("Entry {}", esc(&e.entry)), "/entries", now, &b)
+}
+
+/// The third side (docs/ace.md): ACE's record with its source and liquidation facts, and the
+/// approved / broker (AE) / ACE values side by side for each differing field per line and tariff.
+fn ace_card(e: &EntryView) -> String {
+    let Some(a) = &e.ace_side else { return String::new() };
+    let mut f = String::from("<dl class=\"facts\">");
+    fact(
+        &mut f,
+        "Source",
+        &format!(
+            "<span class=\"mono\">{}</span> (ES-003, inbox {}, row {}; {} export(s), {} tariff row(s))",
+            esc(&a.file),
+            esc(&a.inbox),
+            a.row,
+            a.exports,
+            a.rows
+        ),
+    );
+    let liq = match (a.liquidation_status.trim(), a.liquidation_date) {
+        ("", None) => "not in the export (add Liquidation Date and Liquidation Status to the ES-003 layout)".into(),
+        (st, d) => format!("{} {}", esc(st), d.map(date).unwrap_or_default()),
+    };
+    fact(&mut f, "ACE liquidation", &liq);
+    if !a.final_liquidation.trim().is_empty() {
+        fact(&mut f, "Final liquidation", &esc(&a.final_liquidation));
+    }
+    fact(&mut f, "ACE PSC indicator", if a.psc { "Y" } else { "N" });
+    f.push_str("</dl>");
+    let mut rows = String::new();
+    let cell = |v: &Option<String>| match v {
+        Some(x) if !x.is_empty() => format!("<td class=\"mono wrap\">{}</td>", esc(x)),
+        _ => "<td class=\"muted\">–</td>".to_string(),
+    };
+    for t in &e.three_way {
+        let place = if t.line == 0 { "entry".to_string() } else { format!("{} / {}", t.line, t.tariff) };
+        let row = if t.ace_row == 0 { "–".to_string() } else { t.ace_row.to_string() };
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}{}<td class=\"n\">{row}</td></tr>",
+            esc(&t.kind),
+            badge(&t.severity),
+            esc(&place),
+            esc(&t.field),
+            cell(&t.approved),
+            cell(&t.broker),
+            cell(&t.ace),
+        );
+    }
+    let findings = if rows.is_empty() {
+        empty("Approved, broker and ACE agree on every field ACE reports.")
+    } else {
+        table(
+            &["Finding", "Severity", "Line / tariff", "Field", "Approved", "Broker (AE)", "ACE", "ACE row"],
+            &[7],
+            &rows,
+        )
+    };
+    card("ACE record (three-way: approved / broker / ACE)", &format!("{f}{findings}"))
+}
+
+/// Other entries sharing a bill, container, PO, HTS number or manufacturer (docs/affected.md).
+fn related_card(e: &EntryView) -> String {
+    if e.related.is_empty() {
+        return String::new();
+    }
+    let mut rows = String::new();
+    for r in &e.related {
+        let links: Vec<String> = r.entries.iter().map(|x| entry_link(x)).collect();
+        let more = if r.count > r.entries.len() {
+            format!(" <span class=\"muted\">and {} more</span>", r.count - r.entries.len())
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"wrap\">{}{more}</td><td class=\"n\">{}</td></tr>",
+            esc(&r.title),
+            esc(&r.value),
+            links.join(", "),
+            r.count
+        );
+    }
+    card("Related entries", &table(&["Link", "Value", "Entries", "Count"], &[3], &rows))
 }
 
 pub async fn entry(State(s): State<AppState>, Path(key): Path<String>) -> Response {
@@ -617,7 +703,8 @@ pub fn brokers_html(scores: &[BrokerScore], now: DateTime<FixedOffset>) -> Strin
         let _ = write!(
             rows,
             "<tr><td><a href=\"/entries?broker={}\">{}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             url_enc(&s.broker),
             esc(&s.broker),
             s.entries,
@@ -631,6 +718,9 @@ pub fn brokers_html(scores: &[BrokerScore], now: DateTime<FixedOffset>) -> Strin
             hours(s.release_to_acceptance_p90_minutes),
             s.entry_to_liquidation_median_days.map_or("–".into(), |d| d.to_string()),
             s.entry_to_liquidation_p90_days.map_or("–".into(), |d| d.to_string()),
+            s.ace_compared_entries,
+            Cell::pct(s.ace_differs_entries, s.ace_compared_entries).render(),
+            s.ace_differs_lines,
         );
     }
     let t = if scores.is_empty() {
@@ -650,8 +740,11 @@ pub fn brokers_html(scores: &[BrokerScore], now: DateTime<FixedOffset>) -> Strin
                 "Accept p90 h",
                 "Liquidation med d",
                 "Liquidation p90 d",
+                "ACE compared",
+                "Differs from ACE %",
+                "Lines differing from ACE",
             ],
-            &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
             &rows,
         )
     };

@@ -109,3 +109,23 @@ pub fn life_names() -> Vec<String> {
     assert_eq!(names.len(), 10, "samples/abi life-00..09 missing: {names:?}");
     names
 }
+
+/// An ABI file with `extra` records inserted after each record whose first characters are
+/// `after` (the n-th such record gets `extra(n)`, which may be empty), the Y-record count
+/// (positions 13-17) updated to the records between B and Y.
+pub fn abi_insert(text: &str, after: &str, extra: &dyn Fn(usize) -> Vec<String>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut n = 0;
+    for l in text.lines() {
+        out.push(l.to_string());
+        if l.starts_with(after) {
+            out.extend(extra(n).into_iter().map(|r| format!("{r:<80}")));
+            n += 1;
+        }
+    }
+    let b = out.iter().position(|l| l.starts_with('B')).expect("B record");
+    let y = out.iter().position(|l| l.starts_with('Y')).expect("Y record");
+    let count = format!("{:05}", y - b - 1);
+    out[y].replace_range(12..17, &count);
+    out.join("\n") + "\n"
+}
