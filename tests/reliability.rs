@@ -141,7 +141,6 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
         }
         check(&env, &format!("SIGKILL #{k} after {d:?}"));
     }
-    assert!(start.elapsed() < Duration::from_secs(120), "took {:?}", start.elapsed());
     eprintln!(
         "crash points hit: {crashes}; SIGKILLs mid-run: {kills}; full run {full_run:?}; total {:?}",
         start.elapsed()
