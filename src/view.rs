@@ -689,6 +689,12 @@ pub trait ReadModel: Send + Sync {
         trend_from(self.entries(&EntryFilter::default()))
     }
 
+    /// The broker scorecard of all entries from kept sums, when the model keeps them (the
+    /// store's query index); `None` means visit the entries (`report::brokers::scorecard`).
+    fn broker_scorecard(&self) -> Option<Vec<crate::report::brokers::BrokerScore>> {
+        None
+    }
+
     /// Duty recovery as `report recovery` computes it, on the local day of `now`; `None` for a
     /// model that does not hold the entries' filings (the dashboard then says so).
     fn recovery(&self, _now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {

@@ -506,6 +506,11 @@ fn lookups_and_the_aggregates_follow_new_files() {
     assert!(m.deadlines_between(from, to, 100).total >= 3);
     assert_eq!(m.message_volume(from, to), fresh.message_volume(from, to));
     assert_eq!(m.cycle_trend(), fresh.cycle_trend());
+    // The broker scorecard from the index's sums equals the one that visits every entry.
+    use entrywatch::report::brokers::scorecard;
+    assert!(m.broker_scorecard().is_some(), "the store answers from its index");
+    assert_eq!(scorecard(&m, &EntryFilter::default()), scorecard(&fresh, &EntryFilter::default()));
+    assert!(!scorecard(&m, &EntryFilter::default()).is_empty());
     assert_eq!(m.deadlines_between(to, from, 10).total, 0);
     let edge = NaiveDate::MAX;
     assert_eq!(m.deadlines_between(from, edge, 0).total, fresh.deadlines_between(from, edge, 0).total);

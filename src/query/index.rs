@@ -11,6 +11,8 @@
 //!   and from release to summary acceptance (multisets, for exact percentiles).
 //! - `f|<facet>|<value>|<entry>` → `()`: entries by importer, port, broker and status (in
 //!   entry order, for filtered lists).
+//! - `b|<broker>|<counter>` → the broker scorecard's sums; `bm|<broker>|<metric>|<value>` →
+//!   how many of the broker's entries took that many minutes (days for liquidation).
 //! - `n|<name>` and `n|<facet>|<value>` → counts: entries, files, holds, critical holds; entries
 //!   by importer, port, broker, status and entry day. `nd|<due>` → open deadlines due that day.
 //!
@@ -155,6 +157,23 @@ fn contribution_of(
         counts.push(format!("n|{facet}|{value}"));
     }
     counts.push(format!("n|day|{}", v.entry_date));
+    // The broker scorecard's sums and cycle-time multisets (report::brokers::score_parts).
+    let broker = v.broker();
+    let parts = crate::report::brokers::score_parts(v);
+    for (name, n) in parts.counts {
+        for _ in 0..n.max(0) {
+            counts.push(format!("b|{broker}|{name}"));
+        }
+    }
+    for (metric, sample) in [
+        ("release", parts.release_minutes),
+        ("acceptance", parts.acceptance_minutes),
+        ("liquidation", parts.liquidation_days),
+    ] {
+        if let Some(x) = sample {
+            counts.push(format!("bm|{broker}|{metric}|{}", enc(x)));
+        }
+    }
     (keys, counts)
 }
 
@@ -327,6 +346,32 @@ pub fn cycle_trend(store: &Store) -> Result<Vec<TrendPoint>, StoreError> {
         });
     }
     Ok(out)
+}
+
+/// The broker scorecard of every entry, from the sums kept per broker (no entry is read).
+pub fn broker_scores(store: &Store) -> Result<Vec<crate::report::brokers::BrokerScore>, StoreError> {
+    let mut by_broker: BTreeMap<String, crate::report::brokers::BrokerScore> = BTreeMap::new();
+    for item in store.scan_prefix::<i64>(Table::Index, b"b|") {
+        let (k, n) = item?;
+        let key = String::from_utf8_lossy(&k).into_owned();
+        let Some((broker, name)) = key.get(2..).and_then(|r| r.rsplit_once('|')) else { continue };
+        by_broker
+            .entry(broker.to_string())
+            .or_insert_with(|| crate::report::brokers::BrokerScore { broker: broker.to_string(), ..Default::default() })
+            .add_count(name, n);
+    }
+    for (broker, s) in by_broker.iter_mut() {
+        let r = multiset_percentiles(store, &format!("bm|{broker}|release|"), &[50, 90])?;
+        let a = multiset_percentiles(store, &format!("bm|{broker}|acceptance|"), &[50, 90])?;
+        let l = multiset_percentiles(store, &format!("bm|{broker}|liquidation|"), &[50, 90])?;
+        s.arrival_to_release_median_minutes = r[0];
+        s.arrival_to_release_p90_minutes = r[1];
+        s.release_to_acceptance_median_minutes = a[0];
+        s.release_to_acceptance_p90_minutes = a[1];
+        s.entry_to_liquidation_median_days = l[0];
+        s.entry_to_liquidation_p90_days = l[1];
+    }
+    Ok(by_broker.into_values().collect())
 }
 
 /// The keys (`EEE12345673`) of the entries with `facet` = `value`, in entry order.

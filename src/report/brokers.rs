@@ -50,6 +50,92 @@ impl BrokerScore {
     }
 }
 
+/// One entry's share of its broker's scorecard: counters (name, amount) and the cycle-time
+/// samples. The scorecard sums these; the query index keeps the same sums per broker.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScoreParts {
+    pub counts: Vec<(&'static str, i64)>,
+    pub release_minutes: Option<i64>,
+    pub acceptance_minutes: Option<i64>,
+    pub liquidation_days: Option<i64>,
+}
+
+/// The counters of [`BrokerScore`], by the names [`ScoreParts`] uses.
+pub const COUNTERS: [&str; 9] = [
+    "entries",
+    "filings",
+    "rejected_entries",
+    "messages",
+    "compared_entries",
+    "variance_entries",
+    "ace_compared_entries",
+    "ace_differs_entries",
+    "ace_differs_lines",
+];
+
+/// What one entry adds to its broker's scorecard.
+pub fn score_parts(e: &EntryView) -> ScoreParts {
+    let mut counts = vec![
+        ("entries", 1),
+        ("filings", e.filings() as i64),
+        ("rejected_entries", i64::from(e.ever_rejected())),
+        ("messages", e.messages() as i64),
+    ];
+    match e.variance.status {
+        VarianceStatus::None => counts.push(("compared_entries", 1)),
+        VarianceStatus::Minor | VarianceStatus::Major => {
+            counts.push(("compared_entries", 1));
+            counts.push(("variance_entries", 1));
+        }
+        _ => {}
+    }
+    // ACE's record against the broker's filing: only entries the broker filed (an entry
+    // only ACE knows is an `unreported-entry`, not a broker's difference).
+    if e.ace.is_some() && e.totals.is_some() {
+        counts.push(("ace_compared_entries", 1));
+        let lines: std::collections::BTreeSet<u32> =
+            e.three_way.iter().filter(|t| t.kind == "ace-broker-mismatch").map(|t| t.line).collect();
+        if !lines.is_empty() {
+            counts.push(("ace_differs_entries", 1));
+            counts.push(("ace_differs_lines", lines.iter().filter(|l| **l > 0).count().max(1) as i64));
+        }
+    }
+    let liquidation_days = if e.liquidation.status == LiquidationStatus::Liquidated {
+        e.liquidation
+            .date
+            .or(e.timestamps.liquidation.map(|t| t.date_naive()))
+            .map(|d| (d - e.entry_date).num_days())
+            .filter(|d| *d >= 0)
+    } else {
+        None
+    };
+    ScoreParts {
+        counts,
+        release_minutes: minutes_between(e.timestamps.arrival, e.timestamps.release),
+        acceptance_minutes: minutes_between(e.timestamps.release, e.timestamps.summary_accepted),
+        liquidation_days,
+    }
+}
+
+impl BrokerScore {
+    /// Add `n` to the counter called `name` (one of [`COUNTERS`]).
+    pub fn add_count(&mut self, name: &str, n: i64) {
+        let c = match name {
+            "entries" => &mut self.entries,
+            "filings" => &mut self.filings,
+            "rejected_entries" => &mut self.rejected_entries,
+            "messages" => &mut self.messages,
+            "compared_entries" => &mut self.compared_entries,
+            "variance_entries" => &mut self.variance_entries,
+            "ace_compared_entries" => &mut self.ace_compared_entries,
+            "ace_differs_entries" => &mut self.ace_differs_entries,
+            "ace_differs_lines" => &mut self.ace_differs_lines,
+            _ => return,
+        };
+        *c += n;
+    }
+}
+
 #[derive(Default)]
 struct Acc {
     score: BrokerScore,
@@ -60,45 +146,13 @@ struct Acc {
 
 impl Acc {
     fn add(&mut self, e: &EntryView) {
-        let s = &mut self.score;
-        s.entries += 1;
-        s.filings += e.filings() as i64;
-        s.rejected_entries += i64::from(e.ever_rejected());
-        s.messages += e.messages() as i64;
-        match e.variance.status {
-            VarianceStatus::None => s.compared_entries += 1,
-            VarianceStatus::Minor | VarianceStatus::Major => {
-                s.compared_entries += 1;
-                s.variance_entries += 1;
-            }
-            _ => {}
+        let p = score_parts(e);
+        for (name, n) in p.counts {
+            self.score.add_count(name, n);
         }
-        // ACE's record against the broker's filing: only entries the broker filed (an entry
-        // only ACE knows is an `unreported-entry`, not a broker's difference).
-        if e.ace.is_some() && e.totals.is_some() {
-            s.ace_compared_entries += 1;
-            let lines: std::collections::BTreeSet<u32> =
-                e.three_way.iter().filter(|t| t.kind == "ace-broker-mismatch").map(|t| t.line).collect();
-            if !lines.is_empty() {
-                s.ace_differs_entries += 1;
-                s.ace_differs_lines += lines.iter().filter(|l| **l > 0).count().max(1) as i64;
-            }
-        }
-        if let Some(m) = minutes_between(e.timestamps.arrival, e.timestamps.release) {
-            self.release.push(m);
-        }
-        if let Some(m) = minutes_between(e.timestamps.release, e.timestamps.summary_accepted) {
-            self.acceptance.push(m);
-        }
-        if e.liquidation.status == LiquidationStatus::Liquidated {
-            let date = e.liquidation.date.or(e.timestamps.liquidation.map(|t| t.date_naive()));
-            if let Some(d) = date {
-                let days = (d - e.entry_date).num_days();
-                if days >= 0 {
-                    self.liquidation.push(days);
-                }
-            }
-        }
+        self.release.extend(p.release_minutes);
+        self.acceptance.extend(p.acceptance_minutes);
+        self.liquidation.extend(p.liquidation_days);
     }
 
     fn finish(mut self) -> BrokerScore {
@@ -116,8 +170,14 @@ impl Acc {
     }
 }
 
-/// The scorecard of every broker among the filtered entries, by broker name.
+/// The scorecard of every broker among the filtered entries, by broker name. Unfiltered, a
+/// model that keeps the sums (the store's query index) answers without visiting the entries.
 pub fn scorecard(model: &dyn ReadModel, filter: &EntryFilter) -> Vec<BrokerScore> {
+    if *filter == EntryFilter::default() {
+        if let Some(v) = model.broker_scorecard() {
+            return v;
+        }
+    }
     let mut m: BTreeMap<String, Acc> = BTreeMap::new();
     model.visit(filter, &mut |e| {
         let acc = match m.get_mut(e.broker()) {

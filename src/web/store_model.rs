@@ -128,6 +128,16 @@ fn posting_of(f: &EntryFilter) -> Option<(&'static str, String)> {
 }
 
 impl ReadModel for StoreModel {
+    fn broker_scorecard(&self) -> Option<Vec<crate::report::brokers::BrokerScore>> {
+        match crate::query::index::broker_scores(&self.store) {
+            Ok(v) => Some(v),
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+                None
+            }
+        }
+    }
+
     fn recovery(&self, now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
         let rules = match &self.variance {
             Some((_, g)) => g.remedies.clone(),
