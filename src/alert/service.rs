@@ -28,12 +28,15 @@ pub const NO_RELEASE_EVERY: Duration = Duration::from_secs(3600);
 pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffset>) -> Result<u64, StoreError> {
     let mut queued = 0;
     let mut waiting: Vec<(Vec<u8>, EntryNumber)> = Vec::new();
-    for r in store.scan::<EntryRow>(Table::Entries) {
-        let (k, row) = r?;
-        let open = !matches!(row.release, ReleaseStatus::Released | ReleaseStatus::Cancelled)
-            && row.summary != SummaryStatus::Deleted;
-        if let (true, Some(en)) = (open, row.entry) {
-            waiting.push((k, en));
+    // The entries not released yet, from the query index's status postings (not every entry).
+    for status in [ReleaseStatus::Pending, ReleaseStatus::Held] {
+        for key in crate::query::index::entries_with(store, "status", status.as_str()) {
+            let Some(row) = store.get::<EntryRow>(Table::Entries, key.as_bytes())? else { continue };
+            let open = !matches!(row.release, ReleaseStatus::Released | ReleaseStatus::Cancelled)
+                && row.summary != SummaryStatus::Deleted;
+            if let (true, Some(en)) = (open, row.entry) {
+                waiting.push((key.into_bytes(), en));
+            }
         }
     }
     for (key, en) in waiting {
