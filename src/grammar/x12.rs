@@ -120,7 +120,11 @@ pub enum RuleKind {
     Length,
     /// ID with a code list: the length, then the code.
     Code,
-    /// N, R, DT, TM: the full value check.
+    /// N: digits only within the length (else the full value check).
+    Number,
+    /// R: digits and at most one point, the digits within the length (else the full value check).
+    Real,
+    /// DT, TM: the full value check.
     Value,
     /// B and C: not checked on the fast path.
     Skip,
@@ -141,7 +145,9 @@ impl Rule {
             ElemType::AN => RuleKind::Length,
             ElemType::ID if e.codes.is_some() => RuleKind::Code,
             ElemType::ID => RuleKind::Length,
-            ElemType::N(_) | ElemType::R | ElemType::DT | ElemType::TM => RuleKind::Value,
+            ElemType::N(_) => RuleKind::Number,
+            ElemType::R => RuleKind::Real,
+            ElemType::DT | ElemType::TM => RuleKind::Value,
             ElemType::B | ElemType::C => RuleKind::Skip,
         };
         Rule { kind, mandatory: e.req == Req::M, min: e.min, max: e.max }

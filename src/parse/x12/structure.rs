@@ -160,9 +160,14 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 
 /// Check a segment's elements against its definition, appending element errors.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
-    let mut fast = FastCheck::default();
+    let mut fast = FastCheck::new(seg.delimiters);
     fast.check(seg, def, def.required, out);
 }
+
+/// Byte classes of the fast element check.
+const PLAIN: u8 = 0;
+const ELEMENT: u8 = 1;
+const SPECIAL: u8 = 2;
 
 pub(super) const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -174,35 +179,13 @@ pub(super) fn zero_bytes(t: u64) -> u64 {
     !(((t & LOW7) + LOW7) | t) & HI
 }
 
-/// High bit of each byte of `v` that is unusual in a value: below 0x20, 0x7F or above, or equal
-/// to the (byte-replicated) component separator `c` or repetition separator `r`. (The element
-/// separator may itself be a control byte; the caller masks its positions off.)
+/// High bit of each byte of `v` that is not plain: below 0x20, 0x7F or above, or equal to one of
+/// the (byte-replicated) element separator `e`, component separator `c` or repetition separator `r`.
 #[inline(always)]
-fn unusual(v: u64, c: u64, r: u64) -> u64 {
+fn unusual(v: u64, e: u64, c: u64, r: u64) -> u64 {
     let below_space = !((v & LOW7) + 0x6060_6060_6060_6060) & !v & HI;
     let del_or_high = (((v & LOW7) + LO) | v) & HI;
-    below_space | del_or_high | zero_bytes(v ^ c) | zero_bytes(v ^ r)
-}
-
-/// The bytes of `v` (under eight) as a little-endian word, zero above: two overlapping four-byte
-/// loads, or three single bytes (no call to a variable-length copy).
-#[inline(always)]
-fn load_short(v: &[u8]) -> u64 {
-    let len = v.len();
-    let four = |at: usize| {
-        let mut w = [0u8; 4];
-        if let Some(b) = v.get(at..at + 4) {
-            w.copy_from_slice(b);
-        }
-        u32::from_le_bytes(w) as u64
-    };
-    let byte = |at: usize| v.get(at).copied().unwrap_or(0) as u64;
-    match len {
-        0 => 0,
-        1..=3 => byte(0) | byte(len / 2) << (8 * (len / 2)) | byte(len - 1) << (8 * (len - 1)),
-        4..=7 => four(0) | four(len - 4) << (8 * (len - 4)),
-        _ => 0,
-    }
+    below_space | del_or_high | zero_bytes(v ^ e) | zero_bytes(v ^ c) | zero_bytes(v ^ r)
 }
 
 /// Slots of the structure-search cache (a power of two).
@@ -237,15 +220,39 @@ const DEF_SLOTS: usize = 128;
 /// Slots of the code-value cache (a power of two).
 const CODE_SLOTS: usize = 512;
 
-/// State of the fast element check, reused across segments: a direct-mapped cache of code-list
-/// lookups.
-#[derive(Debug, Clone, Default)]
+/// State of the fast element check, reused across segments: a byte-class table for the
+/// interchange's delimiters and a direct-mapped cache of code-list lookups.
+#[derive(Debug, Clone)]
 struct FastCheck {
+    delimiters: super::delimiters::Delimiters,
+    class: [u8; 256],
     /// (code list address, value packed with its length, allowed); address 0 = empty slot.
     codes: Vec<(usize, u64, bool)>,
 }
 
 impl FastCheck {
+    fn new(d: super::delimiters::Delimiters) -> Self {
+        let mut f = FastCheck { delimiters: d, class: [PLAIN; 256], codes: Vec::new() };
+        f.set_delimiters(d);
+        f
+    }
+
+    fn set_delimiters(&mut self, d: super::delimiters::Delimiters) {
+        self.delimiters = d;
+        for (b, c) in self.class.iter_mut().enumerate() {
+            *c = if (0x20..0x7F).contains(&b) { PLAIN } else { SPECIAL };
+        }
+        let rep = d.repetition.unwrap_or(d.component);
+        for special in [d.component, rep] {
+            if let Some(c) = self.class.get_mut(special as usize) {
+                *c = SPECIAL;
+            }
+        }
+        if let Some(c) = self.class.get_mut(d.element as usize) {
+            *c = ELEMENT;
+        }
+    }
+
     /// [`ElementDef::code_ok`], remembered for short values.
     #[inline]
     fn code_ok(&mut self, e: &ElementDef, v: &[u8]) -> bool {
@@ -287,50 +294,35 @@ impl FastCheck {
             RuleKind::Code => {
                 (r.min..=r.max).contains(&(v.len() as u32)) && def.elements.get(i).is_some_and(|e| self.code_ok(e, v))
             }
+            RuleKind::Number => {
+                let len = v.len() as u32;
+                ((r.min..=r.max).contains(&len) && v.iter().all(u8::is_ascii_digit))
+                    || def.elements.get(i).is_some_and(|e| check_value(e, v).is_none())
+            }
+            RuleKind::Real => {
+                let (mut digits, mut dots) = (0u32, 0u32);
+                for &b in v {
+                    digits += b.is_ascii_digit() as u32;
+                    dots += (b == b'.') as u32;
+                }
+                (digits + dots == v.len() as u32 && dots <= 1 && digits > 0 && (r.min..=r.max).contains(&digits))
+                    || def.elements.get(i).is_some_and(|e| check_value(e, v).is_none())
+            }
             RuleKind::Value => def.elements.get(i).is_some_and(|e| check_value(e, v).is_none()),
         }
     }
 
-    /// One eight-byte word `v` of the segment body `rest`, starting at `base`; only the bytes in
-    /// `keep` (a byte mask) count. Checks the value before each element separator in it; false
-    /// when a value fails or a byte is unusual (the general path decides).
-    #[allow(clippy::too_many_arguments)]
-    #[inline(always)]
-    fn word(
-        &mut self,
-        def: &SegmentDef,
-        rest: &[u8],
-        v: u64,
-        keep: u64,
-        base: usize,
-        n: &mut usize,
-        start: &mut usize,
-        (e, c, r): (u64, u64, u64),
-    ) -> bool {
-        let mut seps = zero_bytes(v ^ e) & keep;
-        if unusual(v, c, r) & !seps & keep != 0 {
-            return false;
-        }
-        while seps != 0 {
-            let k = base + (seps.trailing_zeros() / 8) as usize;
-            seps &= seps - 1;
-            *n += 1;
-            if !self.ok_value(def, *n, rest.get(*start..k).unwrap_or(&[])) {
-                return false;
-            }
-            *start = k + 1;
-        }
-        true
-    }
-
     /// Check a segment's elements (see [`check_elements`]).
     ///
-    /// Fast path: one pass over the segment, eight bytes at a time, finds the elements; when the
+    /// Fast path: one pass over the segment (a byte-class table) finds the elements; when the
     /// segment holds no component or repetition separator, control character or non-ASCII byte,
     /// values are checked without re-scanning their characters. Anything else takes the general path.
     /// `required`: the number of elements up to the definition's last mandatory one.
     fn check(&mut self, seg: &Segment<'_>, def: &SegmentDef, required: usize, out: &mut Vec<ElementError>) {
         let d = seg.delimiters;
+        if d != self.delimiters {
+            self.set_delimiters(d);
+        }
         let raw = seg.raw();
         let id = seg.id();
         let body = raw.get(id.len()..).unwrap_or(&[]);
@@ -340,35 +332,41 @@ impl FastCheck {
         let mut n = 0usize;
         if let Some(rest) = body.get(1..) {
             let mut start = 0usize;
+            // Eight bytes at a time: a mask of the bytes that are not plain (see `unusual`).
+            let words = rest.chunks_exact(8);
+            let tail_at = rest.len() - words.remainder().len();
             let (e, c, r) =
                 (d.element as u64 * LO, d.component as u64 * LO, d.repetition.unwrap_or(d.component) as u64 * LO);
-            let len = rest.len();
-            // Whole words, then the tail as one more word: the last eight bytes (the ones already
-            // seen masked off), or for a body under eight bytes a copy padded with plain bytes.
-            let mut base = 0usize;
-            while let Some(chunk) = rest.get(base..base + 8) {
+            for (w, chunk) in words.enumerate() {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(chunk);
-                if !self.word(def, rest, u64::from_le_bytes(word), !0, base, &mut n, &mut start, (e, c, r)) {
-                    return check_elements_general(seg, def, out);
+                let v = u64::from_le_bytes(word);
+                let mut mask = unusual(v, e, c, r);
+                while mask != 0 {
+                    let i = (mask.trailing_zeros() / 8) as usize;
+                    mask &= mask - 1;
+                    let k = w * 8 + i;
+                    if chunk.get(i) != Some(&d.element) {
+                        return check_elements_general(seg, def, out);
+                    }
+                    n += 1;
+                    if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                        return check_elements_general(seg, def, out);
+                    }
+                    start = k + 1;
                 }
-                base += 8;
             }
-            let tail = len - base;
-            if tail > 0 {
-                let mut word = [0u8; 8];
-                let (at, keep) = match rest.get(len.wrapping_sub(8)..) {
-                    Some(last) if len >= 8 => {
-                        word.copy_from_slice(last);
-                        (len - 8, !0u64 << (8 * (8 - tail)))
+            for (k, &b) in rest.iter().enumerate().skip(tail_at) {
+                match self.class[b as usize] {
+                    PLAIN => {}
+                    ELEMENT => {
+                        n += 1;
+                        if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                            return check_elements_general(seg, def, out);
+                        }
+                        start = k + 1;
                     }
-                    _ => {
-                        word = load_short(rest).to_le_bytes();
-                        (0, !0u64 >> (8 * (8 - len)))
-                    }
-                };
-                if !self.word(def, rest, u64::from_le_bytes(word), keep, at, &mut n, &mut start, (e, c, r)) {
-                    return check_elements_general(seg, def, out);
+                    _ => return check_elements_general(seg, def, out),
                 }
             }
             n += 1;
@@ -517,7 +515,12 @@ impl<'g> StructureValidator<'g> {
             counts: Vec::new(),
             scratch: Vec::new(),
             search_cache: vec![(0, 0, 0, 0); SEARCH_SLOTS],
-            fast: FastCheck::default(),
+            fast: FastCheck::new(super::delimiters::Delimiters {
+                element: b'*',
+                component: b':',
+                repetition: None,
+                terminator: super::delimiters::Terminator::new(b"~"),
+            }),
             def_cache: [(0, None); DEF_SLOTS],
             steps: vec![NO_STEP; STEP_SLOTS],
         };
@@ -758,7 +761,7 @@ impl<'g> StructureValidator<'g> {
 mod tests {
     use super::*;
     use crate::grammar::codes::CodeLists;
-    use crate::grammar::x12::parse_element;
+    use crate::grammar::x12::{parse_element, Rule};
 
     fn el(spec: &str) -> ElementDef {
         parse_element(spec, &CodeLists::default()).unwrap()
@@ -769,21 +772,42 @@ mod tests {
         let (e, c, r) = (b'*' as u64 * LO, b':' as u64 * LO, b'^' as u64 * LO);
         for b in 0..=255u8 {
             let v = u64::from_le_bytes([b'A', b, b'z', b'0', b' ', b'~', b, b'9']);
-            let want = !(0x20..0x7F).contains(&b) || matches!(b, b':' | b'^');
+            let want = !(0x20..0x7F).contains(&b) || matches!(b, b'*' | b':' | b'^');
             let expect = if want { 0x80u64 << 8 | 0x80u64 << 48 } else { 0 };
-            assert_eq!(unusual(v, c, r), expect, "byte {b:#04x}");
-            let seps = if b == b'*' { 0x80u64 << 8 | 0x80u64 << 48 } else { 0 };
-            assert_eq!(zero_bytes(v ^ e), seps, "byte {b:#04x}");
+            assert_eq!(unusual(v, e, c, r), expect, "byte {b:#04x}");
         }
     }
 
+    /// The fast rule for N and R accepts exactly what `check_value` accepts.
     #[test]
-    fn short_loads() {
-        let bytes = b"ABCDEFG";
-        for len in 0..8 {
-            let mut w = [0u8; 8];
-            w[..len].copy_from_slice(&bytes[..len]);
-            assert_eq!(load_short(&bytes[..len]), u64::from_le_bytes(w), "{len}");
+    fn number_rules_agree_with_check_value() {
+        let values: [&[u8]; 16] = [
+            b"1", b"12", b"123", b"1234", b"-12", b"1.5", b"12.50", b".5", b"5.", b".", b"1.2.3", b"-", b"1a", b"0",
+            b"99.9", b"1 2",
+        ];
+        for spec in ["M N0 2 3 1", "M N2 1 4 1", "M R 1 3 1", "O R 2 4 1"] {
+            let e = el(spec);
+            let def = SegmentDef {
+                id: "X".into(),
+                elements: vec![e.clone()],
+                open: false,
+                rules: vec![Rule::of(&e)],
+                required: 1,
+            };
+            let mut fast = FastCheck::new(crate::parse::x12::delimiters::Delimiters {
+                element: b'*',
+                component: b':',
+                repetition: None,
+                terminator: crate::parse::x12::delimiters::Terminator::new(b"~"),
+            });
+            for v in values {
+                assert_eq!(
+                    fast.ok_value(&def, 1, v),
+                    check_value(&e, v).is_none(),
+                    "{spec} {:?}",
+                    String::from_utf8_lossy(v)
+                );
+            }
         }
     }
 
