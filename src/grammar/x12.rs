@@ -124,8 +124,10 @@ pub enum RuleKind {
     Number,
     /// R: digits and at most one point, the digits within the length (else the full value check).
     Real,
-    /// DT, TM: the full value check.
-    Value,
+    /// DT: a valid date within the length.
+    Date,
+    /// TM: a valid time within the length.
+    Time,
     /// B and C: not checked on the fast path.
     Skip,
 }
@@ -147,7 +149,8 @@ impl Rule {
             ElemType::ID => RuleKind::Length,
             ElemType::N(_) => RuleKind::Number,
             ElemType::R => RuleKind::Real,
-            ElemType::DT | ElemType::TM => RuleKind::Value,
+            ElemType::DT => RuleKind::Date,
+            ElemType::TM => RuleKind::Time,
             ElemType::B | ElemType::C => RuleKind::Skip,
         };
         Rule { kind, mandatory: e.req == Req::M, min: e.min, max: e.max }

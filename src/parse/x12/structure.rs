@@ -308,7 +308,8 @@ impl FastCheck {
                 (digits + dots == v.len() as u32 && dots <= 1 && digits > 0 && (r.min..=r.max).contains(&digits))
                     || def.elements.get(i).is_some_and(|e| check_value(e, v).is_none())
             }
-            RuleKind::Value => def.elements.get(i).is_some_and(|e| check_value(e, v).is_none()),
+            RuleKind::Date => valid_date(v) && (r.min..=r.max).contains(&(v.len() as u32)),
+            RuleKind::Time => valid_time(v) && (r.min..=r.max).contains(&(v.len() as u32)),
         }
     }
 
@@ -778,14 +779,38 @@ mod tests {
         }
     }
 
-    /// The fast rule for N and R accepts exactly what `check_value` accepts.
+    /// The fast rules for N, R, DT and TM accept exactly what `check_value` accepts.
     #[test]
     fn number_rules_agree_with_check_value() {
-        let values: [&[u8]; 16] = [
-            b"1", b"12", b"123", b"1234", b"-12", b"1.5", b"12.50", b".5", b"5.", b".", b"1.2.3", b"-", b"1a", b"0",
-            b"99.9", b"1 2",
+        let values: [&[u8]; 26] = [
+            b"1",
+            b"12",
+            b"123",
+            b"1234",
+            b"-12",
+            b"1.5",
+            b"12.50",
+            b".5",
+            b"5.",
+            b".",
+            b"1.2.3",
+            b"-",
+            b"1a",
+            b"0",
+            b"99.9",
+            b"1 2",
+            b"20240229",
+            b"20230229",
+            b"260110",
+            b"2026011",
+            b"20261301",
+            b"1012",
+            b"2460",
+            b"101259",
+            b"10126",
+            b"12345678",
         ];
-        for spec in ["M N0 2 3 1", "M N2 1 4 1", "M R 1 3 1", "O R 2 4 1"] {
+        for spec in ["M N0 2 3 1", "M N2 1 4 1", "M R 1 3 1", "O R 2 4 1", "M DT 8 8 1", "M DT 6 8 1", "M TM 4 6 1"] {
             let e = el(spec);
             let def = SegmentDef {
                 id: "X".into(),
