@@ -120,8 +120,14 @@ pub enum RuleKind {
     Length,
     /// ID with a code list: the length, then the code.
     Code,
-    /// N, R, DT, TM: the full value check.
-    Value,
+    /// N: digits only within the length (else the full value check).
+    Number,
+    /// R: digits and at most one point, the digits within the length (else the full value check).
+    Real,
+    /// DT: a valid date within the length.
+    Date,
+    /// TM: a valid time within the length.
+    Time,
     /// B and C: not checked on the fast path.
     Skip,
 }
@@ -141,7 +147,10 @@ impl Rule {
             ElemType::AN => RuleKind::Length,
             ElemType::ID if e.codes.is_some() => RuleKind::Code,
             ElemType::ID => RuleKind::Length,
-            ElemType::N(_) | ElemType::R | ElemType::DT | ElemType::TM => RuleKind::Value,
+            ElemType::N(_) => RuleKind::Number,
+            ElemType::R => RuleKind::Real,
+            ElemType::DT => RuleKind::Date,
+            ElemType::TM => RuleKind::Time,
             ElemType::B | ElemType::C => RuleKind::Skip,
         };
         Rule { kind, mandatory: e.req == Req::M, min: e.min, max: e.max }

@@ -2,6 +2,7 @@
 //! borrowed access to elements, components and repetitions.
 
 use super::delimiters::Delimiters;
+use super::structure::{zero_bytes, LO};
 use nom::bytes::complete::take_while_m_n;
 use nom::IResult;
 use nom::Parser;
@@ -121,6 +122,25 @@ pub enum Token<'a> {
     Segment(Segment<'a>),
     /// The last segment has no terminator (the input ended).
     Unterminated(Segment<'a>),
+}
+
+/// The offset of the first `t` in `hay`: the first few words eight bytes at a time (segments are
+/// short, and a library search call costs more than the scan), the rest by `memchr`.
+#[inline(always)]
+fn find_byte(t: u8, hay: &[u8]) -> Option<usize> {
+    let tt = t as u64 * LO;
+    let mut at = 0usize;
+    for _ in 0..4 {
+        let Some(chunk) = hay.get(at..at + 8) else { break };
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let m = zero_bytes(u64::from_le_bytes(word) ^ tt);
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    memchr::memchr(t, hay.get(at..)?).map(|k| at + k)
 }
 
 #[inline]
@@ -250,7 +270,7 @@ impl<'a> Tokenizer<'a> {
             return self.next_segment_general();
         }
         let line = self.line;
-        let (raw, terminated) = match memchr::memchr(t, rest) {
+        let (raw, terminated) = match find_byte(t, rest) {
             Some(k) => (rest.get(..k).unwrap_or(&[]), true),
             None if rest.is_empty() => return None,
             None => (rest, false),
@@ -299,7 +319,7 @@ impl<'a> Tokenizer<'a> {
         if matches!(rest.first(), None | Some(b'I' | b'G' | b'S' | b'T')) || rest.starts_with(b"BIN") {
             return false;
         }
-        let Some(k) = memchr::memchr(t, rest) else { return false };
+        let Some(k) = find_byte(t, rest) else { return false };
         let raw = rest.get(..k).unwrap_or(&[]);
         let e = self.element;
         let id_len = raw
@@ -419,6 +439,19 @@ mod tests {
         ];
         for (input, term) in cases {
             assert_eq!(walk(input, term, true), walk(input, term, false), "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn find_byte_matches_memchr() {
+        let hay: Vec<u8> = (0..80u8).map(|i| b'a' + i % 26).collect();
+        for t in [b'a', b'e', b'z', b'~'] {
+            for from in 0..hay.len() {
+                for to in from..hay.len() {
+                    let h = &hay[from..to];
+                    assert_eq!(find_byte(t, h), memchr::memchr(t, h), "{t} {from}..{to}");
+                }
+            }
         }
     }
 

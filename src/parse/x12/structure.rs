@@ -169,13 +169,13 @@ const PLAIN: u8 = 0;
 const ELEMENT: u8 = 1;
 const SPECIAL: u8 = 2;
 
-const LO: u64 = 0x0101_0101_0101_0101;
+pub(super) const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
 /// High bit of each byte of `t` that is zero (exact: no false positives).
 #[inline(always)]
-fn zero_bytes(t: u64) -> u64 {
+pub(super) fn zero_bytes(t: u64) -> u64 {
     !(((t & LOW7) + LOW7) | t) & HI
 }
 
@@ -294,7 +294,22 @@ impl FastCheck {
             RuleKind::Code => {
                 (r.min..=r.max).contains(&(v.len() as u32)) && def.elements.get(i).is_some_and(|e| self.code_ok(e, v))
             }
-            RuleKind::Value => def.elements.get(i).is_some_and(|e| check_value(e, v).is_none()),
+            RuleKind::Number => {
+                let len = v.len() as u32;
+                ((r.min..=r.max).contains(&len) && v.iter().all(u8::is_ascii_digit))
+                    || def.elements.get(i).is_some_and(|e| check_value(e, v).is_none())
+            }
+            RuleKind::Real => {
+                let (mut digits, mut dots) = (0u32, 0u32);
+                for &b in v {
+                    digits += b.is_ascii_digit() as u32;
+                    dots += (b == b'.') as u32;
+                }
+                (digits + dots == v.len() as u32 && dots <= 1 && digits > 0 && (r.min..=r.max).contains(&digits))
+                    || def.elements.get(i).is_some_and(|e| check_value(e, v).is_none())
+            }
+            RuleKind::Date => valid_date(v) && (r.min..=r.max).contains(&(v.len() as u32)),
+            RuleKind::Time => valid_time(v) && (r.min..=r.max).contains(&(v.len() as u32)),
         }
     }
 
@@ -747,7 +762,7 @@ impl<'g> StructureValidator<'g> {
 mod tests {
     use super::*;
     use crate::grammar::codes::CodeLists;
-    use crate::grammar::x12::parse_element;
+    use crate::grammar::x12::{parse_element, Rule};
 
     fn el(spec: &str) -> ElementDef {
         parse_element(spec, &CodeLists::default()).unwrap()
@@ -761,6 +776,63 @@ mod tests {
             let want = !(0x20..0x7F).contains(&b) || matches!(b, b'*' | b':' | b'^');
             let expect = if want { 0x80u64 << 8 | 0x80u64 << 48 } else { 0 };
             assert_eq!(unusual(v, e, c, r), expect, "byte {b:#04x}");
+        }
+    }
+
+    /// The fast rules for N, R, DT and TM accept exactly what `check_value` accepts.
+    #[test]
+    fn number_rules_agree_with_check_value() {
+        let values: [&[u8]; 26] = [
+            b"1",
+            b"12",
+            b"123",
+            b"1234",
+            b"-12",
+            b"1.5",
+            b"12.50",
+            b".5",
+            b"5.",
+            b".",
+            b"1.2.3",
+            b"-",
+            b"1a",
+            b"0",
+            b"99.9",
+            b"1 2",
+            b"20240229",
+            b"20230229",
+            b"260110",
+            b"2026011",
+            b"20261301",
+            b"1012",
+            b"2460",
+            b"101259",
+            b"10126",
+            b"12345678",
+        ];
+        for spec in ["M N0 2 3 1", "M N2 1 4 1", "M R 1 3 1", "O R 2 4 1", "M DT 8 8 1", "M DT 6 8 1", "M TM 4 6 1"] {
+            let e = el(spec);
+            let def = SegmentDef {
+                id: "X".into(),
+                elements: vec![e.clone()],
+                open: false,
+                rules: vec![Rule::of(&e)],
+                required: 1,
+            };
+            let mut fast = FastCheck::new(crate::parse::x12::delimiters::Delimiters {
+                element: b'*',
+                component: b':',
+                repetition: None,
+                terminator: crate::parse::x12::delimiters::Terminator::new(b"~"),
+            });
+            for v in values {
+                assert_eq!(
+                    fast.ok_value(&def, 1, v),
+                    check_value(&e, v).is_none(),
+                    "{spec} {:?}",
+                    String::from_utf8_lossy(v)
+                );
+            }
         }
     }
 
