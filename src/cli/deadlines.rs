@@ -1,14 +1,10 @@
-//! `entrywatch deadlines [--within DAYS] [--json] [--ics] [--remind]`: every entry's open deadlines, soonest first, or the calendar feed; and the deadlines block of `entry`.
+//! `entrywatch deadlines [--within DAYS] [--json] [--ics] [--remind]`: every entry's open deadlines, soonest first, or the calendar feed.
 
 use super::dispatch::{Ctx, Io};
 use super::{EXIT_INVALID, EXIT_OK};
 use crate::calendar::Calendar;
-use crate::config::Config;
-use crate::deadline::facts::{deadlines_json, deadlines_text, entry_deadlines};
 use crate::deadline::scheduler::{all_deadlines, open_deadlines, remind_once};
 use crate::deadline::{listing, local_today, to_ics, EntryDeadline};
-use crate::domain::{Entry, Fact};
-use chrono::{DateTime, FixedOffset};
 
 /// `entrywatch deadlines`: open deadlines (overdue ones first, marked), soonest first;
 /// `--within DAYS` keeps those due by today + DAYS; `--json` the interface.md array; `--ics`
@@ -70,24 +66,4 @@ pub fn deadlines_on(ctx: &Ctx, within: Option<u32>, json: bool, ics: bool, remin
         let _ = writeln!(out, "{}  {:<12} {:<15} {:<19} {}{est}", r.due, when, r.entry, r.kind.as_str(), r.rule);
     }
     EXIT_OK
-}
-
-/// The deadlines of one entry for `entry`: the JSON value and the human block.
-pub fn entry_block(
-    config: &Config,
-    e: &Entry,
-    facts: &[Fact],
-    now: DateTime<FixedOffset>,
-) -> (serde_json::Value, String) {
-    let cal = Calendar::from_config(&config.deadlines);
-    let ds = entry_deadlines(e, facts, &cal);
-    (deadlines_json(&ds), deadlines_text(&ds, local_today(now, config.timezone())))
-}
-
-/// The human `entry` text with the deadlines block put before the timeline.
-pub fn with_deadlines_text(entry_text: String, block: &str) -> String {
-    match entry_text.find("Timeline:\n") {
-        Some(i) => format!("{}{block}{}", &entry_text[..i], &entry_text[i..]),
-        None => format!("{entry_text}{block}"),
-    }
 }

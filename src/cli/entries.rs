@@ -4,7 +4,7 @@ use super::dispatch::{Ctx, Io};
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::view::{entry_row, liquidation_status, release_status, summary_status};
+use crate::domain::view::entry_row;
 use crate::domain::EntryRow;
 use crate::grammar::Grammars;
 use crate::ingest::{rebuild, IngestError, Outcome, Pipeline};
@@ -295,12 +295,7 @@ pub fn entries_on(
             }
         };
         if let Some(s) = status {
-            let st = [
-                summary_status(e.summary),
-                release_status(e.release),
-                liquidation_status(e.liquidation),
-                e.variance.as_str(),
-            ];
+            let st = [e.summary.as_str(), e.release.as_str(), e.liquidation.as_str(), e.variance.as_str()];
             if !st.contains(&s) {
                 continue;
             }
@@ -320,10 +315,10 @@ pub fn entries_on(
                 e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default(),
                 e.importer,
                 e.port,
-                summary_status(e.summary),
-                release_status(e.release),
+                e.summary.as_str(),
+                e.release.as_str(),
                 e.open_holds,
-                liquidation_status(e.liquidation)
+                e.liquidation.as_str()
             );
         }
     }

@@ -8,8 +8,7 @@ use super::rules::{compute, DeadlineFacts};
 use super::{Deadline, EntryDeadline};
 use crate::calendar::Calendar;
 use crate::domain::{extends, suspends, Entry, ExtSusp, Fact, FactKind, LiquidationStatus, SummaryStatus};
-use chrono::{Datelike, NaiveDate};
-use serde_json::{json, Value};
+use chrono::NaiveDate;
 
 /// One agreement of grammars/codes/fta_1520d.toml: who may make a post-importation claim
 /// (19 U.S.C. 1520(d)).
@@ -332,23 +331,6 @@ pub fn entry_deadline_items(entry: &Entry, facts: &[Fact], cal: &Calendar) -> Ve
         .collect()
 }
 
-/// `entry --json` `deadlines`: interface.md keys (`kind`, `due`, `estimated`) plus `rule`,
-/// `legal` and `done`, soonest first.
-pub fn deadlines_json(deadlines: &[Deadline]) -> Value {
-    let mut v: Vec<&Deadline> = deadlines.iter().collect();
-    v.sort_by_key(|d| (d.due, d.kind));
-    Value::Array(
-        v.into_iter()
-            .map(|d| {
-                json!({
-                    "kind": d.kind.as_str(), "due": d.due.to_string(), "estimated": d.estimated,
-                    "rule": d.rule, "legal": d.legal.to_string(), "done": d.done,
-                })
-            })
-            .collect(),
-    )
-}
-
 /// The soonest open deadline due today or later, in words (`2026-11-25: Post summary
 /// correction window closes`, ` (estimated)` when it is).
 pub fn next_deadline_text(deadlines: &[Deadline], today: NaiveDate) -> Option<String> {
@@ -366,52 +348,6 @@ pub fn next_deadline_fn(config: &crate::config::Config) -> crate::alert::hook::N
     std::sync::Arc::new(move |entry: &Entry, facts: &[Fact], now: chrono::DateTime<chrono::FixedOffset>| {
         next_deadline_text(&entry_deadlines(entry, facts, &cal), super::local_today(now, tz))
     })
-}
-
-/// Put an entry's deadlines into its `entry --json` document (what `domain::view::entry_json`
-/// leaves empty): for the CLI and any read model serving the same document.
-pub fn set_entry_deadlines(doc: &mut Value, entry: &Entry, facts: &[Fact], cal: &Calendar) {
-    if let Some(obj) = doc.as_object_mut() {
-        obj.insert("deadlines".into(), deadlines_json(&entry_deadlines(entry, facts, cal)));
-    }
-}
-
-/// The human `Deadlines:` block of `entry`: one line per deadline, soonest first, with the
-/// days left from `today` (local), `estimated`, `done` and `overdue` marks.
-pub fn deadlines_text(deadlines: &[Deadline], today: NaiveDate) -> String {
-    let mut v: Vec<&Deadline> = deadlines.iter().collect();
-    v.sort_by_key(|d| (d.due, d.kind));
-    if v.is_empty() {
-        return "Deadlines: none\n".into();
-    }
-    let mut s = String::from("Deadlines:\n");
-    for d in v {
-        let left = (d.due - today).num_days();
-        let mut marks = Vec::new();
-        if d.done {
-            marks.push("done".to_string());
-        } else if left < 0 {
-            marks.push(format!("overdue {} day(s)", -left));
-        } else {
-            marks.push(format!("{left} day(s) left"));
-        }
-        if d.estimated {
-            marks.push("estimated".into());
-        }
-        s.push_str(&format!(
-            "  {} {:<3} {:<19} {}  [{}]\n",
-            d.due,
-            weekday(d.due),
-            d.kind.as_str(),
-            d.rule,
-            marks.join(", ")
-        ));
-    }
-    s
-}
-
-fn weekday(d: NaiveDate) -> String {
-    d.weekday().to_string()
 }
 
 #[cfg(test)]
@@ -513,19 +449,10 @@ mod tests {
     }
 
     #[test]
-    fn json_and_text_are_soonest_first() {
+    fn next_deadline_in_words() {
         let e = entry_with_filing("CN", "");
         let ds = entry_deadlines(&e, &[], &Calendar::default());
-        let j = deadlines_json(&ds);
-        let dues: Vec<&str> = j.as_array().unwrap().iter().map(|x| x["due"].as_str().unwrap()).collect();
-        let mut sorted = dues.clone();
-        sorted.sort();
-        assert_eq!(dues, sorted);
-        assert!(j[0].get("kind").is_some() && j[0].get("estimated").is_some());
         let next = next_deadline_text(&ds, d("2026-03-01")).unwrap();
         assert!(next.contains(": Post summary correction window closes"), "{next}");
-        let t = deadlines_text(&ds, d("2026-03-01"));
-        assert!(t.starts_with("Deadlines:\n"), "{t}");
-        assert!(t.contains("psc"), "{t}");
     }
 }

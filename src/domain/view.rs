@@ -1,7 +1,6 @@
-//! The `entries` row of an entry (`entries --json`) and the status spellings it uses; the
-//! entry's full view is `query::entry`.
+//! The `entries` row of an entry (`entries --json`); the entry's full view is `query::entry`.
 
-use super::{EntryRow, LiquidationStatus, ReleaseStatus, SummaryStatus};
+use super::EntryRow;
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 
@@ -9,18 +8,6 @@ use serde_json::{json, Value};
 /// its offset always (a time in the spring-forward gap too: `clock::local_instant`).
 pub fn local_time(t: NaiveDateTime, tz: chrono_tz::Tz) -> String {
     crate::clock::local_instant(tz, t).to_rfc3339()
-}
-
-pub fn summary_status(s: SummaryStatus) -> &'static str {
-    s.as_str()
-}
-
-pub fn release_status(s: ReleaseStatus) -> &'static str {
-    s.as_str()
-}
-
-pub fn liquidation_status(s: LiquidationStatus) -> &'static str {
-    s.as_str()
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> Value {
@@ -33,8 +20,8 @@ pub fn entry_row(e: &EntryRow) -> Value {
         "entry": e.entry.as_ref().map(|n| n.to_string()).unwrap_or_default(),
         "importer": e.importer, "broker": e.entry.as_ref().map(|n| n.filer.clone()).unwrap_or_default(),
         "port": e.port, "entry_type": e.entry_type, "entry_date": date(e.entry_date),
-        "summary": summary_status(e.summary), "release": release_status(e.release),
-        "open_holds": e.open_holds, "liquidation": liquidation_status(e.liquidation),
+        "summary": e.summary.as_str(), "release": e.release.as_str(),
+        "open_holds": e.open_holds, "liquidation": e.liquidation.as_str(),
         "liquidation_date": date(e.liquidation_date),
         "variance": e.variance.as_str(), "variance_differences": e.variance_differences,
     })

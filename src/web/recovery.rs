@@ -52,7 +52,7 @@ fn entry_row(r: &EntryRecovery, p: &Program) -> String {
         "<tr><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td><td>{nearest}</td><td>{until}</td><td>{}</td><td>{}</td></tr>",
         entry_link(&r.entry),
         esc(&r.importer),
-        esc(crate::domain::view::liquidation_status(r.liquidation)),
+        esc(r.liquidation.as_str()),
         money_td(st.map_or(0, |s| s.amount_cents)),
         badge(st.map_or("", |s| s.state.as_str())),
         esc(&st.map(|s| s.why.clone()).unwrap_or_default()),
