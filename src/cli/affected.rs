@@ -7,41 +7,9 @@ use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::domain::{Entry, Fact};
 use crate::entry_number::EntryNumber;
-use crate::links::{events_of, related, EventRow, LinkReader};
+use crate::links::{events_of, EventRow};
 use crate::store::{Store, Table};
 use serde_json::{json, Value};
-
-/// Entries shown per link in `entry` and `affected`.
-const RELATED_SHOWN: usize = 20;
-
-/// `related` of `entry --json`: one object per link with the other entries sharing it.
-pub fn related_json(r: &dyn LinkReader, entry: &Entry) -> Value {
-    match related(r, entry, RELATED_SHOWN) {
-        Ok(rows) => Value::Array(
-            rows.into_iter()
-                .map(|(l, shown, n)| json!({"kind": l.kind.as_str(), "value": l.value, "entries": shown, "count": n}))
-                .collect(),
-        ),
-        Err(e) => json!({ "error": e.to_string() }),
-    }
-}
-
-/// The `Related entries:` block of `entry` (empty when the entry shares no link).
-pub fn related_text(r: &dyn LinkReader, entry: &Entry) -> String {
-    let rows = match related(r, entry, RELATED_SHOWN) {
-        Ok(rows) => rows,
-        Err(e) => return format!("\nRelated entries: not readable ({e})\n"),
-    };
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from("\nRelated entries:\n");
-    for (l, shown, n) in rows {
-        let more = if n > shown.len() { format!(" and {} more", n - shown.len()) } else { String::new() };
-        s.push_str(&format!("  {} {}: {}{more}\n", l.kind.title(), l.value, shown.join(", ")));
-    }
-    s
-}
 
 /// `entrywatch affected ENTRY [--json]`: the entry's links with the entries sharing them, and
 /// each event in its history that touches other entries under the impact rules.
@@ -60,13 +28,14 @@ pub fn affected_on(ctx: &Ctx, entry: &str, json_out: bool, io: &mut Io) -> i32 {
             return EXIT_INVALID;
         }
     };
+    let related = crate::query::entry::related_of(store, &e);
     let links: Vec<Value> =
         crate::links::links_of(&e).into_iter().map(|l| json!({"kind": l.kind.as_str(), "value": l.value})).collect();
     if json_out {
         let doc = json!({
             "entry": en.to_string(),
             "links": links,
-            "related": related_json(store, &e),
+            "related": related.as_ref().map_or_else(|err| json!({ "error": err.to_string() }), |r| json!(r)),
             "events": events,
         });
         let _ = writeln!(io.out, "{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -76,7 +45,10 @@ pub fn affected_on(ctx: &Ctx, entry: &str, json_out: bool, io: &mut Io) -> i32 {
     if links.is_empty() {
         s.push_str("No links: no bill, container, PO, HTS or manufacturer known for this entry.\n");
     }
-    s.push_str(&related_text(store, &e));
+    match &related {
+        Ok(r) => s.push_str(&crate::query::entry::related_text(r)),
+        Err(err) => s.push_str(&format!("\nRelated entries: not readable ({err})\n")),
+    }
     if events.is_empty() {
         s.push_str("\nNo event of this entry touches another entry under the impact rules.\n");
     }

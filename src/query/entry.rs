@@ -449,14 +449,10 @@ fn summary_history(sorted: &[Fact], tz: chrono_tz::Tz) -> Vec<SummaryVersion> {
 /// Entries shown per link in `related`.
 pub const RELATED_SHOWN: usize = 20;
 
-/// Fill `related` from the links index (`links::related`): the other entries sharing each of
-/// the entry's links, at most [`RELATED_SHOWN`] each, with the count.
-pub fn with_related(
-    v: &mut EntryView,
-    r: &dyn crate::links::LinkReader,
-    e: &Entry,
-) -> Result<(), crate::store::StoreError> {
-    v.related = crate::links::related(r, e, RELATED_SHOWN)?
+/// The other entries sharing each of the entry's links (`links::related`), at most
+/// [`RELATED_SHOWN`] each, with the count.
+pub fn related_of(r: &dyn crate::links::LinkReader, e: &Entry) -> Result<Vec<Related>, crate::store::StoreError> {
+    Ok(crate::links::related(r, e, RELATED_SHOWN)?
         .into_iter()
         .map(|(l, entries, count)| Related {
             kind: l.kind.as_str().to_string(),
@@ -465,8 +461,31 @@ pub fn with_related(
             entries,
             count,
         })
-        .collect();
+        .collect())
+}
+
+/// Fill `related` from the links index ([`related_of`]).
+pub fn with_related(
+    v: &mut EntryView,
+    r: &dyn crate::links::LinkReader,
+    e: &Entry,
+) -> Result<(), crate::store::StoreError> {
+    v.related = related_of(r, e)?;
     Ok(())
+}
+
+/// The `Related entries:` block (`entry`, `affected`); empty when the entry shares no link.
+pub fn related_text(related: &[Related]) -> String {
+    if related.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nRelated entries:\n");
+    for r in related {
+        let more =
+            if r.count > r.entries.len() { format!(" and {} more", r.count - r.entries.len()) } else { String::new() };
+        s.push_str(&format!("  {} {}: {}{more}\n", r.title, r.value, r.entries.join(", ")));
+    }
+    s
 }
 
 fn weekday(d: NaiveDate) -> String {
@@ -567,18 +586,7 @@ pub fn entry_text(v: &EntryView, today: NaiveDate) -> String {
             ev.source.file,
         ));
     }
-    if !v.related.is_empty() {
-        s.push_str("\nRelated entries:\n");
-        for r in &v.related {
-            let more = if r.count > r.entries.len() {
-                format!(" and {} more", r.count - r.entries.len())
-            } else {
-                String::new()
-            };
-            let title = r.kind.parse::<crate::links::LinkKind>().map_or(r.kind.as_str(), |k| k.title());
-            s.push_str(&format!("  {} {}: {}{more}\n", title, r.value, r.entries.join(", ")));
-        }
-    }
+    s.push_str(&related_text(&v.related));
     s
 }
 
