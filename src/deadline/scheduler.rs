@@ -99,6 +99,21 @@ fn reminder_window(
     open_deadlines(store, Some(from), Some(to))
 }
 
+/// Record `rec` in the reminder ledger under `id` and queue `item` for its recipients (none:
+/// recorded only), in ONE transaction, unless `id` is there already. True when recorded now.
+pub fn record_once(store: &Store, id: &str, rec: &ReminderRecord, item: &OutboxItem) -> Result<bool, StoreError> {
+    store.transaction(|tx| {
+        if tx.get::<ReminderRecord>(Table::Reminders, id.as_bytes())?.is_some() {
+            return Ok(false);
+        }
+        tx.put(Table::Reminders, id.as_bytes(), rec)?;
+        if !rec.to.is_empty() {
+            insert_new_tx(tx, item)?;
+        }
+        Ok(true)
+    })
+}
+
 /// The refund windows left within the alert horizon, from the entries whose refund-claim
 /// deadline passed in it (found in the index, not by deriving every entry).
 fn recovery_windows(store: &Store, config: &Config, now: DateTime<FixedOffset>) -> Result<usize, StoreError> {
@@ -231,16 +246,7 @@ pub fn remind_pass_settled(
             to: to.clone(),
         };
         let item = OutboxItem::for_alert(alert, to.clone(), now);
-        let queued = store.transaction(|tx| {
-            if tx.get::<ReminderRecord>(Table::Reminders, id.as_bytes())?.is_some() {
-                return Ok(false);
-            }
-            tx.put(Table::Reminders, id.as_bytes(), &rec)?;
-            if !to.is_empty() {
-                insert_new_tx(tx, &item)?;
-            }
-            Ok(true)
-        })?;
+        let queued = record_once(store, &id, &rec, &item)?;
         if queued {
             n += 1;
             tracing::info!(target: "entrywatch", event = "ReminderQueued", reminder = %id, late = r.late,

@@ -9,7 +9,6 @@ use super::{evaluate, Remedies, RemedyState};
 use crate::alert::hook::entry_facts;
 use crate::alert::outbox::OutboxItem;
 use crate::alert::rules::{alert_for_event, routes_for};
-use crate::alert::store::insert_new_tx;
 use crate::alert::{Alert, AlertKind, CodeInfo};
 use crate::config::Config;
 use crate::deadline::scheduler::ReminderRecord;
@@ -17,7 +16,7 @@ use crate::deadline::{Deadline, DeadlineKind};
 use crate::domain::Entry;
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::AlertSeverity;
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 /// A window closed this long ago or less still alerts; older closures (an entry first seen
@@ -150,16 +149,7 @@ pub fn window_pass(
                 to: to.clone(),
             };
             let item = OutboxItem::for_alert(alert, to.clone(), now);
-            let queued = store.transaction(|tx| {
-                if tx.get::<ReminderRecord>(Table::Reminders, id.as_bytes())?.is_some() {
-                    return Ok(false);
-                }
-                tx.put(Table::Reminders, id.as_bytes(), &rec)?;
-                if !to.is_empty() {
-                    insert_new_tx(tx, &item)?;
-                }
-                Ok(true)
-            })?;
+            let queued = crate::deadline::scheduler::record_once(store, &id, &rec, &item)?;
             if queued {
                 n += 1;
                 tracing::info!(target: "entrywatch", event = "RecoveryWindowLeft", alert = %id, recipients = to.len());
