@@ -117,6 +117,18 @@ fn nonempty(s: &str) -> Option<String> {
 /// The view of one entry from its state (variance already evaluated: `variance::annotate`),
 /// its facts and the deadline calendar. `None` only for an entry with no date and no fact.
 pub fn entry_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, cal: &Calendar) -> Option<EntryView> {
+    entry_view_with(en, e, facts, tz, crate::deadline::facts::entry_deadlines(e, facts, cal))
+}
+
+/// [`entry_view`] with the entry's deadlines already computed (`deadline::facts::entry_deadlines`;
+/// the index needs them too, so a file's transaction computes them once).
+pub fn entry_view_with(
+    en: &EntryNumber,
+    e: &Entry,
+    facts: &[Fact],
+    tz: chrono_tz::Tz,
+    mut deadlines: Vec<crate::deadline::Deadline>,
+) -> Option<EntryView> {
     let mut sorted: Vec<Fact> = facts.to_vec();
     sort_facts(&mut sorted);
     // An entry seen only through release messages has no entry date yet: its first message's day.
@@ -226,7 +238,6 @@ pub fn entry_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz
             major: None,
         },
     };
-    let mut deadlines: Vec<crate::deadline::Deadline> = crate::deadline::facts::entry_deadlines(e, facts, cal);
     deadlines.sort_by_key(|d| (d.due, d.kind));
     let deadlines = deadlines
         .into_iter()

@@ -189,11 +189,12 @@ pub fn entry_tx(
     let key = en.compact();
     let ckey = format!("c|{key}");
     let old = tx.get::<Contribution>(Table::Index, ckey.as_bytes())?.unwrap_or_default();
-    let (keys, counts) = match crate::web::store_model::build_view(en, entry, facts, ctx.tz, &ctx.calendar) {
-        Some(v) => {
-            let deadlines = crate::deadline::facts::entry_deadline_items(entry, facts, &ctx.calendar);
-            contribution_of(&key, &v, &deadlines)
-        }
+    // The deadlines are computed once, for the view and for the deadline index.
+    let ds = crate::deadline::facts::entry_deadlines(entry, facts, &ctx.calendar);
+    let items: Vec<EntryDeadline> =
+        ds.iter().map(|d| EntryDeadline { entry: en.clone(), deadline: d.clone() }).collect();
+    let (keys, counts) = match crate::query::entry::entry_view_with(en, entry, facts, ctx.tz, ds) {
+        Some(v) => contribution_of(&key, &v, &items),
         // No view (no date at all yet): not listed until it has one.
         None => (Vec::new(), Vec::new()),
     };
