@@ -14,7 +14,7 @@ use entrywatch::clock::Clock;
 use entrywatch::config::Config;
 use entrywatch::ingest::sample::entry_display;
 use entrywatch::view::ReadModel;
-use entrywatch::web::{self, store_model::StoreModel, Auth};
+use entrywatch::web::{store_model::StoreModel, Auth};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -284,27 +284,8 @@ fn cape_result_files_become_claim_facts_and_totals() {
     assert_eq!(env.dump(), dump);
 }
 
-fn start_web(
-    model: Arc<dyn ReadModel>,
-    now: &str,
-    auth: Auth,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
-    let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339(now).unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (atx, arx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            atx.send(listener.local_addr().unwrap()).unwrap();
-            web::serve_on(listener, web::router(model, clock, auth), async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    (arx.recv().unwrap(), tx, thread)
+fn start_web(model: Arc<dyn ReadModel>, now: &str, auth: Auth) -> http::Server {
+    http::serve(model, Clock::Fixed(chrono::DateTime::parse_from_rfc3339(now).unwrap()), auth)
 }
 
 fn money(cents: i64) -> String {
@@ -326,7 +307,8 @@ fn the_recovery_page_shows_the_reports_figures_escaped_and_behind_auth() {
 
     let config = Config::from_toml(&std::fs::read_to_string(env.config()).unwrap(), "test").unwrap();
     let model: Arc<dyn ReadModel> = Arc::new(StoreModel::open(&config).unwrap());
-    let (addr, stop, thread) = start_web(model.clone(), &at("2026-08-24"), Auth::default());
+    let server = start_web(model.clone(), &at("2026-08-24"), Auth::default());
+    let addr = server.addr;
     let r = http::get(addr, "/recovery");
     assert_eq!(r.status, 200, "{}", r.body);
     let b = &r.body;
@@ -366,14 +348,12 @@ fn the_recovery_page_shows_the_reports_figures_escaped_and_behind_auth() {
     let e = http::get(addr, &format!("/entries/{}", show(REJECTED)));
     assert_eq!(e.status, 200);
     assert!(e.body.contains("refund-claim") && e.body.contains("Statement processing not complete"), "{}", e.body);
-    let _ = stop.send(());
-    thread.join().unwrap();
+    drop(server);
 
-    let (addr, stop, thread) = start_web(model, &at("2026-08-24"), Auth { token: Some("t0ken".into()), basic: None });
+    let server = start_web(model, &at("2026-08-24"), Auth { token: Some("t0ken".into()), basic: None });
+    let addr = server.addr;
     assert_eq!(http::get(addr, "/recovery").status, 401);
     assert_eq!(http::req(addr, "GET", "/recovery", &[("Authorization", "Bearer t0ken")]).status, 200);
-    let _ = stop.send(());
-    thread.join().unwrap();
 }
 
 /// The daemon's config: broker and results inboxes, a mail route for `recovery-window`

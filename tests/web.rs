@@ -6,7 +6,6 @@ use entrywatch::config::Dashboard;
 use entrywatch::view::{EntryView, MemoryModel, Metrics, ReadModel};
 use entrywatch::web::{self, Auth, WebError};
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -42,44 +41,11 @@ fn hostile() -> EntryView {
     e
 }
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+fn start(model: Arc<dyn ReadModel>, auth: Auth) -> http::Server {
+    http::serve(model, Clock::Fixed(chrono::DateTime::parse_from_rfc3339(NOW).unwrap()), auth)
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn start(model: Arc<dyn ReadModel>, auth: Auth) -> Server {
-    let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339(NOW).unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (atx, arx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            atx.send(listener.local_addr().unwrap()).unwrap();
-            web::serve_on(listener, web::router(model, clock, auth), async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    let addr = arx.recv().unwrap();
-    Server { addr, stop: Some(tx), thread: Some(thread) }
-}
-
-fn fixture_server() -> Server {
+fn fixture_server() -> http::Server {
     let m = MemoryModel::new(fixtures()).with_metrics(Metrics {
         files_processed: 42,
         files_quarantined: 2,

@@ -5,6 +5,7 @@
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct Resp {
@@ -65,4 +66,46 @@ pub fn req(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)])
 
 pub fn get(addr: SocketAddr, path: &str) -> Resp {
     req(addr, "GET", path, &[])
+}
+
+/// The dashboard (`web::router`) over a model, served on a free loopback port until dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serve `model` with `clock` and `auth` on 127.0.0.1 (a port the system picks).
+pub fn serve(
+    model: Arc<dyn entrywatch::view::ReadModel>,
+    clock: entrywatch::clock::Clock,
+    auth: entrywatch::web::Auth,
+) -> Server {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (atx, arx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            atx.send(listener.local_addr().unwrap()).unwrap();
+            entrywatch::web::serve_on(listener, entrywatch::web::router(model, clock, auth), async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let addr = arx.recv().unwrap();
+    Server { addr, stop: Some(tx), thread: Some(thread) }
 }
