@@ -23,7 +23,7 @@ use crate::grammar::codes::AlertSeverity;
 use crate::store::{Store, StoreError, Table};
 use chrono::{DateTime, Days, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,16 +137,6 @@ fn recovery_windows(store: &Store, config: &Config, now: DateTime<FixedOffset>) 
     let with_deadlines: Vec<(&Entry, Vec<super::Deadline>)> =
         loaded.iter().map(|(e, f)| (e, super::facts::entry_deadlines(e, f, &cal))).collect();
     crate::recovery::window::window_pass(store, config, super::facts::embedded_remedies(), &with_deadlines, now)
-}
-
-/// The reminder ids already recorded in `reminders`.
-pub fn sent_reminders(store: &Store) -> Result<HashSet<String>, StoreError> {
-    let mut out = HashSet::new();
-    for r in store.scan::<ReminderRecord>(Table::Reminders) {
-        let (k, _) = r?;
-        out.insert(String::from_utf8_lossy(&k).into_owned());
-    }
-    Ok(out)
 }
 
 /// The `deadline` alert of one reminder: identity = the reminder id; subject

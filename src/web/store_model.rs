@@ -76,7 +76,7 @@ impl StoreModel {
 
     /// The view of one entry from its facts.
     pub fn view_of(&self, en: &EntryNumber, entry: &Entry, facts: &[Fact]) -> Option<EntryView> {
-        build_view(en, entry, facts, self.tz, &self.calendar)
+        crate::query::entry::entry_view(en, entry, facts, self.tz, &self.calendar)
     }
 
     fn load(&self, key: &[u8]) -> Option<EntryView> {
@@ -251,17 +251,6 @@ fn count_quarantined(dir: &Path) -> u64 {
         .flat_map(|rd| rd.flatten())
         .filter(|f| f.file_name().to_str().is_some_and(|n| n.ends_with(".error.txt")))
         .count() as u64
-}
-
-/// The view of one entry (`query::entry::entry_view`).
-pub(crate) fn build_view(
-    en: &EntryNumber,
-    e: &Entry,
-    facts: &[Fact],
-    tz: chrono_tz::Tz,
-    cal: &Calendar,
-) -> Option<EntryView> {
-    crate::query::entry::entry_view(en, e, facts, tz, cal)
 }
 
 /// Serve the dashboard over the store until `shutdown` completes: the daemon's entry point.
