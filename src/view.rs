@@ -695,9 +695,15 @@ pub trait ReadModel: Send + Sync {
         None
     }
 
-    /// Duty recovery as `report recovery` computes it, on the local day of `now`; `None` for a
+    /// Duty recovery of `program` (the first when `None`) as `report recovery` computes it, on the
+    /// local day of `now`, with its first `rows` entries; `None` for a
     /// model that does not hold the entries' filings (the dashboard then says so).
-    fn recovery(&self, _now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+    fn recovery(
+        &self,
+        _now: DateTime<FixedOffset>,
+        _program: Option<&str>,
+        _rows: usize,
+    ) -> Option<crate::report::recovery::RecoveryData> {
         None
     }
 }

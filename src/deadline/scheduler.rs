@@ -296,6 +296,7 @@ pub struct Scheduler {
     mailer_wake: Option<Arc<Notify>>,
     max_sleep: Duration,
     min_wake_interval: Duration,
+    remedies: crate::recovery::Remedies,
 }
 
 impl Scheduler {
@@ -304,11 +305,19 @@ impl Scheduler {
             store,
             config,
             clock,
+            remedies: super::facts::embedded_remedies().clone(),
             wake: Arc::new(Notify::new()),
             mailer_wake: None,
             max_sleep: MAX_SLEEP,
             min_wake_interval: MIN_WAKE_INTERVAL,
         }
+    }
+
+    /// The refund programs' rules of the grammars in use (the recovery sums are rolled
+    /// forward with the rules the pipeline keeps them with).
+    pub fn with_remedies(mut self, r: &crate::recovery::Remedies) -> Scheduler {
+        self.remedies = r.clone();
+        self
     }
 
     /// Wake the scheduler with `wake.notify_one()` when new facts were committed.
@@ -351,6 +360,15 @@ impl Scheduler {
             let now = self.clock.now();
             let pass = remind_pass_settled(&self.store, &self.config, now, &mut |k, n| settle.check(k, n, settle_for));
             settle.first_pass_done = true;
+            // The recovery sums of entries whose day has come (query::recovery), so the
+            // Recovery page reads them instead of evaluating those entries itself.
+            let today = super::local_today(now, self.config.timezone());
+            let cal = Calendar::from_config(&self.config.deadlines);
+            match crate::query::recovery::roll_forward(&self.store, &self.remedies, &cal, today) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(target: "entrywatch", event = "RecoveryRolledForward", entries = n),
+                Err(e) => tracing::warn!(target: "entrywatch", event = "SchedulerStoreError", error = %e),
+            }
             let sleep = match pass {
                 Ok((pass, held)) => {
                     if held {

@@ -281,7 +281,7 @@ impl Pipeline {
             tz: config.timezone(),
             hooks: Vec::new(),
             variance: config.variance.clone(),
-            index: crate::query::IndexCtx::from_config(config),
+            index: crate::query::IndexCtx::from_config(config).with_remedies(&grammars.remedies).with_clock(clock),
             crash: crash_setting(),
             crash_count: AtomicUsize::new(0),
             journal_lock: Mutex::new(()),
@@ -975,7 +975,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
         std::fs::remove_dir_all(&fresh_path).map_err(ioe(&fresh_path))?;
     }
     let mut report = RebuildReport::default();
-    let index = crate::query::IndexCtx::from_config(config);
+    let index = crate::query::IndexCtx::from_config(config).with_remedies(&grammars.remedies);
     {
         let fresh = Store::open(&fresh_path)?;
         for j in read_journal(&layout.journal()) {

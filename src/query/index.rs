@@ -30,16 +30,42 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What the index needs besides the entry: the time zone and the deadline calendar.
+/// What the index needs besides the entry: the time zone, the deadline calendar, the refund
+/// programs' rules (the recovery sums, `query::recovery`) and the clock that says which day
+/// they are evaluated on.
 #[derive(Debug, Clone)]
 pub struct IndexCtx {
     pub tz: chrono_tz::Tz,
     pub calendar: Calendar,
+    pub remedies: crate::recovery::Remedies,
+    pub clock: crate::clock::Clock,
 }
 
 impl IndexCtx {
+    /// The embedded remedies and the process's clock (`ENTRYWATCH_NOW` or the system's).
     pub fn from_config(cfg: &Config) -> IndexCtx {
-        IndexCtx { tz: cfg.timezone(), calendar: Calendar::from_config(&cfg.deadlines) }
+        IndexCtx {
+            tz: cfg.timezone(),
+            calendar: Calendar::from_config(&cfg.deadlines),
+            remedies: crate::deadline::facts::embedded_remedies().clone(),
+            clock: crate::clock::Clock::from_env().unwrap_or(crate::clock::Clock::System),
+        }
+    }
+
+    /// The remedies of the grammars in use (an operator's grammar-dir).
+    pub fn with_remedies(mut self, r: &crate::recovery::Remedies) -> IndexCtx {
+        self.remedies = r.clone();
+        self
+    }
+
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> IndexCtx {
+        self.clock = clock;
+        self
+    }
+
+    /// The local day the recovery sums are evaluated on.
+    pub fn today(&self) -> NaiveDate {
+        crate::deadline::local_today(self.clock.now(), self.tz)
     }
 }
 
@@ -191,6 +217,8 @@ pub fn entry_tx(
     let old = tx.get::<Contribution>(Table::Index, ckey.as_bytes())?.unwrap_or_default();
     // The deadlines are computed once, for the view and for the deadline index.
     let ds = crate::deadline::facts::entry_deadlines(entry, facts, &ctx.calendar);
+    // The recovery sums (query::recovery) from the same deadlines.
+    super::recovery::entry_tx(tx, &ctx.remedies, &key, entry, &ds, ctx.today())?;
     let items: Vec<EntryDeadline> =
         ds.iter().map(|d| EntryDeadline { entry: en.clone(), deadline: d.clone() }).collect();
     let (keys, counts) = match crate::query::entry::entry_view_with(en, entry, facts, ctx.tz, ds) {

@@ -138,14 +138,19 @@ impl ReadModel for StoreModel {
         }
     }
 
-    fn recovery(&self, now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+    fn recovery(
+        &self,
+        now: DateTime<FixedOffset>,
+        program: Option<&str>,
+        rows: usize,
+    ) -> Option<crate::report::recovery::RecoveryData> {
         let rules = match &self.variance {
             Some((_, g)) => g.remedies.clone(),
             None => crate::deadline::facts::embedded_remedies().clone(),
         };
         let today = crate::deadline::local_today(now, self.tz);
-        match crate::report::recovery::evaluate_with(&self.store, &self.calendar, &rules, today) {
-            Ok(entries) => Some(crate::report::recovery::RecoveryData { rules, entries, today }),
+        match crate::report::recovery::RecoveryData::read(&self.store, rules, &self.calendar, program, today, rows) {
+            Ok(d) => Some(d),
             Err(e) => {
                 tracing::warn!(error = %e, "recovery: the store could not be read");
                 None
@@ -310,7 +315,12 @@ mod tests {
             entries: vec![key.clone()],
             duplicates: Vec::new(),
         };
-        let ctx = crate::query::IndexCtx { tz: chrono_tz::UTC, calendar: Calendar::default() };
+        let ctx = crate::query::IndexCtx {
+            tz: chrono_tz::UTC,
+            calendar: Calendar::default(),
+            remedies: crate::recovery::Remedies::default(),
+            clock: crate::clock::Clock::System,
+        };
         store
             .transaction(|t| {
                 let facts = vec![fact.clone()];
