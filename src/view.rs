@@ -639,6 +639,18 @@ pub struct TrendPoint {
 pub trait ReadModel: Send + Sync {
     /// Entries passing the filter, in entry-number order, streamed.
     fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_>;
+    /// Entries passing the filter that carry a mark the store indexes (a facet value such as
+    /// `("status", "liquidated")` or `("report", "rejected")`), in entry-number order, so a
+    /// report whose rows come from few entries reads only those. The caller still decides
+    /// each row; a model without the index gives every entry passing the filter.
+    fn entries_marked(
+        &self,
+        _facet: &str,
+        _value: &str,
+        filter: &EntryFilter,
+    ) -> Box<dyn Iterator<Item = EntryView> + '_> {
+        self.entries(filter)
+    }
     /// One entry by any accepted spelling of its number.
     fn entry(&self, key: &str) -> Option<EntryView>;
     fn metrics(&self) -> Metrics;

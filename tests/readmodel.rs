@@ -512,6 +512,20 @@ fn lookups_and_the_aggregates_follow_new_files() {
     assert_eq!(scorecard(&m, &EntryFilter::default()), scorecard(&fresh, &EntryFilter::default()));
     assert!(!scorecard(&m, &EntryFilter::default()).is_empty());
     assert_eq!(m.deadlines_between(to, from, 10).total, 0);
+    // The row reports read through the index's postings (liquidated, rejected) and give the
+    // rows a visit of every entry gives.
+    let csv = |model: &dyn ReadModel, name: &str| {
+        let p = entrywatch::report::Params::new(EntryFilter::default(), clock().now());
+        let mut out = Vec::new();
+        let r = entrywatch::report::build(name, model, &p).unwrap();
+        entrywatch::report::write_report(r, entrywatch::report::Format::Csv, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    for name in ["liquidation", "rejected", "entry-summary", "anomalies"] {
+        let (kept, visited) = (csv(&m, name), csv(&fresh, name));
+        assert_eq!(kept, visited, "report {name}");
+        assert!(kept.lines().count() > 1, "report {name} has rows:\n{kept}");
+    }
     let edge = NaiveDate::MAX;
     assert_eq!(m.deadlines_between(from, edge, 0).total, fresh.deadlines_between(from, edge, 0).total);
 }

@@ -53,20 +53,16 @@ pub struct ReminderRecord {
     pub to: Vec<String>,
 }
 
-/// Every entry in the store with its facts (derived state), in key order.
-pub fn all_entries(store: &Store) -> Result<Vec<(Entry, Vec<Fact>)>, StoreError> {
+/// Every entry's deadlines, computed from its facts now (so always current); one entry in
+/// memory at a time.
+pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
     let mut out = Vec::new();
     for r in store.scan::<Vec<Fact>>(Table::Facts) {
         let (k, facts) = r?;
         let Ok(en) = String::from_utf8_lossy(&k).parse::<EntryNumber>() else { continue };
-        out.push((Entry::derive(&en, &facts), facts));
+        out.extend(entry_deadline_items(&Entry::derive(&en, &facts), &facts, cal));
     }
     Ok(out)
-}
-
-/// Every entry's deadlines, computed from its facts now (so always current).
-pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
-    Ok(all_entries(store)?.iter().flat_map(|(e, f)| entry_deadline_items(e, f, cal)).collect())
 }
 
 /// The open deadlines due within `[from, to]` (either end open), soonest first, from the

@@ -176,6 +176,10 @@ fn contribution_of(
     if !v.release.open_holds.is_empty() {
         facets.push(("status", "open-holds".to_string()));
     }
+    // The entries `report rejected` has rows for (ReadModel::entries_marked).
+    if !crate::report::rejected::rows(v).is_empty() {
+        facets.push(("report", "rejected".to_string()));
+    }
     facets.sort();
     facets.dedup();
     for (facet, value) in facets {

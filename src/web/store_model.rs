@@ -182,6 +182,23 @@ impl ReadModel for StoreModel {
         }))
     }
 
+    fn entries_marked(
+        &self,
+        facet: &str,
+        value: &str,
+        filter: &EntryFilter,
+    ) -> Box<dyn Iterator<Item = EntryView> + '_> {
+        // A filter with its own posting (importer, port, status, broker) is read through it.
+        if posting_of(filter).is_some() {
+            return self.entries(filter);
+        }
+        let f = filter.clone();
+        Box::new(
+            crate::query::index::entries_with(&self.store, facet, value)
+                .filter_map(move |key| self.load(key.as_bytes()).filter(|v| f.matches(v))),
+        )
+    }
+
     /// One entry, with its related entries from the links index (lists leave them out: a
     /// posting can be long, and a list shows none).
     fn entry(&self, key: &str) -> Option<EntryView> {
