@@ -129,6 +129,7 @@ fn cape(doc: &Value, tx: u32) -> (String, Option<i64>, String) {
 }
 
 /// Entries listed by `recovery export --program cape` on `day`.
+// (`--out-dir`; tests/recovery.rs uses its alias `--out`, as interface.md names it.)
 fn exported(env: &Env, day: &str) -> Vec<String> {
     let out = env.root().join(format!("export-{day}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);

@@ -22,8 +22,9 @@ pub enum RecoveryCommand {
         /// The refund program (grammars/remedies/), e.g. cape.
         #[arg(long)]
         program: String,
-        /// Folder the files are written to (created when missing).
-        #[arg(long, default_value = ".")]
+        /// Folder the files are written to (created when missing); `--out` as interface.md
+        /// names it.
+        #[arg(long, visible_alias = "out", default_value = ".")]
         out_dir: PathBuf,
     },
 }
