@@ -512,6 +512,10 @@ pub fn entry_key(s: &str) -> String {
     s.parse::<EntryNumber>().map(|e| e.to_string()).unwrap_or_else(|_| s.trim().to_string())
 }
 
+/// `report anomalies`' statistics: the median effective rate (bp) per HTS with at least two
+/// rated lines; the HTS changed on at least two entries, with those entries.
+pub type HtsStats = (BTreeMap<String, i64>, BTreeMap<String, Vec<String>>);
+
 /// A filter over entries (reports, `/entries`, `/api/entries`). Empty fields match all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -650,6 +654,12 @@ pub trait ReadModel: Send + Sync {
         filter: &EntryFilter,
     ) -> Box<dyn Iterator<Item = EntryView> + '_> {
         self.entries(filter)
+    }
+    /// `report anomalies`' statistics over every entry (median rate in bp per HTS, the HTS
+    /// changed on two or more entries with those entries) when the model keeps them (the
+    /// store's index); `None` means visit the entries.
+    fn hts_stats(&self) -> Option<HtsStats> {
+        None
     }
     /// One entry by any accepted spelling of its number.
     fn entry(&self, key: &str) -> Option<EntryView>;

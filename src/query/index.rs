@@ -176,6 +176,19 @@ fn contribution_of(
     if !v.release.open_holds.is_empty() {
         facets.push(("status", "open-holds".to_string()));
     }
+    // `report anomalies`' per-HTS statistics: each line's effective rate as a multiset per
+    // HTS, and the entries where an HTS was changed (approved or liquidated HTS differs).
+    for l in &v.lines {
+        if let Some(r) = crate::report::anomalies::rate_bp(l.duty_cents, l.value_cents) {
+            counts.push(format!("ar|{}|{}", l.hts, enc(r)));
+        }
+        let differs = |o: &Option<String>| o.as_deref().is_some_and(|h| h != l.hts);
+        if differs(&l.approved_hts) || differs(&l.liquidated_hts) {
+            keys.push((format!("ac|{}|{key}", l.hts), serde_json::Value::String(v.entry.clone())));
+        }
+    }
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.dedup_by(|a, b| a.0 == b.0);
     // The entries `report rejected` has rows for (ReadModel::entries_marked).
     if !crate::report::rejected::rows(v).is_empty() {
         facets.push(("report", "rejected".to_string()));
@@ -358,6 +371,47 @@ fn multiset_percentiles(store: &Store, prefix: &str, pcts: &[u64]) -> Result<Vec
                 .map(|(v, _)| *v)
         })
         .collect())
+}
+
+/// `report anomalies`' statistics over every entry, from the index: the median effective
+/// rate (bp) per HTS with at least two rated lines, and the HTS changed on at least two
+/// entries with those entries (in entry order).
+pub fn hts_stats(store: &Store) -> Result<view::HtsStats, StoreError> {
+    let mut rates: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    for item in store.scan_prefix::<i64>(Table::Index, b"ar|") {
+        let (k, n) = item?;
+        let k = String::from_utf8_lossy(&k);
+        let Some((hts, v)) = k.get(3..).and_then(|r| r.rsplit_once('|')) else { continue };
+        if let Some(v) = dec(v) {
+            rates.entry(hts.to_string()).or_default().push((v, n.max(0) as u64));
+        }
+    }
+    let mut medians = BTreeMap::new();
+    for (hts, values) in rates {
+        let total: u64 = values.iter().map(|(_, c)| c).sum();
+        if total < 2 {
+            continue;
+        }
+        // Nearest rank, as view::median: the lower middle for an even count.
+        let rank = (50 * total).div_ceil(100).max(1);
+        let mut seen = 0;
+        if let Some((v, _)) = values.iter().find(|(_, c)| {
+            seen += c;
+            seen >= rank
+        }) {
+            medians.insert(hts, *v);
+        }
+    }
+    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in store.scan_prefix::<String>(Table::Index, b"ac|") {
+        let (k, entry) = item?;
+        let k = String::from_utf8_lossy(&k);
+        if let Some((hts, _)) = k.get(3..).and_then(|r| r.rsplit_once('|')) {
+            changed.entry(hts.to_string()).or_default().push(entry);
+        }
+    }
+    changed.retain(|_, v| v.len() >= 2);
+    Ok((medians, changed))
 }
 
 /// Cycle-time trend per month of arrival, oldest first.

@@ -182,6 +182,16 @@ impl ReadModel for StoreModel {
         }))
     }
 
+    fn hts_stats(&self) -> Option<crate::view::HtsStats> {
+        match crate::query::index::hts_stats(&self.store) {
+            Ok(s) => Some(s),
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+                None
+            }
+        }
+    }
+
     fn entries_marked(
         &self,
         facet: &str,
