@@ -214,8 +214,8 @@ fn main() {
     });
 
     // A report's first page (50 rows), then its throughput over every entry.
-    let args = |format: &str| entrywatch::cli::report::ReportArgs {
-        name: "entry-summary".into(),
+    let args_of = |name: &str, format: &str| entrywatch::cli::report::ReportArgs {
+        name: name.into(),
         config: None,
         from: None,
         to: None,
@@ -229,11 +229,14 @@ fn main() {
         entries_dir: None,
         program: None,
     };
-    timed("report entry-summary, first 50 rows", 5, |_| {
-        let mut w = FirstLines { left: 51, out: Vec::new() };
-        let _ = entrywatch::cli::report::run_with_model(&args("csv"), &model, Clock::Fixed(now), &mut w);
-        w.out.len()
-    });
+    let args = |format: &str| args_of("entry-summary", format);
+    for name in ["entry-summary", "liquidation", "rejected", "anomalies"] {
+        timed(&format!("report {name}, first 50 rows"), 5, |_| {
+            let mut w = FirstLines { left: 51, out: Vec::new() };
+            let _ = entrywatch::cli::report::run_with_model(&args_of(name, "csv"), &model, Clock::Fixed(now), &mut w);
+            w.out.len()
+        });
+    }
     let mut out = Vec::new();
     let t = Instant::now();
     let code = entrywatch::cli::report::run_with_model(&args("csv"), &model, Clock::Fixed(now), &mut out);
