@@ -12,7 +12,7 @@
 //! `I240` an ER summary group lacks a record the structure map makes mandatory (warning), `I241` an ER
 //! JZ returned condition (warning).
 
-use super::codes::{lookup, release_lifts};
+use super::codes::lookup;
 use super::{FileContext, Interpretation, MonthlyLink};
 use crate::config::Role;
 use crate::domain::{Fact, FactKind, Line, PreEntry, PreEntryLine, Summary, Tariff};
@@ -700,11 +700,13 @@ impl Uc {
                 let Some(e) = cx.entry(r, "filer_code", "entry_number") else { return };
                 let at = cx.date(r, "action_date", "date of action").map_or(cx.day(), |d| d.and_time(NaiveTime::MIN));
                 let narrative = cx.string(r, "narrative");
+                let disposition = cx.string(r, "disposition_code");
                 let kind = FactKind::Notice {
-                    disposition: cx.string(r, "disposition_code"),
+                    disposition: disposition.clone(),
                     reason: cx.string(r, "reason_code"),
                     line: cx.string(r, "line_number"),
                     remarks: Some(narrative).filter(|n| !n.is_empty()).into_iter().collect(),
+                    effect: lookup(cx.grammars, "uc", &disposition).effect,
                 };
                 self.cur = Some((e, at, kind, Place::of(r)));
             }
@@ -822,8 +824,10 @@ impl So {
             release_date = cx.date(r, "release_date", "release date");
             release_origin = cx.string(r, "release_origin");
             // What the release lifts: CBP's own SO60 holds the code list names (98: 99, 96, 90;
-            // 04b, page 56, WO60 Note 1), plus the exam its release origin completes (05).
-            for c in release_lifts("so60", &code, &release_origin) {
+            // 04b, page 56, WO60 Note 1), plus what its release origin's code names
+            // (release_origins.toml: 05 "intensive exam completed" lifts the 03 exam).
+            let by_origin = cx.grammars.codes.get("release_origins", &release_origin).map(|o| o.removes.clone());
+            for c in by_origin.unwrap_or_default() {
                 if !removes.contains(&c) {
                     removes.push(c);
                 }
@@ -1032,6 +1036,7 @@ impl Er {
                     status_code: cx.string(r, "liquidation_status"),
                     date,
                     ext_susp_codes: Vec::new(),
+                    ext_susp: Vec::new(),
                     ext_susp_date: None,
                     protest: String::new(),
                     entry_date: None,
@@ -1046,13 +1051,15 @@ impl Er {
             }
             "JC" => {
                 let d = cx.date(r, "extension_date", "extension/suspension date");
-                if let Some((_, FactKind::Liquidation { ext_susp_codes, ext_susp_date, protest, .. }, _)) =
+                if let Some((_, FactKind::Liquidation { ext_susp_codes, ext_susp, ext_susp_date, protest, .. }, _)) =
                     self.cur.as_mut()
                 {
                     *ext_susp_date = d;
                     *protest = cx.string(r, "protest_status");
                     *ext_susp_codes =
                         EXT_SUSP_CODES.iter().map(|f| cx.string(r, f)).filter(|c| !c.is_empty()).collect();
+                    // What each code does, from its list (03-entry-summary-query, pages 32-33).
+                    *ext_susp = cx.grammars.codes.ext_susp(ext_susp_codes);
                 } else {
                     cx.warn("I208", "JC record before any JB record", Place::of(r));
                 }
