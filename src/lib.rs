@@ -22,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod deadline;
+pub mod diag;
 pub mod domain;
 pub mod entry_number;
 pub mod grammar;

@@ -41,7 +41,6 @@ impl std::fmt::Debug for AlertHook {
     }
 }
 
-
 /// A message time (local wall time in the configured zone) as an instant: the earlier one in
 /// the autumn overlap, an hour later in the spring gap (a wall time that did not exist).
 pub fn local_time(tz: chrono_tz::Tz, at: NaiveDateTime) -> DateTime<FixedOffset> {

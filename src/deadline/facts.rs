@@ -70,14 +70,7 @@ fn ers(facts: &[Fact]) -> Vec<Er<'_>> {
         .into_iter()
         .filter_map(|f| match &f.kind {
             FactKind::Liquidation {
-                status_code,
-                date,
-                ext_susp,
-                ext_susp_date,
-                protest,
-                entry_date,
-                reasons,
-                ..
+                status_code, date, ext_susp, ext_susp_date, protest, entry_date, reasons, ..
             } => Some(Er {
                 day: f.at.date(),
                 status: status_code.as_str(),

@@ -325,15 +325,26 @@ impl AbiGrammars {
             if g.application == "envelope" {
                 if envelope.is_some() {
                     errors.push(
-                        GrammarError::new("G205", &f.path, "the envelope grammar is defined twice")
-                            .at_line(locate(&f.text, &[("application", "envelope")], 0)),
+                        GrammarError::new("G205", &f.path, "the envelope grammar is defined twice").at_line(locate(
+                            &f.text,
+                            &[("application", "envelope")],
+                            0,
+                        )),
                     );
                 }
                 envelope = Some(g);
             } else if out.apps.contains_key(&g.application) {
                 errors.push(
-                    GrammarError::new("G205", &f.path, format!("application {:?} is defined twice", g.application))
-                        .at_line(locate(&f.text, &[("application", &g.application)], 0)),
+                    GrammarError::new(
+                        "G205",
+                        &f.path,
+                        format!(
+                            "application {:?} is defined twice (also in {})",
+                            g.application,
+                            out.apps.get(&g.application).map_or("", |a| a.file.as_str())
+                        ),
+                    )
+                    .at_line(locate(&f.text, &[("application", &g.application)], 0)),
                 );
             } else {
                 out.apps.insert(g.application.clone(), g);
@@ -391,7 +402,9 @@ fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<Gra
             rec_line.and_then(|l| locate(text_from(text, l), &[("name", name)], k).map(|x| x + l - 1))
         };
         if !names.insert(r.name.as_str()) {
-            errors.push(GrammarError::new("G202", file, format!("record {:?} is defined twice", r.name)).at_line(rec_line));
+            errors.push(
+                GrammarError::new("G202", file, format!("record {:?} is defined twice", r.name)).at_line(rec_line),
+            );
         }
         let before = errors.len();
         check_tiling(file, r, errors);
@@ -400,58 +413,78 @@ fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<Gra
         }
         match r.fields.first() {
             Some(f) if f.name == "record_id" && f.start == 1 && f.length == r.id.len() && !r.id.is_empty() => {}
-            _ => errors.push(GrammarError::new(
-                "G207",
-                file,
-                format!("record {:?}: the first field must be `record_id`, columns 1-{}", r.name, r.id.len()),
-            ).at_line(rec_line)),
+            _ => errors.push(
+                GrammarError::new(
+                    "G207",
+                    file,
+                    format!("record {:?}: the first field must be `record_id`, columns 1-{}", r.name, r.id.len()),
+                )
+                .at_line(rec_line),
+            ),
         }
         if let Some(s) = &r.select {
             if s.start == 0 || s.start + s.value.len() > 81 || s.value.is_empty() {
-                errors.push(GrammarError::new(
-                    "G207",
-                    file,
-                    format!("record {:?}: select is outside columns 1-80", r.name),
-                ).at_line(rec_line));
+                errors.push(
+                    GrammarError::new("G207", file, format!("record {:?}: select is outside columns 1-80", r.name))
+                        .at_line(rec_line),
+                );
             }
         }
         for (fi, f) in r.fields.iter().enumerate() {
             if f.decimals > 0 && !f.class.is_numeric() {
-                errors.push(GrammarError::new(
-                    "G206",
-                    file,
-                    format!("record {:?} field {:?}: decimals on class {:?}", r.name, f.name, f.class),
-                ).at_line(field_line(fi, &f.name)));
+                errors.push(
+                    GrammarError::new(
+                        "G206",
+                        file,
+                        format!("record {:?} field {:?}: decimals on class {:?}", r.name, f.name, f.class),
+                    )
+                    .at_line(field_line(fi, &f.name)),
+                );
             }
             if (f.class == FieldClass::S) != (f.name == "filler") {
-                errors.push(GrammarError::new(
-                    "G210",
-                    file,
-                    format!("record {:?} field {:?}: filler must be named `filler` and have class S", r.name, f.name),
-                ).at_line(field_line(fi, &f.name)));
+                errors.push(
+                    GrammarError::new(
+                        "G210",
+                        file,
+                        format!(
+                            "record {:?} field {:?}: filler must be named `filler` and have class S",
+                            r.name, f.name
+                        ),
+                    )
+                    .at_line(field_line(fi, &f.name)),
+                );
             }
             if let Some(list) = &f.codes {
                 if codes.list(list).is_none() {
-                    errors.push(GrammarError::new(
-                        "G203",
-                        file,
-                        format!("record {:?} field {:?}: unknown code list {:?}", r.name, f.name, list),
-                    ).at_line(field_line(fi, &f.name)));
+                    errors.push(
+                        GrammarError::new(
+                            "G203",
+                            file,
+                            format!("record {:?} field {:?}: unknown code list {:?}", r.name, f.name, list),
+                        )
+                        .at_line(field_line(fi, &f.name)),
+                    );
                 }
             }
         }
         if let Some(p) = &r.parent {
             if !g.records.iter().any(|x| &x.name == p) {
-                errors.push(GrammarError::new("G204", file, format!("record {:?}: unknown parent {:?}", r.name, p)).at_line(rec_line));
+                errors.push(
+                    GrammarError::new("G204", file, format!("record {:?}: unknown parent {:?}", r.name, p))
+                        .at_line(rec_line),
+                );
             }
         } else if !g.transactions.iter().any(|t| t.starts.contains(&r.name))
             && !matches!(r.name.as_str(), "A" | "B" | "Y" | "Z")
         {
-            errors.push(GrammarError::new(
-                "G209",
-                file,
-                format!("record {:?} neither starts a transaction nor has a parent", r.name),
-            ).at_line(rec_line));
+            errors.push(
+                GrammarError::new(
+                    "G209",
+                    file,
+                    format!("record {:?} neither starts a transaction nor has a parent", r.name),
+                )
+                .at_line(rec_line),
+            );
         }
     }
     for t in &g.transactions {

@@ -215,8 +215,12 @@ impl CodeLists {
                 *n += 1;
                 if *n == 2 {
                     errors.push(
-                        GrammarError::new("G302", &f.path, format!("code {:?} appears twice in list {}", c.code, list.name))
-                            .at_line(line),
+                        GrammarError::new(
+                            "G302",
+                            &f.path,
+                            format!("code {:?} appears twice in list {}", c.code, list.name),
+                        )
+                        .at_line(line),
                     );
                 }
                 if c.meaning.trim().is_empty() {
@@ -240,8 +244,16 @@ impl CodeLists {
             }
             if out.lists.contains_key(&list.name) {
                 errors.push(
-                    GrammarError::new("G301", &f.path, format!("code list {:?} is defined twice", list.name))
-                        .at_line(locate(&f.text, &[("name", &list.name)], 0)),
+                    GrammarError::new(
+                        "G301",
+                        &f.path,
+                        format!(
+                            "code list {:?} is defined twice (also in {})",
+                            list.name,
+                            texts.get(&list.name).map_or("", |g| g.path.as_str())
+                        ),
+                    )
+                    .at_line(locate(&f.text, &[("name", &list.name)], 0)),
                 );
                 continue;
             }

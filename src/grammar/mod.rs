@@ -60,7 +60,10 @@ impl fmt::Display for GrammarError {
 fn has_key_value(line: &str, key: &str, value: &str) -> bool {
     let mut rest = line;
     while let Some(i) = rest.find(key) {
-        let before_ok = rest.get(..i).and_then(|b| b.chars().next_back()).is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '-');
+        let before_ok = rest
+            .get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '-');
         let after = rest.get(i + key.len()..).unwrap_or_default().trim_start();
         if before_ok {
             if let Some(v) = after.strip_prefix('=') {
@@ -185,12 +188,10 @@ impl Grammars {
         };
         for f in files {
             if !["x12/", "abi/", "codes/", "remedies/"].iter().any(|p| f.path.starts_with(p)) {
-                errors.push(GrammarError::new(
-                    "G003",
-                    &f.path,
-                    "grammar files live under x12/, abi/, codes/ or remedies/",
-                )
-                .at_line(Some(1)));
+                errors.push(
+                    GrammarError::new("G003", &f.path, "grammar files live under x12/, abi/, codes/ or remedies/")
+                        .at_line(Some(1)),
+                );
             }
         }
         match codes::CodeLists::load(&pick("codes/")) {

@@ -27,6 +27,12 @@ pub fn lookup(grammars: &Grammars, list: &str, code: &str) -> Meaning {
             meaning: c.meaning.clone(),
             known: true,
         },
-        None => Meaning { effect: Effect::Advisory, agency: None, removes: Vec::new(), meaning: String::new(), known: false },
+        None => Meaning {
+            effect: Effect::Advisory,
+            agency: None,
+            removes: Vec::new(),
+            meaning: String::new(),
+            known: false,
+        },
     }
 }
