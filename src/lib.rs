@@ -13,6 +13,8 @@
 //! Module map: [`grammar`] loads the data grammars; [`parse`] reads bytes into messages and
 //! diagnostics; [`config`] and [`clock`] are the injected context; [`cli`] is the command line.
 
+#![forbid(unsafe_code)]
+
 pub mod ace;
 pub mod ack;
 pub mod alert;
