@@ -3,6 +3,8 @@
 //!
 //! Run: `cargo bench --bench abi` (set ABI_BENCH_MB to change the size).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::entry_number::check_digit;
 use entrywatch::grammar::Grammars;
 use entrywatch::parse::abi::{self, AbiEvent};

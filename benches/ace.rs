@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench ace` (set `ACE_BENCH_ROWS` for another size).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::ace::{csv_rows, RowRead};
 use std::io::Write;
 use std::time::Instant;

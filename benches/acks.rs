@@ -6,6 +6,8 @@
 //! Run: `cargo bench --bench acks` (env `ACKS_BENCH_MB` for (a), default 32; `ACKS_BENCH_FILES`
 //! for (b), default 300).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::ack::{self, control::Reserved, AckOptions, ReceivedFile};
 use entrywatch::config::{AckKind, Inbox};
 use entrywatch::grammar::Grammars;

@@ -5,6 +5,8 @@
 //! container (shared by 2), one PO (shared by 10) with a PO line, one HTS number (1 000
 //! numbers: ~1 000 entries each) and one manufacturer (10 000 MIDs: ~100 entries each).
 
+#![forbid(unsafe_code)]
+
 use chrono::NaiveDate;
 use entrywatch::calendar::Calendar;
 use entrywatch::config::Deadlines;

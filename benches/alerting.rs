@@ -9,6 +9,8 @@
 //!
 //! Run: `cargo bench --bench alerting`.
 
+#![forbid(unsafe_code)]
+
 use entrywatch::alert::hook::AlertHook;
 use entrywatch::alert::mailer::Mailer;
 use entrywatch::alert::outbox::{deliver_due, OutboxStore, RetryPolicy};

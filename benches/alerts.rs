@@ -1,5 +1,7 @@
 //! Alert throughput: rendering + building the MIME message, and the `.eml` file transport, in alerts per second.
 
+#![forbid(unsafe_code)]
+
 use entrywatch::alert::mailer::Mailer;
 use entrywatch::alert::outbox::{OutboxItem, RetryPolicy};
 use entrywatch::alert::render::{render_alert, RenderContext};

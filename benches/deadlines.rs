@@ -1,5 +1,7 @@
 //! Benchmark: deadline computation, reminder planning and the ICS feed over many entries (`cargo bench --bench deadlines`).
 
+#![forbid(unsafe_code)]
+
 use chrono::{DateTime, Duration, NaiveDate};
 use entrywatch::calendar::Calendar;
 use entrywatch::deadline::{compute, to_ics, DeadlineFacts, EntryDeadline, ReminderPlan};

@@ -1,5 +1,7 @@
 //! Benchmark: deadlines and reminder passes on a real sled store (`cargo bench --bench deadlines_store [N]`, default 20 000 entries, each the five synthetic life files of `ingest::sample`).
 
+#![forbid(unsafe_code)]
+
 use chrono::DateTime;
 use entrywatch::calendar::Calendar;
 use entrywatch::config::{Config, Role};

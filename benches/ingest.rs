@@ -13,6 +13,8 @@
 //!
 //! Run: `cargo bench --bench ingest` (or `ENTRYWATCH_BENCH_ENTRIES=10000 cargo bench --bench ingest`).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
 use entrywatch::domain::EntryRow;

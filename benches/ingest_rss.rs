@@ -11,6 +11,8 @@
 //!
 //! Run: `cargo bench --bench ingest_rss` (needs `/usr/bin/time`, GNU time, for the peak).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::ingest::sample;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -11,6 +11,8 @@
 //!
 //! Run: `cargo bench --bench readmodel` (or `ENTRYWATCH_BENCH_ENTRIES=20000 cargo bench --bench readmodel`).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
 use entrywatch::domain::{Entry, Fact};

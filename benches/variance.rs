@@ -2,6 +2,8 @@
 //! Chapter 99 pair), against an AE-format approved pre-entry with one difference per 10 lines.
 //! Prints evaluations/s and lines/s. Run: `cargo bench --bench variance`.
 
+#![forbid(unsafe_code)]
+
 use entrywatch::config::Variance;
 use entrywatch::domain::{Entry, Filing, Line, PreEntry, Summary, Tariff};
 use entrywatch::grammar::Grammars;

@@ -4,6 +4,8 @@
 //! the real pipeline does, and records when it was called; parsing and storing are not
 //! included (the ingest benchmark measures those).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::config::{Config, Inbox};
 use entrywatch::source::{FileHandler, HandleOutcome};
 use std::collections::HashMap;

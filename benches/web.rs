@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench --bench web` (prints median / p95 / max per operation).
 
+#![forbid(unsafe_code)]
+
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate};
 use entrywatch::clock::Clock;
 use entrywatch::view::{

@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench x12` (env `X12_BENCH_MB` changes the size, default 128).
 
+#![forbid(unsafe_code)]
+
 use entrywatch::grammar::Grammars;
 use entrywatch::parse::x12::standard::interchange;
 use entrywatch::parse::x12::{read_with, ReadOptions, X12Event};

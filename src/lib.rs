@@ -25,6 +25,8 @@
 //! - query side: [`query`] (one entry's view, indexes), [`view`] (the read model), [`report`],
 //!   [`web`] (the dashboard), [`ipc`] (the daemon's command socket).
 
+#![forbid(unsafe_code)]
+
 pub mod ace;
 pub mod ack;
 pub mod alert;
@@ -34,6 +36,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod deadline;
+pub mod diag;
 pub mod domain;
 pub mod entry_number;
 pub mod grammar;

@@ -1,5 +1,7 @@
 //! The entrywatch binary: parse the command line, call into the library, map errors to exit codes.
 
+#![forbid(unsafe_code)]
+
 fn main() {
     // `entrywatch entry X | head`: when the reader closes the pipe, stop quietly (exit 0)
     // instead of a panic and a backtrace.

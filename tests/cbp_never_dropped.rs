@@ -35,6 +35,24 @@ impl Env {
         Env { dir }
     }
 
+    /// The same, reading with a copy of the shipped grammars/ where `edit` changed one file
+    /// (an operator's `grammar-dir`).
+    fn with_grammars(file: &str, edit: impl Fn(&str) -> String) -> Env {
+        let env = Env::new();
+        let root = env.dir.path();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars");
+        copy_dir(&src, &root.join("grammars"));
+        let p = root.join("grammars").join(file);
+        let text = std::fs::read_to_string(&p).expect("grammar file");
+        let changed = edit(&text);
+        assert_ne!(changed, text, "the edit changed nothing");
+        std::fs::write(&p, changed).expect("edited grammar");
+        let cfg = std::fs::read_to_string(env.config()).expect("config");
+        let cfg = format!("grammar-dir = {:?}\n{cfg}", root.join("grammars"));
+        std::fs::write(env.config(), cfg).expect("config");
+        env
+    }
+
     fn config(&self) -> PathBuf {
         self.dir.path().join("entrywatch.toml")
     }
@@ -105,6 +123,18 @@ impl Env {
             .filter(|e| e["kind"] == "finding")
             .map(|e| e["detail"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read grammars").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
     }
 }
 
@@ -259,6 +289,31 @@ fn so_unknown_disposition_is_applied_in_words_with_one_alert() {
     assert!(advisory.is_empty(), "{advisory:?}");
     let events = env.entry_json()["events"].clone();
     assert!(events.as_array().expect("events").iter().any(|e| e["code"] == "SO50:4Q"), "{events}");
+}
+
+#[test]
+fn a_code_the_operator_deleted_from_its_list_is_unknown_not_restored() {
+    // The operator's so60_dispositions lacks 98 (RELEASED): the release is CBP's word applied
+    // as an unknown code (finding + alert), never silently restored from a built-in table.
+    let env = Env::with_grammars("codes/so60_dispositions.toml", |t| {
+        t.replace(
+            "[[code]]\ncode = \"98\"\nmeaning = \"RELEASED (lifts CBP's own 99, 96 and 90; PGA holds stay open)\"\neffect = \"released\"\nremoves = [\"99\", \"96\", \"90\"]\n",
+            "",
+        )
+    });
+    env.ingest("so.abi", &sample::so_hold_release_removed("EEE", TX));
+    applied_with_one_finding(&env, &["code 98 is not in so60_dispositions; meaning unknown"]);
+    let j = env.entry_json();
+    assert_ne!(j["release"]["status"], "released", "{}", j["release"]);
+    assert!(j["events"].as_array().expect("events").iter().any(|e| e["code"] == "SO60:98"), "{}", j["events"]);
+}
+
+#[test]
+fn with_the_shipped_list_the_same_release_is_applied() {
+    let env = Env::new();
+    env.ingest("so.abi", &sample::so_hold_release_removed("EEE", TX));
+    assert!(env.findings().is_empty(), "{:?}", env.findings());
+    assert_eq!(env.entry_json()["release"]["status"], "released");
 }
 
 // ------------------------------------------------------------------------------------ PF

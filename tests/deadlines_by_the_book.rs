@@ -84,6 +84,11 @@ fn er(day: &str, status: &str, date: Option<&str>, codes: &[&str]) -> Fact {
             status_code: status.into(),
             date: date.map(d),
             ext_susp_codes: codes.iter().map(|c| c.to_string()).collect(),
+            // What each code does, as the shipped extension_suspension list says.
+            ext_susp: Grammars::embedded()
+                .expect("grammars")
+                .codes
+                .ext_susp(&codes.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
             ext_susp_date: None,
             protest: "NO".into(),
             entry_date: None,
@@ -561,6 +566,7 @@ fn liquidation_increases_in_adcvd_taxes_and_interest_are_reported() {
             status_code: "1".into(),
             date: Some(d("2026-12-11")),
             ext_susp_codes: Vec::new(),
+            ext_susp: Vec::new(),
             ext_susp_date: None,
             protest: "NO".into(),
             entry_date: None,
@@ -601,6 +607,7 @@ fn liquidation_reason_labels_come_from_the_code_list() {
                 status_code: "1".into(),
                 date: Some(d("2026-12-11")),
                 ext_susp_codes: Vec::new(),
+                ext_susp: Vec::new(),
                 ext_susp_date: None,
                 protest: "NO".into(),
                 entry_date: None,

@@ -41,19 +41,6 @@ impl std::fmt::Debug for AlertHook {
     }
 }
 
-/// The code list a short list name (`so60`, shown in mails and usable in overrides) is kept
-/// under (`so60_dispositions`).
-fn resolve_list<'a>(codes: &CodeLists, short: &'a str) -> &'a str {
-    let own: &[&'static str] = match short {
-        "ax" => &["ax_dispositions"],
-        "uc" => &["uc_dispositions"],
-        "statement" => &["statement_status"],
-        "liquidation" => &["liquidation_statuses"],
-        other => crate::interpret::codes::list_names(other),
-    };
-    own.iter().copied().find(|name| codes.list(name).is_some()).unwrap_or(short)
-}
-
 /// A message time (local wall time in the configured zone) as an instant: the earlier one in
 /// the autumn overlap, an hour later in the spring gap (a wall time that did not exist).
 pub fn local_time(tz: chrono_tz::Tz, at: NaiveDateTime) -> DateTime<FixedOffset> {
@@ -214,7 +201,7 @@ impl AlertHook {
         category: Option<Category>,
     ) -> Option<Alert> {
         let FactCx { fact: f, facts, now } = *cx;
-        let resolved = resolve_list(&self.codes, list);
+        let resolved = crate::grammar::codes::list_name(list);
         let fact = CodedFact {
             list: resolved.to_string(),
             code: code.to_string(),
@@ -371,7 +358,7 @@ impl AlertHook {
                 if with_findings.contains(f.source.sha256.as_str()) {
                     a.retain(|a| {
                         let unknown = a.code.as_ref().is_some_and(|c| {
-                            self.codes.get(resolve_list(&self.codes, &c.list), c.code.trim()).is_none()
+                            self.codes.get(crate::grammar::codes::list_name(&c.list), c.code.trim()).is_none()
                         });
                         !(a.kind == AlertKind::Advisory && unknown)
                     });

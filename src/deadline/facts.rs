@@ -56,7 +56,7 @@ struct Er<'a> {
     day: NaiveDate,
     status: &'a str,
     date: Option<NaiveDate>,
-    codes: &'a [String],
+    kinds: &'a [ExtSusp],
     ext_date: Option<NaiveDate>,
     protest: &'a str,
     entry_date: Option<NaiveDate>,
@@ -70,19 +70,12 @@ fn ers(facts: &[Fact]) -> Vec<Er<'_>> {
         .into_iter()
         .filter_map(|f| match &f.kind {
             FactKind::Liquidation {
-                status_code,
-                date,
-                ext_susp_codes,
-                ext_susp_date,
-                protest,
-                entry_date,
-                reasons,
-                ..
+                status_code, date, ext_susp, ext_susp_date, protest, entry_date, reasons, ..
             } => Some(Er {
                 day: f.at.date(),
                 status: status_code.as_str(),
                 date: *date,
-                codes: ext_susp_codes,
+                kinds: ext_susp,
                 ext_date: *ext_susp_date,
                 protest: protest.as_str(),
                 entry_date: *entry_date,
@@ -229,22 +222,21 @@ pub fn deadline_facts(entry: &Entry, facts: &[Fact]) -> DeadlineFacts {
         if last.status == "2" {
             f.scheduled_liquidation = last.date;
         }
-        f.suspended = suspends(last.codes) || entry.liquidation.status == LiquidationStatus::Suspended;
-        f.adcvd_suspended = last.codes.iter().any(|c| ExtSusp::of(c) == Some(ExtSusp::AdcvdSuspension));
+        f.suspended = suspends(last.kinds) || entry.liquidation.status == LiquidationStatus::Suspended;
+        f.adcvd_suspended = last.kinds.contains(&ExtSusp::AdcvdSuspension);
         f.protest_filed = last.protest == "YS";
         if !f.suspended {
             // The first report without a suspension after the last one with it.
-            if let Some(i) = reports.iter().rposition(|r| suspends(r.codes)) {
+            if let Some(i) = reports.iter().rposition(|r| suspends(r.kinds)) {
                 f.suspension_lifted = reports.get(i + 1).map(|r| r.day);
             }
         }
     }
     let mut ext_dates: Vec<Option<NaiveDate>> =
-        reports.iter().filter(|r| extends(r.codes)).map(|r| r.ext_date).collect();
+        reports.iter().filter(|r| extends(r.kinds)).map(|r| r.ext_date).collect();
     ext_dates.sort();
     ext_dates.dedup();
-    f.importer_extension =
-        reports.iter().any(|r| r.codes.iter().any(|c| ExtSusp::of(c) == Some(ExtSusp::ImporterExtension)));
+    f.importer_extension = reports.iter().any(|r| r.kinds.contains(&ExtSusp::ImporterExtension));
     let reported = u32::try_from(ext_dates.len()).unwrap_or(u32::MAX);
     let implied = f.entry_date.zip(f.scheduled_liquidation).map_or(0, |(e, s)| implied_extensions(e, s));
     f.extensions = reported.max(implied);
@@ -367,6 +359,10 @@ mod tests {
                 status_code: status.into(),
                 date: date.map(d),
                 ext_susp_codes: codes.iter().map(|c| c.to_string()).collect(),
+                ext_susp: crate::grammar::Grammars::embedded()
+                    .unwrap()
+                    .codes
+                    .ext_susp(&codes.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
                 ext_susp_date: ext.map(d),
                 protest: protest.into(),
                 entry_date: Some(d("2026-02-02")),

@@ -175,8 +175,15 @@ pub enum FactKind {
         release_date: Option<NaiveDate>,
         release_origin: String,
     },
-    /// UC: entry summary status notification.
-    Notice { disposition: String, reason: String, line: String, remarks: Vec<String> },
+    /// UC: entry summary status notification; `effect` is its disposition's in uc_dispositions.
+    Notice {
+        disposition: String,
+        reason: String,
+        line: String,
+        remarks: Vec<String>,
+        #[serde(default)]
+        effect: Effect,
+    },
     /// PF / MS: the entry is on a statement.
     Statement {
         number: String,
@@ -196,6 +203,9 @@ pub enum FactKind {
         status_code: String,
         date: Option<NaiveDate>,
         ext_susp_codes: Vec<String>,
+        /// What the known codes among them do (their `liquidation` in extension_suspension).
+        #[serde(default)]
+        ext_susp: Vec<ExtSusp>,
         ext_susp_date: Option<NaiveDate>,
         protest: String,
         entry_date: Option<NaiveDate>,
@@ -464,45 +474,18 @@ pub struct StatementState {
     pub monthly_final: bool,
 }
 
-/// What one ER JC extension/suspension status code (positions 71-78) does to liquidation
-/// (03-entry-summary-query, pages 32-33). The entry state and the deadline rules both read it
-/// from here, so they cannot disagree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExtSusp {
-    /// 43 CVD, 44 ADD, 45 AD/CVD suspension.
-    AdcvdSuspension,
-    /// 46 court ordered, 47 actual use, 48 other, 65 subject to EAPA, 66 court injunction.
-    OtherSuspension,
-    /// 49 Customs extension, 51 other extension.
-    Extension,
-    /// 50 importer extension (the importer asked: 19 CFR 159.12(a)(1)(ii)).
-    ImporterExtension,
+/// What an ER JC extension/suspension code does to liquidation: from its code list
+/// (extension_suspension.toml `liquidation`), carried on the Liquidation fact.
+pub use crate::grammar::codes::ExtSusp;
+
+/// True when any of the kinds suspends liquidation.
+pub fn suspends(kinds: &[ExtSusp]) -> bool {
+    kinds.iter().any(|k| k.is_suspension())
 }
 
-impl ExtSusp {
-    pub fn of(code: &str) -> Option<ExtSusp> {
-        match code.trim() {
-            "43" | "44" | "45" => Some(ExtSusp::AdcvdSuspension),
-            "46" | "47" | "48" | "65" | "66" => Some(ExtSusp::OtherSuspension),
-            "49" | "51" => Some(ExtSusp::Extension),
-            "50" => Some(ExtSusp::ImporterExtension),
-            _ => None,
-        }
-    }
-
-    pub fn is_suspension(self) -> bool {
-        matches!(self, ExtSusp::AdcvdSuspension | ExtSusp::OtherSuspension)
-    }
-}
-
-/// True when any of the codes suspends liquidation.
-pub fn suspends(codes: &[String]) -> bool {
-    codes.iter().any(|c| ExtSusp::of(c).is_some_and(ExtSusp::is_suspension))
-}
-
-/// True when any of the codes extends liquidation.
-pub fn extends(codes: &[String]) -> bool {
-    codes.iter().any(|c| ExtSusp::of(c).is_some_and(|k| !k.is_suspension()))
+/// True when any of the kinds extends liquidation.
+pub fn extends(kinds: &[ExtSusp]) -> bool {
+    kinds.iter().any(|k| !k.is_suspension())
 }
 
 /// Liquidation as last reported.
@@ -740,7 +723,7 @@ impl Entry {
                         _ => {}
                     }
                 }
-                FactKind::Notice { disposition, reason, line, remarks } => {
+                FactKind::Notice { disposition, reason, line, remarks, effect } => {
                     e.notices.push(NoticeState {
                         at: f.at,
                         disposition: disposition.clone(),
@@ -748,7 +731,7 @@ impl Entry {
                         line: line.clone(),
                         remarks: remarks.clone(),
                     });
-                    if disposition == "4" {
+                    if *effect == Effect::Rejected {
                         e.summary_status = SummaryStatus::Rejected;
                         e.rejection_reasons = vec![(reason.clone(), remarks.join(" "))];
                     }
@@ -801,6 +784,7 @@ impl Entry {
                     status_code,
                     date,
                     ext_susp_codes,
+                    ext_susp,
                     ext_susp_date,
                     protest,
                     entry_date,
@@ -811,10 +795,8 @@ impl Entry {
                     adcvd_cents,
                     reasons,
                 } => {
-                    // 03-entry-summary-query, pages 32-33: 43-48, 65 (EAPA), 66 (court
-                    // injunction) suspend; 49-51 extend.
-                    let suspended = suspends(ext_susp_codes);
-                    let extended = extends(ext_susp_codes);
+                    let suspended = suspends(ext_susp);
+                    let extended = extends(ext_susp);
                     let status = match status_code.as_str() {
                         "1" | "3" => LiquidationStatus::Liquidated,
                         _ if suspended => LiquidationStatus::Suspended,

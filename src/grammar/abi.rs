@@ -33,7 +33,7 @@
 //! a parent; G210 a record's class is filler but its name is not `filler` (or the reverse).
 
 use super::codes::CodeLists;
-use super::{from_toml, GrammarError, GrammarFile};
+use super::{from_toml, locate, GrammarError, GrammarFile};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -303,7 +303,7 @@ impl AbiGrammars {
                 records: raw.records,
                 ..Default::default()
             };
-            check_app(&g, codes, &mut errors);
+            check_app(&g, &f.text, codes, &mut errors);
             for r in &mut g.records {
                 for fd in &mut r.fields {
                     if let Some(list) = fd.codes.as_ref().and_then(|n| codes.list(n)) {
@@ -324,15 +324,28 @@ impl AbiGrammars {
             g.index();
             if g.application == "envelope" {
                 if envelope.is_some() {
-                    errors.push(GrammarError::new("G205", &f.path, "the envelope grammar is defined twice"));
+                    errors.push(
+                        GrammarError::new("G205", &f.path, "the envelope grammar is defined twice").at_line(locate(
+                            &f.text,
+                            &[("application", "envelope")],
+                            0,
+                        )),
+                    );
                 }
                 envelope = Some(g);
             } else if out.apps.contains_key(&g.application) {
-                errors.push(GrammarError::new(
-                    "G205",
-                    &f.path,
-                    format!("application {:?} is defined twice", g.application),
-                ));
+                errors.push(
+                    GrammarError::new(
+                        "G205",
+                        &f.path,
+                        format!(
+                            "application {:?} is defined twice (also in {})",
+                            g.application,
+                            out.apps.get(&g.application).map_or("", |a| a.file.as_str())
+                        ),
+                    )
+                    .at_line(locate(&f.text, &[("application", &g.application)], 0)),
+                );
             } else {
                 out.apps.insert(g.application.clone(), g);
             }
@@ -377,68 +390,101 @@ pub fn pack_code(code: &[u8]) -> u64 {
     code.iter().take(7).fold(0u64, |acc, &b| acc << 8 | u64::from(b)) | ((n as u64) << 56)
 }
 
-fn check_app(g: &AppGrammar, codes: &CodeLists, errors: &mut Vec<GrammarError>) {
+fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<GrammarError>) {
     let file = g.file.as_str();
     let mut names = HashSet::new();
-    for r in &g.records {
+    for (ri, r) in g.records.iter().enumerate() {
+        // The line of this record's `name` (its n-th occurrence, for a duplicate) and of a field.
+        let nth = g.records.iter().take(ri).filter(|x| x.name == r.name).count();
+        let rec_line = locate(text, &[("name", &r.name)], nth);
+        let field_line = |fi: usize, name: &str| {
+            let k = r.fields.iter().take(fi).filter(|x| x.name == name).count();
+            rec_line.and_then(|l| locate(text_from(text, l), &[("name", name)], k).map(|x| x + l - 1))
+        };
         if !names.insert(r.name.as_str()) {
-            errors.push(GrammarError::new("G202", file, format!("record {:?} is defined twice", r.name)));
+            errors.push(
+                GrammarError::new("G202", file, format!("record {:?} is defined twice", r.name)).at_line(rec_line),
+            );
         }
+        let before = errors.len();
         check_tiling(file, r, errors);
+        for e in errors.iter_mut().skip(before) {
+            e.line = rec_line;
+        }
         match r.fields.first() {
             Some(f) if f.name == "record_id" && f.start == 1 && f.length == r.id.len() && !r.id.is_empty() => {}
-            _ => errors.push(GrammarError::new(
-                "G207",
-                file,
-                format!("record {:?}: the first field must be `record_id`, columns 1-{}", r.name, r.id.len()),
-            )),
+            _ => errors.push(
+                GrammarError::new(
+                    "G207",
+                    file,
+                    format!("record {:?}: the first field must be `record_id`, columns 1-{}", r.name, r.id.len()),
+                )
+                .at_line(rec_line),
+            ),
         }
         if let Some(s) = &r.select {
             if s.start == 0 || s.start + s.value.len() > 81 || s.value.is_empty() {
-                errors.push(GrammarError::new(
-                    "G207",
-                    file,
-                    format!("record {:?}: select is outside columns 1-80", r.name),
-                ));
+                errors.push(
+                    GrammarError::new("G207", file, format!("record {:?}: select is outside columns 1-80", r.name))
+                        .at_line(rec_line),
+                );
             }
         }
-        for f in &r.fields {
+        for (fi, f) in r.fields.iter().enumerate() {
             if f.decimals > 0 && !f.class.is_numeric() {
-                errors.push(GrammarError::new(
-                    "G206",
-                    file,
-                    format!("record {:?} field {:?}: decimals on class {:?}", r.name, f.name, f.class),
-                ));
+                errors.push(
+                    GrammarError::new(
+                        "G206",
+                        file,
+                        format!("record {:?} field {:?}: decimals on class {:?}", r.name, f.name, f.class),
+                    )
+                    .at_line(field_line(fi, &f.name)),
+                );
             }
             if (f.class == FieldClass::S) != (f.name == "filler") {
-                errors.push(GrammarError::new(
-                    "G210",
-                    file,
-                    format!("record {:?} field {:?}: filler must be named `filler` and have class S", r.name, f.name),
-                ));
+                errors.push(
+                    GrammarError::new(
+                        "G210",
+                        file,
+                        format!(
+                            "record {:?} field {:?}: filler must be named `filler` and have class S",
+                            r.name, f.name
+                        ),
+                    )
+                    .at_line(field_line(fi, &f.name)),
+                );
             }
             if let Some(list) = &f.codes {
                 if codes.list(list).is_none() {
-                    errors.push(GrammarError::new(
-                        "G203",
-                        file,
-                        format!("record {:?} field {:?}: unknown code list {:?}", r.name, f.name, list),
-                    ));
+                    errors.push(
+                        GrammarError::new(
+                            "G203",
+                            file,
+                            format!("record {:?} field {:?}: unknown code list {:?}", r.name, f.name, list),
+                        )
+                        .at_line(field_line(fi, &f.name)),
+                    );
                 }
             }
         }
         if let Some(p) = &r.parent {
             if !g.records.iter().any(|x| &x.name == p) {
-                errors.push(GrammarError::new("G204", file, format!("record {:?}: unknown parent {:?}", r.name, p)));
+                errors.push(
+                    GrammarError::new("G204", file, format!("record {:?}: unknown parent {:?}", r.name, p))
+                        .at_line(rec_line),
+                );
             }
         } else if !g.transactions.iter().any(|t| t.starts.contains(&r.name))
             && !matches!(r.name.as_str(), "A" | "B" | "Y" | "Z")
         {
-            errors.push(GrammarError::new(
-                "G209",
-                file,
-                format!("record {:?} neither starts a transaction nor has a parent", r.name),
-            ));
+            errors.push(
+                GrammarError::new(
+                    "G209",
+                    file,
+                    format!("record {:?} neither starts a transaction nor has a parent", r.name),
+                )
+                .at_line(rec_line),
+            );
         }
     }
     for t in &g.transactions {
@@ -472,6 +518,18 @@ fn check_app(g: &AppGrammar, codes: &CodeLists, errors: &mut Vec<GrammarError>) 
             }
         }
     }
+}
+
+/// The text from a 1-based line on.
+fn text_from(text: &str, line: usize) -> &str {
+    let mut rest = text;
+    for _ in 1..line {
+        match rest.find('\n') {
+            Some(i) => rest = rest.get(i + 1..).unwrap_or_default(),
+            None => return "",
+        }
+    }
+    rest
 }
 
 /// G201: the fields of a record must tile columns 1-80 exactly, in order.

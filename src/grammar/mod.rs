@@ -24,24 +24,96 @@ pub struct GrammarFile {
     pub text: String,
 }
 
-/// A problem in a grammar file, with a stable code.
+/// A problem in a grammar file, with a stable code (docs/codes.md), the file and, where the
+/// problem sits on one line, that line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GrammarError {
     pub code: &'static str,
     pub file: String,
+    pub line: Option<usize>,
     pub message: String,
 }
 
 impl GrammarError {
     pub fn new(code: &'static str, file: &str, message: impl Into<String>) -> Self {
-        GrammarError { code, file: file.to_string(), message: message.into() }
+        GrammarError { code, file: file.to_string(), line: None, message: message.into() }
+    }
+
+    /// The same error, placed on a line of its file.
+    pub fn at_line(mut self, line: Option<usize>) -> Self {
+        self.line = line;
+        self
     }
 }
 
 impl fmt::Display for GrammarError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.code, self.file, self.message)
+        match self.line {
+            Some(l) => write!(f, "{} {}:{l}: {}", self.code, self.file, self.message),
+            None => write!(f, "{} {}: {}", self.code, self.file, self.message),
+        }
     }
+}
+
+/// Whether `line` holds `key = "value"` (spaces and quote style free), alone or inside an
+/// inline table.
+fn has_key_value(line: &str, key: &str, value: &str) -> bool {
+    let mut rest = line;
+    while let Some(i) = rest.find(key) {
+        let before_ok = rest
+            .get(..i)
+            .and_then(|b| b.chars().next_back())
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '-');
+        let after = rest.get(i + key.len()..).unwrap_or_default().trim_start();
+        if before_ok {
+            if let Some(v) = after.strip_prefix('=') {
+                let v = v.trim_start();
+                for q in ['"', '\''] {
+                    if let Some(tail) = v.strip_prefix(q).and_then(|t| t.strip_prefix(value)) {
+                        if tail.starts_with(q) {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+        rest = rest.get(i + key.len()..).unwrap_or_default();
+    }
+    false
+}
+
+/// The 1-based line of a grammar file where a path of `key = "value"` pairs leads: the first
+/// line holding the first pair, then the first line from there holding the next, and so on
+/// (`[("name", "E1"), ("name", "filler")]` is the first filler field after record E1).
+/// `skip` passes over that many matches of the last pair (a duplicate's second occurrence).
+pub fn locate(text: &str, path: &[(&str, &str)], skip: usize) -> Option<usize> {
+    let (last, head) = path.split_last()?;
+    let mut want = head.iter();
+    let mut next = want.next();
+    let mut skip = skip;
+    for (i, line) in text.lines().enumerate() {
+        match next {
+            Some((k, v)) => {
+                if has_key_value(line, k, v) {
+                    next = want.next();
+                }
+            }
+            None => {
+                if has_key_value(line, last.0, last.1) {
+                    if skip == 0 {
+                        return Some(i + 1);
+                    }
+                    skip -= 1;
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The 1-based line of a byte offset in a text.
+pub fn line_of_byte(text: &str, byte: usize) -> usize {
+    1 + text.as_bytes().iter().take(byte).filter(|&&b| b == b'\n').count()
 }
 
 /// Every grammar entrywatch reads with, loaded and cross-checked.
@@ -87,7 +159,10 @@ pub fn read_dir(dir: &Path) -> Result<Vec<GrammarFile>, GrammarError> {
 
 /// Parse TOML text into `T`, mapping syntax and shape errors to `G002`.
 pub fn from_toml<T: serde::de::DeserializeOwned>(file: &GrammarFile) -> Result<T, GrammarError> {
-    toml::from_str(&file.text).map_err(|e| GrammarError::new("G002", &file.path, e.to_string().replace('\n', " ")))
+    toml::from_str(&file.text).map_err(|e| {
+        let line = e.span().map(|s| line_of_byte(&file.text, s.start));
+        GrammarError::new("G002", &file.path, e.message().replace('\n', " ")).at_line(line)
+    })
 }
 
 impl Grammars {
@@ -113,11 +188,10 @@ impl Grammars {
         };
         for f in files {
             if !["x12/", "abi/", "codes/", "remedies/"].iter().any(|p| f.path.starts_with(p)) {
-                errors.push(GrammarError::new(
-                    "G003",
-                    &f.path,
-                    "grammar files live under x12/, abi/, codes/ or remedies/",
-                ));
+                errors.push(
+                    GrammarError::new("G003", &f.path, "grammar files live under x12/, abi/, codes/ or remedies/")
+                        .at_line(Some(1)),
+                );
             }
         }
         match codes::CodeLists::load(&pick("codes/")) {

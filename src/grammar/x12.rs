@@ -517,6 +517,8 @@ impl X12Grammars {
         let mut errors = Vec::new();
         let mut g = X12Grammars { files: files.len(), ..Default::default() };
         let mut envelope_seen = false;
+        // Where the envelope's segments are (its file and the `[segments]` line), for G111.
+        let mut envelope_at: Option<(String, Option<usize>)> = None;
         let mut raw_dicts: Vec<(String, RawFile)> = Vec::new();
         let mut raw_sets: Vec<(String, RawFile)> = Vec::new();
         for f in files {
@@ -534,6 +536,8 @@ impl X12Grammars {
                         errors.push(GrammarError::new("G106", &f.path, "a second envelope file"));
                     }
                     envelope_seen = true;
+                    let seg_line = f.text.lines().position(|l| l.trim_start().starts_with("[segments]")).map(|i| i + 1);
+                    envelope_at = Some((f.path.clone(), seg_line));
                     g.envelope = load_segments(&f.path, &raw.segments, codes, &mut errors);
                     g.envelope.version = "envelope".into();
                 }
@@ -545,9 +549,12 @@ impl X12Grammars {
         if files.is_empty() {
             return Ok((g, vec!["no X12 grammar files".into()]));
         }
+        let (env_file, env_line) = envelope_at.unwrap_or_else(|| ("x12/envelope.toml".to_string(), None));
         for need in ["ISA", "IEA", "GS", "GE", "ST", "SE"] {
             if !g.envelope.contains(seg_id(need.as_bytes()).unwrap_or(0)) {
-                errors.push(GrammarError::new("G111", "x12/envelope.toml", format!("envelope does not define {need}")));
+                errors.push(
+                    GrammarError::new("G111", &env_file, format!("envelope does not define {need}")).at_line(env_line),
+                );
             }
         }
         // Dictionaries: plain ones first, then those with a base (one level of inheritance per pass).

@@ -3,6 +3,10 @@
 //! Diagnostic codes: `I2xx` ABI interpretation (see docs/ingest.md), `CSVnnn` from the CSV reader,
 //! `I101` X12 X4 without an entry number.
 
+// Untrusted input never panics: index with get(), not [] (exceptions are allowed in place,
+// each with its reason).
+#![deny(clippy::indexing_slicing)]
+
 pub mod abi;
 pub mod codes;
 pub mod x12;

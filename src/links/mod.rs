@@ -274,7 +274,7 @@ pub fn triggers_of(fact: &Fact, after: &Entry) -> Vec<Trigger> {
             _ => {}
         },
         FactKind::SummaryRejected { .. } => v.push(Trigger::Rejected),
-        FactKind::Notice { disposition, .. } if disposition.trim() == "4" => v.push(Trigger::Rejected),
+        FactKind::Notice { effect: Effect::Rejected, .. } => v.push(Trigger::Rejected),
         FactKind::Notice { .. } => v.push(Trigger::UcNotice),
         FactKind::SummaryAccepted { condition, .. } if !condition.trim().is_empty() => v.push(Trigger::AxCondition),
         FactKind::Liquidation { status_code, duty_cents, .. } if matches!(status_code.trim(), "1" | "3") => {

@@ -10,6 +10,10 @@
 //! Diagnostic codes are `ABIEnnn` (see docs/abi.md); where CATAIR names a condition for the
 //! same problem (X39, X40, X42 ...) the message starts with it.
 
+// Untrusted input never panics: index with get(), not [] (exceptions are allowed in place,
+// each with its reason).
+#![deny(clippy::indexing_slicing)]
+
 mod reader;
 pub mod value;
 
