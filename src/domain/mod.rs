@@ -4,6 +4,8 @@
 //! Holds are a SET (design.md principle 6): a release does not clear holds; only the matching
 //! removal code does, each code's effect coming from the code lists.
 
+pub mod ace;
+pub mod claims;
 pub mod view;
 
 use crate::entry_number::EntryNumber;
@@ -217,13 +219,13 @@ pub enum FactKind {
     /// rows keep their row numbers).
     AceReported {
         #[serde(default)]
-        ace: crate::ace::AceEntry,
+        ace: ace::AceEntry,
     },
     /// A refund program's result file (CAPE validation result or claim details) about this
-    /// entry: the claim's status, errors and amounts (crate::recovery::result).
+    /// entry: the claim's status, errors and amounts ([`claims`]; read by crate::recovery::result).
     RefundClaim {
         #[serde(default)]
-        claim: crate::recovery::result::ClaimRow,
+        claim: claims::ClaimRow,
     },
     /// Cargo release: the bills of lading and containers CBP names for the entry (SO40 bill,
     /// X12 350 X4 bill, master bill and equipment): links to the other entries they carry.
@@ -574,7 +576,8 @@ pub struct EntryRow {
     pub variance_differences: usize,
 }
 
-/// An entry's state, derived from its facts.
+/// An entry's state, derived from its facts. The evaluations of it (variance, the three-way
+/// match) are not part of it: `store::entries::EntryState` carries them beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Entry {
     pub entry: Option<EntryNumber>,
@@ -601,18 +604,12 @@ pub struct Entry {
     #[serde(default)]
     pub protests: Vec<ProtestState>,
     pub pre_entry: Option<PreEntry>,
-    /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
-    #[serde(default)]
-    pub variance: Option<crate::variance::VarianceReport>,
     /// ACE's own record (the latest ES-003 export that lists the entry).
     #[serde(default)]
-    pub ace: Option<crate::ace::compare::AceRecord>,
-    /// Approved / broker / ACE (set with the variance by `variance::annotate`).
-    #[serde(default)]
-    pub three_way: Option<crate::ace::compare::ThreeWay>,
+    pub ace: Option<ace::AceRecord>,
     /// Refund program claims (CAPE ...), one per program, as the latest result file says.
     #[serde(default)]
-    pub refund_claims: Vec<crate::recovery::result::ClaimState>,
+    pub refund_claims: Vec<claims::ClaimState>,
     /// Bills of lading and containers CBP's cargo release named (SO40, X12 350 X4), sorted.
     #[serde(default)]
     pub bills: Vec<String>,
@@ -870,7 +867,7 @@ impl Entry {
                         e.entry_date = ace.entry_date;
                     }
                     let exports = e.ace.as_ref().map_or(0, |r| r.exports) + 1;
-                    e.ace = Some(crate::ace::compare::AceRecord {
+                    e.ace = Some(ace::AceRecord {
                         at: f.at,
                         source: f.source.clone(),
                         entry: ace.clone(),
@@ -883,7 +880,7 @@ impl Entry {
                     e.pre_entry = Some(pre_entry.clone());
                 }
                 FactKind::RefundClaim { claim } => {
-                    crate::recovery::result::fold(&mut e.refund_claims, claim, f.at);
+                    claims::fold(&mut e.refund_claims, claim, f.at);
                 }
                 // Shown in the event log and alerted; it changes no status.
                 FactKind::Finding { .. } => {}
@@ -901,8 +898,9 @@ impl Entry {
         e
     }
 
-    /// The listing row of this entry.
-    pub fn row(&self) -> EntryRow {
+    /// The listing row of this entry, with the variance status and number of differences
+    /// its evaluation found (`store::entries::EntryState::row` passes them).
+    pub fn row(&self, variance: VarianceStatus, variance_differences: usize) -> EntryRow {
         EntryRow {
             entry: self.entry.clone(),
             importer: self.importer.clone(),
@@ -915,8 +913,8 @@ impl Entry {
             liquidation: self.liquidation.status,
             liquidation_date: self.liquidation.date,
             facts: self.facts,
-            variance: self.variance.as_ref().map_or(VarianceStatus::NoPreEntry, |v| v.status),
-            variance_differences: self.variance.as_ref().map_or(0, |v| v.differences.len()),
+            variance,
+            variance_differences,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{interpret, FileContext, Interpretation, MonthlyLink};
 use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
+use crate::store::entries::EntryState;
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,8 @@ pub trait IngestHook: Send + Sync {
     fn on_entry_changed(
         &self,
         tx: &mut StoreTx<'_>,
-        before: Option<&Entry>,
-        after: &Entry,
+        before: Option<&EntryState>,
+        after: &EntryState,
         new_facts: &[Fact],
     ) -> Result<(), TxError>;
 }
@@ -878,12 +879,10 @@ fn apply(
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
             let facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
-            let before: Option<Entry> = if facts.is_empty() || hooks.is_empty() {
+            let before: Option<EntryState> = if facts.is_empty() || hooks.is_empty() {
                 None
             } else {
-                let mut b = Entry::derive(&en, &facts);
-                crate::variance::annotate(&mut b, variance.0, variance.1);
-                Some(b)
+                Some(EntryState::derive(&en, &facts, variance.0, variance.1))
             };
             let mut log = FactLog::new(facts);
             let mut added = Vec::new();
@@ -923,17 +922,15 @@ fn apply(
             if added.is_empty() {
                 continue;
             }
-            let mut after = Entry::derive(&en, &facts);
-            crate::variance::annotate(&mut after, variance.0, variance.1);
+            let after = EntryState::derive(&en, &facts, variance.0, variance.1);
             // The affected-entries index joins the file's transaction (and so `rebuild`).
-            crate::links::index_tx(tx, &key, &after)?;
+            crate::links::index_tx(tx, &key, &after.entry)?;
             // So do the query side's indexes and aggregates (src/query/index.rs).
             crate::query::index::entry_tx(tx, index, &en, &after, &facts)?;
             for h in hooks {
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
-            tx.put(Table::Facts, kb, &facts)?;
-            tx.put(Table::Entries, kb, &after.row())?;
+            crate::store::entries::put_tx(tx, &key, &facts, &after)?;
             touched.push(en);
         }
         let mut r = rec.clone();
@@ -1029,9 +1026,8 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
     Ok(report)
 }
 
-/// Read an entry and its facts from the store.
+/// Read an entry and its facts from the store, folded without evaluations
+/// (`store::entries::load` gives the state with its variance).
 pub fn load_entry(store: &Store, entry: &EntryNumber) -> Result<Option<(Entry, Vec<Fact>)>, StoreError> {
-    let key = entry.compact();
-    let Some(facts) = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())? else { return Ok(None) };
-    Ok(Some((Entry::derive(entry, &facts), facts)))
+    crate::store::entries::derived(store, entry)
 }

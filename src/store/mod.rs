@@ -4,6 +4,7 @@
 //! Nothing outside this module sees a sled type: another engine could replace it by keeping
 //! [`Store`], [`StoreTx`], [`Table`], [`StoreError`] and [`TxError`].
 
+pub mod entries;
 pub mod links;
 
 use serde::de::DeserializeOwned;
@@ -20,9 +21,9 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// big-endian integers (see each table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
-    /// entry key (`EEE12345673`) → derived `domain::Entry`.
+    /// entry key (`EEE12345673`) → `domain::EntryRow` ([`entries`]).
     Entries,
-    /// entry key → `Vec<domain::Fact>` (append-only log; state is folded from it).
+    /// entry key → `Vec<domain::Fact>` (append-only log; state is folded from it; [`entries`]).
     Facts,
     /// SHA-256 hex → `FileRecord`.
     Files,

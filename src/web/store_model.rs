@@ -13,9 +13,9 @@
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{Entry, EntryRow, Fact};
+use crate::domain::{EntryRow, Fact};
+use crate::store::entries::EntryState;
 use crate::entry_number::EntryNumber;
-use crate::ingest::load_entry;
 use crate::store::{Store, Table};
 use crate::view::{DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, TrendPoint};
 use crate::web::{self, Auth, WebError};
@@ -74,20 +74,24 @@ impl StoreModel {
         &self.store
     }
 
-    /// The view of one entry from its facts.
-    pub fn view_of(&self, en: &EntryNumber, entry: &Entry, facts: &[Fact]) -> Option<EntryView> {
-        crate::query::entry::entry_view(en, entry, facts, self.tz, &self.calendar)
+    /// The view of one entry from its state and facts.
+    pub fn view_of(&self, en: &EntryNumber, state: &EntryState, facts: &[Fact]) -> Option<EntryView> {
+        crate::query::entry::entry_view(en, state, facts, self.tz, &self.calendar)
+    }
+
+    /// An entry's state and facts: evaluated (`store::entries::load`) with the configured
+    /// tolerances and grammars; without evaluations only when the grammars did not load.
+    fn read(&self, en: &EntryNumber) -> Result<Option<(EntryState, Vec<Fact>)>, crate::store::StoreError> {
+        match &self.variance {
+            Some((cfg, grammars)) => crate::store::entries::load(&self.store, en, cfg, grammars),
+            None => Ok(crate::store::entries::derived(&self.store, en)?.map(|(e, f)| (EntryState::unevaluated(e), f))),
+        }
     }
 
     fn load(&self, key: &[u8]) -> Option<EntryView> {
         let en: EntryNumber = std::str::from_utf8(key).ok()?.parse().ok()?;
-        match load_entry(&self.store, &en) {
-            Ok(Some((mut e, facts))) => {
-                if let Some((cfg, grammars)) = &self.variance {
-                    crate::variance::annotate(&mut e, cfg, grammars);
-                }
-                self.view_of(&en, &e, &facts)
-            }
+        match self.read(&en) {
+            Ok(Some((state, facts))) => self.view_of(&en, &state, &facts),
             Ok(None) => None,
             Err(err) => {
                 tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryUnreadable");
@@ -162,7 +166,7 @@ impl ReadModel for StoreModel {
                     .filter_map(move |key| self.load(key.as_bytes()).filter(|v| f.matches(v))),
             );
         }
-        Box::new(self.store.scan::<EntryRow>(Table::Entries).filter_map(move |item| {
+        Box::new(crate::store::entries::rows(&self.store, "").filter_map(move |item| {
             let (key, row) = match item {
                 Ok(kv) => kv,
                 Err(err) => {
@@ -170,10 +174,10 @@ impl ReadModel for StoreModel {
                     return None;
                 }
             };
-            if row_rejects(&f, &key, &row) {
+            if row_rejects(&f, key.as_bytes(), &row) {
                 return None;
             }
-            self.load(&key).filter(|v| f.matches(v))
+            self.load(key.as_bytes()).filter(|v| f.matches(v))
         }))
     }
 
@@ -181,7 +185,7 @@ impl ReadModel for StoreModel {
     /// posting can be long, and a list shows none).
     fn entry(&self, key: &str) -> Option<EntryView> {
         let en: EntryNumber = key.trim().parse().ok()?;
-        let (e, facts) = match load_entry(&self.store, &en) {
+        let (e, facts) = match self.read(&en) {
             Ok(Some(x)) => x,
             Ok(None) => return None,
             Err(err) => {
@@ -189,12 +193,8 @@ impl ReadModel for StoreModel {
                 return None;
             }
         };
-        let mut e = e;
-        if let Some((cfg, grammars)) = &self.variance {
-            crate::variance::annotate(&mut e, cfg, grammars);
-        }
         let mut v = self.view_of(&en, &e, &facts)?;
-        if let Err(err) = crate::query::entry::with_related(&mut v, &self.store, &e) {
+        if let Err(err) = crate::query::entry::with_related(&mut v, &self.store, &e.entry) {
             tracing::warn!(target: "entrywatch", entry = %en, error = %err, "LinksUnreadable");
         }
         Some(v)
@@ -314,10 +314,9 @@ mod tests {
         store
             .transaction(|t| {
                 let facts = vec![fact.clone()];
-                let e = Entry::derive(&en, &facts);
+                let e = EntryState::unevaluated(crate::domain::Entry::derive(&en, &facts));
                 crate::query::index::entry_tx(t, &ctx, &en, &e, &facts)?;
-                t.put(Table::Facts, key.as_bytes(), &facts)?;
-                t.put(Table::Entries, key.as_bytes(), &e.row())?;
+                crate::store::entries::put_tx(t, &key, &facts, &e)?;
                 t.put(Table::Files, sha.as_bytes(), &rec)?;
                 t.put(Table::Order, &seq.to_be_bytes(), &sha)?;
                 crate::query::index::file_tx(t)
