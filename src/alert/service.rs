@@ -2,7 +2,7 @@
 
 use super::hook::AlertHook;
 use super::mailer::Mailer;
-use super::outbox::{deliver_due, DeliveryReport};
+use super::mailer::{deliver_due, DeliveryReport};
 use super::store::SledOutbox;
 use super::{rules, AlertKind, EntryFacts};
 use crate::clock::Clock;

@@ -5,7 +5,10 @@
 //! [`Store`], [`StoreTx`], [`Table`], [`StoreError`] and [`TxError`].
 
 pub mod entries;
+pub mod files;
 pub mod links;
+pub mod outbox;
+pub mod reminders;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -25,9 +28,9 @@ pub enum Table {
     Entries,
     /// entry key → `Vec<domain::Fact>` (append-only log; state is folded from it; [`entries`]).
     Facts,
-    /// SHA-256 hex → `FileRecord`.
+    /// SHA-256 hex → `ingest::FileRecord` ([`files`]).
     Files,
-    /// sequence (u64 big-endian) → SHA-256 hex: processing order.
+    /// sequence (u64 big-endian) → SHA-256 hex: processing order ([`files`]).
     Order,
     /// `importer|broker_ref` → approved pre-entry facts waiting for their filing.
     PendingPreEntries,
@@ -36,9 +39,10 @@ pub enum Table {
     /// `e|<statement>|<entry>` → 1 for each entry on a daily statement; `m|<statement>` → the
     /// monthly statements listing that daily statement.
     Statements,
-    /// Alerts queued for the mailer (written by alert rules inside the same transaction).
+    /// Alerts queued for the mailer (written by alert rules inside the same transaction); key
+    /// formats in [`outbox`].
     Outbox,
-    /// Deadline reminders already sent.
+    /// Deadline reminders already sent ([`reminders`]).
     Reminders,
     /// X12 acknowledgment control numbers.
     Acks,

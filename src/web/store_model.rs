@@ -10,13 +10,14 @@
 //! transaction keeps up to date (src/query/index.rs): no pass over the entries, at start or
 //! later.
 
+use crate::alert::outbox::OutboxState;
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{EntryRow, Fact};
 use crate::store::entries::EntryState;
 use crate::entry_number::EntryNumber;
-use crate::store::{Store, Table};
+use crate::store::Store;
 use crate::view::{DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, TrendPoint};
 use crate::web::{self, Auth, WebError};
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -204,12 +205,14 @@ impl ReadModel for StoreModel {
         let files_processed = or_empty(crate::query::index::count(&self.store, "n|files"));
         let entries = or_empty(crate::query::index::count(&self.store, "n|entries"));
         let mut m = Metrics { store_bytes: self.store.size_on_disk(), entries, files_processed, ..Metrics::default() };
-        for (_, item) in self.store.scan::<serde_json::Value>(Table::Outbox).flatten() {
-            match item.get("state").and_then(|s| s.as_str()) {
-                Some("queued") => m.alerts_queued += 1,
-                Some("sent") => m.alerts_sent += 1,
-                Some("failed") => m.alerts_failed += 1,
-                _ => {}
+        // Mail items and held alerts (a held alert handed to its digest counts as sent).
+        let items = crate::store::outbox::items(&self.store, crate::store::outbox::MAIL)
+            .chain(crate::store::outbox::items(&self.store, crate::store::outbox::HELD));
+        for (_, item) in items.flatten() {
+            match item.state {
+                OutboxState::Queued => m.alerts_queued += 1,
+                OutboxState::Sent => m.alerts_sent += 1,
+                OutboxState::Failed => m.alerts_failed += 1,
             }
         }
         m.files_quarantined = self.quarantine_dir.as_deref().map_or(0, count_quarantined);
@@ -317,8 +320,7 @@ mod tests {
                 let e = EntryState::unevaluated(crate::domain::Entry::derive(&en, &facts));
                 crate::query::index::entry_tx(t, &ctx, &en, &e, &facts)?;
                 crate::store::entries::put_tx(t, &key, &facts, &e)?;
-                t.put(Table::Files, sha.as_bytes(), &rec)?;
-                t.put(Table::Order, &seq.to_be_bytes(), &sha)?;
+                crate::store::files::put_tx(t, &rec)?;
                 crate::query::index::file_tx(t)
             })
             .unwrap();
