@@ -9,10 +9,38 @@ pub mod claims;
 pub mod view;
 
 use crate::entry_number::EntryNumber;
-use crate::grammar::codes::Effect;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// What a code does to an entry's state (each code list entry names its effect:
+/// `grammar::codes`, which re-exports this type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// The entry/bill was entered (accepted for processing).
+    Entered,
+    /// Cargo released (does not clear holds).
+    Released,
+    /// A hold is placed; it stays open until a matching removal.
+    HoldPlaced,
+    /// A hold is removed (the codes it lifts are in `removes`, or all holds of its agency when empty).
+    HoldRemoved,
+    /// An examination is ordered (also an open hold).
+    Exam,
+    /// Informational only.
+    Advisory,
+    /// A rejection (summary, batch, document).
+    Rejected,
+    /// An earlier release or entry is cancelled / deleted.
+    Cancelled,
+    /// Documents are requested.
+    DocumentsRequired,
+    /// Seizure or general order: the worst outcomes.
+    Seizure,
+    /// Anything else (plain data code: entry types, modes, fees ...).
+    None,
+}
 
 /// Where a fact came from: the audit trail back to the byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

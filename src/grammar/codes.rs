@@ -23,33 +23,7 @@ use super::{from_toml, GrammarError, GrammarFile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What a code does to an entry's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Effect {
-    /// The entry/bill was entered (accepted for processing).
-    Entered,
-    /// Cargo released (does not clear holds).
-    Released,
-    /// A hold is placed; it stays open until a matching removal.
-    HoldPlaced,
-    /// A hold is removed (the codes it lifts are in `removes`, or all holds of its agency when empty).
-    HoldRemoved,
-    /// An examination is ordered (also an open hold).
-    Exam,
-    /// Informational only.
-    Advisory,
-    /// A rejection (summary, batch, document).
-    Rejected,
-    /// An earlier release or entry is cancelled / deleted.
-    Cancelled,
-    /// Documents are requested.
-    DocumentsRequired,
-    /// Seizure or general order: the worst outcomes.
-    Seizure,
-    /// Anything else (plain data code: entry types, modes, fees ...).
-    None,
-}
+pub use crate::domain::Effect;
 
 /// Alert severity of a fact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
@@ -61,16 +35,14 @@ pub enum AlertSeverity {
     Critical,
 }
 
-impl Effect {
-    /// The default alert severity of a code with this effect, when the list does not say.
-    pub fn default_severity(self) -> AlertSeverity {
-        match self {
-            Effect::HoldPlaced | Effect::Exam | Effect::Rejected | Effect::Seizure | Effect::DocumentsRequired => {
-                AlertSeverity::Critical
-            }
-            Effect::Cancelled => AlertSeverity::Warning,
-            _ => AlertSeverity::Info,
+/// The default alert severity of a code with this effect, when the list does not say.
+pub fn default_severity(effect: Effect) -> AlertSeverity {
+    match effect {
+        Effect::HoldPlaced | Effect::Exam | Effect::Rejected | Effect::Seizure | Effect::DocumentsRequired => {
+            AlertSeverity::Critical
         }
+        Effect::Cancelled => AlertSeverity::Warning,
+        _ => AlertSeverity::Info,
     }
 }
 
@@ -106,7 +78,7 @@ fn effect_none() -> Effect {
 impl Code {
     /// The severity to alert with: the list's own, else the effect's default.
     pub fn severity(&self) -> AlertSeverity {
-        self.severity.unwrap_or(self.effect.default_severity())
+        self.severity.unwrap_or(default_severity(self.effect))
     }
 }
 
