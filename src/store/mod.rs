@@ -4,6 +4,7 @@
 //! Nothing outside this module sees a sled type: another engine could replace it by keeping
 //! [`Store`], [`StoreTx`], [`Table`], [`StoreError`] and [`TxError`].
 
+pub mod acks;
 pub mod entries;
 pub mod files;
 pub mod links;
@@ -44,7 +45,7 @@ pub enum Table {
     Outbox,
     /// Deadline reminders already sent ([`reminders`]).
     Reminders,
-    /// X12 acknowledgment control numbers.
+    /// X12 acknowledgments sent and received, and our control numbers (key formats in [`acks`]).
     Acks,
     /// Store metadata: `schema_version`.
     Meta,
