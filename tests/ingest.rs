@@ -264,7 +264,8 @@ mod hooks {
             if self.fail {
                 return Err(TxError::abort("hook refused"));
             }
-            let key = format!("{}:{}", after.entry.entry.as_ref().map(|e| e.compact()).unwrap_or_default(), new_facts.len());
+            let key =
+                format!("{}:{}", after.entry.entry.as_ref().map(|e| e.compact()).unwrap_or_default(), new_facts.len());
             tx.put(Table::Outbox, key.as_bytes(), &(before.is_some(), new_facts.len()))
         }
     }

@@ -208,7 +208,10 @@ fn variance_config_and_domain_import_each_other_in_no_circle() {
         assert!(!config.contains(m), "config names {m}: {config:?}");
     }
     let variance = g.uses("variance");
-    assert!(variance.contains("config") && variance.contains("domain"), "variance reads config and domain: {variance:?}");
+    assert!(
+        variance.contains("config") && variance.contains("domain"),
+        "variance reads config and domain: {variance:?}"
+    );
     // The evaluations' consumers (the three-way match, alerts, the store's loading) sit above it.
     for m in ["ace", "recovery", "alert", "ingest", "store", "query", "web", "cli", "links", "deadline"] {
         assert!(!variance.contains(m), "variance names {m}: {variance:?}");
@@ -258,7 +261,10 @@ fn the_reader_sees_groups_super_and_skips_comments() {
     let me = vec!["alert".to_string(), "outbox".to_string()];
     let code = code_of(&src().join("domain/ace.rs"));
     assert!(!code.contains("crate::ace"), "the module comment naming crate::ace is not code");
-    let p = paths_named("use super::{rules, Alert};\nuse crate::config::{Route, x::Y};\nlet a = crate::money::plain(1);", &me);
+    let p = paths_named(
+        "use super::{rules, Alert};\nuse crate::config::{Route, x::Y};\nlet a = crate::money::plain(1);",
+        &me,
+    );
     let s: Vec<String> = p.iter().map(|p| p.join("::")).collect();
     assert_eq!(
         s,

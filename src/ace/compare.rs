@@ -452,8 +452,8 @@ mod tests {
     use super::*;
     use crate::ace::AceEntry;
     use crate::domain::Source;
-    use chrono::NaiveDateTime;
     use crate::domain::{Filing, Line, Summary, SummaryStatus, Tariff};
+    use chrono::NaiveDateTime;
 
     fn at() -> NaiveDateTime {
         chrono::NaiveDate::from_ymd_opt(2026, 2, 2).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap()

@@ -65,7 +65,6 @@ pub struct ReceivedFile<'a> {
     pub entries: Vec<String>,
 }
 
-
 fn safe(s: &str) -> String {
     let v: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).take(15).collect();
     if v.is_empty() {

@@ -266,4 +266,3 @@ pub async fn deliver_due<S: OutboxStore>(store: &S, mailer: &Mailer, now: DateTi
     }
     report
 }
-

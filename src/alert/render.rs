@@ -2,11 +2,11 @@
 //! Also the queue as people read it (`entrywatch alerts`: [`OutboxRow`], [`alerts_table`]).
 
 use super::outbox::{Digest, OutboxItem, OutboxState, Payload};
-use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
 use super::{Alert, AlertKind};
 use crate::config::Config;
 use crate::grammar::codes::AlertSeverity;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
 /// Longest subject we build (characters, before lettre's encoding).
@@ -461,10 +461,10 @@ mod tests {
 
     #[test]
     fn alerts_table_lists_failed_first_with_error() {
+        use crate::alert::outbox::OutboxItem;
         use crate::alert::rules::alert_for_event;
         use crate::alert::{AlertKind, EntryFacts};
         use crate::grammar::codes::AlertSeverity;
-        use crate::alert::outbox::OutboxItem;
         let at = DateTime::parse_from_rfc3339("2026-02-03T10:12:00-05:00").expect("time");
         let f = EntryFacts { entry: "EEE-1234567-3".parse().ok(), ..Default::default() };
         let a = alert_for_event(AlertKind::Exam, AlertSeverity::Critical, Some("03"), at, f.clone(), at);

@@ -74,4 +74,3 @@ pub struct AceRecord {
     /// How many ES-003 exports mentioned the entry (the timeline keeps each).
     pub exports: usize,
 }
-

@@ -161,4 +161,3 @@ pub fn fold(claims: &mut Vec<ClaimState>, row: &ClaimRow, at: NaiveDateTime) {
 pub fn claim<'a>(claims: &'a [ClaimState], program: &str) -> Option<&'a ClaimState> {
     claims.iter().find(|c| c.program.eq_ignore_ascii_case(program))
 }
-

@@ -895,12 +895,7 @@ impl Entry {
                         e.entry_date = ace.entry_date;
                     }
                     let exports = e.ace.as_ref().map_or(0, |r| r.exports) + 1;
-                    e.ace = Some(ace::AceRecord {
-                        at: f.at,
-                        source: f.source.clone(),
-                        entry: ace.clone(),
-                        exports,
-                    });
+                    e.ace = Some(ace::AceRecord { at: f.at, source: f.source.clone(), entry: ace.clone(), exports });
                 }
                 FactKind::PreEntryApproved { pre_entry } => {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);

@@ -5,9 +5,9 @@
 use crate::calendar::Calendar;
 use crate::domain::{sort_facts, Entry, Fact, FactKind, LiquidationStatus, StatementStatus, VarianceStatus};
 use crate::entry_number::EntryNumber;
-use crate::store::entries::EntryState;
 use crate::grammar::codes::Effect;
 use crate::money::{plain, Cents};
+use crate::store::entries::EntryState;
 use crate::view::{
     AceSide, AgencyState, CodeNarrative, Deadline, EntryView, Event, FiledLine, FiledTariff, Filing, Hold, Line,
     Liquidation, Notice, PreEntry, PreEntryLine, Related, Release, Source, Statement, Summary, SummaryVersion,

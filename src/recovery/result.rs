@@ -1,6 +1,7 @@
 //! Refund program result files in: the CAPE validation result file and claim details (CSV or XLSX)
-//! arriving on a `refund-results` inbox, read into one `refund-claim` fact per entry per file,
-//! and the per-program claim state folded from those facts.
+//! arriving on a `refund-results` inbox, read into one `refund-claim` fact per entry per file
+//! (the claim types and the per-program claim state folded from those facts are plain data in
+//! `domain::claims`, re-exported here).
 //!
 //! Source status: CBP publishes no column list for these files (secondary). What is known from
 //! CBP's "ACE Portal CAPE Declarations Quick Reference Guide" (April 2026) as reported by trade
@@ -36,8 +37,7 @@ pub fn status_of(text: &str) -> Option<ClaimStatus> {
         ClaimStatus::Rejected
     } else if has("accepted") || has("valid") || has("passed") || has("success") || has("approved") {
         ClaimStatus::Accepted
-    } else if has("submitted") || has("pending") || has("processing") || n.contains("in process") || has("received")
-    {
+    } else if has("submitted") || has("pending") || has("processing") || n.contains("in process") || has("received") {
         ClaimStatus::Submitted
     } else {
         return None;

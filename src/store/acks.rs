@@ -67,9 +67,9 @@ pub fn all_sent(store: &Store) -> impl Iterator<Item = Result<AckFileRecord, Sto
 
 /// The SHA-256 of every file with acks that touched `entry` (compact number), in key order.
 pub fn sent_for_entry<'a>(store: &'a Store, entry: &str) -> impl Iterator<Item = Result<String, StoreError>> + 'a {
-    store.keys_with_prefix(Table::Acks, format!("entry|{entry}|").as_bytes()).map(|k| {
-        k.map(|k| String::from_utf8_lossy(&k).rsplit('|').next().unwrap_or_default().to_string())
-    })
+    store
+        .keys_with_prefix(Table::Acks, format!("entry|{entry}|").as_bytes())
+        .map(|k| k.map(|k| String::from_utf8_lossy(&k).rsplit('|').next().unwrap_or_default().to_string()))
 }
 
 /// Key under which an interchange (partner, ISA13) is remembered as seen.

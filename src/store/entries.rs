@@ -129,7 +129,11 @@ mod tests {
 
     fn fact(kind: FactKind) -> Fact {
         let at = NaiveDate::from_ymd_opt(2026, 2, 2).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap();
-        Fact { at, kind, source: Source { file: "f".into(), inbox: "b".into(), sha256: "0".into(), line: 1, record: 1 } }
+        Fact {
+            at,
+            kind,
+            source: Source { file: "f".into(), inbox: "b".into(), sha256: "0".into(), line: 1, record: 1 },
+        }
     }
 
     /// What `put_tx` writes is what the tables held before the repository (same keys, same
@@ -141,10 +145,7 @@ mod tests {
         let en: EntryNumber = "EEE-1234567-3".parse().unwrap();
         let summary = Summary { action: "A".into(), importer: "12-3456789".into(), ..Summary::default() };
         let pre = PreEntry { importer: "12-3456789".into(), ..PreEntry::default() };
-        let facts = vec![
-            fact(FactKind::SummaryFiled { summary }),
-            fact(FactKind::PreEntryApproved { pre_entry: pre }),
-        ];
+        let facts = vec![fact(FactKind::SummaryFiled { summary }), fact(FactKind::PreEntryApproved { pre_entry: pre })];
         let (cfg, grammars) = (config::Variance::default(), Grammars::embedded().unwrap());
         let state = EntryState::derive(&en, &facts, &cfg, &grammars);
         let k = key(&en);

@@ -55,7 +55,10 @@ pub fn item_tx(tx: &StoreTx<'_>, key: &str) -> Result<Option<OutboxItem>, TxErro
 
 /// The items whose key starts with `prefix` (`MAIL`, `HELD`, or either followed by the start of
 /// an identity), in key order.
-pub fn items<'a>(store: &'a Store, prefix: &str) -> impl Iterator<Item = Result<(String, OutboxItem), StoreError>> + 'a {
+pub fn items<'a>(
+    store: &'a Store,
+    prefix: &str,
+) -> impl Iterator<Item = Result<(String, OutboxItem), StoreError>> + 'a {
     store
         .scan_prefix::<OutboxItem>(Table::Outbox, prefix.as_bytes())
         .map(|r| r.map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), v)))

@@ -267,7 +267,6 @@ pub fn evaluate(
     }
 }
 
-
 // ---- formatting (exact, from integers) ----
 
 pub use crate::money::{dollars_words, plain as money, words as money_words};

@@ -1,10 +1,10 @@
 //! `StoreModel`: the dashboard's and reports' [`ReadModel`] over the entry store, and
 //! [`serve_store`], the daemon's entry point for the dashboard on the store.
 //!
-//! Each [`EntryView`] is the domain's `entry --json` document (facts folded by
-//! `domain::Entry::derive`) plus the extras the query side reads: broker, inbox, lines with
-//! PO number/line and the approved HTS, filed totals, liquidated amounts and reasons, the
-//! summary history, key timestamps and computed deadlines. Only the store's own interface is
+//! Each [`EntryView`] is the `entry --json` document of the entry as `store::entries::load`
+//! gives it (facts folded, variance evaluated), with the extras the query side reads: broker,
+//! inbox, lines with PO number/line and the approved HTS, filed totals, liquidated amounts and
+//! reasons, the summary history, key timestamps and computed deadlines. Only the store's own interface is
 //! used (never the storage engine). The aggregate queries (open holds, deadlines, message
 //! volume, cycle trend, counts) and filtered lists read the `index` table, which each file's
 //! transaction keeps up to date (src/query/index.rs): no pass over the entries, at start or
@@ -15,8 +15,8 @@ use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{EntryRow, Fact};
-use crate::store::entries::EntryState;
 use crate::entry_number::EntryNumber;
+use crate::store::entries::EntryState;
 use crate::store::Store;
 use crate::view::{DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, TrendPoint};
 use crate::web::{self, Auth, WebError};
