@@ -1,4 +1,4 @@
-//! The supervisor: spawns the long-running tasks (sources now; mailer, scheduler, dashboard later) under one shutdown signal, and handles signals, config reload and sd_notify.
+//! The supervisor: runs the long-running tasks (the sources, and those `entrywatch run` adds: command socket, store health, scheduler, dashboard, mailer) under one shutdown signal, and handles signals, config reload and sd_notify.
 //!
 //! - SIGTERM / SIGINT: stop taking new files, finish the files in hand, exit 0.
 //! - SIGHUP: reload the config (the same file, or the same lookup); inboxes added and

@@ -1,17 +1,29 @@
 //! entrywatch: a daemon for US importers' customs post-entry work.
 //!
-//! The pipeline (see ../shared/design.md):
+//! The pipeline (docs/development.md has the source layout, README.md the user's view):
 //!
 //! ```text
 //! inbox folders ─► source (settle, claim, fingerprint) ─► parse (sniff ► x12 | abi | csv)
-//!   ─► interpret (domain facts) ─► store (one sled transaction per file, flush, archive)
-//!   ─► rules (severity, variance, deadlines ─► alerts) ─► outbox ─► mailer
-//!   query side: CLI, reports, dashboard (read-only views of the store); while the daemon
-//!   holds the store, the CLI's data commands run in it over a local socket (`ipc`)
+//!   ─► interpret (domain facts) ─► store (one sled transaction per file: facts, indexes,
+//!      alerts, acks; flush; archive) ─► outbox ─► mailer; scheduler ─► deadline reminders
+//!   query side: one view per entry and the indexes (query), rendered by the CLI, reports,
+//!   the dashboard and the calendar feed; while the daemon holds the store, the CLI's data
+//!   commands run in it over a local socket (ipc)
 //! ```
 //!
-//! Module map: [`grammar`] loads the data grammars; [`parse`] reads bytes into messages and
-//! diagnostics; [`config`] and [`clock`] are the injected context; [`cli`] is the command line.
+//! Module map:
+//! - context: [`config`] (the TOML file), [`clock`] (injected time), [`logging`], [`cli`] (the
+//!   command line), [`daemon`] (the supervisor), [`health`] (what `/healthz` reports);
+//! - reading: [`grammar`] (grammars as data), [`parse`] (bytes to messages and diagnostics),
+//!   [`interpret`] (messages to facts), [`entry_number`], [`money`];
+//! - state: [`domain`] (facts and the state derived from them), [`store`] (the only sled
+//!   importer), [`ingest`] (one transaction per file, archive, rebuild), [`source`] (watched
+//!   inboxes);
+//! - rules: [`alert`] (severity, routes, outbox, mail), [`variance`] (filed against approved),
+//!   [`calendar`] and [`deadline`] (working days, deadlines, reminders), [`ack`] (997/999/TA1),
+//!   [`links`] (affected entries), [`ace`] (ACE's own record), [`recovery`] (duty recovery);
+//! - query side: [`query`] (one entry's view, indexes), [`view`] (the read model), [`report`],
+//!   [`web`] (the dashboard), [`ipc`] (the daemon's command socket).
 
 pub mod ace;
 pub mod ack;

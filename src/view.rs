@@ -512,6 +512,10 @@ pub fn entry_key(s: &str) -> String {
     s.parse::<EntryNumber>().map(|e| e.to_string()).unwrap_or_else(|_| s.trim().to_string())
 }
 
+/// `report anomalies`' statistics: the median effective rate (bp) per HTS with at least two
+/// rated lines; the HTS changed on at least two entries, with those entries.
+pub type HtsStats = (BTreeMap<String, i64>, BTreeMap<String, Vec<String>>);
+
 /// A filter over entries (reports, `/entries`, `/api/entries`). Empty fields match all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -639,6 +643,24 @@ pub struct TrendPoint {
 pub trait ReadModel: Send + Sync {
     /// Entries passing the filter, in entry-number order, streamed.
     fn entries(&self, filter: &EntryFilter) -> Box<dyn Iterator<Item = EntryView> + '_>;
+    /// Entries passing the filter that carry a mark the store indexes (a facet value such as
+    /// `("status", "liquidated")` or `("report", "rejected")`), in entry-number order, so a
+    /// report whose rows come from few entries reads only those. The caller still decides
+    /// each row; a model without the index gives every entry passing the filter.
+    fn entries_marked(
+        &self,
+        _facet: &str,
+        _value: &str,
+        filter: &EntryFilter,
+    ) -> Box<dyn Iterator<Item = EntryView> + '_> {
+        self.entries(filter)
+    }
+    /// `report anomalies`' statistics over every entry (median rate in bp per HTS, the HTS
+    /// changed on two or more entries with those entries) when the model keeps them (the
+    /// store's index); `None` means visit the entries.
+    fn hts_stats(&self) -> Option<HtsStats> {
+        None
+    }
     /// One entry by any accepted spelling of its number.
     fn entry(&self, key: &str) -> Option<EntryView>;
     fn metrics(&self) -> Metrics;
@@ -695,9 +717,15 @@ pub trait ReadModel: Send + Sync {
         None
     }
 
-    /// Duty recovery as `report recovery` computes it, on the local day of `now`; `None` for a
+    /// Duty recovery of `program` (the first when `None`) as `report recovery` computes it, on the
+    /// local day of `now`, with its first `rows` entries; `None` for a
     /// model that does not hold the entries' filings (the dashboard then says so).
-    fn recovery(&self, _now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+    fn recovery(
+        &self,
+        _now: DateTime<FixedOffset>,
+        _program: Option<&str>,
+        _rows: usize,
+    ) -> Option<crate::report::recovery::RecoveryData> {
         None
     }
 }

@@ -296,7 +296,7 @@ fn systemd_unit_verifies_and_scores() {
         .split_whitespace()
         .find_map(|w| w.parse().ok())
         .unwrap_or_else(|| panic!("no score in {score_line:?}"));
-    // Measured 1.x (see docs/daemon.md); fail only if it slides out of the "OK" band.
+    // Measured 1.x (see docs/operating.md); fail only if it slides out of the "OK" band.
     assert!(score <= 2.5, "exposure {score} is worse than recorded: {score_line}");
 }
 

@@ -497,6 +497,12 @@ fn lookups_and_the_aggregates_follow_new_files() {
     let p = i.cfg.data_dir.parent().unwrap().join("in/broker/so-3.abi");
     std::fs::write(&p, sample::so_hold_release_removed("EEE", 2345678)).unwrap();
     assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }));
+    // Two filings of the same HTS: `report anomalies` has a median rate to compare with.
+    for (name, tx) in [("ae-2.abi", 2345678), ("ae-4.abi", 4567890)] {
+        let p = i.cfg.data_dir.parent().unwrap().join("in/broker").join(name);
+        std::fs::write(&p, sample::ae("EEE", tx, "A")).unwrap();
+        assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }));
+    }
     // The aggregates kept in each file's transaction equal a fresh in-memory model of the same entries.
     let fresh = MemoryModel::new(m.entries(&EntryFilter::default()).collect());
     assert_eq!(m.open_holds(false, 100), fresh.open_holds(false, 100));
@@ -512,6 +518,29 @@ fn lookups_and_the_aggregates_follow_new_files() {
     assert_eq!(scorecard(&m, &EntryFilter::default()), scorecard(&fresh, &EntryFilter::default()));
     assert!(!scorecard(&m, &EntryFilter::default()).is_empty());
     assert_eq!(m.deadlines_between(to, from, 10).total, 0);
+    // The row reports read through the index's postings (liquidated, rejected) and give the
+    // rows a visit of every entry gives.
+    let csv = |model: &dyn ReadModel, name: &str| {
+        let p = entrywatch::report::Params::new(EntryFilter::default(), clock().now());
+        let mut out = Vec::new();
+        let r = entrywatch::report::build(name, model, &p).unwrap();
+        entrywatch::report::write_report(r, entrywatch::report::Format::Csv, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let (medians, _) = m.hts_stats().expect("the store keeps the anomalies' statistics");
+    assert!(!medians.is_empty(), "the samples have HTS with two rated lines");
+    for name in ["liquidation", "rejected", "entry-summary", "anomalies"] {
+        let (kept, visited) = (csv(&m, name), csv(&fresh, name));
+        assert_eq!(kept, visited, "report {name}");
+        assert!(kept.lines().count() > 1, "report {name} has rows:\n{kept}");
+    }
+    // A filter (here one that keeps every entry) makes the store visit the entries instead.
+    let every = EntryFilter { from: NaiveDate::from_ymd_opt(1900, 1, 1), ..EntryFilter::default() };
+    let p = entrywatch::report::Params::new(every, clock().now());
+    let mut visited = Vec::new();
+    let r = entrywatch::report::build("anomalies", &m, &p).unwrap();
+    entrywatch::report::write_report(r, entrywatch::report::Format::Csv, &mut visited).unwrap();
+    assert_eq!(csv(&m, "anomalies"), String::from_utf8(visited).unwrap());
     let edge = NaiveDate::MAX;
     assert_eq!(m.deadlines_between(from, edge, 0).total, fresh.deadlines_between(from, edge, 0).total);
 }

@@ -133,7 +133,7 @@ fn export(env: &Env, day: &str) -> (String, Vec<String>) {
         .env("ENTRYWATCH_NOW", at(day))
         .args(["recovery", "export", "--program", "cape", "--config"])
         .arg(env.config())
-        .arg("--out-dir")
+        .arg("--out")
         .arg(&out)
         .output()
         .unwrap();

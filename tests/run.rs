@@ -321,7 +321,8 @@ fn sigkill_mid_burst_and_restart_stores_every_entry_once() {
 /// `run --demo` in an empty folder with the embedded default: the samples are seeded, every
 /// one leaves the inboxes (the truncated ones after the demo's short grace), the broken ones
 /// sit in quarantine with their error reports, EEE-1234567-3 is stored — the same outcome as
-/// `ingest` of the same samples — and the JSON log ends with DaemonStopped on SIGTERM.
+/// `ingest` of the same samples — and the JSON log ends with DaemonStopped and the store's
+/// checkpoint (StoreCheckpointed: the next start opens without reading this run's log) on SIGTERM.
 #[test]
 fn run_demo_stores_the_samples_and_quarantines_the_broken_ones() {
     let dir = tempfile::tempdir().unwrap();
@@ -361,7 +362,8 @@ fn run_demo_stores_the_samples_and_quarantines_the_broken_ones() {
         // Daemon events are the message; the pipeline's carry an `event` field.
         assert!(v.get("level").is_some() && (v.get("message").is_some() || v.get("event").is_some()), "{line}");
     }
-    for ev in ["DemoSeeded", "DemoGraceShortened", "DaemonReady", "FileTruncated", "DaemonStopped"] {
+    for ev in ["DemoSeeded", "DemoGraceShortened", "DaemonReady", "FileTruncated", "DaemonStopped", "StoreCheckpointed"]
+    {
         assert!(err.contains(ev), "no {ev} in the log:\n{err}");
     }
 

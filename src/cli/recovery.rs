@@ -6,7 +6,7 @@ use super::report::ReportArgs;
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::deadline::local_today;
 use crate::recovery::{export_chunks, EntryRecovery, Program, Remedies};
-use crate::report::recovery::{evaluate_store, report, totals, write_json, write_totals_text};
+use crate::report::recovery::{report, totals, write_json, write_totals_text};
 use crate::report::{write_report, Format};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -22,8 +22,9 @@ pub enum RecoveryCommand {
         /// The refund program (grammars/remedies/), e.g. cape.
         #[arg(long)]
         program: String,
-        /// Folder the files are written to (created when missing).
-        #[arg(long, default_value = ".")]
+        /// Folder the files are written to (created when missing); `--out` as interface.md
+        /// names it.
+        #[arg(long, visible_alias = "out", default_value = ".")]
         out_dir: PathBuf,
     },
 }
@@ -49,7 +50,12 @@ fn load(
         _ => {}
     }
     let today = local_today(ctx.clock.now(), ctx.config.timezone());
-    match evaluate_store(&ctx.store, &ctx.config, &rules, today) {
+    // Only the entries the program concerns are read (the recovery index's postings).
+    let cal = crate::calendar::Calendar::from_config(&ctx.config.deadlines);
+    let id = pick(&rules, program).id.clone();
+    let recs: Result<Vec<EntryRecovery>, _> =
+        crate::query::recovery::evaluated(&ctx.store, &rules, &cal, &id, today).collect();
+    match recs {
         Ok(recs) => Ok((rules, recs, today)),
         Err(e) => {
             let _ = writeln!(io.err, "error: {e}");

@@ -143,9 +143,21 @@ where
             return EXIT_USAGE;
         }
     };
+    let store_path = cfg.data_dir.join("store");
     let mut daemon = Daemon::new(cfg, source, handler.clone());
     setup(&mut daemon, &handler);
-    match rt.block_on(daemon.run()) {
+    let ran = rt.block_on(daemon.run());
+    // Every task and handle is gone with the runtime: checkpoint the store so the next start
+    // does not read the log written during this run (sled snapshots only when it opens).
+    drop(handler);
+    drop(rt);
+    if ran.is_ok() && store_path.exists() {
+        match crate::store::Store::checkpoint(&store_path) {
+            Ok(took) => tracing::info!(target: "entrywatch", event = "StoreCheckpointed", ms = took.as_millis() as u64),
+            Err(e) => tracing::warn!(target: "entrywatch", event = "StoreCheckpointFailed", error = %e),
+        }
+    }
+    match ran {
         Ok(()) => EXIT_OK,
         Err(e) => {
             // A part that could not run (port taken, password or token file missing, the
@@ -185,6 +197,7 @@ pub fn run_run(args: &RunArgs) -> i32 {
             .with_wake(wake.clone())
             .with_wake(scheduler_wake.clone());
         let dashboard_enabled = cfg.dashboard.enabled;
+        let scheduler_remedies = grammars.remedies.clone();
         // The command socket is bound now, so it answers as soon as the daemon is ready. Without
         // it files still flow; only the CLI cannot reach this daemon (logged).
         let socket = match Server::bind(&cfg.data_dir) {
@@ -231,7 +244,8 @@ pub fn run_run(args: &RunArgs) -> i32 {
             let mailer_wake = wake.clone();
             daemon.add_task("scheduler", move |mut shutdown, config| async move {
                 let cfg = config.borrow().clone();
-                let mut scheduler = Scheduler::new(scheduler_store, (*cfg).clone(), clock);
+                let mut scheduler =
+                    Scheduler::new(scheduler_store, (*cfg).clone(), clock).with_remedies(&scheduler_remedies);
                 // Tests shorten the pause between passes started by new facts.
                 if let Some(secs) =
                     std::env::var("ENTRYWATCH_SCHEDULER_WAKE_SECS").ok().and_then(|v| v.trim().parse::<u64>().ok())

@@ -17,7 +17,7 @@ use crate::alert::{Alert, AlertKind, CodeInfo};
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{Entry, Fact};
+use crate::domain::Entry;
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::AlertSeverity;
 use crate::store::{Store, StoreError};
@@ -53,20 +53,16 @@ pub struct ReminderRecord {
     pub to: Vec<String>,
 }
 
-/// Every entry in the store with its facts (derived state), in key order.
-pub fn all_entries(store: &Store) -> Result<Vec<(Entry, Vec<Fact>)>, StoreError> {
+/// Every entry's deadlines, computed from its facts now (so always current); one entry in
+/// memory at a time.
+pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
     let mut out = Vec::new();
     for r in crate::store::entries::scan_facts(store) {
         let (k, facts) = r?;
         let Ok(en) = k.parse::<EntryNumber>() else { continue };
-        out.push((Entry::derive(&en, &facts), facts));
+        out.extend(entry_deadline_items(&Entry::derive(&en, &facts), &facts, cal));
     }
     Ok(out)
-}
-
-/// Every entry's deadlines, computed from its facts now (so always current).
-pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
-    Ok(all_entries(store)?.iter().flat_map(|(e, f)| entry_deadline_items(e, f, cal)).collect())
 }
 
 /// The open deadlines due within `[from, to]` (either end open), soonest first, from the
@@ -293,6 +289,7 @@ pub struct Scheduler {
     mailer_wake: Option<Arc<Notify>>,
     max_sleep: Duration,
     min_wake_interval: Duration,
+    remedies: crate::recovery::Remedies,
 }
 
 impl Scheduler {
@@ -301,11 +298,19 @@ impl Scheduler {
             store,
             config,
             clock,
+            remedies: super::facts::embedded_remedies().clone(),
             wake: Arc::new(Notify::new()),
             mailer_wake: None,
             max_sleep: MAX_SLEEP,
             min_wake_interval: MIN_WAKE_INTERVAL,
         }
+    }
+
+    /// The refund programs' rules of the grammars in use (the recovery sums are rolled
+    /// forward with the rules the pipeline keeps them with).
+    pub fn with_remedies(mut self, r: &crate::recovery::Remedies) -> Scheduler {
+        self.remedies = r.clone();
+        self
     }
 
     /// Wake the scheduler with `wake.notify_one()` when new facts were committed.
@@ -348,6 +353,15 @@ impl Scheduler {
             let now = self.clock.now();
             let pass = remind_pass_settled(&self.store, &self.config, now, &mut |k, n| settle.check(k, n, settle_for));
             settle.first_pass_done = true;
+            // The recovery sums of entries whose day has come (query::recovery), so the
+            // Recovery page reads them instead of evaluating those entries itself.
+            let today = super::local_today(now, self.config.timezone());
+            let cal = Calendar::from_config(&self.config.deadlines);
+            match crate::query::recovery::roll_forward(&self.store, &self.remedies, &cal, today) {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(target: "entrywatch", event = "RecoveryRolledForward", entries = n),
+                Err(e) => tracing::warn!(target: "entrywatch", event = "SchedulerStoreError", error = %e),
+            }
             let sleep = match pass {
                 Ok((pass, held)) => {
                     if held {

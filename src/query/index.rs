@@ -31,16 +31,42 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What the index needs besides the entry: the time zone and the deadline calendar.
+/// What the index needs besides the entry: the time zone, the deadline calendar, the refund
+/// programs' rules (the recovery sums, `query::recovery`) and the clock that says which day
+/// they are evaluated on.
 #[derive(Debug, Clone)]
 pub struct IndexCtx {
     pub tz: chrono_tz::Tz,
     pub calendar: Calendar,
+    pub remedies: crate::recovery::Remedies,
+    pub clock: crate::clock::Clock,
 }
 
 impl IndexCtx {
+    /// The embedded remedies and the process's clock (`ENTRYWATCH_NOW` or the system's).
     pub fn from_config(cfg: &Config) -> IndexCtx {
-        IndexCtx { tz: cfg.timezone(), calendar: Calendar::from_config(&cfg.deadlines) }
+        IndexCtx {
+            tz: cfg.timezone(),
+            calendar: Calendar::from_config(&cfg.deadlines),
+            remedies: crate::deadline::facts::embedded_remedies().clone(),
+            clock: crate::clock::Clock::from_env().unwrap_or(crate::clock::Clock::System),
+        }
+    }
+
+    /// The remedies of the grammars in use (an operator's grammar-dir).
+    pub fn with_remedies(mut self, r: &crate::recovery::Remedies) -> IndexCtx {
+        self.remedies = r.clone();
+        self
+    }
+
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> IndexCtx {
+        self.clock = clock;
+        self
+    }
+
+    /// The local day the recovery sums are evaluated on.
+    pub fn today(&self) -> NaiveDate {
+        crate::deadline::local_today(self.clock.now(), self.tz)
     }
 }
 
@@ -151,6 +177,23 @@ fn contribution_of(
     if !v.release.open_holds.is_empty() {
         facets.push(("status", "open-holds".to_string()));
     }
+    // `report anomalies`' per-HTS statistics: each line's effective rate as a multiset per
+    // HTS, and the entries where an HTS was changed (approved or liquidated HTS differs).
+    for l in &v.lines {
+        if let Some(r) = crate::report::anomalies::rate_bp(l.duty_cents, l.value_cents) {
+            counts.push(format!("ar|{}|{}", l.hts, enc(r)));
+        }
+        let differs = |o: &Option<String>| o.as_deref().is_some_and(|h| h != l.hts);
+        if differs(&l.approved_hts) || differs(&l.liquidated_hts) {
+            keys.push((format!("ac|{}|{key}", l.hts), serde_json::Value::String(v.entry.clone())));
+        }
+    }
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.dedup_by(|a, b| a.0 == b.0);
+    // The entries `report rejected` has rows for (ReadModel::entries_marked).
+    if !crate::report::rejected::rows(v).is_empty() {
+        facets.push(("report", "rejected".to_string()));
+    }
     facets.sort();
     facets.dedup();
     for (facet, value) in facets {
@@ -192,6 +235,8 @@ pub fn entry_tx(
     let old = tx.get::<Contribution>(Table::Index, ckey.as_bytes())?.unwrap_or_default();
     // The deadlines are computed once, for the view and for the deadline index.
     let ds = crate::deadline::facts::entry_deadlines(&entry.entry, facts, &ctx.calendar);
+    // The recovery sums (query::recovery) from the same deadlines.
+    super::recovery::entry_tx(tx, &ctx.remedies, &key, &entry.entry, &ds, ctx.today())?;
     let items: Vec<EntryDeadline> =
         ds.iter().map(|d| EntryDeadline { entry: en.clone(), deadline: d.clone() }).collect();
     let (keys, counts) = match crate::query::entry::entry_view_with(en, entry, facts, ctx.tz, ds) {
@@ -327,6 +372,47 @@ fn multiset_percentiles(store: &Store, prefix: &str, pcts: &[u64]) -> Result<Vec
                 .map(|(v, _)| *v)
         })
         .collect())
+}
+
+/// `report anomalies`' statistics over every entry, from the index: the median effective
+/// rate (bp) per HTS with at least two rated lines, and the HTS changed on at least two
+/// entries with those entries (in entry order).
+pub fn hts_stats(store: &Store) -> Result<view::HtsStats, StoreError> {
+    let mut rates: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
+    for item in store.scan_prefix::<i64>(Table::Index, b"ar|") {
+        let (k, n) = item?;
+        let k = String::from_utf8_lossy(&k);
+        let Some((hts, v)) = k.get(3..).and_then(|r| r.rsplit_once('|')) else { continue };
+        if let Some(v) = dec(v) {
+            rates.entry(hts.to_string()).or_default().push((v, n.max(0) as u64));
+        }
+    }
+    let mut medians = BTreeMap::new();
+    for (hts, values) in rates {
+        let total: u64 = values.iter().map(|(_, c)| c).sum();
+        if total < 2 {
+            continue;
+        }
+        // Nearest rank, as view::median: the lower middle for an even count.
+        let rank = (50 * total).div_ceil(100).max(1);
+        let mut seen = 0;
+        if let Some((v, _)) = values.iter().find(|(_, c)| {
+            seen += c;
+            seen >= rank
+        }) {
+            medians.insert(hts, *v);
+        }
+    }
+    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in store.scan_prefix::<String>(Table::Index, b"ac|") {
+        let (k, entry) = item?;
+        let k = String::from_utf8_lossy(&k);
+        if let Some((hts, _)) = k.get(3..).and_then(|r| r.rsplit_once('|')) {
+            changed.entry(hts.to_string()).or_default().push(entry);
+        }
+    }
+    changed.retain(|_, v| v.len() >= 2);
+    Ok((medians, changed))
 }
 
 /// Cycle-time trend per month of arrival, oldest first.

@@ -4,5 +4,6 @@
 
 pub mod entry;
 pub mod index;
+pub mod recovery;
 
 pub use index::{IndexCtx, IndexedDeadline};

@@ -46,6 +46,7 @@ pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
             col("fees_diff_usd", 13),
             col("reasons", 7),
         ],
-        rows: Box::new(model.entries(&p.filter).filter_map(|e| row(&e))),
+        // Read through the index's posting of liquidated entries (the rows come from no other).
+        rows: Box::new(model.entries_marked("status", "liquidated", &p.filter).filter_map(|e| row(&e))),
     }
 }

@@ -5,48 +5,52 @@
 
 use super::{col, Cell, Report};
 use crate::calendar::Calendar;
-use crate::config::Config;
-use crate::deadline::facts::entry_deadlines;
-use crate::deadline::scheduler::all_entries;
-use crate::recovery::{evaluate, EntryRecovery, Program, Remedies, RemedyState};
+use crate::recovery::{EntryRecovery, Program, Remedies, RemedyState};
 use crate::store::{Store, StoreError};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-/// Evaluate every entry in the store on `today`, sorted by entry number.
-pub fn evaluate_store(
-    store: &Store,
-    config: &Config,
-    rules: &Remedies,
-    today: NaiveDate,
-) -> Result<Vec<EntryRecovery>, StoreError> {
-    evaluate_with(store, &Calendar::from_config(&config.deadlines), rules, today)
-}
-
-/// [`evaluate_store`] with the calendar given (the dashboard's model holds one).
-pub fn evaluate_with(
-    store: &Store,
-    cal: &Calendar,
-    rules: &Remedies,
-    today: NaiveDate,
-) -> Result<Vec<EntryRecovery>, StoreError> {
-    let mut out: Vec<EntryRecovery> = all_entries(store)?
-        .iter()
-        .map(|(e, facts)| evaluate(rules, e, &entry_deadlines(e, facts, cal), today))
-        .collect();
-    out.sort_by(|a, b| a.entry.cmp(&b.entry));
-    Ok(out)
-}
-
-/// What the dashboard's Recovery page shows: the rules and every entry evaluated on `today`
-/// (the same evaluation as `report recovery`).
+/// What the dashboard's Recovery page shows for one program (the rules' first when none is
+/// asked): the same totals as `report recovery`, its first rows and how many there are, from
+/// the recovery index (crate::query::recovery).
 #[derive(Debug, Clone)]
 pub struct RecoveryData {
     pub rules: Remedies,
-    pub entries: Vec<EntryRecovery>,
+    /// `None` when the rules declare no refund program.
+    pub program: Option<Program>,
+    pub totals: Totals,
+    pub rows: Vec<EntryRecovery>,
+    /// Entries the program concerns (the rows are the first of them, by entry number).
+    pub count: usize,
     pub today: NaiveDate,
+}
+
+impl RecoveryData {
+    /// Read `program`'s figures on `today` from the store's recovery index.
+    pub fn read(
+        store: &Store,
+        rules: Remedies,
+        cal: &Calendar,
+        program: Option<&str>,
+        today: NaiveDate,
+        rows: usize,
+    ) -> Result<RecoveryData, StoreError> {
+        let p = program.and_then(|p| rules.program(p)).or_else(|| rules.programs.first()).cloned();
+        let (totals, rows, count) = match &p {
+            Some(p) => {
+                let t = crate::query::recovery::program_totals(store, &rules, cal, p, today)?;
+                let rows: Vec<EntryRecovery> = crate::query::recovery::evaluated(store, &rules, cal, &p.id, today)
+                    .take(rows)
+                    .collect::<Result<_, _>>()?;
+                let n = crate::query::recovery::concerned_count(&t);
+                (t, rows, n)
+            }
+            None => (Totals::default(), Vec::new(), 0),
+        };
+        Ok(RecoveryData { rules, program: p, totals, rows, count, today })
+    }
 }
 
 /// Whether the entry belongs in a report about `program`: it declares the program's duty.

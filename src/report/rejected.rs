@@ -52,6 +52,7 @@ pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
             col("corrected_at", 25),
             col("hours_to_correct", 16),
         ],
-        rows: Box::new(model.entries(&p.filter).flat_map(|e| rows(&e))),
+        // Read through the index's posting of the entries that have rows (query::index).
+        rows: Box::new(model.entries_marked("report", "rejected", &p.filter).flat_map(|e| rows(&e))),
     }
 }

@@ -6,7 +6,7 @@
 use super::html::{badge, empty, entry_link, esc, money_td, page};
 use super::{blocking, charts, AppState};
 use crate::recovery::{EntryRecovery, Program};
-use crate::report::recovery::{concerns, totals, RecoveryData, Sum, Totals};
+use crate::report::recovery::{RecoveryData, Sum, Totals};
 use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, FixedOffset};
@@ -61,7 +61,7 @@ fn entry_row(r: &EntryRecovery, p: &Program) -> String {
 }
 
 /// The page's HTML for `program` (the rules' first when `None` or unknown).
-pub fn recovery_html(data: Option<&RecoveryData>, program: Option<&str>, now: DateTime<FixedOffset>) -> String {
+pub fn recovery_html(data: Option<&RecoveryData>, now: DateTime<FixedOffset>) -> String {
     let Some(data) = data else {
         return page(
             "Recovery",
@@ -70,7 +70,7 @@ pub fn recovery_html(data: Option<&RecoveryData>, program: Option<&str>, now: Da
             &format!("<h1>Recovery</h1>{}", card("", &empty("Recovery figures need the entry store."))),
         );
     };
-    let Some(p) = program.and_then(|p| data.rules.program(p)).or_else(|| data.rules.programs.first()) else {
+    let Some(p) = data.program.as_ref() else {
         return page(
             "Recovery",
             "/recovery",
@@ -78,7 +78,7 @@ pub fn recovery_html(data: Option<&RecoveryData>, program: Option<&str>, now: Da
             &format!("<h1>Recovery</h1>{}", card("", &empty("grammars/remedies/ declares no refund program."))),
         );
     };
-    let t: Totals = totals(&data.entries, p);
+    let t: &Totals = &data.totals;
     let mut b = format!(
         "<h1>Recovery: {}</h1><p class=\"muted\">As of {} · same figures as <code>entrywatch report recovery --program {}</code> · not legal advice</p>",
         esc(&p.name),
@@ -128,8 +128,7 @@ pub fn recovery_html(data: Option<&RecoveryData>, program: Option<&str>, now: Da
         table(&["Claim status", "Entries", "Claimed", "Refunded"], &[1, 2, 3], &claims)
     };
     b.push_str(&card("Claims against refunds", &inner));
-    let rows: Vec<&EntryRecovery> = data.entries.iter().filter(|r| concerns(r, p)).collect();
-    let body: String = rows.iter().take(ENTRY_ROWS).map(|r| entry_row(r, p)).collect();
+    let body: String = data.rows.iter().take(ENTRY_ROWS).map(|r| entry_row(r, p)).collect();
     let mut inner = if body.is_empty() {
         empty("No entry declares this program's duty.")
     } else {
@@ -149,11 +148,11 @@ pub fn recovery_html(data: Option<&RecoveryData>, program: Option<&str>, now: Da
             &body,
         )
     };
-    if rows.len() > ENTRY_ROWS {
+    if data.count > ENTRY_ROWS {
         let _ = write!(
             inner,
             "<p class=\"muted\">and {} more (all: <code>entrywatch report recovery</code>)</p>",
-            rows.len() - ENTRY_ROWS
+            data.count - ENTRY_ROWS
         );
     }
     b.push_str(&card("Entries", &inner));
@@ -164,8 +163,8 @@ pub fn recovery_html(data: Option<&RecoveryData>, program: Option<&str>, now: Da
 pub async fn recovery(State(s): State<AppState>, Query(q): Query<ProgramQuery>) -> Response {
     blocking(move || {
         let now = s.clock.now();
-        let data = s.model.recovery(now);
-        Html(recovery_html(data.as_ref(), q.program.as_deref(), now)).into_response()
+        let data = s.model.recovery(now, q.program.as_deref(), ENTRY_ROWS);
+        Html(recovery_html(data.as_ref(), now)).into_response()
     })
     .await
 }

@@ -143,14 +143,19 @@ impl ReadModel for StoreModel {
         }
     }
 
-    fn recovery(&self, now: DateTime<FixedOffset>) -> Option<crate::report::recovery::RecoveryData> {
+    fn recovery(
+        &self,
+        now: DateTime<FixedOffset>,
+        program: Option<&str>,
+        rows: usize,
+    ) -> Option<crate::report::recovery::RecoveryData> {
         let rules = match &self.variance {
             Some((_, g)) => g.remedies.clone(),
             None => crate::deadline::facts::embedded_remedies().clone(),
         };
         let today = crate::deadline::local_today(now, self.tz);
-        match crate::report::recovery::evaluate_with(&self.store, &self.calendar, &rules, today) {
-            Ok(entries) => Some(crate::report::recovery::RecoveryData { rules, entries, today }),
+        match crate::report::recovery::RecoveryData::read(&self.store, rules, &self.calendar, program, today, rows) {
+            Ok(d) => Some(d),
             Err(e) => {
                 tracing::warn!(error = %e, "recovery: the store could not be read");
                 None
@@ -180,6 +185,33 @@ impl ReadModel for StoreModel {
             }
             self.load(key.as_bytes()).filter(|v| f.matches(v))
         }))
+    }
+
+    fn hts_stats(&self) -> Option<crate::view::HtsStats> {
+        match crate::query::index::hts_stats(&self.store) {
+            Ok(s) => Some(s),
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+                None
+            }
+        }
+    }
+
+    fn entries_marked(
+        &self,
+        facet: &str,
+        value: &str,
+        filter: &EntryFilter,
+    ) -> Box<dyn Iterator<Item = EntryView> + '_> {
+        // A filter with its own posting (importer, port, status, broker) is read through it.
+        if posting_of(filter).is_some() {
+            return self.entries(filter);
+        }
+        let f = filter.clone();
+        Box::new(
+            crate::query::index::entries_with(&self.store, facet, value)
+                .filter_map(move |key| self.load(key.as_bytes()).filter(|v| f.matches(v))),
+        )
     }
 
     /// One entry, with its related entries from the links index (lists leave them out: a
@@ -313,7 +345,12 @@ mod tests {
             entries: vec![key.clone()],
             duplicates: Vec::new(),
         };
-        let ctx = crate::query::IndexCtx { tz: chrono_tz::UTC, calendar: Calendar::default() };
+        let ctx = crate::query::IndexCtx {
+            tz: chrono_tz::UTC,
+            calendar: Calendar::default(),
+            remedies: crate::recovery::Remedies::default(),
+            clock: crate::clock::Clock::System,
+        };
         store
             .transaction(|t| {
                 let facts = vec![fact.clone()];
