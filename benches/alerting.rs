@@ -12,8 +12,8 @@
 #![forbid(unsafe_code)]
 
 use entrywatch::alert::hook::AlertHook;
-use entrywatch::alert::mailer::Mailer;
-use entrywatch::alert::outbox::{deliver_due, OutboxStore, RetryPolicy};
+use entrywatch::alert::mailer::{deliver_due, Mailer};
+use entrywatch::alert::outbox::{OutboxStore, RetryPolicy};
 use entrywatch::alert::render::RenderContext;
 use entrywatch::alert::store::SledOutbox;
 use entrywatch::clock::Clock;

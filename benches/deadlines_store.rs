@@ -12,7 +12,8 @@ use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::sample::life_files;
 use entrywatch::interpret::{interpret, FileContext};
-use entrywatch::store::{Store, Table};
+use entrywatch::store::entries::{self, EntryState};
+use entrywatch::store::Store;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -36,11 +37,10 @@ fn main() {
         store
             .transaction(|tx| {
                 for (k, (en, facts)) in pending.iter() {
-                    let e = Entry::derive(en, facts);
+                    let e = EntryState::unevaluated(Entry::derive(en, facts));
                     // The query index, as each file's transaction keeps it (reminders read it).
                     entrywatch::query::index::entry_tx(tx, &index, en, &e, facts)?;
-                    tx.put(Table::Facts, k.as_bytes(), facts)?;
-                    tx.put(Table::Entries, k.as_bytes(), &e.row())?;
+                    entries::put_tx(tx, k, facts, &e)?;
                 }
                 Ok(())
             })

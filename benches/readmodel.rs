@@ -20,7 +20,8 @@ use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::{load_entry, sample, Pipeline};
 use entrywatch::query::{index, IndexCtx};
-use entrywatch::store::{Store, Table};
+use entrywatch::store::entries::{self, EntryState};
+use entrywatch::store::Store;
 use entrywatch::view::{EntryFilter, ReadModel};
 use entrywatch::web::pages;
 use entrywatch::web::store_model::StoreModel;
@@ -112,7 +113,7 @@ fn main() {
         let mut k = 0usize;
         while k < n {
             let end = (k + 1_000).min(n);
-            let batch: Vec<(EntryNumber, &Vec<Fact>, Entry)> = (k..end)
+            let batch: Vec<(EntryNumber, &Vec<Fact>, EntryState)> = (k..end)
                 .map(|i| {
                     let facts = match i % 100 {
                         0 => &held,
@@ -120,17 +121,15 @@ fn main() {
                         _ => &life,
                     };
                     let en = number(i);
-                    let e = Entry::derive(&en, facts);
+                    let e = EntryState::unevaluated(Entry::derive(&en, facts));
                     (en, facts, e)
                 })
                 .collect();
             store
                 .transaction(|tx| {
                     for (en, facts, e) in &batch {
-                        let key = en.compact();
                         index::entry_tx(tx, &ctx, en, e, facts)?;
-                        tx.put(Table::Entries, key.as_bytes(), &e.row())?;
-                        tx.put(Table::Facts, key.as_bytes(), *facts)?;
+                        entries::put_tx(tx, &entries::key(en), facts, e)?;
                     }
                     index::file_tx(tx)
                 })
@@ -184,12 +183,11 @@ fn main() {
     let life = load_entry(&store, &number(1)).expect("load").expect("entry").1;
     timed("a file committed (one entry, with its index) + overview", 20, |round| {
         let en = number((round * 7919 + 1) % n);
-        let e = Entry::derive(&en, &life);
+        let e = EntryState::unevaluated(Entry::derive(&en, &life));
         store
             .transaction(|tx| {
                 index::entry_tx(tx, &ctx, &en, &e, &life)?;
-                tx.put(Table::Entries, en.compact().as_bytes(), &e.row())?;
-                tx.put(Table::Facts, en.compact().as_bytes(), &life)?;
+                entries::put_tx(tx, &entries::key(&en), &life, &e)?;
                 index::file_tx(tx)
             })
             .expect("tx");

@@ -291,6 +291,83 @@ impl Default for Variance {
         }
     }
 }
+/// How serious one variance difference is (`[variance] severity`: `major`, `minor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Minor,
+    Major,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+        }
+    }
+
+    /// The alert severity for the alert rules: major → critical, minor → warning.
+    pub fn alert_severity(self) -> AlertSeverity {
+        match self {
+            Severity::Minor => AlertSeverity::Warning,
+            Severity::Major => AlertSeverity::Critical,
+        }
+    }
+}
+
+/// Every field a severity can be configured for, with its default.
+pub const VARIANCE_FIELDS: [(&str, Severity); 28] = [
+    ("importer", Severity::Major),
+    ("entry_type", Severity::Major),
+    ("port", Severity::Minor),
+    ("mode_of_transport", Severity::Minor),
+    ("payment_type", Severity::Minor),
+    ("reconciliation", Severity::Major),
+    ("country_of_origin", Severity::Major),
+    ("country_of_export", Severity::Minor),
+    ("spi", Severity::Major),
+    ("hts", Severity::Major),
+    ("value", Severity::Major),
+    ("quantity", Severity::Minor),
+    ("uom", Severity::Minor),
+    ("duty", Severity::Major),
+    ("duty_rate", Severity::Major),
+    ("mpf", Severity::Minor),
+    ("hmf", Severity::Minor),
+    ("total_duty", Severity::Major),
+    ("total_fees", Severity::Minor),
+    ("liquidated_duty", Severity::Major),
+    ("liquidated_fees", Severity::Major),
+    ("liquidated_tax", Severity::Major),
+    ("liquidated_adcvd", Severity::Major),
+    ("liquidated_interest", Severity::Major),
+    ("line", Severity::Major),
+    ("entry_number", Severity::Minor),
+    ("fee", Severity::Minor),
+    // Compared in the three-way match only (approved / AE 47 / ES-003 Manufacturer ID).
+    ("manufacturer_id", Severity::Minor),
+];
+
+/// Problems in the `[variance]` section, in words (empty when valid): unknown field names and
+/// severities. For `check-config`.
+pub fn validate_variance(cfg: &Variance) -> Vec<String> {
+    let mut p = Vec::new();
+    for (field, sev) in &cfg.severity {
+        if !VARIANCE_FIELDS.iter().any(|(f, _)| f == field) {
+            let names: Vec<&str> = VARIANCE_FIELDS.iter().map(|(f, _)| *f).collect();
+            p.push(format!("variance.severity: unknown field {field:?} (fields: {})", names.join(", ")));
+        }
+        if !matches!(sev.trim().to_ascii_lowercase().as_str(), "major" | "minor" | "ignore" | "none") {
+            p.push(format!("variance.severity.{field} = {sev:?}: use \"major\", \"minor\" or \"ignore\""));
+        }
+    }
+    if !cfg.value_tolerance_pct.is_finite() || !cfg.duty_tolerance_usd.is_finite() {
+        p.push("variance tolerances must be numbers".into());
+    }
+    p
+}
+
 fn default_value_tol() -> f64 {
     1.0
 }
@@ -533,7 +610,7 @@ impl Config {
         if self.variance.value_tolerance_pct < 0.0 || self.variance.duty_tolerance_usd < 0.0 {
             p.push("variance tolerances must not be negative".into());
         }
-        p.extend(crate::variance::validate_config(&self.variance));
+        p.extend(validate_variance(&self.variance));
         p
     }
 

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration as CDuration, FixedOffset};
 use entrywatch::alert::hook::AlertHook;
-use entrywatch::alert::mailer::Mailer;
-use entrywatch::alert::outbox::{deliver_due, enqueue, OutboxState, OutboxStore, RetryPolicy};
+use entrywatch::alert::mailer::{deliver_due, Mailer};
+use entrywatch::alert::outbox::{enqueue, OutboxState, OutboxStore, RetryPolicy};
 use entrywatch::alert::render::RenderContext;
 use entrywatch::alert::service::{check_no_release, MailerLoop};
 use entrywatch::alert::store::SledOutbox;

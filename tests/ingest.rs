@@ -243,9 +243,10 @@ mod hooks {
     use super::*;
     use entrywatch::clock::Clock;
     use entrywatch::config::Config;
-    use entrywatch::domain::{Entry, Fact};
+    use entrywatch::domain::Fact;
     use entrywatch::grammar::Grammars;
     use entrywatch::ingest::{IngestHook, Outcome, Pipeline};
+    use entrywatch::store::entries::EntryState;
     use entrywatch::store::{StoreTx, Table, TxError};
     use std::sync::Arc;
 
@@ -256,14 +257,15 @@ mod hooks {
         fn on_entry_changed(
             &self,
             tx: &mut StoreTx<'_>,
-            before: Option<&Entry>,
-            after: &Entry,
+            before: Option<&EntryState>,
+            after: &EntryState,
             new_facts: &[Fact],
         ) -> Result<(), TxError> {
             if self.fail {
                 return Err(TxError::abort("hook refused"));
             }
-            let key = format!("{}:{}", after.entry.as_ref().map(|e| e.compact()).unwrap_or_default(), new_facts.len());
+            let key =
+                format!("{}:{}", after.entry.entry.as_ref().map(|e| e.compact()).unwrap_or_default(), new_facts.len());
             tx.put(Table::Outbox, key.as_bytes(), &(before.is_some(), new_facts.len()))
         }
     }

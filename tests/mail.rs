@@ -1,10 +1,8 @@
 //! Mail delivery against a real SMTP server (aiosmtpd, tests/support/smtp_server.py) over TCP on 127.0.0.1: routing, dedup, retry, give-up, escaping, STARTTLS, TLS, AUTH, `.eml` files.
 
 use chrono::{DateTime, Duration as CDuration, FixedOffset, NaiveDate};
-use entrywatch::alert::mailer::{message_id, Mailer, SendError};
-use entrywatch::alert::outbox::{
-    deliver_due, enqueue, group_digests, OutboxItem, OutboxState, OutboxStore, RetryPolicy,
-};
+use entrywatch::alert::mailer::{deliver_due, message_id, Mailer, SendError};
+use entrywatch::alert::outbox::{enqueue, group_digests, OutboxItem, OutboxState, OutboxStore, RetryPolicy};
 use entrywatch::alert::render::RenderContext;
 use entrywatch::alert::rules::{alert_for_code, routes_for, CodedFact};
 use entrywatch::alert::{Alert, EntryFacts, LineRef};

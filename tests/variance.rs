@@ -8,12 +8,12 @@ mod common;
 use common::Env;
 use entrywatch::clock::Clock;
 use entrywatch::config::{Config, Inbox, Role};
-use entrywatch::domain::{Entry, EntryRow};
+use entrywatch::domain::EntryRow;
 use entrywatch::entry_number::EntryNumber;
 use entrywatch::grammar::Grammars;
 use entrywatch::ingest::sample::{entry_field, record};
-use entrywatch::ingest::{load_entry, Outcome, Pipeline};
-use entrywatch::store::Table;
+use entrywatch::ingest::{Outcome, Pipeline};
+use entrywatch::store::entries::{self, EntryState};
 use entrywatch::variance::{new_differences, resolved_differences, Basis, Severity, Status, VarianceReport};
 use std::collections::BTreeSet;
 
@@ -280,18 +280,17 @@ impl Run {
     }
 
     /// The entry as readers see it: derived from its facts, variance evaluated.
-    fn entry(&self) -> Entry {
+    fn entry(&self) -> EntryState {
         let en: EntryNumber = E.parse().unwrap();
-        let mut e = load_entry(self.pipeline.store(), &en).unwrap().expect("entry in store").0;
-        entrywatch::variance::annotate(&mut e, &self.config.variance, &self.grammars);
-        e
+        let store = self.pipeline.store();
+        entries::load(store, &en, &self.config.variance, &self.grammars).unwrap().expect("entry in store").0
     }
 
     /// The report; also checks the status the pipeline stored in the entry row at ingest.
     fn report(&self) -> VarianceReport {
         let r = self.entry().variance.expect("variance evaluated");
         let row: EntryRow =
-            self.pipeline.store().get(Table::Entries, b"EEE12345673").unwrap().expect("entry row in the store");
+            entries::row(self.pipeline.store(), "EEE12345673").unwrap().expect("entry row in the store");
         assert_eq!((row.variance, row.variance_differences), (r.status, r.differences.len()));
         r
     }
@@ -673,7 +672,7 @@ fn a_replacement_that_fixes_the_variance_closes_it() {
     assert_eq!(closed.len(), 1);
     assert_eq!(closed[0].field, "hts");
     assert!(new_differences(Some(&before), &after).is_empty());
-    assert_eq!(r.entry().filings.len(), 2);
+    assert_eq!(r.entry().entry.filings.len(), 2);
 }
 
 #[test]
@@ -684,7 +683,7 @@ fn a_post_summary_correction_is_re_evaluated_and_alerts_only_what_is_new() {
     wrong.lines[0].coo = "VN";
     r.feed("broker", &wrong.bytes());
     let first = r.entry();
-    assert_eq!(entrywatch::variance::alert_differences(None, &first).len(), 1);
+    assert_eq!(entrywatch::variance::alert_differences(None, first.variance.as_ref()).len(), 1);
     // A PSC that fixes origin but changes the quantity: origin closes, quantity is new.
     let mut psc = Ae::base();
     psc.action = "R";
@@ -693,11 +692,11 @@ fn a_post_summary_correction_is_re_evaluated_and_alerts_only_what_is_new() {
     psc.lines[0].tariffs[1].qty = 12_000;
     r.feed("broker", &psc.bytes());
     let second = r.entry();
-    assert!(second.filings.last().unwrap().summary.psc);
+    assert!(second.entry.filings.last().unwrap().summary.psc);
     let rep = second.variance.clone().unwrap();
     expect(&rep, &[(Some(1), Some(2), "quantity")]);
     assert_eq!(rep.status, Status::Minor);
-    let new = entrywatch::variance::alert_differences(Some(&first), &second);
+    let new = entrywatch::variance::alert_differences(first.variance.as_ref(), second.variance.as_ref());
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].field, "quantity");
     assert_eq!(new[0].severity.alert_severity(), entrywatch::grammar::codes::AlertSeverity::Warning);

@@ -1,22 +1,13 @@
 //! The three-way match: approved pre-entry, the broker's filing (AE) and ACE's own record
 //! (ES-003), joined on entry + line + tariff ordinal, with the variance tolerances and severities.
 
-use super::{AceEntry, AceRow};
-use crate::config;
-use crate::domain::{Entry, Source, Summary};
-use crate::variance::{severity_for, Severity, Tolerance};
-use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
+pub use crate::domain::ace::AceRecord;
 
-/// ACE's record of an entry as last exported, with the file and time it came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AceRecord {
-    pub at: NaiveDateTime,
-    pub source: Source,
-    pub entry: AceEntry,
-    /// How many ES-003 exports mentioned the entry (the timeline keeps each).
-    pub exports: usize,
-}
+use super::AceRow;
+use crate::config;
+use crate::domain::{Entry, Summary};
+use crate::variance::{severity_for, Severity, Tolerance};
+use serde::{Deserialize, Serialize};
 
 /// What kind of finding (each is an alert category and a row of `report three-way`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -389,12 +380,10 @@ pub fn evaluate(e: &Entry, cfg: &config::Variance) -> Option<ThreeWay> {
 }
 
 /// Findings in `after` that `before` did not have (by key): what a change newly raised.
-pub fn new_findings<'a>(before: Option<&Entry>, after: &'a Entry) -> Vec<&'a Finding> {
-    let old: std::collections::HashSet<String> = before
-        .and_then(|b| b.three_way.as_ref())
-        .map(|t| t.findings.iter().map(Finding::key).collect())
-        .unwrap_or_default();
-    after.three_way.as_ref().map_or_else(Vec::new, |t| t.findings.iter().filter(|f| !old.contains(&f.key())).collect())
+pub fn new_findings<'a>(before: Option<&ThreeWay>, after: Option<&'a ThreeWay>) -> Vec<&'a Finding> {
+    let old: std::collections::HashSet<String> =
+        before.map(|t| t.findings.iter().map(Finding::key).collect()).unwrap_or_default();
+    after.map_or_else(Vec::new, |t| t.findings.iter().filter(|f| !old.contains(&f.key())).collect())
 }
 
 /// `entry --json` `ace`: ACE's record (file, row of each tariff) and the three-way findings.
@@ -422,14 +411,16 @@ pub fn ace_json(rec: &AceRecord, three_way: Option<&ThreeWay>) -> serde_json::Va
 }
 
 /// The alerts a change raises: one per finding kind with new findings, listing them; its
-/// identity names the set of findings, so the same findings never alert twice.
+/// identity names the set of findings, so the same findings never alert twice. `before` and
+/// `three_way` are the match before and after the change, `after` the entry's new state.
 pub fn alerts(
-    before: Option<&Entry>,
+    before: Option<&ThreeWay>,
     after: &Entry,
+    three_way: Option<&ThreeWay>,
     now: chrono::DateTime<chrono::FixedOffset>,
 ) -> Vec<crate::alert::Alert> {
     use crate::alert::AlertKind;
-    let fresh = new_findings(before, after);
+    let fresh = new_findings(before, three_way);
     let mut out = Vec::new();
     for (kind, ak) in [
         (FindingKind::UnreportedEntry, AlertKind::UnreportedEntry),
@@ -459,7 +450,10 @@ pub fn alerts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ace::AceEntry;
+    use crate::domain::Source;
     use crate::domain::{Filing, Line, Summary, SummaryStatus, Tariff};
+    use chrono::NaiveDateTime;
 
     fn at() -> NaiveDateTime {
         chrono::NaiveDate::from_ymd_opt(2026, 2, 2).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap()

@@ -8,13 +8,14 @@
 
 pub mod compare;
 
+pub use crate::domain::ace::{flag, AceEntry, AceRow};
+
 use crate::config::Role;
 use crate::domain::{Fact, FactKind};
 use crate::entry_number::EntryNumber;
 use crate::interpret::{FileContext, Interpretation};
 use crate::parse::error::{Diagnostic, Position};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One ES-003 column entrywatch reads.
@@ -154,59 +155,6 @@ pub fn no_header_message() -> String {
 /// How many leading rows may precede the header (report titles, run parameters).
 pub const HEADER_SCAN: usize = 20;
 
-/// One ES-003 row: one tariff ordinal of one line. Money in cents, quantities in hundredths.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct AceRow {
-    /// 1-based row in the file (CSV line of the record's start, XLSX sheet row).
-    pub row: usize,
-    pub line: u32,
-    pub ordinal: u32,
-    pub hts: String,
-    pub country_of_origin: String,
-    pub country_of_export: String,
-    pub manufacturer: String,
-    pub spi: String,
-    pub quantity_hundredths: Option<i64>,
-    pub uom: String,
-    pub value_cents: Option<i64>,
-    pub duty_cents: Option<i64>,
-    pub rate: String,
-    pub line_psc: bool,
-}
-
-/// What ACE holds about one entry in one export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct AceEntry {
-    pub entry_type: String,
-    pub importer: String,
-    pub importer_name: String,
-    pub port: String,
-    pub filer_name: String,
-    pub entry_date: Option<NaiveDate>,
-    pub summary_date: Option<NaiveDate>,
-    pub import_date: Option<NaiveDate>,
-    pub reconciliation: String,
-    pub control_status: String,
-    pub psc: bool,
-    pub liquidation_date: Option<NaiveDate>,
-    pub liquidation_status: String,
-    pub final_liquidation: String,
-    pub protest_number: String,
-    pub protest_status: String,
-    pub review_team: String,
-    pub rows: Vec<AceRow>,
-}
-
-impl AceEntry {
-    /// Whether ACE reports the entry liquidated (status text or final-liquidation flag).
-    pub fn liquidated(&self) -> bool {
-        let s = self.liquidation_status.to_ascii_lowercase();
-        (s.contains("liquidated") && !s.contains("unliquidated") && !s.contains("not"))
-            || s == "l"
-            || flag(&self.final_liquidation)
-    }
-}
-
 /// A row read from the file: the entry it belongs to and its values, or a warning.
 #[derive(Debug, Clone)]
 pub enum RowRead {
@@ -221,11 +169,6 @@ pub enum RowRead {
         row: usize,
         message: String,
     },
-}
-
-/// `Y`, `YES`, `TRUE`, `1` → true.
-pub fn flag(s: &str) -> bool {
-    matches!(s.trim().to_ascii_uppercase().as_str(), "Y" | "YES" | "TRUE" | "1" | "X")
 }
 
 /// `MM/DD/YYYY` (also `M/D/YYYY`, `MM/DD/YY`, `YYYY-MM-DD`); blank → `Ok(None)`.

@@ -1,9 +1,10 @@
 //! Control numbers of the acknowledgments we send: ISA13 and GS06 per partner, kept in the store's
 //! `acks` table, increasing, reserved inside a store transaction so a restart never reuses one.
 //!
-//! Keys: `ctl|isa|<partner>` and `ctl|gs|<partner>` → the last number used (u64 JSON). ISA13 and
+//! Keys: `ctl|isa|<partner>` and `ctl|gs|<partner>` → the last number used (u64 JSON; `store::acks`). ISA13 and
 //! GS06 are nine digits: after 999999999 the counter starts again at 1 (documented in docs/acks.md).
 
+use crate::store::acks;
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
 use serde::{Deserialize, Serialize};
 
@@ -19,17 +20,12 @@ pub struct Reserved {
     pub first_group: u64,
 }
 
-fn key(kind: &str, partner: &str) -> Vec<u8> {
-    format!("ctl|{kind}|{partner}").into_bytes()
-}
-
 /// Take `count` consecutive numbers from the counter `kind` of `partner` inside `tx`; returns the first.
 pub fn take(tx: &mut StoreTx<'_>, kind: &str, partner: &str, count: u64) -> Result<u64, TxError> {
-    let k = key(kind, partner);
-    let last: u64 = tx.get(Table::Acks, &k)?.unwrap_or(0);
+    let last = acks::control_tx(tx, kind, partner)?.unwrap_or(0);
     let count = count.max(1);
     let first = if last.saturating_add(count) > MAX_CONTROL { 1 } else { last + 1 };
-    tx.put(Table::Acks, &k, &(first + count - 1))?;
+    acks::set_control_tx(tx, kind, partner, first + count - 1)?;
     Ok(first)
 }
 
@@ -52,7 +48,7 @@ pub fn reserve(store: &Store, partner: &str, groups: usize) -> Result<Reserved, 
 
 /// The last number used by counter `kind` (`isa` or `gs`) of `partner` (0 when none yet).
 pub fn last_used(store: &Store, kind: &str, partner: &str) -> Result<u64, StoreError> {
-    Ok(store.get::<u64>(Table::Acks, &key(kind, partner))?.unwrap_or(0))
+    Ok(acks::control(store, kind, partner)?.unwrap_or(0))
 }
 
 /// Copy the whole `acks` table (control numbers, sent-ack records, inbound acks) from the store
@@ -104,7 +100,7 @@ mod tests {
     fn wraps_after_nine_digits() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("store")).unwrap();
-        s.transaction(|tx| tx.put(Table::Acks, &key("isa", "P"), &(MAX_CONTROL - 1))).unwrap();
+        s.transaction(|tx| acks::set_control_tx(tx, "isa", "P", MAX_CONTROL - 1)).unwrap();
         assert_eq!(next_control_number(&s, "P").unwrap(), MAX_CONTROL);
         assert_eq!(next_control_number(&s, "P").unwrap(), 1);
     }

@@ -9,7 +9,7 @@
 
 use crate::grammar::Grammars;
 use crate::parse::x12::{read, Segment, X12Event};
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Store, StoreError};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -188,15 +188,6 @@ fn read_ack_set(
     }
 }
 
-fn ref_key(a: &InboundAck) -> Vec<u8> {
-    match a.level.as_str() {
-        "interchange" => format!("in|{}|isa|{}", a.partner, a.control_number),
-        "group" => format!("in|{}|gs|{}", a.partner, a.control_number),
-        _ => format!("in|{}|st|{}|{}", a.partner, a.control_number, a.set_control_number.as_deref().unwrap_or("")),
-    }
-    .into_bytes()
-}
-
 /// Parse and record the partner acknowledgments in one received file; returns the rejection
 /// events (also stored under `event|…` and logged as `AckRejected`). A file already recorded
 /// is not recorded twice.
@@ -208,8 +199,7 @@ pub fn record_inbound(
     sha256: &str,
     received: NaiveDateTime,
 ) -> Result<Vec<AckEvent>, StoreError> {
-    let fkey = format!("infile|{sha256}").into_bytes();
-    if store.get::<Vec<InboundAck>>(Table::Acks, &fkey)?.is_some() {
+    if crate::store::acks::inbound_recorded(store, sha256)? {
         return Ok(Vec::new());
     }
     let acks = parse_inbound(bytes, grammars, file, sha256, received);
@@ -218,17 +208,7 @@ pub fn record_inbound(
     }
     let events: Vec<AckEvent> =
         acks.iter().filter(|a| a.is_rejection()).map(|a| AckEvent::AckRejected { ack: a.clone() }).collect();
-    store.transaction(|tx| {
-        tx.put(Table::Acks, &fkey, &acks)?;
-        for a in &acks {
-            tx.put(Table::Acks, &ref_key(a), a)?;
-        }
-        for e in &events {
-            let id = tx.generate_id()?;
-            tx.put(Table::Acks, format!("event|{id:020}").as_bytes(), e)?;
-        }
-        Ok(())
-    })?;
+    store.transaction(|tx| crate::store::acks::put_inbound_tx(tx, sha256, &acks, &events))?;
     store.flush()?;
     for AckEvent::AckRejected { ack } in &events {
         tracing::warn!(target: "entrywatch", event = "AckRejected", kind = %ack.kind, partner = %ack.partner,
@@ -241,12 +221,12 @@ pub fn record_inbound(
 /// The latest status a partner gave for one of our control numbers (`isa|<ISA13>`,
 /// `gs|<GS06>` or `st|<GS06>|<ST02>`).
 pub fn latest(store: &Store, partner: &str, reference: &str) -> Result<Option<InboundAck>, StoreError> {
-    store.get(Table::Acks, format!("in|{partner}|{reference}").as_bytes())
+    crate::store::acks::latest_inbound(store, partner, reference)
 }
 
 /// Every recorded rejection event, oldest first.
 pub fn events(store: &Store) -> Result<Vec<AckEvent>, StoreError> {
-    store.scan_prefix::<AckEvent>(Table::Acks, b"event|").map(|kv| kv.map(|(_, v)| v)).collect()
+    crate::store::acks::events(store).collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use super::envelope::{render, AckOptions};
 use crate::config::{AckKind, Inbox};
 use crate::grammar::Grammars;
 use crate::parse::{self, Format};
-use crate::store::{Store, StoreError, Table};
+use crate::store::acks;
+use crate::store::{Store, StoreError};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -64,18 +65,6 @@ pub struct ReceivedFile<'a> {
     pub entries: Vec<String>,
 }
 
-fn file_key(sha: &str) -> Vec<u8> {
-    format!("file|{sha}").into_bytes()
-}
-
-fn entry_key(entry: &str, sha: &str) -> Vec<u8> {
-    format!("entry|{entry}|{sha}").into_bytes()
-}
-
-fn seen_key(partner: &str, isa13: &str) -> Vec<u8> {
-    format!("seen|{partner}|{isa13}").into_bytes()
-}
-
 fn safe(s: &str) -> String {
     let v: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).take(15).collect();
     if v.is_empty() {
@@ -87,20 +76,16 @@ fn safe(s: &str) -> String {
 
 /// The acks of a received file, from the store (its audit trail).
 pub fn acks_of(store: &Store, sha256: &str) -> Result<Option<AckFileRecord>, StoreError> {
-    store.get(Table::Acks, &file_key(sha256))
+    acks::sent(store, sha256)
 }
 
 /// The ack records of every file that touched `entry` (compact entry number, `EEE12345673`), in
 /// store order: the entry's audit trail of acknowledgments (index `entry|<entry>|<sha256>`).
 pub fn acks_for_entry(store: &Store, entry: &str) -> Result<Vec<AckFileRecord>, StoreError> {
     let mut out = Vec::new();
-    for kv in store.scan_prefix::<Vec<String>>(Table::Acks, format!("entry|{entry}|").as_bytes()) {
-        let (k, _) = kv?;
-        let key = String::from_utf8_lossy(&k).to_string();
-        if let Some(sha) = key.rsplit('|').next() {
-            if let Some(rec) = acks_of(store, sha)? {
-                out.push(rec);
-            }
+    for sha in acks::sent_for_entry(store, entry) {
+        if let Some(rec) = acks_of(store, &sha?)? {
+            out.push(rec);
         }
     }
     Ok(out)
@@ -128,8 +113,8 @@ pub fn acknowledge_file(
     let mut plans = Vec::new();
     let mut seen = Vec::new();
     for ic in collect(bytes, grammars) {
-        let skey = seen_key(&ic.partner(), &ic.header.control_number);
-        let seen_before = store.get::<String>(Table::Acks, &skey)?.is_some();
+        let skey = acks::seen_key(&ic.partner(), &ic.header.control_number);
+        let seen_before = acks::was_seen(store, &skey)?;
         seen.push(skey);
         let p = plan(&ic, inbox.ack_kind, seen_before);
         if !p.is_empty() {
@@ -172,12 +157,9 @@ pub fn acknowledge_file(
             entries: file.entries.clone(),
             acks,
         };
-        tx.put(Table::Acks, &file_key(&rec.sha256), &rec)?;
-        for e in &rec.entries {
-            tx.put(Table::Acks, &entry_key(e, &rec.sha256), &rec.acks.iter().map(|a| &a.file).collect::<Vec<_>>())?;
-        }
+        acks::put_sent_tx(tx, &rec)?;
         for k in &seen {
-            tx.put(Table::Acks, k, &file.name)?;
+            acks::mark_seen_tx(tx, k, file.name)?;
         }
         Ok(rec)
     })?;
@@ -203,7 +185,7 @@ fn write_pending(store: &Store, mut rec: AckFileRecord) -> Result<Vec<SentAck>, 
         }
     }
     if changed {
-        store.transaction(|tx| tx.put(Table::Acks, &file_key(&rec.sha256), &rec))?;
+        store.transaction(|tx| acks::update_sent_tx(tx, &rec))?;
         store.flush()?;
     }
     Ok(rec.acks)
@@ -213,8 +195,8 @@ fn write_pending(store: &Store, mut rec: AckFileRecord) -> Result<Vec<SentAck>, 
 /// record and the rename). Returns how many were written now.
 pub fn retry_pending(store: &Store) -> Result<usize, StoreError> {
     let mut pending = Vec::new();
-    for kv in store.scan_prefix::<AckFileRecord>(Table::Acks, b"file|") {
-        let (_, rec) = kv?;
+    for rec in acks::all_sent(store) {
+        let rec = rec?;
         if rec.acks.iter().any(|a| !a.written) {
             pending.push(rec);
         }

@@ -10,7 +10,8 @@ use crate::domain::{Entry, Fact, FactKind, ReleaseStatus, SummaryStatus};
 use crate::grammar::codes::{AlertSeverity, CodeLists, Effect};
 use crate::grammar::Grammars;
 use crate::ingest::IngestHook;
-use crate::store::{StoreTx, Table, TxError};
+use crate::store::entries::EntryState;
+use crate::store::{StoreTx, TxError};
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -454,19 +455,21 @@ impl IngestHook for AlertHook {
     fn on_entry_changed(
         &self,
         tx: &mut StoreTx<'_>,
-        before: Option<&Entry>,
-        after: &Entry,
+        before: Option<&EntryState>,
+        after: &EntryState,
         new_facts: &[Fact],
     ) -> Result<(), TxError> {
         let now = self.clock.now();
+        let (state, after) = (after, &after.entry);
         let key = after.entry.as_ref().map(|e| e.compact()).unwrap_or_default();
         // The fact log as stored before this file (the pipeline writes it after the hooks).
-        let mut all: Vec<Fact> = tx.get(Table::Facts, key.as_bytes())?.unwrap_or_default();
+        let mut all: Vec<Fact> = crate::store::entries::facts_tx(tx, &key)?.unwrap_or_default();
         all.extend(new_facts.iter().cloned());
         let mut alerts = self.alerts_for_change(after, &all, new_facts, now);
         self.attach_affected(tx, after, new_facts, &mut alerts, now)?;
-        alerts.extend(variance_alert(before, after, now));
-        alerts.extend(crate::ace::compare::alerts(before, after, now));
+        alerts.extend(variance_alert(before, state, now));
+        let before_match = before.and_then(|b| b.three_way.as_ref());
+        alerts.extend(crate::ace::compare::alerts(before_match, after, state.three_way.as_ref(), now));
         let alerts = group_alerts(alerts, new_facts.first().map(|f| &f.source));
         let n = self.queue_tx(tx, alerts, now)?;
         if n > 0 {
@@ -553,8 +556,9 @@ pub fn group_alerts(alerts: Vec<Alert>, source: Option<&crate::domain::Source>) 
 /// One alert (category variance) listing the differences this change newly raised, each with
 /// both values in the analyst's words; its identity names the set of differences, so the same
 /// differences never alert twice and a new one does.
-pub fn variance_alert(before: Option<&Entry>, after: &Entry, now: DateTime<FixedOffset>) -> Option<Alert> {
-    let diffs = crate::variance::alert_differences(before, after);
+pub fn variance_alert(before: Option<&EntryState>, after: &EntryState, now: DateTime<FixedOffset>) -> Option<Alert> {
+    let diffs = crate::variance::alert_differences(before.and_then(|b| b.variance.as_ref()), after.variance.as_ref());
+    let after = &after.entry;
     let severity = diffs.iter().map(|d| d.severity.alert_severity()).max()?;
     let keys: Vec<String> = diffs.iter().map(|d| d.key()).collect();
     let digest = crate::ingest::sha256_hex(keys.join("\n").as_bytes());

@@ -1,6 +1,7 @@
-//! The mailer: builds the lettre message of an outbox item and sends it over SMTP (none, STARTTLS, TLS, auth) or into `.eml` files.
+//! The mailer (delivery): builds the lettre message of an outbox item and sends it over SMTP (none, STARTTLS, TLS, auth) or into `.eml` files;
+//! [`deliver_due`] is one delivery pass over the queue's due items.
 
-use super::outbox::{OutboxItem, RetryPolicy};
+use super::outbox::{OutboxItem, OutboxState, OutboxStore, RetryPolicy};
 use super::render::{self, header_safe, RenderContext};
 use crate::config::{Config, Security, Smtp};
 use chrono::{DateTime, FixedOffset};
@@ -199,4 +200,69 @@ fn classify_smtp(e: lettre::transport::smtp::Error) -> SendError {
     } else {
         SendError::Transient(msg)
     }
+}
+/// What one pass of [`deliver_due`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: Vec<String>,
+    pub retried: Vec<String>,
+    pub failed: Vec<String>,
+    /// Store errors (the item stays as it was and is tried on a later pass).
+    pub store_errors: Vec<String>,
+}
+
+/// Send every due item once: sent → `mark_sent` (only after the server accepted);
+/// transient error → `mark_retry` at `now + delay(attempts)`, or `mark_failed` when the item
+/// was queued at least `give_up` ago; permanent error (5xx, bad address, no recipient) →
+/// `mark_failed`. Failures are logged at ERROR (`AlertFailed`).
+pub async fn deliver_due<S: OutboxStore>(store: &S, mailer: &Mailer, now: DateTime<FixedOffset>) -> DeliveryReport {
+    let mut report = DeliveryReport::default();
+    let mut due = match store.due(now) {
+        Ok(d) => d,
+        Err(e) => {
+            report.store_errors.push(e.to_string());
+            return report;
+        }
+    };
+    due.sort_by(|a, b| a.next_attempt.cmp(&b.next_attempt).then(a.id.cmp(&b.id)));
+    let policy = mailer.policy();
+    for item in due.into_iter().filter(|i| i.state == OutboxState::Queued) {
+        let result = if item.to.is_empty() {
+            Err(SendError::Permanent("no recipients".into()))
+        } else {
+            mailer.send(&item, now).await
+        };
+        let attempts = item.attempts.saturating_add(1);
+        let outcome = match result {
+            Ok(()) => {
+                tracing::info!(event = "AlertSent", alert_id = %item.id, to = ?item.to, attempts, "alert sent");
+                report.sent.push(item.id.clone());
+                store.mark_sent(&item.id, now)
+            }
+            Err(SendError::Transient(e)) => {
+                let waited = (now - item.queued_at).to_std().unwrap_or(Duration::ZERO);
+                if waited >= policy.give_up {
+                    let msg = format!("gave up after {attempts} attempts: {e}");
+                    tracing::error!(event = "AlertFailed", alert_id = %item.id, attempts, error = %e, "alert undeliverable, gave up");
+                    report.failed.push(item.id.clone());
+                    store.mark_failed(&item.id, attempts, &msg, now)
+                } else {
+                    let delay = policy.delay(attempts);
+                    let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1800));
+                    tracing::warn!(event = "AlertRetry", alert_id = %item.id, attempts, next_attempt = %next, error = %e, "alert not sent, will retry");
+                    report.retried.push(item.id.clone());
+                    store.mark_retry(&item.id, attempts, next, &e)
+                }
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::error!(event = "AlertFailed", alert_id = %item.id, attempts, error = %e, "alert refused by the server");
+                report.failed.push(item.id.clone());
+                store.mark_failed(&item.id, attempts, &e, now)
+            }
+        };
+        if let Err(e) = outcome {
+            report.store_errors.push(format!("{}: {e}", item.id));
+        }
+    }
+    report
 }

@@ -1,6 +1,7 @@
-//! The outbox: delivery state machine (queued → sent | failed) over a small storage trait, with a deterministic backoff and give-up.
+//! The outbox (the alert queue): what is queued and its delivery state machine (queued → sent |
+//! failed) over a small storage trait, with a deterministic backoff and give-up. Delivery is
+//! `mailer` (which reads the queue), rendering `render`; the queue imports neither.
 
-use super::mailer::{Mailer, SendError};
 use super::{rules, Alert};
 use crate::config::Route;
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -185,157 +186,6 @@ pub fn group_digests(
         .collect()
 }
 
-/// What one pass of [`deliver_due`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeliveryReport {
-    pub sent: Vec<String>,
-    pub retried: Vec<String>,
-    pub failed: Vec<String>,
-    /// Store errors (the item stays as it was and is tried on a later pass).
-    pub store_errors: Vec<String>,
-}
-
-/// Send every due item once: sent → `mark_sent` (only after the server accepted);
-/// transient error → `mark_retry` at `now + delay(attempts)`, or `mark_failed` when the item
-/// was queued at least `give_up` ago; permanent error (5xx, bad address, no recipient) →
-/// `mark_failed`. Failures are logged at ERROR (`AlertFailed`).
-pub async fn deliver_due<S: OutboxStore>(store: &S, mailer: &Mailer, now: DateTime<FixedOffset>) -> DeliveryReport {
-    let mut report = DeliveryReport::default();
-    let mut due = match store.due(now) {
-        Ok(d) => d,
-        Err(e) => {
-            report.store_errors.push(e.to_string());
-            return report;
-        }
-    };
-    due.sort_by(|a, b| a.next_attempt.cmp(&b.next_attempt).then(a.id.cmp(&b.id)));
-    let policy = mailer.policy();
-    for item in due.into_iter().filter(|i| i.state == OutboxState::Queued) {
-        let result = if item.to.is_empty() {
-            Err(SendError::Permanent("no recipients".into()))
-        } else {
-            mailer.send(&item, now).await
-        };
-        let attempts = item.attempts.saturating_add(1);
-        let outcome = match result {
-            Ok(()) => {
-                tracing::info!(event = "AlertSent", alert_id = %item.id, to = ?item.to, attempts, "alert sent");
-                report.sent.push(item.id.clone());
-                store.mark_sent(&item.id, now)
-            }
-            Err(SendError::Transient(e)) => {
-                let waited = (now - item.queued_at).to_std().unwrap_or(Duration::ZERO);
-                if waited >= policy.give_up {
-                    let msg = format!("gave up after {attempts} attempts: {e}");
-                    tracing::error!(event = "AlertFailed", alert_id = %item.id, attempts, error = %e, "alert undeliverable, gave up");
-                    report.failed.push(item.id.clone());
-                    store.mark_failed(&item.id, attempts, &msg, now)
-                } else {
-                    let delay = policy.delay(attempts);
-                    let next = now + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(1800));
-                    tracing::warn!(event = "AlertRetry", alert_id = %item.id, attempts, next_attempt = %next, error = %e, "alert not sent, will retry");
-                    report.retried.push(item.id.clone());
-                    store.mark_retry(&item.id, attempts, next, &e)
-                }
-            }
-            Err(SendError::Permanent(e)) => {
-                tracing::error!(event = "AlertFailed", alert_id = %item.id, attempts, error = %e, "alert refused by the server");
-                report.failed.push(item.id.clone());
-                store.mark_failed(&item.id, attempts, &e, now)
-            }
-        };
-        if let Err(e) = outcome {
-            report.store_errors.push(format!("{}: {e}", item.id));
-        }
-    }
-    report
-}
-
-/// One line of `entrywatch alerts` (the `--json` output is an array of these).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxRow {
-    pub id: String,
-    pub state: OutboxState,
-    /// `critical`, `warning`, `info`, or `digest`.
-    pub severity: String,
-    pub subject: String,
-    pub to: Vec<String>,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-    pub next_attempt: Option<DateTime<FixedOffset>>,
-    pub queued_at: DateTime<FixedOffset>,
-    pub sent_at: Option<DateTime<FixedOffset>>,
-}
-
-impl OutboxRow {
-    pub fn of(item: &OutboxItem) -> OutboxRow {
-        let (severity, subject) = match &item.payload {
-            Payload::Alert(a) => {
-                let s = serde_json::to_value(a.severity).ok().and_then(|v| v.as_str().map(String::from));
-                (s.unwrap_or_default(), super::render::subject(a))
-            }
-            Payload::Digest(d) => ("digest".to_string(), super::render::digest_subject(d)),
-        };
-        OutboxRow {
-            id: item.id.clone(),
-            state: item.state,
-            severity,
-            subject,
-            to: item.to.clone(),
-            attempts: item.attempts,
-            last_error: item.last_error.clone(),
-            next_attempt: (item.state == OutboxState::Queued).then_some(item.next_attempt),
-            queued_at: item.queued_at,
-            sent_at: item.sent_at,
-        }
-    }
-}
-
-/// The text table of `entrywatch alerts`: failed first, then queued, then sent; newest first within each.
-pub fn alerts_table(items: &[OutboxItem]) -> String {
-    use std::fmt::Write as _;
-    let rank = |s: OutboxState| match s {
-        OutboxState::Failed => 0,
-        OutboxState::Queued => 1,
-        OutboxState::Sent => 2,
-    };
-    let mut rows: Vec<OutboxRow> = items.iter().map(OutboxRow::of).collect();
-    rows.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then(b.queued_at.cmp(&a.queued_at)).then(a.id.cmp(&b.id)));
-    let mut out =
-        format!("{:<7} {:<8} {:>3} {:<16} {:<16} {}\n", "STATE", "SEVERITY", "TRY", "QUEUED", "NEXT/SENT", "SUBJECT");
-    for r in &rows {
-        let state = match r.state {
-            OutboxState::Queued => "queued",
-            OutboxState::Sent => "sent",
-            OutboxState::Failed => "failed",
-        };
-        let when =
-            r.sent_at.or(r.next_attempt).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
-        let _ = writeln!(
-            out,
-            "{:<7} {:<8} {:>3} {:<16} {:<16} {}",
-            state,
-            r.severity,
-            r.attempts,
-            r.queued_at.format("%Y-%m-%d %H:%M"),
-            when,
-            r.subject
-        );
-        if let (OutboxState::Failed | OutboxState::Queued, Some(e)) = (r.state, &r.last_error) {
-            let _ = writeln!(out, "        error: {}", super::render::header_safe(e, 200));
-        }
-    }
-    let count = |s: OutboxState| rows.iter().filter(|r| r.state == s).count();
-    let _ = writeln!(
-        out,
-        "{} queued, {} sent, {} failed",
-        count(OutboxState::Queued),
-        count(OutboxState::Sent),
-        count(OutboxState::Failed)
-    );
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,43 +197,6 @@ mod tests {
         assert_eq!(secs, vec![30, 60, 120, 240, 480, 960, 1800, 1800, 1800]);
         assert_eq!(p.delay(u32::MAX).as_secs(), 1800);
         assert_eq!(p.give_up.as_secs(), 48 * 3600);
-    }
-
-    #[test]
-    fn alerts_table_lists_failed_first_with_error() {
-        use crate::alert::rules::alert_for_event;
-        use crate::alert::{AlertKind, EntryFacts};
-        use crate::grammar::codes::AlertSeverity;
-        let at = DateTime::parse_from_rfc3339("2026-02-03T10:12:00-05:00").expect("time");
-        let f = EntryFacts { entry: "EEE-1234567-3".parse().ok(), ..Default::default() };
-        let a = alert_for_event(AlertKind::Exam, AlertSeverity::Critical, Some("03"), at, f.clone(), at);
-        let b = alert_for_event(AlertKind::NoRelease, AlertSeverity::Warning, None, at, f, at);
-        let sent = OutboxItem {
-            state: OutboxState::Sent,
-            sent_at: Some(at),
-            ..OutboxItem::for_alert(a, vec!["x@y".into()], at)
-        };
-        let failed = OutboxItem {
-            state: OutboxState::Failed,
-            attempts: 3,
-            last_error: Some("gave up\r\nafter 3".into()),
-            ..OutboxItem::for_alert(b, vec!["x@y".into()], at)
-        };
-        let t = alerts_table(&[sent.clone(), failed.clone()]);
-        let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[1].starts_with("failed  warning    3"), "{t}");
-        assert_eq!(lines[2], "        error: gave up after 3");
-        assert!(
-            lines[3].starts_with(
-                "sent    critical   0 2026-02-03 10:12 2026-02-03 10:12 [entrywatch] CRITICAL Exam ordered"
-            ),
-            "{t}"
-        );
-        assert_eq!(lines[4], "0 queued, 1 sent, 1 failed");
-        let json = serde_json::to_value(OutboxRow::of(&failed)).expect("json");
-        assert_eq!(json["state"], "failed");
-        assert_eq!(json["severity"], "warning");
-        assert!(json["next_attempt"].is_null());
     }
 
     #[test]

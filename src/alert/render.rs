@@ -1,9 +1,12 @@
 //! Mail rendering: subject, plain text and HTML of an alert or a digest; everything from files is made header-safe and HTML-escaped.
+//! Also the queue as people read it (`entrywatch alerts`: [`OutboxRow`], [`alerts_table`]).
 
-use super::outbox::{Digest, Payload};
+use super::outbox::{Digest, OutboxItem, OutboxState, Payload};
 use super::{Alert, AlertKind};
 use crate::config::Config;
 use crate::grammar::codes::AlertSeverity;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
 /// Longest subject we build (characters, before lettre's encoding).
@@ -367,9 +370,132 @@ pub fn render(p: &Payload, ctx: &RenderContext) -> RenderedMail {
     }
 }
 
+/// One line of `entrywatch alerts` (the `--json` output is an array of these).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub id: String,
+    pub state: OutboxState,
+    /// `critical`, `warning`, `info`, or `digest`.
+    pub severity: String,
+    pub subject: String,
+    pub to: Vec<String>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<DateTime<FixedOffset>>,
+    pub queued_at: DateTime<FixedOffset>,
+    pub sent_at: Option<DateTime<FixedOffset>>,
+}
+
+impl OutboxRow {
+    pub fn of(item: &OutboxItem) -> OutboxRow {
+        let (severity, subject) = match &item.payload {
+            Payload::Alert(a) => {
+                let s = serde_json::to_value(a.severity).ok().and_then(|v| v.as_str().map(String::from));
+                (s.unwrap_or_default(), subject(a))
+            }
+            Payload::Digest(d) => ("digest".to_string(), digest_subject(d)),
+        };
+        OutboxRow {
+            id: item.id.clone(),
+            state: item.state,
+            severity,
+            subject,
+            to: item.to.clone(),
+            attempts: item.attempts,
+            last_error: item.last_error.clone(),
+            next_attempt: (item.state == OutboxState::Queued).then_some(item.next_attempt),
+            queued_at: item.queued_at,
+            sent_at: item.sent_at,
+        }
+    }
+}
+
+/// The text table of `entrywatch alerts`: failed first, then queued, then sent; newest first within each.
+pub fn alerts_table(items: &[OutboxItem]) -> String {
+    use std::fmt::Write as _;
+    let rank = |s: OutboxState| match s {
+        OutboxState::Failed => 0,
+        OutboxState::Queued => 1,
+        OutboxState::Sent => 2,
+    };
+    let mut rows: Vec<OutboxRow> = items.iter().map(OutboxRow::of).collect();
+    rows.sort_by(|a, b| rank(a.state).cmp(&rank(b.state)).then(b.queued_at.cmp(&a.queued_at)).then(a.id.cmp(&b.id)));
+    let mut out =
+        format!("{:<7} {:<8} {:>3} {:<16} {:<16} {}\n", "STATE", "SEVERITY", "TRY", "QUEUED", "NEXT/SENT", "SUBJECT");
+    for r in &rows {
+        let state = match r.state {
+            OutboxState::Queued => "queued",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+        };
+        let when =
+            r.sent_at.or(r.next_attempt).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:<7} {:<8} {:>3} {:<16} {:<16} {}",
+            state,
+            r.severity,
+            r.attempts,
+            r.queued_at.format("%Y-%m-%d %H:%M"),
+            when,
+            r.subject
+        );
+        if let (OutboxState::Failed | OutboxState::Queued, Some(e)) = (r.state, &r.last_error) {
+            let _ = writeln!(out, "        error: {}", header_safe(e, 200));
+        }
+    }
+    let count = |s: OutboxState| rows.iter().filter(|r| r.state == s).count();
+    let _ = writeln!(
+        out,
+        "{} queued, {} sent, {} failed",
+        count(OutboxState::Queued),
+        count(OutboxState::Sent),
+        count(OutboxState::Failed)
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alerts_table_lists_failed_first_with_error() {
+        use crate::alert::outbox::OutboxItem;
+        use crate::alert::rules::alert_for_event;
+        use crate::alert::{AlertKind, EntryFacts};
+        use crate::grammar::codes::AlertSeverity;
+        let at = DateTime::parse_from_rfc3339("2026-02-03T10:12:00-05:00").expect("time");
+        let f = EntryFacts { entry: "EEE-1234567-3".parse().ok(), ..Default::default() };
+        let a = alert_for_event(AlertKind::Exam, AlertSeverity::Critical, Some("03"), at, f.clone(), at);
+        let b = alert_for_event(AlertKind::NoRelease, AlertSeverity::Warning, None, at, f, at);
+        let sent = OutboxItem {
+            state: OutboxState::Sent,
+            sent_at: Some(at),
+            ..OutboxItem::for_alert(a, vec!["x@y".into()], at)
+        };
+        let failed = OutboxItem {
+            state: OutboxState::Failed,
+            attempts: 3,
+            last_error: Some("gave up\r\nafter 3".into()),
+            ..OutboxItem::for_alert(b, vec!["x@y".into()], at)
+        };
+        let t = alerts_table(&[sent.clone(), failed.clone()]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[1].starts_with("failed  warning    3"), "{t}");
+        assert_eq!(lines[2], "        error: gave up after 3");
+        assert!(
+            lines[3].starts_with(
+                "sent    critical   0 2026-02-03 10:12 2026-02-03 10:12 [entrywatch] CRITICAL Exam ordered"
+            ),
+            "{t}"
+        );
+        assert_eq!(lines[4], "0 queued, 1 sent, 1 failed");
+        let json = serde_json::to_value(OutboxRow::of(&failed)).expect("json");
+        assert_eq!(json["state"], "failed");
+        assert_eq!(json["severity"], "warning");
+        assert!(json["next_attempt"].is_null());
+    }
 
     #[test]
     fn header_safe_strips_controls_and_cuts() {

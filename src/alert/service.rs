@@ -2,13 +2,13 @@
 
 use super::hook::AlertHook;
 use super::mailer::Mailer;
-use super::outbox::{deliver_due, DeliveryReport};
+use super::mailer::{deliver_due, DeliveryReport};
 use super::store::SledOutbox;
 use super::{rules, AlertKind, EntryFacts};
 use crate::clock::Clock;
-use crate::domain::{Entry, EntryRow, Fact, ReleaseStatus, SummaryStatus};
+use crate::domain::{Entry, Fact, ReleaseStatus, SummaryStatus};
 use crate::entry_number::EntryNumber;
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, FixedOffset};
 use std::future::Future;
 use std::sync::Arc;
@@ -27,15 +27,15 @@ pub const NO_RELEASE_EVERY: Duration = Duration::from_secs(3600);
 /// transaction per entry, then flushed. Returns how many were newly queued.
 pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffset>) -> Result<u64, StoreError> {
     let mut queued = 0;
-    let mut waiting: Vec<(Vec<u8>, EntryNumber)> = Vec::new();
+    let mut waiting: Vec<(String, EntryNumber)> = Vec::new();
     // The entries not released yet, from the query index's status postings (not every entry).
     for status in [ReleaseStatus::Pending, ReleaseStatus::Held] {
         for key in crate::query::index::entries_with(store, "status", status.as_str()) {
-            let Some(row) = store.get::<EntryRow>(Table::Entries, key.as_bytes())? else { continue };
+            let Some(row) = crate::store::entries::row(store, &key)? else { continue };
             let open = !matches!(row.release, ReleaseStatus::Released | ReleaseStatus::Cancelled)
                 && row.summary != SummaryStatus::Deleted;
             if let (true, Some(en)) = (open, row.entry) {
-                waiting.push((key.into_bytes(), en));
+                waiting.push((key, en));
             }
         }
     }
@@ -45,7 +45,7 @@ pub fn check_no_release(store: &Store, hook: &AlertHook, now: DateTime<FixedOffs
         if super::store::known_prefix(store, &format!("{en}/no-release/"))? {
             continue;
         }
-        let facts: Vec<Fact> = store.get(Table::Facts, &key)?.unwrap_or_default();
+        let facts: Vec<Fact> = crate::store::entries::facts_by_key(store, &key)?.unwrap_or_default();
         let entry = Entry::derive(&en, &facts);
         let Some(alert) = hook.no_release_for(&entry, &facts, now) else { continue };
         queued += store.transaction(|tx| hook.queue_tx(tx, vec![alert.clone()], now))?;
@@ -167,8 +167,7 @@ fn settle_waiting(
             continue;
         }
         let Some(en) = alert.facts.entry.clone() else { continue };
-        let facts: Vec<Fact> =
-            outbox.store().get(Table::Facts, en.compact().as_bytes()).ok().flatten().unwrap_or_default();
+        let facts: Vec<Fact> = crate::store::entries::facts(outbox.store(), &en).ok().flatten().unwrap_or_default();
         let entry = Entry::derive(&en, &facts);
         let now_known = super::hook::entry_facts(&entry);
         if now_known.importer.is_some() {

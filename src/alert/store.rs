@@ -1,57 +1,15 @@
-//! The outbox on the entry store: [`SledOutbox`] implements [`OutboxStore`] over `crate::store::Store` (table `outbox`), the in-transaction insert the ingest hook uses, alerts held for the daily digest, and a due-time index so a delivery pass reads only what is due.
-//!
-//! Keys of table `outbox`:
-//! - `m/<identity>` → a mail item (one alert, or a digest `digest/<date>/<hash>`);
-//! - `h/<identity>` → an alert held for the daily digest (`queued` until grouped, then `sent`
-//!   meaning "handed to its digest"; kept for the dedup);
-//! - `q/<due ms, 16 digits>/<item key>` → the item key, for every `queued` item: the due index.
+//! The outbox on the entry store: [`SledOutbox`] implements [`OutboxStore`] over `crate::store::Store` (table `outbox`, keys and values in `crate::store::outbox`), the in-transaction insert the ingest hook uses, alerts held for the daily digest, and a due-time index so a delivery pass reads only what is due.
 
 use super::outbox::{group_digests, OutboxItem, OutboxState, OutboxStore, Payload};
-use crate::store::{Store, StoreError, StoreTx, Table, TxError};
+use crate::store::outbox::{self as table, held_key, item_tx, mail_key, put_item_tx, HELD, MAIL};
+use crate::store::{Store, StoreError, StoreTx, TxError};
 use chrono::{DateTime, FixedOffset, NaiveDate};
-
-const MAIL: &str = "m/";
-const HELD: &str = "h/";
-const QUEUE: &str = "q/";
-
-fn mail_key(id: &str) -> String {
-    format!("{MAIL}{id}")
-}
-
-fn held_key(id: &str) -> String {
-    format!("{HELD}{id}")
-}
-
-fn due_ms(at: DateTime<FixedOffset>) -> u64 {
-    u64::try_from(at.timestamp_millis()).unwrap_or(0)
-}
-
-fn queue_key(at: DateTime<FixedOffset>, item_key: &str) -> String {
-    format!("{QUEUE}{:016}/{item_key}", due_ms(at))
-}
-
-/// The first key after every index entry due at or before `now`.
-fn queue_bound(now: DateTime<FixedOffset>) -> Vec<u8> {
-    format!("{QUEUE}{:016}/\u{7f}", due_ms(now)).into_bytes()
-}
-
-/// Write an item under `key`, keeping the due index in step with its state.
-fn put_item_tx(tx: &mut StoreTx<'_>, key: &str, old: Option<&OutboxItem>, new: &OutboxItem) -> Result<(), TxError> {
-    if let Some(o) = old.filter(|o| o.state == OutboxState::Queued) {
-        tx.remove(Table::Outbox, queue_key(o.next_attempt, key).as_bytes())?;
-    }
-    tx.put(Table::Outbox, key.as_bytes(), new)?;
-    if new.state == OutboxState::Queued {
-        tx.put(Table::Outbox, queue_key(new.next_attempt, key).as_bytes(), &key.to_string())?;
-    }
-    Ok(())
-}
 
 /// Whether any item (mailed or held) has an identity starting with `prefix`
 /// (`EEE-1234567-3/no-release/`): once per entry and kind, whatever the rest of the identity.
 pub fn known_prefix(store: &crate::store::Store, prefix: &str) -> Result<bool, crate::store::StoreError> {
     for key in [mail_key(prefix), held_key(prefix)] {
-        if let Some(item) = store.scan_prefix::<OutboxItem>(Table::Outbox, key.as_bytes()).next() {
+        if let Some(item) = table::items(store, &key).next() {
             item?;
             return Ok(true);
         }
@@ -60,8 +18,7 @@ pub fn known_prefix(store: &crate::store::Store, prefix: &str) -> Result<bool, c
 }
 
 fn known_tx(tx: &StoreTx<'_>, id: &str) -> Result<bool, TxError> {
-    Ok(tx.get::<OutboxItem>(Table::Outbox, mail_key(id).as_bytes())?.is_some()
-        || tx.get::<OutboxItem>(Table::Outbox, held_key(id).as_bytes())?.is_some())
+    Ok(item_tx(tx, &mail_key(id))?.is_some() || item_tx(tx, &held_key(id))?.is_some())
 }
 
 /// Insert an item inside an open transaction unless one with the same id exists, mailed or
@@ -113,10 +70,10 @@ impl SledOutbox {
     /// (alerts already handed to a digest are shown by that digest's item).
     pub fn all(&self) -> Result<Vec<OutboxItem>, StoreError> {
         let mut out = Vec::new();
-        for r in self.store.scan_prefix::<OutboxItem>(Table::Outbox, MAIL.as_bytes()) {
+        for r in table::items(&self.store, MAIL) {
             out.push(r?.1);
         }
-        for r in self.store.scan_prefix::<OutboxItem>(Table::Outbox, HELD.as_bytes()) {
+        for r in table::items(&self.store, HELD) {
             let (_, item) = r?;
             if item.state == OutboxState::Queued {
                 out.push(item);
@@ -139,26 +96,12 @@ impl SledOutbox {
         Ok(c)
     }
 
-    /// Keys (`m/..` or `h/..`) of queued items due at or before `now`, soonest first.
-    fn due_keys(&self, now: DateTime<FixedOffset>) -> Result<Vec<String>, StoreError> {
-        let bound = queue_bound(now);
-        let mut keys = Vec::new();
-        for r in self.store.scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()) {
-            let (k, item_key) = r?;
-            if k.as_slice() > bound.as_slice() {
-                break;
-            }
-            keys.push(item_key);
-        }
-        Ok(keys)
-    }
-
     /// Group the held alerts whose digest time has come into digest items (one per recipient
     /// set, dated `date`), in one transaction, then flush. Returns the digest ids queued.
     pub fn make_due_digests(&self, date: NaiveDate, now: DateTime<FixedOffset>) -> Result<Vec<String>, StoreError> {
         let mut held: Vec<OutboxItem> = Vec::new();
-        for key in self.due_keys(now)?.into_iter().filter(|k| k.starts_with(HELD)) {
-            if let Some(item) = self.store.get::<OutboxItem>(Table::Outbox, key.as_bytes())? {
+        for key in table::due_keys(&self.store, now)?.into_iter().filter(|k| k.starts_with(HELD)) {
+            if let Some(item) = table::item(&self.store, &key)? {
                 if item.state == OutboxState::Queued {
                     held.push(item);
                 }
@@ -183,7 +126,7 @@ impl SledOutbox {
                 // A second digest for the same day and recipients (the daemon was down): new id.
                 let base = d.id.clone();
                 let mut n = 1;
-                while tx.get::<OutboxItem>(Table::Outbox, mail_key(&d.id).as_bytes())?.is_some() {
+                while item_tx(tx, &mail_key(&d.id))?.is_some() {
                     n += 1;
                     d.id = format!("{base}-{n}");
                     if let Payload::Digest(g) = &mut d.payload {
@@ -207,14 +150,13 @@ impl SledOutbox {
 
     /// One mail item by identity.
     pub fn get(&self, id: &str) -> Result<Option<OutboxItem>, StoreError> {
-        self.store.get(Table::Outbox, mail_key(id).as_bytes())
+        table::item(&self.store, &mail_key(id))
     }
 
     /// The earliest `next_attempt` of a queued or held item (when the mailer should wake next).
     pub fn next_due(&self) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
-        for r in self.store.scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()) {
-            let (_, item_key) = r?;
-            if let Some(item) = self.store.get::<OutboxItem>(Table::Outbox, item_key.as_bytes())? {
+        for item_key in table::queued(&self.store) {
+            if let Some(item) = table::item(&self.store, &item_key?)? {
                 return Ok(Some(item.next_attempt));
             }
         }
@@ -226,7 +168,7 @@ impl SledOutbox {
     fn update(&self, id: &str, f: impl Fn(&mut OutboxItem)) -> Result<(), StoreError> {
         let key = mail_key(id);
         self.store.transaction(|tx| {
-            let Some(old) = tx.get::<OutboxItem>(Table::Outbox, key.as_bytes())? else {
+            let Some(old) = item_tx(tx, &key)? else {
                 return Err(TxError::abort(format!("outbox item {id:?} not found")));
             };
             let mut new = old.clone();
@@ -263,8 +205,8 @@ impl OutboxStore for SledOutbox {
 
     fn due(&self, now: DateTime<FixedOffset>) -> Result<Vec<OutboxItem>, StoreError> {
         let mut out = Vec::new();
-        for key in self.due_keys(now)?.into_iter().filter(|k| k.starts_with(MAIL)) {
-            if let Some(item) = self.store.get::<OutboxItem>(Table::Outbox, key.as_bytes())? {
+        for key in table::due_keys(&self.store, now)?.into_iter().filter(|k| k.starts_with(MAIL)) {
+            if let Some(item) = table::item(&self.store, &key)? {
                 if item.state == OutboxState::Queued && item.next_attempt <= now {
                     out.push(item);
                 }
@@ -352,7 +294,7 @@ mod tests {
         assert_eq!(o.next_due().expect("next"), None);
         assert_eq!(o.all().expect("all").len(), 2);
         assert_eq!(o.counts().expect("counts"), OutboxCounts { queued: 0, sent: 1, failed: 1 });
-        let index = o.store().scan_prefix::<String>(Table::Outbox, QUEUE.as_bytes()).count();
+        let index = crate::store::outbox::queued(o.store()).count();
         assert_eq!(index, 0, "nothing queued: the due index is empty");
     }
 

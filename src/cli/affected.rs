@@ -5,10 +5,10 @@ use super::dispatch::{Ctx, Io};
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::calendar::Calendar;
 use crate::config::Config;
-use crate::domain::{Entry, Fact};
+use crate::domain::Entry;
 use crate::entry_number::EntryNumber;
 use crate::links::{events_of, EventRow};
-use crate::store::{Store, Table};
+use crate::store::Store;
 use serde_json::{json, Value};
 
 /// `entrywatch affected ENTRY [--json]`: the entry's links with the entries sharing them, and
@@ -70,9 +70,9 @@ pub fn affected_rows(
 ) -> Result<Vec<EventRow>, crate::store::StoreError> {
     let cal = Calendar::from_config(&config.deadlines);
     let mut rows = Vec::new();
-    for item in store.scan::<Vec<Fact>>(Table::Facts) {
+    for item in crate::store::entries::scan_facts(store) {
         let (k, facts) = item?;
-        let Ok(en) = String::from_utf8_lossy(&k).parse::<EntryNumber>() else { continue };
+        let Ok(en) = k.parse::<EntryNumber>() else { continue };
         let e = Entry::derive(&en, &facts);
         if importer.is_some_and(|i| i.trim() != e.importer) {
             continue;

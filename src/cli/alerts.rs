@@ -4,7 +4,7 @@ use super::dispatch::{Ctx, Io};
 use super::EXIT_OK;
 use crate::alert::hook::AlertHook;
 use crate::alert::mailer::Mailer;
-use crate::alert::outbox::{alerts_table, OutboxRow};
+use crate::alert::render::{alerts_table, OutboxRow};
 use crate::alert::service::{check_ack_rejections, check_no_release, deliver_once};
 use crate::alert::store::SledOutbox;
 use crate::clock::Clock;

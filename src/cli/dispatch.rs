@@ -7,7 +7,6 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{Entry, Fact};
 use crate::entry_number::EntryNumber;
-use crate::ingest::load_entry;
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::io::{IsTerminal, Write};
@@ -64,12 +63,24 @@ pub fn exec(q: &Query, ctx: &Ctx, io: &mut Io) -> i32 {
 /// The entry a command names (`EEE-1234567-3`, `EEE12345673` ...), loaded from the store with
 /// its facts; the problem printed (exit 2 for a malformed number, 1 for one not in the store).
 pub fn load_named(ctx: &Ctx, entry: &str, io: &mut Io) -> Result<(EntryNumber, Entry, Vec<Fact>), i32> {
-    let en: EntryNumber = entry.parse().map_err(|e| {
+    let en = parse_named(entry, io)?;
+    let (e, facts) = found(&en, crate::store::entries::derived(&ctx.store, &en), io)?;
+    Ok((en, e, facts))
+}
+
+/// The entry number a command names; the problem printed (exit 2) when it is malformed.
+pub fn parse_named(entry: &str, io: &mut Io) -> Result<EntryNumber, i32> {
+    entry.parse().map_err(|e| {
         let _ = writeln!(io.err, "error: {e}");
         EXIT_USAGE
-    })?;
-    match load_entry(&ctx.store, &en) {
-        Ok(Some((e, facts))) => Ok((en, e, facts)),
+    })
+}
+
+/// What the store answered for a named entry; the problem printed (exit 1) when it has no such
+/// entry or does not read.
+pub fn found<T>(en: &EntryNumber, read: Result<Option<T>, StoreError>, io: &mut Io) -> Result<T, i32> {
+    match read {
+        Ok(Some(x)) => Ok(x),
         Ok(None) => {
             let _ = writeln!(io.err, "error: no entry {en} in the store");
             Err(EXIT_INVALID)

@@ -8,7 +8,6 @@ use crate::domain::view::entry_row;
 use crate::domain::EntryRow;
 use crate::grammar::Grammars;
 use crate::ingest::{rebuild, IngestError, Outcome, Pipeline};
-use crate::store::Table;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -249,12 +248,12 @@ impl Drop for Staging {
 }
 
 /// One `entries` row read from the store, with its key.
-type RowItem = Result<(Vec<u8>, EntryRow), crate::store::StoreError>;
+type RowItem = Result<(String, EntryRow), crate::store::StoreError>;
 
 /// The row of one entry key (absent rows are skipped: the index and the table commit together).
 fn row_of(store: &crate::store::Store, key: String) -> Option<RowItem> {
-    match store.get::<EntryRow>(Table::Entries, key.as_bytes()) {
-        Ok(Some(r)) => Some(Ok((key.into_bytes(), r))),
+    match crate::store::entries::row(store, &key) {
+        Ok(Some(r)) => Some(Ok((key, r))),
         Ok(None) => None,
         Err(e) => Some(Err(e)),
     }
@@ -280,10 +279,8 @@ pub fn entries_on(
                 Box::new(index(&ctx.store, "status", &s.to_ascii_lowercase()).filter_map(|k| row_of(&ctx.store, k)))
             }
             (None, None) => match broker.map(str::trim).filter(|b| b.len() == 3) {
-                Some(b) => {
-                    Box::new(ctx.store.scan_prefix::<EntryRow>(Table::Entries, b.to_ascii_uppercase().as_bytes()))
-                }
-                None => Box::new(ctx.store.scan::<EntryRow>(Table::Entries)),
+                Some(b) => Box::new(crate::store::entries::rows(&ctx.store, &b.to_ascii_uppercase())),
+                None => Box::new(crate::store::entries::rows(&ctx.store, "")),
             },
         };
     for item in candidates {
@@ -330,7 +327,7 @@ pub fn entries_on(
 
 /// `entrywatch entry ENTRY` against an open store.
 pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
-    let (en, mut e, facts) = match super::dispatch::load_named(ctx, entry, io) {
+    let en = match super::dispatch::parse_named(entry, io) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -338,7 +335,12 @@ pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
     let Ok(grammars) = super::parse::load_grammars_to(config.grammar_dir.as_deref(), io.err) else {
         return EXIT_USAGE;
     };
-    crate::variance::annotate(&mut e, &config.variance, &grammars);
+    // Loading evaluates the variance and the three-way match (store::entries).
+    let read = crate::store::entries::load(&ctx.store, &en, &config.variance, &grammars);
+    let (e, facts) = match super::dispatch::found(&en, read, io) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
     let tz = config.timezone();
     let cal = crate::calendar::Calendar::from_config(&config.deadlines);
     // The one view of the entry (query::entry): `--json` is its serde form, the text renders it.
@@ -346,7 +348,7 @@ pub fn entry_on(ctx: &Ctx, entry: &str, json: bool, io: &mut Io) -> i32 {
         let _ = writeln!(io.err, "error: {en} has no facts");
         return EXIT_INVALID;
     };
-    if let Err(err) = crate::query::entry::with_related(&mut v, &ctx.store, &e) {
+    if let Err(err) = crate::query::entry::with_related(&mut v, &ctx.store, &e.entry) {
         let _ = writeln!(io.err, "warning: related entries not readable: {err}");
     }
     if json {

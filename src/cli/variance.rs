@@ -22,7 +22,7 @@ pub fn variance_on(ctx: &Ctx, entry: &str, format: Format, io: &mut Io) -> i32 {
         Err(code) => return code,
     };
     let config = &ctx.config;
-    let problems = crate::variance::validate_config(&config.variance);
+    let problems = crate::config::validate_variance(&config.variance);
     if !problems.is_empty() {
         for p in problems {
             let _ = writeln!(io.err, "error: {p}");

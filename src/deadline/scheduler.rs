@@ -1,4 +1,4 @@
-//! The reminder scheduler: reads the open deadlines near now from the query index (kept in each file's transaction), queues each due reminder as a `deadline` alert in the outbox in the same transaction that records it in `Table::Reminders`, then sleeps until the next reminder instant or a wake-up.
+//! The reminder scheduler: reads the open deadlines near now from the query index (kept in each file's transaction), queues each due reminder as a `deadline` alert in the outbox in the same transaction that records it in the reminder ledger (`store::reminders`), then sleeps until the next reminder instant or a wake-up.
 //!
 //! A reminder's identity ([`ReminderKey::id`], e.g. `reminder/EEE12345673/psc/2026-11-25/7`)
 //! is both its key in `reminders` and its outbox id (the mail's `X-Entrywatch-Alert-Id`), so
@@ -17,10 +17,10 @@ use crate::alert::{Alert, AlertKind, CodeInfo};
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{Entry, Fact};
+use crate::domain::Entry;
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::AlertSeverity;
-use crate::store::{Store, StoreError, Table};
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, Days, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -57,9 +57,9 @@ pub struct ReminderRecord {
 /// memory at a time.
 pub fn all_deadlines(store: &Store, cal: &Calendar) -> Result<Vec<EntryDeadline>, StoreError> {
     let mut out = Vec::new();
-    for r in store.scan::<Vec<Fact>>(Table::Facts) {
+    for r in crate::store::entries::scan_facts(store) {
         let (k, facts) = r?;
-        let Ok(en) = String::from_utf8_lossy(&k).parse::<EntryNumber>() else { continue };
+        let Ok(en) = k.parse::<EntryNumber>() else { continue };
         out.extend(entry_deadline_items(&Entry::derive(&en, &facts), &facts, cal));
     }
     Ok(out)
@@ -99,10 +99,9 @@ fn reminder_window(
 /// recorded only), in ONE transaction, unless `id` is there already. True when recorded now.
 pub fn record_once(store: &Store, id: &str, rec: &ReminderRecord, item: &OutboxItem) -> Result<bool, StoreError> {
     store.transaction(|tx| {
-        if tx.get::<ReminderRecord>(Table::Reminders, id.as_bytes())?.is_some() {
+        if !crate::store::reminders::record_once_tx(tx, id, rec)? {
             return Ok(false);
         }
-        tx.put(Table::Reminders, id.as_bytes(), rec)?;
         if !rec.to.is_empty() {
             insert_new_tx(tx, item)?;
         }
@@ -126,7 +125,7 @@ fn recovery_windows(store: &Store, config: &Config, now: DateTime<FixedOffset>) 
     candidates.dedup();
     let mut loaded = Vec::new();
     for en in &candidates {
-        if let Some(x) = crate::ingest::load_entry(store, en)? {
+        if let Some(x) = crate::store::entries::derived(store, en)? {
             loaded.push(x);
         }
     }
@@ -202,13 +201,12 @@ pub fn remind_pass_settled(
     let plan = ReminderPlan::from_config(&config.deadlines);
     let items = reminder_window(store, &plan, now)?;
     // Looked up one by one: the ledger grows for years, the window does not.
-    let is_sent =
-        |k: &ReminderKey| matches!(store.get::<ReminderRecord>(Table::Reminders, k.id().as_bytes()), Ok(Some(_)));
+    let is_sent = |k: &ReminderKey| crate::store::reminders::is_recorded(store, k);
     let mut due = plan.due(&items, now, &is_sent);
     let before = due.len();
     due.retain(|r| {
         let key = r.key.entry.compact();
-        let facts = match store.get::<crate::domain::EntryRow>(Table::Entries, key.as_bytes()) {
+        let facts = match crate::store::entries::row(store, &key) {
             Ok(Some(row)) => row.facts,
             _ => 0,
         };
@@ -218,7 +216,7 @@ pub fn remind_pass_settled(
     let mut n = 0;
     for r in &due {
         let id = r.key.id();
-        let entry = crate::ingest::load_entry(store, &r.key.entry)?.map(|(e, _)| e);
+        let entry = crate::store::entries::derived(store, &r.key.entry)?.map(|(e, _)| e);
         let alert = reminder_alert(r, entry.as_ref(), now);
         let to = routes_for(&alert, &config.route);
         let rec = ReminderRecord {
@@ -277,8 +275,7 @@ pub fn next_reminder(
 ) -> Result<Option<DateTime<FixedOffset>>, StoreError> {
     let plan = ReminderPlan::from_config(&config.deadlines);
     let items = reminder_window(store, &plan, now)?;
-    let is_sent =
-        |k: &ReminderKey| matches!(store.get::<ReminderRecord>(Table::Reminders, k.id().as_bytes()), Ok(Some(_)));
+    let is_sent = |k: &ReminderKey| crate::store::reminders::is_recorded(store, k);
     Ok(plan.next_wake(&items, now, &is_sent))
 }
 

@@ -4,13 +4,44 @@
 //! Holds are a SET (design.md principle 6): a release does not clear holds; only the matching
 //! removal code does, each code's effect coming from the code lists.
 
+pub mod ace;
+pub mod claims;
 pub mod view;
 
 use crate::entry_number::EntryNumber;
-use crate::grammar::codes::Effect;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// What a code does to an entry's state (each code list entry names its effect:
+/// `grammar::codes`, which re-exports this type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// The entry/bill was entered (accepted for processing).
+    Entered,
+    /// Cargo released (does not clear holds).
+    Released,
+    /// A hold is placed; it stays open until a matching removal.
+    HoldPlaced,
+    /// A hold is removed (the codes it lifts are in `removes`, or all holds of its agency when empty).
+    HoldRemoved,
+    /// An examination is ordered (also an open hold).
+    Exam,
+    /// Informational only.
+    Advisory,
+    /// A rejection (summary, batch, document).
+    Rejected,
+    /// An earlier release or entry is cancelled / deleted.
+    Cancelled,
+    /// Documents are requested.
+    DocumentsRequired,
+    /// Seizure or general order: the worst outcomes.
+    Seizure,
+    /// Anything else (plain data code: entry types, modes, fees ...).
+    #[default]
+    None,
+}
 
 /// Where a fact came from: the audit trail back to the byte.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,13 +258,13 @@ pub enum FactKind {
     /// rows keep their row numbers).
     AceReported {
         #[serde(default)]
-        ace: crate::ace::AceEntry,
+        ace: ace::AceEntry,
     },
     /// A refund program's result file (CAPE validation result or claim details) about this
-    /// entry: the claim's status, errors and amounts (crate::recovery::result).
+    /// entry: the claim's status, errors and amounts ([`claims`]; read by crate::recovery::result).
     RefundClaim {
         #[serde(default)]
-        claim: crate::recovery::result::ClaimRow,
+        claim: claims::ClaimRow,
     },
     /// Cargo release: the bills of lading and containers CBP names for the entry (SO40 bill,
     /// X12 350 X4 bill, master bill and equipment): links to the other entries they carry.
@@ -476,7 +507,29 @@ pub struct StatementState {
 
 /// What an ER JC extension/suspension code does to liquidation: from its code list
 /// (extension_suspension.toml `liquidation`), carried on the Liquidation fact.
-pub use crate::grammar::codes::ExtSusp;
+/// What an ER JC extension/suspension status code (positions 71-78) does to liquidation
+/// (03-entry-summary-query, pages 32-33), as the `liquidation` field of its code in the
+/// `extension_suspension` list says (`grammar::codes` re-exports this type). The entry state and the deadline rules both read it from
+/// the facts the interpreter writes, so they cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExtSusp {
+    /// AD/CVD suspension (43 CVD, 44 ADD, 45 AD/CVD in the shipped list).
+    AdcvdSuspension,
+    /// Any other suspension (court ordered, actual use, EAPA, court injunction ...).
+    Suspension,
+    /// An extension by CBP or another party (19 U.S.C. 1504(b)).
+    Extension,
+    /// An extension the importer asked for (19 CFR 159.12(a)(1)(ii)).
+    ImporterExtension,
+}
+
+impl ExtSusp {
+    pub fn is_suspension(self) -> bool {
+        matches!(self, ExtSusp::AdcvdSuspension | ExtSusp::Suspension)
+    }
+}
+
 
 /// True when any of the kinds suspends liquidation.
 pub fn suspends(kinds: &[ExtSusp]) -> bool {
@@ -557,7 +610,8 @@ pub struct EntryRow {
     pub variance_differences: usize,
 }
 
-/// An entry's state, derived from its facts.
+/// An entry's state, derived from its facts. The evaluations of it (variance, the three-way
+/// match) are not part of it: `store::entries::EntryState` carries them beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Entry {
     pub entry: Option<EntryNumber>,
@@ -584,18 +638,12 @@ pub struct Entry {
     #[serde(default)]
     pub protests: Vec<ProtestState>,
     pub pre_entry: Option<PreEntry>,
-    /// Filed vs approved (set by the pipeline with `variance::evaluate`, not by `derive`).
-    #[serde(default)]
-    pub variance: Option<crate::variance::VarianceReport>,
     /// ACE's own record (the latest ES-003 export that lists the entry).
     #[serde(default)]
-    pub ace: Option<crate::ace::compare::AceRecord>,
-    /// Approved / broker / ACE (set with the variance by `variance::annotate`).
-    #[serde(default)]
-    pub three_way: Option<crate::ace::compare::ThreeWay>,
+    pub ace: Option<ace::AceRecord>,
     /// Refund program claims (CAPE ...), one per program, as the latest result file says.
     #[serde(default)]
-    pub refund_claims: Vec<crate::recovery::result::ClaimState>,
+    pub refund_claims: Vec<claims::ClaimState>,
     /// Bills of lading and containers CBP's cargo release named (SO40, X12 350 X4), sorted.
     #[serde(default)]
     pub bills: Vec<String>,
@@ -852,12 +900,7 @@ impl Entry {
                         e.entry_date = ace.entry_date;
                     }
                     let exports = e.ace.as_ref().map_or(0, |r| r.exports) + 1;
-                    e.ace = Some(crate::ace::compare::AceRecord {
-                        at: f.at,
-                        source: f.source.clone(),
-                        entry: ace.clone(),
-                        exports,
-                    });
+                    e.ace = Some(ace::AceRecord { at: f.at, source: f.source.clone(), entry: ace.clone(), exports });
                 }
                 FactKind::PreEntryApproved { pre_entry } => {
                     fill_if_empty(&mut e.importer, &pre_entry.importer);
@@ -865,7 +908,7 @@ impl Entry {
                     e.pre_entry = Some(pre_entry.clone());
                 }
                 FactKind::RefundClaim { claim } => {
-                    crate::recovery::result::fold(&mut e.refund_claims, claim, f.at);
+                    claims::fold(&mut e.refund_claims, claim, f.at);
                 }
                 // Shown in the event log and alerted; it changes no status.
                 FactKind::Finding { .. } => {}
@@ -883,8 +926,9 @@ impl Entry {
         e
     }
 
-    /// The listing row of this entry.
-    pub fn row(&self) -> EntryRow {
+    /// The listing row of this entry, with the variance status and number of differences
+    /// its evaluation found (`store::entries::EntryState::row` passes them).
+    pub fn row(&self, variance: VarianceStatus, variance_differences: usize) -> EntryRow {
         EntryRow {
             entry: self.entry.clone(),
             importer: self.importer.clone(),
@@ -897,8 +941,8 @@ impl Entry {
             liquidation: self.liquidation.status,
             liquidation_date: self.liquidation.date,
             facts: self.facts,
-            variance: self.variance.as_ref().map_or(VarianceStatus::NoPreEntry, |v| v.status),
-            variance_differences: self.variance.as_ref().map_or(0, |v| v.differences.len()),
+            variance,
+            variance_differences,
         }
     }
 

@@ -25,57 +25,9 @@ use super::{from_toml, locate, GrammarError, GrammarFile};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// What a code does to an entry's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Effect {
-    /// The entry/bill was entered (accepted for processing).
-    Entered,
-    /// Cargo released (does not clear holds).
-    Released,
-    /// A hold is placed; it stays open until a matching removal.
-    HoldPlaced,
-    /// A hold is removed (the codes it lifts are in `removes`, or all holds of its agency when empty).
-    HoldRemoved,
-    /// An examination is ordered (also an open hold).
-    Exam,
-    /// Informational only.
-    Advisory,
-    /// A rejection (summary, batch, document).
-    Rejected,
-    /// An earlier release or entry is cancelled / deleted.
-    Cancelled,
-    /// Documents are requested.
-    DocumentsRequired,
-    /// Seizure or general order: the worst outcomes.
-    Seizure,
-    /// Anything else (plain data code: entry types, modes, fees ...).
-    #[default]
-    None,
-}
+pub use crate::domain::Effect;
 
-/// What an ER JC extension/suspension status code (positions 71-78) does to liquidation
-/// (03-entry-summary-query, pages 32-33), as the `liquidation` field of its code in the
-/// `extension_suspension` list says. The entry state and the deadline rules both read it from
-/// the facts the interpreter writes, so they cannot disagree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExtSusp {
-    /// AD/CVD suspension (43 CVD, 44 ADD, 45 AD/CVD in the shipped list).
-    AdcvdSuspension,
-    /// Any other suspension (court ordered, actual use, EAPA, court injunction ...).
-    Suspension,
-    /// An extension by CBP or another party (19 U.S.C. 1504(b)).
-    Extension,
-    /// An extension the importer asked for (19 CFR 159.12(a)(1)(ii)).
-    ImporterExtension,
-}
-
-impl ExtSusp {
-    pub fn is_suspension(self) -> bool {
-        matches!(self, ExtSusp::AdcvdSuspension | ExtSusp::Suspension)
-    }
-}
+pub use crate::domain::ExtSusp;
 
 /// The short list names used in facts, mails and alert overrides (`so60`), and the code list
 /// each is kept under (`so60_dispositions`): the one mapping from one to the other.
@@ -105,16 +57,14 @@ pub enum AlertSeverity {
     Critical,
 }
 
-impl Effect {
-    /// The default alert severity of a code with this effect, when the list does not say.
-    pub fn default_severity(self) -> AlertSeverity {
-        match self {
-            Effect::HoldPlaced | Effect::Exam | Effect::Rejected | Effect::Seizure | Effect::DocumentsRequired => {
-                AlertSeverity::Critical
-            }
-            Effect::Cancelled => AlertSeverity::Warning,
-            _ => AlertSeverity::Info,
+/// The default alert severity of a code with this effect, when the list does not say.
+pub fn default_severity(effect: Effect) -> AlertSeverity {
+    match effect {
+        Effect::HoldPlaced | Effect::Exam | Effect::Rejected | Effect::Seizure | Effect::DocumentsRequired => {
+            AlertSeverity::Critical
         }
+        Effect::Cancelled => AlertSeverity::Warning,
+        _ => AlertSeverity::Info,
     }
 }
 
@@ -153,7 +103,7 @@ fn effect_none() -> Effect {
 impl Code {
     /// The severity to alert with: the list's own, else the effect's default.
     pub fn severity(&self) -> AlertSeverity {
-        self.severity.unwrap_or(self.effect.default_severity())
+        self.severity.unwrap_or(default_severity(self.effect))
     }
 }
 

@@ -2,10 +2,11 @@
 //! pre-entries and statements tied to entries, derived entries, indexes and hooks.
 
 use super::{FileRecord, IngestError, IngestHook};
-use crate::domain::{ref_key, Entry, Fact, FactKind};
+use crate::domain::{ref_key, Fact, FactKind};
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{Interpretation, MonthlyLink};
+use crate::store::entries::EntryState;
 use crate::store::{Store, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -137,12 +138,10 @@ pub(super) fn apply(
         for (key, (en, new_facts)) in work {
             let kb = key.as_bytes();
             let facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
-            let before: Option<Entry> = if facts.is_empty() || hooks.is_empty() {
+            let before: Option<EntryState> = if facts.is_empty() || hooks.is_empty() {
                 None
             } else {
-                let mut b = Entry::derive(&en, &facts);
-                crate::variance::annotate(&mut b, variance.0, variance.1);
-                Some(b)
+                Some(EntryState::derive(&en, &facts, variance.0, variance.1))
             };
             let mut log = FactLog::new(facts);
             let mut added = Vec::new();
@@ -182,17 +181,15 @@ pub(super) fn apply(
             if added.is_empty() {
                 continue;
             }
-            let mut after = Entry::derive(&en, &facts);
-            crate::variance::annotate(&mut after, variance.0, variance.1);
+            let after = EntryState::derive(&en, &facts, variance.0, variance.1);
             // The affected-entries index joins the file's transaction (and so `rebuild`).
-            crate::links::index_tx(tx, &key, &after)?;
+            crate::links::index_tx(tx, &key, &after.entry)?;
             // So do the query side's indexes and aggregates (src/query/index.rs).
             crate::query::index::entry_tx(tx, index, &en, &after, &facts)?;
             for h in hooks {
                 h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
             }
-            tx.put(Table::Facts, kb, &facts)?;
-            tx.put(Table::Entries, kb, &after.row())?;
+            crate::store::entries::put_tx(tx, &key, &facts, &after)?;
             touched.push(en);
         }
         let mut r = rec.clone();

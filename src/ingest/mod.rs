@@ -23,11 +23,12 @@ use files::{cap_diagnostics, free_path, fsync_dir, is_temp, original_name, renam
 
 use crate::clock::Clock;
 use crate::config::{Config, Inbox, Role};
-use crate::domain::{Entry, Fact};
+use crate::domain::Fact;
 use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{interpret, FileContext, Interpretation};
 use crate::parse::error::{Diagnostic, Position};
+use crate::store::entries::EntryState;
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -42,8 +43,8 @@ pub trait IngestHook: Send + Sync {
     fn on_entry_changed(
         &self,
         tx: &mut StoreTx<'_>,
-        before: Option<&Entry>,
-        after: &Entry,
+        before: Option<&EntryState>,
+        after: &EntryState,
         new_facts: &[Fact],
     ) -> Result<(), TxError>;
 }

@@ -81,9 +81,8 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
     Ok(report)
 }
 
-/// Read an entry and its facts from the store.
+/// Read an entry and its facts from the store, folded without evaluations
+/// (`store::entries::load` gives the state with its variance).
 pub fn load_entry(store: &Store, entry: &EntryNumber) -> Result<Option<(Entry, Vec<Fact>)>, StoreError> {
-    let key = entry.compact();
-    let Some(facts) = store.get::<Vec<Fact>>(Table::Facts, key.as_bytes())? else { return Ok(None) };
-    Ok(Some((Entry::derive(entry, &facts), facts)))
+    crate::store::entries::derived(store, entry)
 }

@@ -14,8 +14,8 @@ use crate::deadline::DeadlineKind;
 use crate::domain::{Entry, Fact, FactKind, LiquidationStatus, SummaryStatus};
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::Effect;
-use crate::store::links::{entry_key, posting_key};
-use crate::store::{Store, StoreError, StoreTx, Table, TxError};
+use crate::store::links as table;
+use crate::store::{Store, StoreError, StoreTx, TxError};
 use chrono::NaiveDate;
 pub use rules::{AffectedConfig, ImpactRule, Scope, Trigger};
 use serde::{Deserialize, Serialize};
@@ -197,32 +197,25 @@ pub fn products_of(entry: &Entry) -> Vec<(String, Option<String>)> {
 /// drop the ones it no longer has. Called by the ingest pipeline (and so by `rebuild`).
 pub fn index_tx(tx: &mut StoreTx<'_>, key: &str, entry: &Entry) -> Result<(), TxError> {
     let now: Vec<Link> = links_of(entry);
-    let ek = entry_key(key);
-    let before: Vec<Link> = tx.get(Table::Links, &ek)?.unwrap_or_default();
+    let before: Vec<Link> = table::entry_links_tx(tx, key)?;
     if before == now {
         return Ok(());
     }
     for l in before.iter().filter(|l| !now.contains(l)) {
-        let pk = posting_key(l.kind.as_str(), &l.value);
-        let mut list: Vec<String> = tx.get(Table::Links, &pk)?.unwrap_or_default();
+        let mut list = table::postings_tx(tx, l.kind.as_str(), &l.value)?;
         if let Ok(i) = list.binary_search_by(|e| e.as_str().cmp(key)) {
             list.remove(i);
         }
-        if list.is_empty() {
-            tx.remove(Table::Links, &pk)?;
-        } else {
-            tx.put(Table::Links, &pk, &list)?;
-        }
+        table::put_postings_tx(tx, l.kind.as_str(), &l.value, &list)?;
     }
     for l in now.iter().filter(|l| !before.contains(l)) {
-        let pk = posting_key(l.kind.as_str(), &l.value);
-        let mut list: Vec<String> = tx.get(Table::Links, &pk)?.unwrap_or_default();
+        let mut list = table::postings_tx(tx, l.kind.as_str(), &l.value)?;
         if let Err(i) = list.binary_search_by(|e| e.as_str().cmp(key)) {
             list.insert(i, key.to_string());
-            tx.put(Table::Links, &pk, &list)?;
+            table::put_postings_tx(tx, l.kind.as_str(), &l.value, &list)?;
         }
     }
-    tx.put(Table::Links, &ek, &now)
+    table::put_entry_links_tx(tx, key, &now)
 }
 
 /// Reads the index and entries: inside a file's transaction (alerts) or from the store
@@ -236,10 +229,10 @@ pub trait LinkReader {
 
 impl LinkReader for Store {
     fn postings(&self, kind: LinkKind, value: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.get(Table::Links, &posting_key(kind.as_str(), value))?.unwrap_or_default())
+        table::postings(self, kind.as_str(), value)
     }
     fn facts(&self, key: &str) -> Result<Option<Vec<Fact>>, StoreError> {
-        self.get(Table::Facts, key.as_bytes())
+        crate::store::entries::facts_by_key(self, key)
     }
 }
 
@@ -252,10 +245,10 @@ fn tx_err(e: TxError) -> StoreError {
 
 impl LinkReader for TxReader<'_, '_> {
     fn postings(&self, kind: LinkKind, value: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.0.get(Table::Links, &posting_key(kind.as_str(), value)).map_err(tx_err)?.unwrap_or_default())
+        table::postings_tx(self.0, kind.as_str(), value).map_err(tx_err)
     }
     fn facts(&self, key: &str) -> Result<Option<Vec<Fact>>, StoreError> {
-        self.0.get(Table::Facts, key.as_bytes()).map_err(tx_err)
+        crate::store::entries::facts_tx(self.0, key).map_err(tx_err)
     }
 }
 

@@ -7,6 +7,7 @@ use crate::domain::{sort_facts, Entry, Fact, FactKind, LiquidationStatus, Statem
 use crate::entry_number::EntryNumber;
 use crate::grammar::codes::Effect;
 use crate::money::{plain, Cents};
+use crate::store::entries::EntryState;
 use crate::view::{
     AceSide, AgencyState, CodeNarrative, Deadline, EntryView, Event, FiledLine, FiledTariff, Filing, Hold, Line,
     Liquidation, Notice, PreEntry, PreEntryLine, Related, Release, Source, Statement, Summary, SummaryVersion,
@@ -114,21 +115,28 @@ fn nonempty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.trim().to_string())
 }
 
-/// The view of one entry from its state (variance already evaluated: `variance::annotate`),
+/// The view of one entry from its state (variance already evaluated: `store::entries::load`),
 /// its facts and the deadline calendar. `None` only for an entry with no date and no fact.
-pub fn entry_view(en: &EntryNumber, e: &Entry, facts: &[Fact], tz: chrono_tz::Tz, cal: &Calendar) -> Option<EntryView> {
-    entry_view_with(en, e, facts, tz, crate::deadline::facts::entry_deadlines(e, facts, cal))
+pub fn entry_view(
+    en: &EntryNumber,
+    state: &EntryState,
+    facts: &[Fact],
+    tz: chrono_tz::Tz,
+    cal: &Calendar,
+) -> Option<EntryView> {
+    entry_view_with(en, state, facts, tz, crate::deadline::facts::entry_deadlines(&state.entry, facts, cal))
 }
 
 /// [`entry_view`] with the entry's deadlines already computed (`deadline::facts::entry_deadlines`;
 /// the index needs them too, so a file's transaction computes them once).
 pub fn entry_view_with(
     en: &EntryNumber,
-    e: &Entry,
+    state: &EntryState,
     facts: &[Fact],
     tz: chrono_tz::Tz,
     mut deadlines: Vec<crate::deadline::Deadline>,
 ) -> Option<EntryView> {
+    let e = &state.entry;
     let mut sorted: Vec<Fact> = facts.to_vec();
     sort_facts(&mut sorted);
     // An entry seen only through release messages has no entry date yet: its first message's day.
@@ -226,7 +234,7 @@ pub fn entry_view_with(
             })
             .collect(),
     });
-    let variance = match &e.variance {
+    let variance = match &state.variance {
         Some(r) => Variance {
             status: r.status,
             differences: r.differences.len() as u32,
@@ -346,7 +354,7 @@ pub fn entry_view_with(
         variance,
         deadlines,
         events: events(facts, tz),
-        ace: e.ace.as_ref().map(|rec| ace_view(rec, e.three_way.as_ref())),
+        ace: e.ace.as_ref().map(|rec| ace_view(rec, state.three_way.as_ref())),
         related: Vec::new(),
         ace_side: e.ace.as_ref().map(|r| AceSide {
             file: r.source.file.clone(),
@@ -359,7 +367,7 @@ pub fn entry_view_with(
             final_liquidation: r.entry.final_liquidation.clone(),
             psc: r.entry.psc,
         }),
-        three_way: e
+        three_way: state
             .three_way
             .as_ref()
             .map(|t| {
@@ -631,7 +639,7 @@ mod tests {
         let en: EntryNumber = "EEE-1234567-3".parse().unwrap();
         let facts =
             vec![fact("2026-03-08T02:30", "1H", Effect::HoldPlaced), fact("2026-11-01T01:30", "01", Effect::Released)];
-        let e = Entry::derive(&en, &facts);
+        let e = EntryState::unevaluated(Entry::derive(&en, &facts));
         let ny = chrono_tz::America::New_York;
         let v = entry_view(&en, &e, &facts, ny, &Calendar::default()).expect("view");
         let times: Vec<String> = v.events.iter().map(|e| e.at.to_rfc3339()).collect();

@@ -22,8 +22,9 @@
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::deadline::EntryDeadline;
-use crate::domain::{Entry, Fact};
+use crate::domain::Fact;
 use crate::entry_number::EntryNumber;
+use crate::store::entries::EntryState;
 use crate::store::{Store, StoreError, StoreTx, Table, TxError};
 use crate::view::{self, DeadlineRow, EntryView, HoldRow, Page, TrendPoint};
 use chrono::{Datelike, NaiveDate};
@@ -226,16 +227,16 @@ pub fn entry_tx(
     tx: &mut StoreTx<'_>,
     ctx: &IndexCtx,
     en: &EntryNumber,
-    entry: &Entry,
+    entry: &EntryState,
     facts: &[Fact],
 ) -> Result<(), TxError> {
     let key = en.compact();
     let ckey = format!("c|{key}");
     let old = tx.get::<Contribution>(Table::Index, ckey.as_bytes())?.unwrap_or_default();
     // The deadlines are computed once, for the view and for the deadline index.
-    let ds = crate::deadline::facts::entry_deadlines(entry, facts, &ctx.calendar);
+    let ds = crate::deadline::facts::entry_deadlines(&entry.entry, facts, &ctx.calendar);
     // The recovery sums (query::recovery) from the same deadlines.
-    super::recovery::entry_tx(tx, &ctx.remedies, &key, entry, &ds, ctx.today())?;
+    super::recovery::entry_tx(tx, &ctx.remedies, &key, &entry.entry, &ds, ctx.today())?;
     let items: Vec<EntryDeadline> =
         ds.iter().map(|d| EntryDeadline { entry: en.clone(), deadline: d.clone() }).collect();
     let (keys, counts) = match crate::query::entry::entry_view_with(en, entry, facts, ctx.tz, ds) {

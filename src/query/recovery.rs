@@ -18,7 +18,7 @@
 use crate::calendar::Calendar;
 use crate::deadline::facts::entry_deadlines;
 use crate::deadline::Deadline;
-use crate::domain::{Entry, Fact};
+use crate::domain::Entry;
 use crate::entry_number::EntryNumber;
 use crate::recovery::{evaluate, EntryRecovery, Program, Remedies};
 use crate::report::recovery::{concerns, totals, ClaimSum, Sum, Totals};
@@ -215,8 +215,7 @@ pub fn entry_tx(
 
 fn load(store: &Store, key: &str, cal: &Calendar) -> Result<Option<(Entry, Vec<Deadline>)>, StoreError> {
     let Ok(en) = key.parse::<EntryNumber>() else { return Ok(None) };
-    let Some(facts) = store.get::<Vec<Fact>>(Table::Facts, en.compact().as_bytes())? else { return Ok(None) };
-    let e = Entry::derive(&en, &facts);
+    let Some((e, facts)) = crate::store::entries::derived(store, &en)? else { return Ok(None) };
     let ds = entry_deadlines(&e, &facts, cal);
     Ok(Some((e, ds)))
 }

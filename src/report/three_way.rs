@@ -5,9 +5,9 @@
 use super::{col, Cell, Report};
 use crate::ace::compare::{evaluate, ThreeWay};
 use crate::config::Variance;
-use crate::domain::{Entry, Fact};
+use crate::domain::Entry;
 use crate::entry_number::EntryNumber;
-use crate::store::{Store, Table};
+use crate::store::Store;
 use chrono::NaiveDate;
 
 /// The filters `report three-way` takes.
@@ -94,9 +94,9 @@ pub fn rows(e: &Entry, t: &ThreeWay) -> Vec<Vec<Cell>> {
 
 /// Entries of the store with ACE's record, derived one at a time (unreadable ones are logged and skipped).
 pub fn entries<'a>(store: &'a Store) -> impl Iterator<Item = Entry> + 'a {
-    store.scan::<Vec<Fact>>(Table::Facts).filter_map(|item| match item {
+    crate::store::entries::scan_facts(store).filter_map(|item| match item {
         Ok((k, facts)) => {
-            let en: EntryNumber = std::str::from_utf8(&k).ok()?.parse().ok()?;
+            let en: EntryNumber = k.parse().ok()?;
             facts
                 .iter()
                 .any(|f| matches!(f.kind, crate::domain::FactKind::AceReported { .. }))

@@ -14,3 +14,36 @@ pub fn posting_key(kind: &str, value: &str) -> Vec<u8> {
 pub fn entry_key(entry: &str) -> Vec<u8> {
     format!("e|{entry}").into_bytes()
 }
+
+use super::{Store, StoreError, StoreTx, Table, TxError};
+use crate::links::Link;
+
+/// The entry keys sharing one link (sorted; empty when none).
+pub fn postings(store: &Store, kind: &str, value: &str) -> Result<Vec<String>, StoreError> {
+    Ok(store.get(Table::Links, &posting_key(kind, value))?.unwrap_or_default())
+}
+
+/// [`postings`] inside a transaction.
+pub fn postings_tx(tx: &StoreTx<'_>, kind: &str, value: &str) -> Result<Vec<String>, TxError> {
+    Ok(tx.get(Table::Links, &posting_key(kind, value))?.unwrap_or_default())
+}
+
+/// Write one link's posting list (an empty list removes it).
+pub fn put_postings_tx(tx: &mut StoreTx<'_>, kind: &str, value: &str, list: &[String]) -> Result<(), TxError> {
+    let pk = posting_key(kind, value);
+    if list.is_empty() {
+        tx.remove(Table::Links, &pk)
+    } else {
+        tx.put(Table::Links, &pk, &list)
+    }
+}
+
+/// The links last indexed for an entry (empty when none).
+pub fn entry_links_tx(tx: &StoreTx<'_>, entry: &str) -> Result<Vec<Link>, TxError> {
+    Ok(tx.get(Table::Links, &entry_key(entry))?.unwrap_or_default())
+}
+
+/// Record the links indexed for an entry.
+pub fn put_entry_links_tx(tx: &mut StoreTx<'_>, entry: &str, links: &[Link]) -> Result<(), TxError> {
+    tx.put(Table::Links, &entry_key(entry), &links)
+}

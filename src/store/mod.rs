@@ -4,7 +4,12 @@
 //! Nothing outside this module sees a sled type: another engine could replace it by keeping
 //! [`Store`], [`StoreTx`], [`Table`], [`StoreError`] and [`TxError`].
 
+pub mod acks;
+pub mod entries;
+pub mod files;
 pub mod links;
+pub mod outbox;
+pub mod reminders;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,13 +26,13 @@ pub const SCHEMA_VERSION: u32 = 4;
 /// big-endian integers (see each table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Table {
-    /// entry key (`EEE12345673`) → derived `domain::Entry`.
+    /// entry key (`EEE12345673`) → `domain::EntryRow` ([`entries`]).
     Entries,
-    /// entry key → `Vec<domain::Fact>` (append-only log; state is folded from it).
+    /// entry key → `Vec<domain::Fact>` (append-only log; state is folded from it; [`entries`]).
     Facts,
-    /// SHA-256 hex → `FileRecord`.
+    /// SHA-256 hex → `ingest::FileRecord` ([`files`]).
     Files,
-    /// sequence (u64 big-endian) → SHA-256 hex: processing order.
+    /// sequence (u64 big-endian) → SHA-256 hex: processing order ([`files`]).
     Order,
     /// `importer|broker_ref` → approved pre-entry facts waiting for their filing.
     PendingPreEntries,
@@ -36,11 +41,12 @@ pub enum Table {
     /// `e|<statement>|<entry>` → 1 for each entry on a daily statement; `m|<statement>` → the
     /// monthly statements listing that daily statement.
     Statements,
-    /// Alerts queued for the mailer (written by alert rules inside the same transaction).
+    /// Alerts queued for the mailer (written by alert rules inside the same transaction); key
+    /// formats in [`outbox`].
     Outbox,
-    /// Deadline reminders already sent.
+    /// Deadline reminders already sent ([`reminders`]).
     Reminders,
-    /// X12 acknowledgment control numbers.
+    /// X12 acknowledgments sent and received, and our control numbers (key formats in [`acks`]).
     Acks,
     /// Store metadata: `schema_version`.
     Meta,

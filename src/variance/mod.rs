@@ -2,8 +2,9 @@
 //! filing alone (MPF, HMF, totals, SPI, check digit), and liquidation above what was filed.
 //!
 //! [`evaluate`] is a pure function of the entry's derived state, the `[variance]` config and the
-//! grammars (code lists, MPF table). The pipeline calls it every time an entry is derived (new
-//! filing version, pre-entry arriving late, liquidation) and stores the result on the entry.
+//! grammars (code lists, MPF table). `store::entries::EntryState` calls it every time an entry is
+//! derived (new filing version, pre-entry arriving late, liquidation) and keeps the report
+//! beside the entry (the domain's `Entry` does not hold it).
 //!
 //! Money is exact: cents and whole dollars as integers. The only rounding: a computed fee
 //! (`value × rate`) is rounded half-up to the cent, per line; tolerances from the config are
@@ -14,34 +15,10 @@ pub mod computed;
 
 use crate::config;
 use crate::domain::{Entry, PreEntry};
-use crate::grammar::codes::AlertSeverity;
 use crate::grammar::Grammars;
 use serde::{Deserialize, Serialize};
 
-/// How serious one difference is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Minor,
-    Major,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Minor => "minor",
-            Severity::Major => "major",
-        }
-    }
-
-    /// The alert severity for the alert rules: major → critical, minor → warning.
-    pub fn alert_severity(self) -> AlertSeverity {
-        match self {
-            Severity::Minor => AlertSeverity::Warning,
-            Severity::Major => AlertSeverity::Critical,
-        }
-    }
-}
+pub use crate::config::{Severity, VARIANCE_FIELDS as FIELDS};
 
 /// The entry's variance status (interface.md): the domain's one enum.
 pub use crate::domain::VarianceStatus as Status;
@@ -137,45 +114,12 @@ pub fn resolved_differences<'a>(before: Option<&'a VarianceReport>, after: &Vari
 }
 
 /// What the alert rules turn into an alert (category variance) when an entry changes: the
-/// differences the new state has that the previous one had not, each with both values, its
+/// differences the new report has that the previous one had not, each with both values, its
 /// severity ([`Severity::alert_severity`]) and its sentence. Empty when nothing new.
-pub fn alert_differences(before: Option<&Entry>, after: &Entry) -> Vec<Difference> {
-    let Some(now) = after.variance.as_ref() else { return Vec::new() };
-    new_differences(before.and_then(|b| b.variance.as_ref()), now).into_iter().cloned().collect()
+pub fn alert_differences(before: Option<&VarianceReport>, after: Option<&VarianceReport>) -> Vec<Difference> {
+    let Some(now) = after else { return Vec::new() };
+    new_differences(before, now).into_iter().cloned().collect()
 }
-
-/// Every field a severity can be configured for, with its default.
-pub const FIELDS: [(&str, Severity); 28] = [
-    ("importer", Severity::Major),
-    ("entry_type", Severity::Major),
-    ("port", Severity::Minor),
-    ("mode_of_transport", Severity::Minor),
-    ("payment_type", Severity::Minor),
-    ("reconciliation", Severity::Major),
-    ("country_of_origin", Severity::Major),
-    ("country_of_export", Severity::Minor),
-    ("spi", Severity::Major),
-    ("hts", Severity::Major),
-    ("value", Severity::Major),
-    ("quantity", Severity::Minor),
-    ("uom", Severity::Minor),
-    ("duty", Severity::Major),
-    ("duty_rate", Severity::Major),
-    ("mpf", Severity::Minor),
-    ("hmf", Severity::Minor),
-    ("total_duty", Severity::Major),
-    ("total_fees", Severity::Minor),
-    ("liquidated_duty", Severity::Major),
-    ("liquidated_fees", Severity::Major),
-    ("liquidated_tax", Severity::Major),
-    ("liquidated_adcvd", Severity::Major),
-    ("liquidated_interest", Severity::Major),
-    ("line", Severity::Major),
-    ("entry_number", Severity::Minor),
-    ("fee", Severity::Minor),
-    // Compared in the three-way match only (approved / AE 47 / ES-003 Manufacturer ID).
-    ("manufacturer_id", Severity::Minor),
-];
 
 /// The severity of a field: the config's (`major`, `minor`, or `ignore` to drop the field),
 /// else the default. `None` means ignored.
@@ -186,25 +130,6 @@ pub fn severity_for(cfg: &config::Variance, field: &str) -> Option<Severity> {
         Some(s) if s == "ignore" || s == "none" => None,
         _ => FIELDS.iter().find(|(f, _)| *f == field).map(|(_, s)| *s).or(Some(Severity::Minor)),
     }
-}
-
-/// Problems in the `[variance]` section, in words (empty when valid): unknown field names and
-/// severities. For `check-config`.
-pub fn validate_config(cfg: &config::Variance) -> Vec<String> {
-    let mut p = Vec::new();
-    for (field, sev) in &cfg.severity {
-        if !FIELDS.iter().any(|(f, _)| f == field) {
-            let names: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
-            p.push(format!("variance.severity: unknown field {field:?} (fields: {})", names.join(", ")));
-        }
-        if !matches!(sev.trim().to_ascii_lowercase().as_str(), "major" | "minor" | "ignore" | "none") {
-            p.push(format!("variance.severity.{field} = {sev:?}: use \"major\", \"minor\" or \"ignore\""));
-        }
-    }
-    if !cfg.value_tolerance_pct.is_finite() || !cfg.duty_tolerance_usd.is_finite() {
-        p.push("variance tolerances must be numbers".into());
-    }
-    p
 }
 
 /// Tolerances as integers.
@@ -340,13 +265,6 @@ pub fn evaluate(
         }),
         awaiting_filing: pre_entry.is_some() && filing.is_none(),
     }
-}
-
-/// Evaluate with the entry's own pre-entry and store the result on it.
-pub fn annotate(entry: &mut Entry, cfg: &config::Variance, grammars: &Grammars) {
-    let report = evaluate(entry, entry.pre_entry.as_ref(), cfg, grammars);
-    entry.variance = Some(report);
-    entry.three_way = crate::ace::compare::evaluate(entry, cfg);
 }
 
 // ---- formatting (exact, from integers) ----
@@ -523,8 +441,8 @@ mod tests {
         cfg.severity.insert("port".into(), "ignore".into());
         assert_eq!(severity_for(&cfg, "hts"), Some(Severity::Minor));
         assert_eq!(severity_for(&cfg, "port"), None);
-        assert!(validate_config(&cfg).is_empty());
+        assert!(config::validate_variance(&cfg).is_empty());
         cfg.severity.insert("colour".into(), "loud".into());
-        assert_eq!(validate_config(&cfg).len(), 2);
+        assert_eq!(config::validate_variance(&cfg).len(), 2);
     }
 }

@@ -1,22 +1,23 @@
 //! `StoreModel`: the dashboard's and reports' [`ReadModel`] over the entry store, and
 //! [`serve_store`], the daemon's entry point for the dashboard on the store.
 //!
-//! Each [`EntryView`] is the domain's `entry --json` document (facts folded by
-//! `domain::Entry::derive`) plus the extras the query side reads: broker, inbox, lines with
-//! PO number/line and the approved HTS, filed totals, liquidated amounts and reasons, the
-//! summary history, key timestamps and computed deadlines. Only the store's own interface is
+//! Each [`EntryView`] is the `entry --json` document of the entry as `store::entries::load`
+//! gives it (facts folded, variance evaluated), with the extras the query side reads: broker,
+//! inbox, lines with PO number/line and the approved HTS, filed totals, liquidated amounts and
+//! reasons, the summary history, key timestamps and computed deadlines. Only the store's own interface is
 //! used (never the storage engine). The aggregate queries (open holds, deadlines, message
 //! volume, cycle trend, counts) and filtered lists read the `index` table, which each file's
 //! transaction keeps up to date (src/query/index.rs): no pass over the entries, at start or
 //! later.
 
+use crate::alert::outbox::OutboxState;
 use crate::calendar::Calendar;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::domain::{Entry, EntryRow, Fact};
+use crate::domain::{EntryRow, Fact};
 use crate::entry_number::EntryNumber;
-use crate::ingest::load_entry;
-use crate::store::{Store, Table};
+use crate::store::entries::EntryState;
+use crate::store::Store;
 use crate::view::{DeadlineRow, EntryFilter, EntryView, HoldRow, Metrics, Page, ReadModel, TrendPoint};
 use crate::web::{self, Auth, WebError};
 use chrono::{DateTime, FixedOffset, NaiveDate};
@@ -74,20 +75,24 @@ impl StoreModel {
         &self.store
     }
 
-    /// The view of one entry from its facts.
-    pub fn view_of(&self, en: &EntryNumber, entry: &Entry, facts: &[Fact]) -> Option<EntryView> {
-        crate::query::entry::entry_view(en, entry, facts, self.tz, &self.calendar)
+    /// The view of one entry from its state and facts.
+    pub fn view_of(&self, en: &EntryNumber, state: &EntryState, facts: &[Fact]) -> Option<EntryView> {
+        crate::query::entry::entry_view(en, state, facts, self.tz, &self.calendar)
+    }
+
+    /// An entry's state and facts: evaluated (`store::entries::load`) with the configured
+    /// tolerances and grammars; without evaluations only when the grammars did not load.
+    fn read(&self, en: &EntryNumber) -> Result<Option<(EntryState, Vec<Fact>)>, crate::store::StoreError> {
+        match &self.variance {
+            Some((cfg, grammars)) => crate::store::entries::load(&self.store, en, cfg, grammars),
+            None => Ok(crate::store::entries::derived(&self.store, en)?.map(|(e, f)| (EntryState::unevaluated(e), f))),
+        }
     }
 
     fn load(&self, key: &[u8]) -> Option<EntryView> {
         let en: EntryNumber = std::str::from_utf8(key).ok()?.parse().ok()?;
-        match load_entry(&self.store, &en) {
-            Ok(Some((mut e, facts))) => {
-                if let Some((cfg, grammars)) = &self.variance {
-                    crate::variance::annotate(&mut e, cfg, grammars);
-                }
-                self.view_of(&en, &e, &facts)
-            }
+        match self.read(&en) {
+            Ok(Some((state, facts))) => self.view_of(&en, &state, &facts),
             Ok(None) => None,
             Err(err) => {
                 tracing::warn!(target: "entrywatch", entry = %en, error = %err, "EntryUnreadable");
@@ -167,7 +172,7 @@ impl ReadModel for StoreModel {
                     .filter_map(move |key| self.load(key.as_bytes()).filter(|v| f.matches(v))),
             );
         }
-        Box::new(self.store.scan::<EntryRow>(Table::Entries).filter_map(move |item| {
+        Box::new(crate::store::entries::rows(&self.store, "").filter_map(move |item| {
             let (key, row) = match item {
                 Ok(kv) => kv,
                 Err(err) => {
@@ -175,10 +180,10 @@ impl ReadModel for StoreModel {
                     return None;
                 }
             };
-            if row_rejects(&f, &key, &row) {
+            if row_rejects(&f, key.as_bytes(), &row) {
                 return None;
             }
-            self.load(&key).filter(|v| f.matches(v))
+            self.load(key.as_bytes()).filter(|v| f.matches(v))
         }))
     }
 
@@ -213,7 +218,7 @@ impl ReadModel for StoreModel {
     /// posting can be long, and a list shows none).
     fn entry(&self, key: &str) -> Option<EntryView> {
         let en: EntryNumber = key.trim().parse().ok()?;
-        let (e, facts) = match load_entry(&self.store, &en) {
+        let (e, facts) = match self.read(&en) {
             Ok(Some(x)) => x,
             Ok(None) => return None,
             Err(err) => {
@@ -221,12 +226,8 @@ impl ReadModel for StoreModel {
                 return None;
             }
         };
-        let mut e = e;
-        if let Some((cfg, grammars)) = &self.variance {
-            crate::variance::annotate(&mut e, cfg, grammars);
-        }
         let mut v = self.view_of(&en, &e, &facts)?;
-        if let Err(err) = crate::query::entry::with_related(&mut v, &self.store, &e) {
+        if let Err(err) = crate::query::entry::with_related(&mut v, &self.store, &e.entry) {
             tracing::warn!(target: "entrywatch", entry = %en, error = %err, "LinksUnreadable");
         }
         Some(v)
@@ -236,12 +237,14 @@ impl ReadModel for StoreModel {
         let files_processed = or_empty(crate::query::index::count(&self.store, "n|files"));
         let entries = or_empty(crate::query::index::count(&self.store, "n|entries"));
         let mut m = Metrics { store_bytes: self.store.size_on_disk(), entries, files_processed, ..Metrics::default() };
-        for (_, item) in self.store.scan::<serde_json::Value>(Table::Outbox).flatten() {
-            match item.get("state").and_then(|s| s.as_str()) {
-                Some("queued") => m.alerts_queued += 1,
-                Some("sent") => m.alerts_sent += 1,
-                Some("failed") => m.alerts_failed += 1,
-                _ => {}
+        // Mail items and held alerts (a held alert handed to its digest counts as sent).
+        let items = crate::store::outbox::items(&self.store, crate::store::outbox::MAIL)
+            .chain(crate::store::outbox::items(&self.store, crate::store::outbox::HELD));
+        for (_, item) in items.flatten() {
+            match item.state {
+                OutboxState::Queued => m.alerts_queued += 1,
+                OutboxState::Sent => m.alerts_sent += 1,
+                OutboxState::Failed => m.alerts_failed += 1,
             }
         }
         m.files_quarantined = self.quarantine_dir.as_deref().map_or(0, count_quarantined);
@@ -351,12 +354,10 @@ mod tests {
         store
             .transaction(|t| {
                 let facts = vec![fact.clone()];
-                let e = Entry::derive(&en, &facts);
+                let e = EntryState::unevaluated(crate::domain::Entry::derive(&en, &facts));
                 crate::query::index::entry_tx(t, &ctx, &en, &e, &facts)?;
-                t.put(Table::Facts, key.as_bytes(), &facts)?;
-                t.put(Table::Entries, key.as_bytes(), &e.row())?;
-                t.put(Table::Files, sha.as_bytes(), &rec)?;
-                t.put(Table::Order, &seq.to_be_bytes(), &sha)?;
+                crate::store::entries::put_tx(t, &key, &facts, &e)?;
+                crate::store::files::put_tx(t, &rec)?;
                 crate::query::index::file_tx(t)
             })
             .unwrap();
