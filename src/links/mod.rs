@@ -202,25 +202,12 @@ pub fn index_tx(tx: &mut StoreTx<'_>, key: &str, entry: &Entry) -> Result<(), Tx
     if before == now {
         return Ok(());
     }
+    // Posting lists are sets kept decoded for the whole transaction (written once at its end).
     for l in before.iter().filter(|l| !now.contains(l)) {
-        let pk = posting_key(l.kind.as_str(), &l.value);
-        let mut list: Vec<String> = tx.get(Table::Links, &pk)?.unwrap_or_default();
-        if let Ok(i) = list.binary_search_by(|e| e.as_str().cmp(key)) {
-            list.remove(i);
-        }
-        if list.is_empty() {
-            tx.remove(Table::Links, &pk)?;
-        } else {
-            tx.put(Table::Links, &pk, &list)?;
-        }
+        tx.set_remove(Table::Links, &posting_key(l.kind.as_str(), &l.value), key)?;
     }
     for l in now.iter().filter(|l| !before.contains(l)) {
-        let pk = posting_key(l.kind.as_str(), &l.value);
-        let mut list: Vec<String> = tx.get(Table::Links, &pk)?.unwrap_or_default();
-        if let Err(i) = list.binary_search_by(|e| e.as_str().cmp(key)) {
-            list.insert(i, key.to_string());
-            tx.put(Table::Links, &pk, &list)?;
-        }
+        tx.set_insert(Table::Links, &posting_key(l.kind.as_str(), &l.value), key)?;
     }
     tx.put(Table::Links, &ek, &now)
 }
@@ -252,7 +239,7 @@ fn tx_err(e: TxError) -> StoreError {
 
 impl LinkReader for TxReader<'_, '_> {
     fn postings(&self, kind: LinkKind, value: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.0.get(Table::Links, &posting_key(kind.as_str(), value)).map_err(tx_err)?.unwrap_or_default())
+        self.0.set_get(Table::Links, &posting_key(kind.as_str(), value)).map_err(tx_err)
     }
     fn facts(&self, key: &str) -> Result<Option<Vec<Fact>>, StoreError> {
         self.0.get(Table::Facts, key.as_bytes()).map_err(tx_err)
