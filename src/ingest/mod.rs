@@ -16,7 +16,7 @@ mod journal;
 mod rebuild;
 
 pub use apply::CHUNK_ENTRIES;
-pub use files::{fit_name, move_file, sha256_hex, MAX_STORED_NAME, REPORT_SUFFIX};
+pub use files::{fit_name, move_file, sha256_file, sha256_hex, MAX_STORED_NAME, REPORT_SUFFIX};
 pub use journal::{read_journal, JournalLine};
 pub use rebuild::{load_entry, rebuild, RebuildReport};
 
@@ -428,8 +428,7 @@ impl Pipeline {
     fn finish_claimed_known(&self, inbox: &Inbox, claimed: &Path) -> Result<Outcome, IngestError> {
         self.store_usable()?;
         let name = original_name(claimed);
-        let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
-        let sha = sha256_hex(&bytes);
+        let sha = sha256_file(claimed).map_err(ioe(claimed))?;
         let received = self.clock.now().with_timezone(&self.tz).naive_local();
         match self.store.get::<FileRecord>(Table::Files, sha.as_bytes())? {
             Some(rec) => self.finish_known(inbox, claimed, &name, rec, received),
