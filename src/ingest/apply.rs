@@ -85,7 +85,9 @@ fn chunk_key(sha: &str, size: usize, i: usize) -> String {
     format!("chunk|{sha}|{size}|{i:08}")
 }
 
+/// Entry key → (entry, the file's new facts for it).
 type Work = BTreeMap<String, (EntryNumber, Vec<Fact>)>;
+type WorkItem = (String, (EntryNumber, Vec<Fact>));
 
 /// Apply one file: its entries in chunks of [`CHUNK_ENTRIES`], each chunk ONE transaction; the
 /// last transaction also holds what depends on the rest of the store (pre-entries waiting for
@@ -127,8 +129,8 @@ pub(super) fn apply(
     }
     let size = chunk_entries();
     let sha = rec.sha256.as_str();
-    let all: Vec<(String, (EntryNumber, Vec<Fact>))> = by_entry.into_iter().collect();
-    let mut parts: Vec<&[(String, (EntryNumber, Vec<Fact>))]> = all.chunks(size).collect();
+    let all: Vec<WorkItem> = by_entry.into_iter().collect();
+    let mut parts: Vec<&[WorkItem]> = all.chunks(size).collect();
     let last = parts.pop().unwrap_or(&[]);
     for (i, part) in parts.iter().enumerate() {
         let key = chunk_key(sha, size, i);
