@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// Write a valid ABI file of about `size` bytes: AE batches for consecutive entries.
-fn abi_file(path: &Path, size: u64) -> u64 {
+/// Write a valid ABI file of about `size` bytes: AE batches for consecutive entries. Returns
+/// (bytes, entries).
+fn abi_file(path: &Path, size: u64) -> (u64, u64) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let (mut n, mut tx) = (0u64, 1_000_000u32);
     while n < size {
@@ -30,7 +31,7 @@ fn abi_file(path: &Path, size: u64) -> u64 {
         tx += 1;
     }
     w.flush().expect("flush");
-    n
+    (n, u64::from(tx - 1_000_000))
 }
 
 /// Write an invalid X12 file of about `size` bytes: one 350 whose body is bad `K1` segments.
@@ -96,7 +97,7 @@ fn main() {
         let size = mb * 1_000_000;
         for (kind, name) in [("valid ABI", "big.abi"), ("invalid X12", "bad.x12")] {
             let f = root.join(name);
-            let n = if kind == "valid ABI" { abi_file(&f, size) } else { x12_bad_file(&f, size) };
+            let (n, entries) = if kind == "valid ABI" { abi_file(&f, size) } else { (x12_bad_file(&f, size), 0) };
             let mut runs = vec![("parse", Command::new(exe))];
             runs[0].1.arg("parse").arg(&f);
             if ingest {
@@ -121,8 +122,14 @@ fn main() {
             for (what, mut cmd) in runs {
                 let (kib, secs, code) = peak(&mut cmd);
                 let peak_mb = kib as f64 * 1024.0 / 1e6;
+                // A file of many entries: how fast `ingest` commits them (chunks of 1,000).
+                let rate = if what == "ingest" && entries > 0 {
+                    format!("   {entries} entries, {:.0} entries/s", entries as f64 / secs.max(1e-9))
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{:<28} {:>10.0} {:>12.0} {:>8.2} {:>8.1}   (exit {})",
+                    "{:<28} {:>10.0} {:>12.0} {:>8.2} {:>8.1}   (exit {}){rate}",
                     format!("{kind} / {what}"),
                     n as f64 / 1e6,
                     peak_mb,

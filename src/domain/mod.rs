@@ -505,8 +505,6 @@ pub struct StatementState {
     pub monthly_final: bool,
 }
 
-/// What an ER JC extension/suspension code does to liquidation: from its code list
-/// (extension_suspension.toml `liquidation`), carried on the Liquidation fact.
 /// What an ER JC extension/suspension status code (positions 71-78) does to liquidation
 /// (03-entry-summary-query, pages 32-33), as the `liquidation` field of its code in the
 /// `extension_suspension` list says (`grammar::codes` re-exports this type). The entry state and the deadline rules both read it from
@@ -529,7 +527,6 @@ impl ExtSusp {
         matches!(self, ExtSusp::AdcvdSuspension | ExtSusp::Suspension)
     }
 }
-
 
 /// True when any of the kinds suspends liquidation.
 pub fn suspends(kinds: &[ExtSusp]) -> bool {

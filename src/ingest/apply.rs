@@ -7,7 +7,7 @@ use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{Interpretation, MonthlyLink};
 use crate::store::entries::EntryState;
-use crate::store::{Store, Table};
+use crate::store::{Store, StoreTx, Table, TxError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -66,6 +66,36 @@ fn monthly_fact(link: &MonthlyLink) -> Fact {
     }
 }
 
+/// Entries written per store transaction: a file touching more entries is committed in chunks
+/// of this many (in entry order), so one transaction's writes stay bounded. Set
+/// `ENTRYWATCH_INGEST_CHUNK=N` to change it (tests use small chunks).
+pub const CHUNK_ENTRIES: usize = 1000;
+
+fn chunk_entries() -> usize {
+    std::env::var("ENTRYWATCH_INGEST_CHUNK")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(CHUNK_ENTRIES)
+}
+
+/// The `meta` key that says chunk `i` (of `size` entries) of the file `sha` is committed, with
+/// the entries it changed. Written in the chunk's own transaction; removed by the file's last
+/// one, which writes the file record.
+fn chunk_key(sha: &str, size: usize, i: usize) -> String {
+    format!("chunk|{sha}|{size}|{i:08}")
+}
+
+/// Entry key → (entry, the file's new facts for it).
+type Work = BTreeMap<String, (EntryNumber, Vec<Fact>)>;
+type WorkItem = (String, (EntryNumber, Vec<Fact>));
+
+/// Apply one file: its entries in chunks of [`CHUNK_ENTRIES`], each chunk ONE transaction; the
+/// last transaction also holds what depends on the rest of the store (pre-entries waiting for
+/// a reference, monthly statements) and the file record. A chunk whose marker is there was
+/// committed by an interrupted run: it is skipped, so a retry writes (and alerts) nothing
+/// twice, and the file counts as processed only once its record is written. `after_chunk`
+/// runs after each intermediate commit (a crash point).
 pub(super) fn apply(
     store: &Store,
     hooks: &[Arc<dyn IngestHook>],
@@ -73,29 +103,70 @@ pub(super) fn apply(
     rec: FileRecord,
     variance: (&crate::config::Variance, &Grammars),
     index: &crate::query::IndexCtx,
+    after_chunk: &dyn Fn(),
 ) -> Result<Applied, IngestError> {
-    let mut by_entry: BTreeMap<String, (EntryNumber, Vec<Fact>)> = BTreeMap::new();
+    let mut by_entry: Work = BTreeMap::new();
     for (e, f) in &interp.facts {
         by_entry.entry(e.compact()).or_insert_with(|| (e.clone(), Vec::new())).1.push(f.clone());
     }
     let mut monthly_targets: Vec<(MonthlyLink, Vec<String>)> = Vec::new();
     for link in &interp.monthly {
         let prefix = format!("e|{}|", link.daily_number);
-        let mut entries = Vec::new();
+        let mut entries = std::collections::BTreeSet::new();
         for item in store.scan_prefix::<u8>(Table::Statements, prefix.as_bytes()) {
             let (k, _) = item?;
             if let Some(e) = k.get(prefix.len()..) {
-                entries.push(String::from_utf8_lossy(e).to_string());
+                entries.insert(String::from_utf8_lossy(e).to_string());
             }
         }
-        monthly_targets.push((link.clone(), entries));
+        // The entries this file itself puts on that daily statement (whether or not an
+        // earlier chunk of it is committed yet).
+        for (e, f) in &interp.facts {
+            if matches!(&f.kind, FactKind::Statement { number, .. } if *number == link.daily_number) {
+                entries.insert(e.compact());
+            }
+        }
+        monthly_targets.push((link.clone(), entries.into_iter().collect()));
     }
+    let size = chunk_entries();
+    let sha = rec.sha256.as_str();
+    let all: Vec<WorkItem> = by_entry.into_iter().collect();
+    let mut parts: Vec<&[WorkItem]> = all.chunks(size).collect();
+    let last = parts.pop().unwrap_or(&[]);
+    for (i, part) in parts.iter().enumerate() {
+        let key = chunk_key(sha, size, i);
+        let done = store.transaction(|tx| {
+            if tx.get::<FileRecord>(Table::Files, sha.as_bytes())?.is_some() {
+                return Ok(false);
+            }
+            if tx.get::<Vec<String>>(Table::Meta, key.as_bytes())?.is_some() {
+                return Ok(true);
+            }
+            let work: Work = part.iter().cloned().collect();
+            let touched = apply_entries(tx, work, hooks, variance, index)?;
+            let keys: Vec<String> = touched.iter().map(EntryNumber::compact).collect();
+            tx.put(Table::Meta, key.as_bytes(), &keys)?;
+            Ok(true)
+        })?;
+        if !done {
+            return Ok(Applied::Duplicate);
+        }
+        after_chunk();
+    }
+    let chunks = parts.len();
     let r = store.transaction(|tx| {
         let sha = rec.sha256.as_bytes();
         if tx.get::<FileRecord>(Table::Files, sha)?.is_some() {
             return Ok(Applied::Duplicate);
         }
-        let mut work = by_entry.clone();
+        let mut touched: Vec<EntryNumber> = Vec::new();
+        for i in 0..chunks {
+            let key = chunk_key(&rec.sha256, size, i);
+            let keys: Vec<String> = tx.get(Table::Meta, key.as_bytes())?.unwrap_or_default();
+            touched.extend(keys.iter().filter_map(|k| k.parse::<EntryNumber>().ok()));
+            tx.remove(Table::Meta, key.as_bytes())?;
+        }
+        let mut work: Work = last.iter().cloned().collect();
         // Pre-entries without an entry number: attach through a known reference, else wait.
         for f in &interp.unmatched_pre_entries {
             let FactKind::PreEntryApproved { pre_entry } = &f.kind else { continue };
@@ -134,63 +205,11 @@ pub(super) fn apply(
                 }
             }
         }
-        let mut touched = Vec::new();
-        for (key, (en, new_facts)) in work {
-            let kb = key.as_bytes();
-            let facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
-            let before: Option<EntryState> = if facts.is_empty() || hooks.is_empty() {
-                None
-            } else {
-                Some(EntryState::derive(&en, &facts, variance.0, variance.1))
-            };
-            let mut log = FactLog::new(facts);
-            let mut added = Vec::new();
-            let mut extra = Vec::new();
-            for f in new_facts {
-                match &f.kind {
-                    FactKind::SummaryFiled { summary } => {
-                        if let Some(rk) = ref_key(&summary.importer, &summary.broker_ref) {
-                            tx.put(Table::Refs, rk.as_bytes(), &key)?;
-                            if let Some(p) = tx.get::<Vec<Fact>>(Table::PendingPreEntries, rk.as_bytes())? {
-                                extra.extend(p);
-                                tx.remove(Table::PendingPreEntries, rk.as_bytes())?;
-                            }
-                        }
-                    }
-                    FactKind::Statement { number, .. } => {
-                        let ekey = format!("e|{number}|{key}");
-                        if tx.get::<u8>(Table::Statements, ekey.as_bytes())?.is_none() {
-                            tx.put(Table::Statements, ekey.as_bytes(), &1u8)?;
-                        }
-                        let mkey = format!("m|{number}");
-                        let links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
-                        extra.extend(links.iter().map(monthly_fact));
-                    }
-                    _ => {}
-                }
-                if log.add(f.clone()) {
-                    added.push(f);
-                }
+        let mut seen: std::collections::HashSet<String> = touched.iter().map(EntryNumber::compact).collect();
+        for en in apply_entries(tx, work, hooks, variance, index)? {
+            if seen.insert(en.compact()) {
+                touched.push(en);
             }
-            for f in extra {
-                if log.add(f.clone()) {
-                    added.push(f);
-                }
-            }
-            let facts = log.facts;
-            if added.is_empty() {
-                continue;
-            }
-            let after = EntryState::derive(&en, &facts, variance.0, variance.1);
-            // The affected-entries index joins the file's transaction (and so `rebuild`).
-            crate::links::index_tx(tx, &key, &after.entry)?;
-            // So do the query side's indexes and aggregates (src/query/index.rs).
-            crate::query::index::entry_tx(tx, index, &en, &after, &facts)?;
-            for h in hooks {
-                h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
-            }
-            crate::store::entries::put_tx(tx, &key, &facts, &after)?;
-            touched.push(en);
         }
         let mut r = rec.clone();
         r.seq = tx.generate_id()?;
@@ -201,4 +220,75 @@ pub(super) fn apply(
         Ok(Applied::Done(touched, r))
     })?;
     Ok(r)
+}
+
+/// Add new facts to each entry of `work` inside `tx`: its fact log (deduplicated), derived
+/// entry, indexes and hooks. Returns the entries that changed (an entry whose facts were all
+/// there already is not touched).
+fn apply_entries(
+    tx: &mut StoreTx<'_>,
+    work: Work,
+    hooks: &[Arc<dyn IngestHook>],
+    variance: (&crate::config::Variance, &Grammars),
+    index: &crate::query::IndexCtx,
+) -> Result<Vec<EntryNumber>, TxError> {
+    let mut touched = Vec::new();
+    for (key, (en, new_facts)) in work {
+        let kb = key.as_bytes();
+        let facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+        let before: Option<EntryState> = if facts.is_empty() || hooks.is_empty() {
+            None
+        } else {
+            Some(EntryState::derive(&en, &facts, variance.0, variance.1))
+        };
+        let mut log = FactLog::new(facts);
+        let mut added = Vec::new();
+        let mut extra = Vec::new();
+        for f in new_facts {
+            match &f.kind {
+                FactKind::SummaryFiled { summary } => {
+                    if let Some(rk) = ref_key(&summary.importer, &summary.broker_ref) {
+                        tx.put(Table::Refs, rk.as_bytes(), &key)?;
+                        if let Some(p) = tx.get::<Vec<Fact>>(Table::PendingPreEntries, rk.as_bytes())? {
+                            extra.extend(p);
+                            tx.remove(Table::PendingPreEntries, rk.as_bytes())?;
+                        }
+                    }
+                }
+                FactKind::Statement { number, .. } => {
+                    let ekey = format!("e|{number}|{key}");
+                    if tx.get::<u8>(Table::Statements, ekey.as_bytes())?.is_none() {
+                        tx.put(Table::Statements, ekey.as_bytes(), &1u8)?;
+                    }
+                    let mkey = format!("m|{number}");
+                    let links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+                    extra.extend(links.iter().map(monthly_fact));
+                }
+                _ => {}
+            }
+            if log.add(f.clone()) {
+                added.push(f);
+            }
+        }
+        for f in extra {
+            if log.add(f.clone()) {
+                added.push(f);
+            }
+        }
+        let facts = log.facts;
+        if added.is_empty() {
+            continue;
+        }
+        let after = EntryState::derive(&en, &facts, variance.0, variance.1);
+        // The affected-entries index joins the file's transaction (and so `rebuild`).
+        crate::links::index_tx(tx, &key, &after.entry)?;
+        // So do the query side's indexes and aggregates (src/query/index.rs).
+        crate::query::index::entry_tx(tx, index, &en, &after, &facts)?;
+        for h in hooks {
+            h.on_entry_changed(tx, before.as_ref(), &after, &added)?;
+        }
+        crate::store::entries::put_tx(tx, &key, &facts, &after)?;
+        touched.push(en);
+    }
+    Ok(touched)
 }

@@ -1,10 +1,11 @@
-//! The ingest pipeline: claim → fingerprint → parse/interpret → ONE store transaction → flush →
-//! journal → archive (or quarantine with `<name>.error.txt`). Also recovery of claimed files and
+//! The ingest pipeline: claim → fingerprint → parse/interpret → store transaction(s) (one per
+//! chunk of [`CHUNK_ENTRIES`] entries; one for most files) → flush → journal → archive (or quarantine with `<name>.error.txt`). Also recovery of claimed files and
 //! `rebuild` (replay the archive in original order into a fresh store).
 //!
 //! Crash points for the reliability tests: `ENTRYWATCH_CRASH_AT=<point>` aborts the process at
 //! `after-claim`, `after-commit` (before flush), `after-flush` (before journal and archive),
-//! `after-journal` (before archive move), `after-archive`. Optional `<point>:<n>` aborts at the
+//! `after-journal` (before archive move), `after-archive`, `after-chunk` (after each intermediate
+//! chunk of a file of many entries is committed). Optional `<point>:<n>` aborts at the
 //! n-th time (1-based) the point is reached.
 
 pub mod sample;
@@ -14,7 +15,8 @@ mod files;
 mod journal;
 mod rebuild;
 
-pub use files::{fit_name, move_file, sha256_hex, MAX_STORED_NAME, REPORT_SUFFIX};
+pub use apply::CHUNK_ENTRIES;
+pub use files::{fit_name, move_file, sha256_file, sha256_hex, MAX_STORED_NAME, REPORT_SUFFIX};
 pub use journal::{read_journal, JournalLine};
 pub use rebuild::{load_entry, rebuild, RebuildReport};
 
@@ -427,8 +429,7 @@ impl Pipeline {
     fn finish_claimed_known(&self, inbox: &Inbox, claimed: &Path) -> Result<Outcome, IngestError> {
         self.store_usable()?;
         let name = original_name(claimed);
-        let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
-        let sha = sha256_hex(&bytes);
+        let sha = sha256_file(claimed).map_err(ioe(claimed))?;
         let received = self.clock.now().with_timezone(&self.tz).naive_local();
         match self.store.get::<FileRecord>(Table::Files, sha.as_bytes())? {
             Some(rec) => self.finish_known(inbox, claimed, &name, rec, received),
@@ -494,9 +495,11 @@ impl Pipeline {
         }
     }
 
-    /// Write one file's facts in ONE transaction (not flushed).
+    /// Write one file's facts: one transaction per chunk of entries, the file record in the last (not flushed).
     fn apply(&self, interp: &Interpretation, rec: FileRecord) -> Result<Applied, IngestError> {
-        apply(&self.store, &self.hooks, interp, rec, (&self.variance, &self.grammars), &self.index)
+        apply(&self.store, &self.hooks, interp, rec, (&self.variance, &self.grammars), &self.index, &|| {
+            self.crash_point("after-chunk")
+        })
     }
 }
 

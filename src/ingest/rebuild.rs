@@ -54,7 +54,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
                 entries: Vec::new(),
                 duplicates: Vec::new(),
             };
-            apply(&fresh, &[], &interp, rec, (&config.variance, grammars), &index)?;
+            apply(&fresh, &[], &interp, rec, (&config.variance, grammars), &index, &|| {})?;
             report.files += 1;
         }
         // What is not in the archive is kept from the old store: acknowledgment control numbers

@@ -201,19 +201,12 @@ pub fn index_tx(tx: &mut StoreTx<'_>, key: &str, entry: &Entry) -> Result<(), Tx
     if before == now {
         return Ok(());
     }
+    // Posting lists are sets kept decoded for the whole transaction (written once at its end).
     for l in before.iter().filter(|l| !now.contains(l)) {
-        let mut list = table::postings_tx(tx, l.kind.as_str(), &l.value)?;
-        if let Ok(i) = list.binary_search_by(|e| e.as_str().cmp(key)) {
-            list.remove(i);
-        }
-        table::put_postings_tx(tx, l.kind.as_str(), &l.value, &list)?;
+        table::posting_remove_tx(tx, l.kind.as_str(), &l.value, key)?;
     }
     for l in now.iter().filter(|l| !before.contains(l)) {
-        let mut list = table::postings_tx(tx, l.kind.as_str(), &l.value)?;
-        if let Err(i) = list.binary_search_by(|e| e.as_str().cmp(key)) {
-            list.insert(i, key.to_string());
-            table::put_postings_tx(tx, l.kind.as_str(), &l.value, &list)?;
-        }
+        table::posting_insert_tx(tx, l.kind.as_str(), &l.value, key)?;
     }
     table::put_entry_links_tx(tx, key, &now)
 }

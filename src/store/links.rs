@@ -23,19 +23,21 @@ pub fn postings(store: &Store, kind: &str, value: &str) -> Result<Vec<String>, S
     Ok(store.get(Table::Links, &posting_key(kind, value))?.unwrap_or_default())
 }
 
-/// [`postings`] inside a transaction.
+/// [`postings`] inside a transaction (the set as this transaction has changed it so far).
 pub fn postings_tx(tx: &StoreTx<'_>, kind: &str, value: &str) -> Result<Vec<String>, TxError> {
-    Ok(tx.get(Table::Links, &posting_key(kind, value))?.unwrap_or_default())
+    tx.set_get(Table::Links, &posting_key(kind, value))
 }
 
-/// Write one link's posting list (an empty list removes it).
-pub fn put_postings_tx(tx: &mut StoreTx<'_>, kind: &str, value: &str, list: &[String]) -> Result<(), TxError> {
-    let pk = posting_key(kind, value);
-    if list.is_empty() {
-        tx.remove(Table::Links, &pk)
-    } else {
-        tx.put(Table::Links, &pk, &list)
-    }
+/// Add an entry to one link's posting list inside a transaction. The list is kept decoded for
+/// the whole transaction and written once at its end (`StoreTx::set_insert`), so a file whose
+/// entries share a link costs one write of it, not one per entry.
+pub fn posting_insert_tx(tx: &mut StoreTx<'_>, kind: &str, value: &str, entry: &str) -> Result<(), TxError> {
+    tx.set_insert(Table::Links, &posting_key(kind, value), entry)
+}
+
+/// Take an entry out of one link's posting list inside a transaction (see [`posting_insert_tx`]).
+pub fn posting_remove_tx(tx: &mut StoreTx<'_>, kind: &str, value: &str, entry: &str) -> Result<(), TxError> {
+    tx.set_remove(Table::Links, &posting_key(kind, value), entry)
 }
 
 /// The links last indexed for an entry (empty when none).

@@ -162,6 +162,10 @@ impl std::fmt::Display for TxError {
 /// A view of every table inside one transaction.
 pub struct StoreTx<'a> {
     trees: &'a [sled::transaction::TransactionalTree],
+    /// Sorted string sets (posting lists) changed in this transaction, kept decoded and
+    /// written once when the closure returns: a file adding 10,000 entries to one list costs
+    /// 10,000 set inserts, not 10,000 reads and writes of a growing list.
+    sets: std::collections::HashMap<(usize, Vec<u8>), std::collections::BTreeSet<String>>,
 }
 
 impl StoreTx<'_> {
@@ -188,6 +192,54 @@ impl StoreTx<'_> {
 
     pub fn remove(&mut self, t: Table, key: &[u8]) -> Result<(), TxError> {
         self.tree(t)?.remove(key)?;
+        Ok(())
+    }
+
+    /// A sorted set of strings stored as a JSON list (a posting list), as it stands in this
+    /// transaction.
+    pub fn set_get(&self, t: Table, key: &[u8]) -> Result<Vec<String>, TxError> {
+        match self.sets.get(&(t.index(), key.to_vec())) {
+            Some(s) => Ok(s.iter().cloned().collect()),
+            None => Ok(self.get::<Vec<String>>(t, key)?.unwrap_or_default()),
+        }
+    }
+
+    fn set_mut(&mut self, t: Table, key: &[u8]) -> Result<&mut std::collections::BTreeSet<String>, TxError> {
+        let k = (t.index(), key.to_vec());
+        if !self.sets.contains_key(&k) {
+            let list: Vec<String> = self.get(t, key)?.unwrap_or_default();
+            self.sets.insert(k.clone(), list.into_iter().collect());
+        }
+        self.sets.get_mut(&k).ok_or_else(|| TxError::abort("set vanished"))
+    }
+
+    /// Add a member to a sorted string set (written when the transaction's closure returns).
+    pub fn set_insert(&mut self, t: Table, key: &[u8], member: &str) -> Result<(), TxError> {
+        let s = self.set_mut(t, key)?;
+        if !s.contains(member) {
+            s.insert(member.to_string());
+        }
+        Ok(())
+    }
+
+    /// Take a member out of a sorted string set; an empty set is removed.
+    pub fn set_remove(&mut self, t: Table, key: &[u8], member: &str) -> Result<(), TxError> {
+        self.set_mut(t, key)?.remove(member);
+        Ok(())
+    }
+
+    /// Write the changed sets (sorted lists; an empty set removes its key).
+    fn write_sets(&mut self) -> Result<(), TxError> {
+        for ((t, key), set) in std::mem::take(&mut self.sets) {
+            let tree = self.trees.get(t).ok_or_else(|| TxError::abort("table missing"))?;
+            if set.is_empty() {
+                tree.remove(key)?;
+            } else {
+                let list: Vec<&String> = set.iter().collect();
+                let bytes = serde_json::to_vec(&list).map_err(|e| TxError::abort(e.to_string()))?;
+                tree.insert(key, bytes)?;
+            }
+        }
         Ok(())
     }
 
@@ -287,8 +339,8 @@ impl Store {
         use sled::transaction::{ConflictableTransactionError as C, TransactionError};
         use sled::Transactional;
         let r = self.trees.as_slice().transaction(|trees| {
-            let mut tx = StoreTx { trees: trees.as_slice() };
-            f(&mut tx).map_err(|e| match e.0 {
+            let mut tx = StoreTx { trees: trees.as_slice(), sets: std::collections::HashMap::new() };
+            f(&mut tx).and_then(|v| tx.write_sets().map(|_| v)).map_err(|e| match e.0 {
                 TxErrorInner::Engine(sled::transaction::UnabortableTransactionError::Conflict) => C::Conflict,
                 TxErrorInner::Engine(sled::transaction::UnabortableTransactionError::Storage(s)) => C::Storage(s),
                 TxErrorInner::Abort(s) => C::Abort(s),
