@@ -781,7 +781,8 @@ impl<'g> StructureValidator<'g> {
                     out.push(self.seg_error(seg, 4));
                 }
                 let base = self.counts.len();
-                self.counts.resize(base + children.len(), 0);
+                // (`extend` of a counted run inlines to a fill; `resize` is an out-of-line call.)
+                self.counts.extend(std::iter::repeat_n(0, children.len()));
                 if let Some(c0) = self.counts.get_mut(base) {
                     *c0 = 1;
                 }
