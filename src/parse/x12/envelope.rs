@@ -194,7 +194,8 @@ impl<'g> Reader<'g, '_> {
         // are keyed by the grammars, which do not change during a read; `reset` at each ST
         // starts the set's own state afresh.
         let g = self.g;
-        let mut validator = StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
+        let mut validator =
+            StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
         let mut at = 0usize;
         let mut line = 1usize;
         let mut first = true;

@@ -880,7 +880,13 @@ mod tests {
                     let mut fast = FastCheck::new(d);
                     let mut out = Vec::new();
                     fast.check(&seg, ext, &def, def.required, &mut out);
-                    assert_eq!(out, general, "{:?} + {:?}", String::from_utf8_lossy(raw), String::from_utf8_lossy(trailer));
+                    assert_eq!(
+                        out,
+                        general,
+                        "{:?} + {:?}",
+                        String::from_utf8_lossy(raw),
+                        String::from_utf8_lossy(trailer)
+                    );
                 }
             }
         }
