@@ -489,9 +489,9 @@ pub struct StructureValidator<'g> {
     def_cache: [(SegId, u32, Option<&'g SegmentDef>); DEF_SLOTS],
     /// Remembered placements (see [`Step`]).
     steps: Vec<Step<'g>>,
-    /// The contexts seen (set, dictionary and envelope addresses): a context's tag is its index
-    /// + 1. Cached definitions and placements carry the tag of the context they were found in,
-    /// so a read that alternates sets or versions keeps them all.
+    /// The contexts seen (set, dictionary and envelope addresses); a context's tag is one more
+    /// than its index. Cached definitions and placements carry the tag of the context they were
+    /// found in, so a read that alternates sets or versions keeps them all.
     contexts: Vec<(usize, usize, usize)>,
     /// The current context's tag.
     tag: u32,
