@@ -190,6 +190,12 @@ impl<'g> Reader<'g, '_> {
     }
 
     fn file(&mut self, input: &[u8]) {
+        // One validator for the whole read: its caches (placements, definitions, code values)
+        // are keyed by the grammars, which do not change during a read; `reset` at each ST
+        // starts the set's own state afresh.
+        let g = self.g;
+        let mut validator =
+            StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
         let mut at = 0usize;
         let mut line = 1usize;
         let mut first = true;
@@ -210,7 +216,7 @@ impl<'g> Reader<'g, '_> {
             match read_isa(input, at) {
                 Ok(isa) => {
                     first = false;
-                    let (next, next_line) = self.interchange(input, at, line, isa);
+                    let (next, next_line) = self.interchange(input, at, line, isa, &mut validator);
                     at = next;
                     line = next_line;
                 }
@@ -268,7 +274,14 @@ impl<'g> Reader<'g, '_> {
     }
 
     /// Read one interchange starting with its ISA; returns where to continue.
-    fn interchange(&mut self, input: &[u8], start: usize, line: usize, isa: IsaRead) -> (usize, usize) {
+    fn interchange(
+        &mut self,
+        input: &[u8],
+        start: usize,
+        line: usize,
+        isa: IsaRead,
+        validator: &mut StructureValidator<'g>,
+    ) -> (usize, usize) {
         let g = self.g;
         let f = |i: usize| isa.fields.get(i).cloned().unwrap_or_default();
         let header = InterchangeHeader {
@@ -336,8 +349,6 @@ impl<'g> Reader<'g, '_> {
         let mut group: Option<GroupState> = None;
         let mut txn: Option<TxnState> = None;
         let mut segs: Vec<Segment<'_>> = Vec::new();
-        let mut validator =
-            StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
         let mut groups = 0usize;
         let mut gs_numbers: HashSet<String> = HashSet::new();
         let mut skipping = false;
@@ -351,7 +362,9 @@ impl<'g> Reader<'g, '_> {
                     self.out.segments += 1;
                     if self.opts.validate {
                         if let Some(seg) = segs.last() {
-                            validator.segment(seg, &mut t.errors);
+                            // The input from the segment on: the element check reads whole
+                            // words past the segment's end (and ignores those bytes).
+                            validator.segment_in(seg, input.get(seg.byte..).unwrap_or(&[]), &mut t.errors);
                             cap_segment_errors(t);
                         }
                     }
@@ -382,7 +395,7 @@ impl<'g> Reader<'g, '_> {
                     break;
                 }
                 b"IEA" => {
-                    self.close_txn(&mut txn, &mut segs, &mut validator, group.as_mut(), seg.byte, seg.line);
+                    self.close_txn(&mut txn, &mut segs, validator, group.as_mut(), seg.byte, seg.line);
                     if let Some(gs) = group.take() {
                         self.missing_ge(gs, &seg);
                         groups += 1;
@@ -415,7 +428,7 @@ impl<'g> Reader<'g, '_> {
                 }
                 b"GS" => {
                     skipping = false;
-                    self.close_txn(&mut txn, &mut segs, &mut validator, group.as_mut(), seg.byte, seg.line);
+                    self.close_txn(&mut txn, &mut segs, validator, group.as_mut(), seg.byte, seg.line);
                     if let Some(gs) = group.take() {
                         self.missing_ge(gs, &seg);
                         groups += 1;
@@ -455,7 +468,7 @@ impl<'g> Reader<'g, '_> {
                 }
                 b"GE" => {
                     skipping = false;
-                    self.close_txn(&mut txn, &mut segs, &mut validator, group.as_mut(), seg.byte, seg.line);
+                    self.close_txn(&mut txn, &mut segs, validator, group.as_mut(), seg.byte, seg.line);
                     self.check_envelope_segment(&seg, &mut codes);
                     match group.take() {
                         None => self.err(
@@ -493,7 +506,7 @@ impl<'g> Reader<'g, '_> {
                 }
                 b"ST" => {
                     skipping = false;
-                    self.close_txn(&mut txn, &mut segs, &mut validator, group.as_mut(), seg.byte, seg.line);
+                    self.close_txn(&mut txn, &mut segs, validator, group.as_mut(), seg.byte, seg.line);
                     let Some(gs) = group.as_mut() else {
                         self.err(
                             "X12E045",
@@ -633,7 +646,7 @@ impl<'g> Reader<'g, '_> {
                     }
                     let (b, l) = (seg.byte, seg.line);
                     segs.push(seg);
-                    self.finish_txn(&mut txn, &mut segs, &mut validator, group.as_mut(), true, b, l);
+                    self.finish_txn(&mut txn, &mut segs, validator, group.as_mut(), true, b, l);
                 }
                 _ => {
                     if let Some(t) = txn.as_mut() {
@@ -661,7 +674,7 @@ impl<'g> Reader<'g, '_> {
         }
         if !ended {
             let (b, l) = if resume.0 < input.len() { resume } else { (tok.pos, tok.line) };
-            self.close_txn(&mut txn, &mut segs, &mut validator, group.as_mut(), b, l);
+            self.close_txn(&mut txn, &mut segs, validator, group.as_mut(), b, l);
             if let Some(gs) = group.take() {
                 let p = pos(l, b, None);
                 self.err("X12E032", "functional group has no GE trailer", p, Some("AK905:3".into()));

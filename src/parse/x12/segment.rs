@@ -143,6 +143,13 @@ fn find_byte(t: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(t, hay.get(at..)?).map(|k| at + k)
 }
 
+/// The ids the envelope reader handles itself inside an interchange (every other id inside a
+/// set is a body segment).
+#[inline]
+pub(super) fn is_envelope_id(id: &[u8]) -> bool {
+    matches!(id, b"ISA" | b"IEA" | b"GS" | b"GE" | b"ST" | b"SE")
+}
+
 #[inline]
 fn is_noise(b: u8) -> bool {
     matches!(b, b'\r' | b'\n' | b' ' | b'\t')
@@ -290,8 +297,9 @@ impl<'a> Tokenizer<'a> {
     }
 
     /// When the next segment is an ordinary body segment (one-byte terminator found, no hard
-    /// wrapping, not BIN, id not starting with I, G, S or T), push it onto `into` with `index` =
-    /// its new length and return true; else leave the tokenizer as it was and return false.
+    /// wrapping, not BIN, id not one of the envelope ids ISA, IEA, GS, GE, ST, SE), push it onto
+    /// `into` with `index` = its new length and return true; else leave the tokenizer as it was
+    /// and return false.
     ///
     /// The segment is built in place in the vector: building it on the stack and moving it in
     /// stalls on store forwarding.
@@ -316,7 +324,7 @@ impl<'a> Tokenizer<'a> {
             start += 1;
         }
         let Some(rest) = input.get(start..) else { return false };
-        if matches!(rest.first(), None | Some(b'I' | b'G' | b'S' | b'T')) || rest.starts_with(b"BIN") {
+        if rest.is_empty() || rest.starts_with(b"BIN") {
             return false;
         }
         let Some(k) = find_byte(t, rest) else { return false };
@@ -327,6 +335,9 @@ impl<'a> Tokenizer<'a> {
             .take(4)
             .position(|&b| b == e)
             .unwrap_or_else(|| raw.get(4..).and_then(|r| memchr::memchr(e, r)).map(|k| k + 4).unwrap_or(raw.len()));
+        if matches!(raw.first(), Some(b'I' | b'G' | b'S')) && is_envelope_id(raw.get(..id_len).unwrap_or(&[])) {
+            return false;
+        }
         self.pos = start + k + 1;
         self.line = line + (t == b'\n') as usize;
         self.unterminated = false;
@@ -429,8 +440,9 @@ mod tests {
 
     #[test]
     fn push_body_matches_next_segment() {
-        let cases: [(&[u8], &[u8]); 6] = [
+        let cases: [(&[u8], &[u8]); 7] = [
             (b"ST*850*1~\r\nBEG*00~ \tPO1*1**DZ~~BIN*3*a~b~REF*IA~\nSE*5*1", b"~"),
+            (b"ST*1~SAC*A~TD5*B~SN1**2~ISB*1~GSX*2~IE~S~T~G~SE*9*1~GE*1~IEA*1*1~ISA~", b"~"),
             (b"ST*1\nN1*x\n\nDTM*2\nSE*3", b"\n"),
             (b"ISA~GS*1~ST*1~PID*F~GE*1~IEA*1~*X~ABCDE*1~", b"~"),
             ("ST*1\u{2026}N1*2\u{2026}".as_bytes(), "\u{2026}".as_bytes()),

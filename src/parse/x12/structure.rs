@@ -161,7 +161,7 @@ fn check_one(e: &ElementDef, v: &[u8], n: usize, rep: Option<usize>, comp: u8, e
 /// Check a segment's elements against its definition, appending element errors.
 pub fn check_elements(seg: &Segment<'_>, def: &SegmentDef, out: &mut Vec<ElementError>) {
     let mut fast = FastCheck::new(seg.delimiters);
-    fast.check(seg, def, def.required, out);
+    fast.check(seg, seg.raw(), def, def.required, out);
 }
 
 /// Byte classes of the fast element check.
@@ -315,63 +315,73 @@ impl FastCheck {
 
     /// Check a segment's elements (see [`check_elements`]).
     ///
-    /// Fast path: one pass over the segment (a byte-class table) finds the elements; when the
+    /// Fast path: one pass over the segment, eight bytes at a time, finds the elements; when the
     /// segment holds no component or repetition separator, control character or non-ASCII byte,
     /// values are checked without re-scanning their characters. Anything else takes the general path.
+    /// `ext`: the segment's bytes and, when it is borrowed from the input, the input after it
+    /// (same start), so that the last partial word is read whole and the bytes past the segment
+    /// masked off; otherwise the segment's own bytes (a short last word goes byte by byte).
     /// `required`: the number of elements up to the definition's last mandatory one.
-    fn check(&mut self, seg: &Segment<'_>, def: &SegmentDef, required: usize, out: &mut Vec<ElementError>) {
+    fn check(&mut self, seg: &Segment<'_>, ext: &[u8], def: &SegmentDef, required: usize, out: &mut Vec<ElementError>) {
         let d = seg.delimiters;
         if d != self.delimiters {
             self.set_delimiters(d);
         }
         let raw = seg.raw();
         let id = seg.id();
-        let body = raw.get(id.len()..).unwrap_or(&[]);
         if id.len() == 3 && id.first() == Some(&b'B') && id.get(1..) == Some(&b"IN"[..]) {
             return check_elements_general(seg, def, out);
         }
+        let ext = if ext.as_ptr() == raw.as_ptr() && ext.len() >= raw.len() { ext } else { raw };
+        let end = raw.len();
         let mut n = 0usize;
-        if let Some(rest) = body.get(1..) {
-            let mut start = 0usize;
-            // Eight bytes at a time: a mask of the bytes that are not plain (see `unusual`).
-            let words = rest.chunks_exact(8);
-            let tail_at = rest.len() - words.remainder().len();
+        // The body (after the id's element separator), when there is one.
+        let mut p = id.len() + 1;
+        if p <= end {
+            let mut start = p;
             let (e, c, r) =
                 (d.element as u64 * LO, d.component as u64 * LO, d.repetition.unwrap_or(d.component) as u64 * LO);
-            for (w, chunk) in words.enumerate() {
+            while p < end {
+                let Some(chunk) = ext.get(p..p + 8) else { break };
                 let mut word = [0u8; 8];
                 word.copy_from_slice(chunk);
                 let v = u64::from_le_bytes(word);
-                let mut mask = unusual(v, e, c, r);
+                let live = end - p;
+                let valid = if live >= 8 { u64::MAX } else { (1u64 << (8 * live)) - 1 };
+                // Element separators, and any other byte that is not plain (see `unusual`).
+                let elements = zero_bytes(v ^ e) & valid;
+                if unusual(v, e, c, r) & valid & !elements != 0 {
+                    return check_elements_general(seg, def, out);
+                }
+                let mut mask = elements;
                 while mask != 0 {
-                    let i = (mask.trailing_zeros() / 8) as usize;
+                    let k = p + (mask.trailing_zeros() / 8) as usize;
                     mask &= mask - 1;
-                    let k = w * 8 + i;
-                    if chunk.get(i) != Some(&d.element) {
-                        return check_elements_general(seg, def, out);
-                    }
                     n += 1;
-                    if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                    if !self.ok_value(def, n, raw.get(start..k).unwrap_or(&[])) {
                         return check_elements_general(seg, def, out);
                     }
                     start = k + 1;
                 }
+                p += 8;
             }
-            for (k, &b) in rest.iter().enumerate().skip(tail_at) {
+            // Fewer than eight bytes left in `ext`: byte by byte.
+            while let Some(&b) = raw.get(p) {
                 match self.class[b as usize] {
                     PLAIN => {}
                     ELEMENT => {
                         n += 1;
-                        if !self.ok_value(def, n, rest.get(start..k).unwrap_or(&[])) {
+                        if !self.ok_value(def, n, raw.get(start..p).unwrap_or(&[])) {
                             return check_elements_general(seg, def, out);
                         }
-                        start = k + 1;
+                        start = p + 1;
                     }
                     _ => return check_elements_general(seg, def, out),
                 }
+                p += 1;
             }
             n += 1;
-            if !self.ok_value(def, n, rest.get(start..).unwrap_or(&[])) {
+            if !self.ok_value(def, n, raw.get(start..).unwrap_or(&[])) {
                 return check_elements_general(seg, def, out);
             }
         }
@@ -475,11 +485,20 @@ pub struct StructureValidator<'g> {
     fast: FastCheck,
     /// Remembered structure searches (see [`search`]), kept across sets.
     search_cache: Vec<(usize, usize, SegId, usize)>,
-    /// Direct-mapped cache of segment definitions for the current set's context.
-    def_cache: [(SegId, Option<&'g SegmentDef>); DEF_SLOTS],
-    /// Remembered placements (see [`Step`]) for the current set's context.
+    /// Direct-mapped cache of segment definitions: (id, context tag, definition).
+    def_cache: [(SegId, u32, Option<&'g SegmentDef>); DEF_SLOTS],
+    /// Remembered placements (see [`Step`]).
     steps: Vec<Step<'g>>,
+    /// The contexts seen (set, dictionary and envelope addresses); a context's tag is one more
+    /// than its index. Cached definitions and placements carry the tag of the context they were
+    /// found in, so a read that alternates sets or versions keeps them all.
+    contexts: Vec<(usize, usize, usize)>,
+    /// The current context's tag.
+    tag: u32,
 }
+
+/// Contexts remembered before the caches are cleared and tagging starts over.
+const MAX_CONTEXTS: usize = 64;
 
 /// Slots of the placement memo (a power of two).
 const STEP_SLOTS: usize = 512;
@@ -495,17 +514,20 @@ struct Step<'g> {
     nodes: usize,
     pos: u32,
     id: SegId,
-    pops: u32,
-    j: u32,
+    pops: u16,
+    j: u16,
+    /// The context tag (see [`StructureValidator::contexts`]).
+    tag: u32,
     def: Option<&'g SegmentDef>,
 }
 
-const NO_STEP: Step<'static> = Step { nodes: 0, pos: 0, id: 0, pops: 0, j: 0, def: None };
+const NO_STEP: Step<'static> = Step { nodes: 0, pos: 0, id: 0, pops: 0, j: 0, tag: 0, def: None };
 
+/// The placement memo slot of (node slice address, position, segment id): one multiply.
 #[inline]
 fn step_slot(nodes: usize, pos: usize, id: SegId) -> usize {
-    let key = (nodes as u64).rotate_left(23) ^ (pos as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ id as u64;
-    (key.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) >> 41) as usize & (STEP_SLOTS - 1)
+    let key = (nodes as u64).wrapping_add((pos as u64) << 5) ^ ((id as u64) << 35);
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize & (STEP_SLOTS - 1)
 }
 
 impl<'g> StructureValidator<'g> {
@@ -522,8 +544,10 @@ impl<'g> StructureValidator<'g> {
                 repetition: None,
                 terminator: super::delimiters::Terminator::new(b"~"),
             }),
-            def_cache: [(0, None); DEF_SLOTS],
+            def_cache: [(0, 0, None); DEF_SLOTS],
             steps: vec![NO_STEP; STEP_SLOTS],
+            contexts: Vec::new(),
+            tag: 0,
         };
         v.reset(ctx);
         v
@@ -531,16 +555,25 @@ impl<'g> StructureValidator<'g> {
 
     /// Start a new transaction set.
     pub fn reset(&mut self, ctx: SetContext<'g>) {
-        let same = std::ptr::eq(self.ctx.dict, ctx.dict)
-            && match (self.ctx.set, ctx.set) {
-                (Some(a), Some(b)) => std::ptr::eq(a, b),
-                (None, None) => true,
-                _ => false,
-            };
-        if !same {
-            self.def_cache = [(0, None); DEF_SLOTS];
-            self.steps.fill(NO_STEP);
-        }
+        let key = (
+            ctx.set.map(|s| s as *const SetGrammar as usize).unwrap_or(0),
+            ctx.dict as *const SegmentDict as usize,
+            ctx.envelope as *const SegmentDict as usize,
+        );
+        let known = self.contexts.iter().position(|&c| c == key);
+        let index = match known {
+            Some(i) => i,
+            None => {
+                if self.contexts.len() >= MAX_CONTEXTS {
+                    self.contexts.clear();
+                    self.def_cache = [(0, 0, None); DEF_SLOTS];
+                    self.steps.fill(NO_STEP);
+                }
+                self.contexts.push(key);
+                self.contexts.len() - 1
+            }
+        };
+        self.tag = index as u32 + 1;
         self.ctx = ctx;
         self.stack.clear();
         self.counts.clear();
@@ -591,6 +624,14 @@ impl<'g> StructureValidator<'g> {
 
     /// Feed one segment (ST first, SE last); appends its errors to `out`.
     pub fn segment(&mut self, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+        self.segment_in(seg, seg.raw(), out)
+    }
+
+    /// [`StructureValidator::segment`] for a segment borrowed from `ext`: `ext` starts with the
+    /// segment's bytes and goes on with the input after it (read whole words, never used as
+    /// data). Anything else in `ext` is ignored and the segment's own bytes are read.
+    #[inline]
+    pub fn segment_in(&mut self, seg: &Segment<'_>, ext: &[u8], out: &mut Vec<SegmentError>) {
         let raw_id = seg.id();
         let Some(id) = seg_id(raw_id) else {
             out.push(self.seg_error(seg, 1));
@@ -606,25 +647,25 @@ impl<'g> StructureValidator<'g> {
         if let Some((nodes, pos)) = key {
             let h = step_slot(nodes, pos, id);
             if let Some(&st) = self.steps.get(h) {
-                if st.nodes == nodes && st.pos as usize == pos && st.id == id {
+                if st.nodes == nodes && st.pos as usize == pos && st.id == id && st.tag == self.tag {
                     for _ in 0..st.pops {
                         if let Some(f) = self.stack.pop() {
                             self.counts.truncate(f.base);
                         }
                     }
                     self.take(st.j as usize, seg, out);
-                    self.check_elements_of(st.def, seg, out);
+                    self.check_elements_of(st.def, seg, ext, out);
                     return;
                 }
             }
         }
         let h = (id.wrapping_mul(0x9E37_79B1) >> 24) as usize & (DEF_SLOTS - 1);
         let def = match self.def_cache.get(h) {
-            Some(&(k, d)) if k == id => d,
+            Some(&(k, t, d)) if k == id && t == self.tag => d,
             _ => {
                 let d = self.ctx.def(id);
                 if let Some(slot) = self.def_cache.get_mut(h) {
-                    *slot = (id, d);
+                    *slot = (id, self.tag, d);
                 }
                 d
             }
@@ -632,22 +673,29 @@ impl<'g> StructureValidator<'g> {
         if self.ctx.set.is_some() {
             let placed = self.place(id, seg, def.is_some(), out);
             if let (Some((nodes, pos)), Some((pops, j))) = (key, placed) {
-                let fits = |n: usize| u32::try_from(n).ok();
-                if let (Some(pos32), Some(pops), Some(j), Some(slot)) =
-                    (fits(pos), fits(pops), fits(j), self.steps.get_mut(step_slot(nodes, pos, id)))
+                let fits = |n: usize| u16::try_from(n).ok();
+                let tag = self.tag;
+                if let (Ok(pos32), Some(pops), Some(j), Some(slot)) =
+                    (u32::try_from(pos), fits(pops), fits(j), self.steps.get_mut(step_slot(nodes, pos, id)))
                 {
-                    *slot = Step { nodes, pos: pos32, id, pops, j, def };
+                    *slot = Step { nodes, pos: pos32, id, pops, j, tag, def };
                 }
             }
         }
-        self.check_elements_of(def, seg, out);
+        self.check_elements_of(def, seg, ext, out);
     }
 
     #[inline]
-    fn check_elements_of(&mut self, def: Option<&SegmentDef>, seg: &Segment<'_>, out: &mut Vec<SegmentError>) {
+    fn check_elements_of(
+        &mut self,
+        def: Option<&SegmentDef>,
+        seg: &Segment<'_>,
+        ext: &[u8],
+        out: &mut Vec<SegmentError>,
+    ) {
         if let Some(def) = def.filter(|d| !d.open) {
             self.scratch.clear();
-            self.fast.check(seg, def, def.required, &mut self.scratch);
+            self.fast.check(seg, ext, def, def.required, &mut self.scratch);
             if !self.scratch.is_empty() {
                 let mut e = self.seg_error(seg, 8);
                 e.elements = std::mem::take(&mut self.scratch);
@@ -733,7 +781,8 @@ impl<'g> StructureValidator<'g> {
                     out.push(self.seg_error(seg, 4));
                 }
                 let base = self.counts.len();
-                self.counts.resize(base + children.len(), 0);
+                // (`extend` of a counted run inlines to a fill; `resize` is an out-of-line call.)
+                self.counts.extend(std::iter::repeat_n(0, children.len()));
                 if let Some(c0) = self.counts.get_mut(base) {
                     *c0 = 1;
                 }
@@ -777,6 +826,71 @@ mod tests {
             let expect = if want { 0x80u64 << 8 | 0x80u64 << 48 } else { 0 };
             assert_eq!(unusual(v, e, c, r), expect, "byte {b:#04x}");
         }
+    }
+
+    /// Reading whole words past a segment's end (the input after it) finds exactly the element
+    /// errors the general check finds, whatever follows the segment.
+    #[test]
+    fn element_check_past_the_segment_matches_general() {
+        let elements: Vec<ElementDef> =
+            ["M AN 1 5 1", "O ID 2 2 35 =AA|BB", "O N0 1 4 1", "O R 1 6 1", "O DT 8 8 373", "O AN 1 20 2"]
+                .iter()
+                .map(|spec| el(spec))
+                .collect();
+        let def = SegmentDef {
+            id: "XYZ".into(),
+            rules: elements.iter().map(Rule::of).collect(),
+            elements,
+            open: false,
+            required: 1,
+        };
+        let d = crate::parse::x12::delimiters::Delimiters::default();
+        let segments: [&[u8]; 12] = [
+            b"XYZ*ab*AA*12*1.5*20260101",
+            b"XYZ*ab*AA*12*1.5*20260101*ABCDEFGHIJKLMNOP",
+            b"XYZ*abcdef*CC",
+            b"XYZ*a:b",
+            b"XYZ*a^b*AA",
+            b"XYZ",
+            b"XYZ*",
+            b"XYZ*abcde*BB*1234*12.345*20260230",
+            b"XYZ*a\x01",
+            b"XYZ*ab*AA*12*1.5*20260101*x*y",
+            b"XYZ**AA",
+            b"XYZ*abc*AA*12345678*1.5",
+        ];
+        let trailers: [&[u8]; 4] = [b"", b"~", b"~\nSEG*:^\x01*~", b"~\xff\xfe:::::::::^^^^^^^^********"];
+        let (mut clean, mut faulty) = (0, 0);
+        for raw in segments {
+            let general = {
+                let seg = Segment::new(std::borrow::Cow::Borrowed(raw), d, 1, 0);
+                let mut out = Vec::new();
+                check_elements_general(&seg, &def, &mut out);
+                out
+            };
+            if general.is_empty() {
+                clean += 1;
+            } else {
+                faulty += 1;
+            }
+            for trailer in trailers {
+                let input = [raw, trailer].concat();
+                let seg = Segment::new(std::borrow::Cow::Borrowed(&input[..raw.len()]), d, 1, 0);
+                for ext in [seg.raw(), &input[..]] {
+                    let mut fast = FastCheck::new(d);
+                    let mut out = Vec::new();
+                    fast.check(&seg, ext, &def, def.required, &mut out);
+                    assert_eq!(
+                        out,
+                        general,
+                        "{:?} + {:?}",
+                        String::from_utf8_lossy(raw),
+                        String::from_utf8_lossy(trailer)
+                    );
+                }
+            }
+        }
+        assert!(clean >= 2 && faulty >= 6, "{clean} clean, {faulty} with errors");
     }
 
     /// The fast rules for N, R, DT and TM accept exactly what `check_value` accepts.
