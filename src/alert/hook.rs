@@ -266,17 +266,14 @@ impl AlertHook {
                 a.narrative = Some(format!("Entry summary deleted (version {version})."));
                 out.push(a);
             }
-            FactKind::Notice { disposition, reason, remarks, .. } => {
+            FactKind::Notice { disposition, reason, remarks, effect, .. } => {
                 let mut text = Vec::new();
                 if !reason.trim().is_empty() {
                     text.push(format!("Reason {}", reason.trim()));
                 }
                 text.extend(remarks.iter().cloned());
-                let cat = self
-                    .codes
-                    .get("uc_dispositions", disposition.trim())
-                    .filter(|c| c.effect == Effect::Rejected)
-                    .map(|_| Category::Rejection);
+                // The disposition's effect in uc_dispositions, as the interpreter recorded it.
+                let cat = (*effect == Effect::Rejected).then_some(Category::Rejection);
                 out.extend(self.coded(&cx, "uc", disposition, Some(text.join("\n")), cat));
             }
             FactKind::Statement { final_statement, .. } => {

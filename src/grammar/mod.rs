@@ -2,7 +2,7 @@
 //!
 //! Files come from a directory (`grammar-dir` in the config, or `grammars check DIR`) or from
 //! the copy embedded in the binary at build time. Every problem is a [`GrammarError`] with a
-//! stable code: `G0xx` common, `G1xx` X12, `G2xx` ABI, `G3xx` code lists,
+//! stable code (docs/codes.md) and its file and line: `G0xx` common, `G1xx` X12, `G2xx` ABI, `G3xx` code lists,
 //! `G4xx` remedies (crate::recovery).
 
 pub mod abi;

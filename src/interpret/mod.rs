@@ -1,7 +1,7 @@
 //! Interpretation: parsed messages → domain facts. Knows the meaning of records, never bytes-on-disk or the store.
 //!
-//! Diagnostic codes: `I2xx` ABI interpretation (see docs/ingest.md), `CSVnnn` from the CSV reader,
-//! `I101` X12 X4 without an entry number.
+//! Diagnostic codes: `I2xx` ABI interpretation, `CSVnnn` from the CSV reader,
+//! `I1xx` X12 (every code is in [`crate::diag`] and docs/codes.md).
 
 // Untrusted input never panics: index with get(), not [] (exceptions are allowed in place,
 // each with its reason).

@@ -33,7 +33,7 @@ impl Position {
     }
 }
 
-/// One problem in a file: a stable code (documented in the README), a severity,
+/// One problem in a file: a stable code (registered in [`crate::diag`], listed in docs/codes.md), a severity,
 /// a readable message and a place. X12 envelope and structure errors also carry the
 /// acknowledgment code they map to (e.g. `TA105:021`, `AK905:5`, `AK502:4`, `AK304:2`, `AK403:1`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
