@@ -7,7 +7,7 @@ use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{Interpretation, MonthlyLink};
 use crate::store::entries::EntryState;
-use crate::store::{Store, StoreTx, Table, TxError};
+use crate::store::{files, refs, statements, Store, StoreTx, TxError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -79,13 +79,6 @@ fn chunk_entries() -> usize {
         .unwrap_or(CHUNK_ENTRIES)
 }
 
-/// The `meta` key that says chunk `i` (of `size` entries) of the file `sha` is committed, with
-/// the entries it changed. Written in the chunk's own transaction; removed by the file's last
-/// one, which writes the file record.
-fn chunk_key(sha: &str, size: usize, i: usize) -> String {
-    format!("chunk|{sha}|{size}|{i:08}")
-}
-
 /// Entry key → (entry, the file's new facts for it).
 type Work = BTreeMap<String, (EntryNumber, Vec<Fact>)>;
 type WorkItem = (String, (EntryNumber, Vec<Fact>));
@@ -111,14 +104,8 @@ pub(super) fn apply(
     }
     let mut monthly_targets: Vec<(MonthlyLink, Vec<String>)> = Vec::new();
     for link in &interp.monthly {
-        let prefix = format!("e|{}|", link.daily_number);
-        let mut entries = std::collections::BTreeSet::new();
-        for item in store.scan_prefix::<u8>(Table::Statements, prefix.as_bytes()) {
-            let (k, _) = item?;
-            if let Some(e) = k.get(prefix.len()..) {
-                entries.insert(String::from_utf8_lossy(e).to_string());
-            }
-        }
+        let mut entries: std::collections::BTreeSet<String> =
+            statements::entries_on(store, &link.daily_number)?.into_iter().collect();
         // The entries this file itself puts on that daily statement (whether or not an
         // earlier chunk of it is committed yet).
         for (e, f) in &interp.facts {
@@ -134,18 +121,17 @@ pub(super) fn apply(
     let mut parts: Vec<&[WorkItem]> = all.chunks(size).collect();
     let last = parts.pop().unwrap_or(&[]);
     for (i, part) in parts.iter().enumerate() {
-        let key = chunk_key(sha, size, i);
         let done = store.transaction(|tx| {
-            if tx.get::<FileRecord>(Table::Files, sha.as_bytes())?.is_some() {
+            if files::record_tx(tx, sha)?.is_some() {
                 return Ok(false);
             }
-            if tx.get::<Vec<String>>(Table::Meta, key.as_bytes())?.is_some() {
+            if files::chunk_tx(tx, sha, size, i)?.is_some() {
                 return Ok(true);
             }
             let work: Work = part.iter().cloned().collect();
             let touched = apply_entries(tx, work, hooks, variance, index)?;
             let keys: Vec<String> = touched.iter().map(EntryNumber::compact).collect();
-            tx.put(Table::Meta, key.as_bytes(), &keys)?;
+            files::put_chunk_tx(tx, sha, size, i, &keys)?;
             Ok(true)
         })?;
         if !done {
@@ -155,44 +141,36 @@ pub(super) fn apply(
     }
     let chunks = parts.len();
     let r = store.transaction(|tx| {
-        let sha = rec.sha256.as_bytes();
-        if tx.get::<FileRecord>(Table::Files, sha)?.is_some() {
+        if files::record_tx(tx, &rec.sha256)?.is_some() {
             return Ok(Applied::Duplicate);
         }
         let mut touched: Vec<EntryNumber> = Vec::new();
         for i in 0..chunks {
-            let key = chunk_key(&rec.sha256, size, i);
-            let keys: Vec<String> = tx.get(Table::Meta, key.as_bytes())?.unwrap_or_default();
+            let keys = files::take_chunk_tx(tx, &rec.sha256, size, i)?;
             touched.extend(keys.iter().filter_map(|k| k.parse::<EntryNumber>().ok()));
-            tx.remove(Table::Meta, key.as_bytes())?;
         }
         let mut work: Work = last.iter().cloned().collect();
         // Pre-entries without an entry number: attach through a known reference, else wait.
         for f in &interp.unmatched_pre_entries {
             let FactKind::PreEntryApproved { pre_entry } = &f.kind else { continue };
             let Some(key) = pre_entry.ref_key() else { continue };
-            match tx.get::<String>(Table::Refs, key.as_bytes())? {
+            match refs::entry_tx(tx, &key)? {
                 Some(entry_key) => {
                     if let Ok(en) = entry_key.parse::<EntryNumber>() {
                         work.entry(entry_key).or_insert_with(|| (en, Vec::new())).1.push(f.clone());
                     }
                 }
                 None => {
-                    let mut pending: Vec<Fact> = tx.get(Table::PendingPreEntries, key.as_bytes())?.unwrap_or_default();
+                    let mut pending = refs::pending_tx(tx, &key)?;
                     add_fact(&mut pending, f.clone());
-                    tx.put(Table::PendingPreEntries, key.as_bytes(), &pending)?;
+                    refs::put_pending_tx(tx, &key, &pending)?;
                 }
             }
         }
         // Monthly statements: tie to the entries on each daily statement (found before the
         // transaction, `monthly_targets`); remember the link for entries that come later.
         for (link, entries) in &monthly_targets {
-            let mkey = format!("m|{}", link.daily_number);
-            let mut links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
-            if !links.contains(link) {
-                links.push(link.clone());
-                tx.put(Table::Statements, mkey.as_bytes(), &links)?;
-            }
+            statements::add_monthly_tx(tx, link)?;
             for ek in entries {
                 if let Ok(en) = ek.parse::<EntryNumber>() {
                     let facts = &mut work.entry(ek.clone()).or_insert_with(|| (en, Vec::new())).1;
@@ -214,8 +192,7 @@ pub(super) fn apply(
         let mut r = rec.clone();
         r.seq = tx.generate_id()?;
         r.entries = touched.iter().map(EntryNumber::compact).collect();
-        tx.put(Table::Files, sha, &r)?;
-        tx.put(Table::Order, &r.seq.to_be_bytes(), &r.sha256)?;
+        files::put_tx(tx, &r)?;
         crate::query::index::file_tx(tx)?;
         Ok(Applied::Done(touched, r))
     })?;
@@ -234,8 +211,7 @@ fn apply_entries(
 ) -> Result<Vec<EntryNumber>, TxError> {
     let mut touched = Vec::new();
     for (key, (en, new_facts)) in work {
-        let kb = key.as_bytes();
-        let facts: Vec<Fact> = tx.get(Table::Facts, kb)?.unwrap_or_default();
+        let facts: Vec<Fact> = crate::store::entries::facts_tx(tx, &key)?.unwrap_or_default();
         let before: Option<EntryState> = if facts.is_empty() || hooks.is_empty() {
             None
         } else {
@@ -248,20 +224,15 @@ fn apply_entries(
             match &f.kind {
                 FactKind::SummaryFiled { summary } => {
                     if let Some(rk) = ref_key(&summary.importer, &summary.broker_ref) {
-                        tx.put(Table::Refs, rk.as_bytes(), &key)?;
-                        if let Some(p) = tx.get::<Vec<Fact>>(Table::PendingPreEntries, rk.as_bytes())? {
+                        refs::put_tx(tx, &rk, &key)?;
+                        if let Some(p) = refs::take_pending_tx(tx, &rk)? {
                             extra.extend(p);
-                            tx.remove(Table::PendingPreEntries, rk.as_bytes())?;
                         }
                     }
                 }
                 FactKind::Statement { number, .. } => {
-                    let ekey = format!("e|{number}|{key}");
-                    if tx.get::<u8>(Table::Statements, ekey.as_bytes())?.is_none() {
-                        tx.put(Table::Statements, ekey.as_bytes(), &1u8)?;
-                    }
-                    let mkey = format!("m|{number}");
-                    let links: Vec<MonthlyLink> = tx.get(Table::Statements, mkey.as_bytes())?.unwrap_or_default();
+                    statements::add_entry_tx(tx, number, &key)?;
+                    let links = statements::monthly_tx(tx, number)?;
                     extra.extend(links.iter().map(monthly_fact));
                 }
                 _ => {}

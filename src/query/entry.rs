@@ -446,8 +446,9 @@ fn summary_history(sorted: &[Fact], tz: chrono_tz::Tz) -> Vec<SummaryVersion> {
                     h.reject_codes = conditions.iter().map(|(c, _)| c.clone()).collect();
                 }
             }
-            // UC disposition 4: CBP rejected the summary on file after the fact.
-            FactKind::Notice { disposition, reason, .. } if disposition == "4" => {
+            // A UC notice whose disposition rejects (uc_dispositions: effect "rejected", code 4):
+            // CBP rejected the summary on file after the fact.
+            FactKind::Notice { effect: crate::domain::Effect::Rejected, reason, .. } => {
                 if let Some(h) = history.last_mut().filter(|h| h.rejected.is_none()) {
                     h.rejected = Some(at(f.at, tz));
                     h.reject_codes = vec![reason.trim().to_string()];

@@ -37,3 +37,33 @@ pub fn in_order(store: &Store) -> impl Iterator<Item = Result<String, StoreError
 pub fn count(store: &Store) -> usize {
     store.len(Table::Files)
 }
+
+/// Key of the marker of one committed chunk of a file of many entries (in the `meta` table):
+/// `chunk|<sha256>|<chunk size>|<index, 8 digits>` → the entry keys that chunk changed.
+fn chunk_key(sha256: &str, size: usize, i: usize) -> String {
+    format!("chunk|{sha256}|{size}|{i:08}")
+}
+
+/// The entries chunk `i` of a file changed, when that chunk is committed.
+pub fn chunk_tx(tx: &StoreTx<'_>, sha256: &str, size: usize, i: usize) -> Result<Option<Vec<String>>, TxError> {
+    tx.get(Table::Meta, chunk_key(sha256, size, i).as_bytes())
+}
+
+/// Mark chunk `i` of a file committed, with the entries it changed.
+pub fn put_chunk_tx(
+    tx: &mut StoreTx<'_>,
+    sha256: &str,
+    size: usize,
+    i: usize,
+    entries: &[String],
+) -> Result<(), TxError> {
+    tx.put(Table::Meta, chunk_key(sha256, size, i).as_bytes(), &entries)
+}
+
+/// Take chunk `i`'s marker out (the file's last transaction does), returning its entries.
+pub fn take_chunk_tx(tx: &mut StoreTx<'_>, sha256: &str, size: usize, i: usize) -> Result<Vec<String>, TxError> {
+    let k = chunk_key(sha256, size, i);
+    let keys: Vec<String> = tx.get(Table::Meta, k.as_bytes())?.unwrap_or_default();
+    tx.remove(Table::Meta, k.as_bytes())?;
+    Ok(keys)
+}

@@ -9,7 +9,9 @@ pub mod entries;
 pub mod files;
 pub mod links;
 pub mod outbox;
+pub mod refs;
 pub mod reminders;
+pub mod statements;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
