@@ -31,7 +31,7 @@ use crate::grammar::Grammars;
 use crate::interpret::{interpret, FileContext, Interpretation};
 use crate::parse::error::{Diagnostic, Position};
 use crate::store::entries::EntryState;
-use crate::store::{Store, StoreError, StoreTx, Table, TxError};
+use crate::store::{Store, StoreError, StoreTx, TxError};
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -372,7 +372,7 @@ impl Pipeline {
         }
         let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
         let sha = sha256_hex(&bytes);
-        if batch_shas.contains(&sha) || self.store.get::<FileRecord>(Table::Files, sha.as_bytes())?.is_some() {
+        if batch_shas.contains(&sha) || crate::store::files::record(&self.store, &sha)?.is_some() {
             return Ok(Staged::Known);
         }
         let now = self.clock.now();
@@ -431,7 +431,7 @@ impl Pipeline {
         let name = original_name(claimed);
         let sha = sha256_file(claimed).map_err(ioe(claimed))?;
         let received = self.clock.now().with_timezone(&self.tz).naive_local();
-        match self.store.get::<FileRecord>(Table::Files, sha.as_bytes())? {
+        match crate::store::files::record(&self.store, &sha)? {
             Some(rec) => self.finish_known(inbox, claimed, &name, rec, received),
             None => {
                 Err(IngestError::Io { path: claimed.to_path_buf(), err: std::io::Error::other("file record vanished") })
@@ -461,11 +461,11 @@ impl Pipeline {
         let (n, i) = (name.to_string(), inbox.name.clone());
         self.store
             .transaction(|tx| {
-                let mut r: FileRecord = tx.get(Table::Files, sha.as_bytes())?.unwrap_or_else(|| rec.clone());
+                let mut r: FileRecord = crate::store::files::record_tx(tx, &sha)?.unwrap_or_else(|| rec.clone());
                 if !r.duplicates.iter().any(|(a, b, c)| *a == n && *b == i && *c == received) {
                     r.duplicates.push((n.clone(), i.clone(), received));
                 }
-                tx.put(Table::Files, sha.as_bytes(), &r)
+                crate::store::files::update_tx(tx, &r)
             })
             .map_err(IngestError::from)
             .inspect_err(note_store_failure)?;

@@ -67,7 +67,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
             }
         }
         fresh.flush()?;
-        report.entries = fresh.len(Table::Entries);
+        report.entries = crate::store::entries::count(&fresh);
     }
     let live = layout.store();
     if live.exists() {
