@@ -14,7 +14,7 @@
 //! Module map:
 //! - context: [`config`] (the TOML file), [`clock`] (injected time), [`logging`], [`cli`] (the
 //!   command line), [`daemon`] (the supervisor), [`health`] (what `/healthz` reports);
-//! - reading: [`grammar`] (grammars as data), [`parse`] (bytes to messages and diagnostics),
+//! - reading: [`grammar`] (grammars as data), [`parse`], [`diag`] (the registry of diagnostic codes) (bytes to messages and diagnostics),
 //!   [`interpret`] (messages to facts), [`entry_number`], [`money`];
 //! - state: [`domain`] (facts and the state derived from them), [`store`] (the only sled
 //!   importer), [`ingest`] (one transaction per file, archive, rebuild), [`source`] (watched
