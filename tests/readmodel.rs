@@ -11,9 +11,9 @@ use entrywatch::ingest::{sample, Outcome, Pipeline};
 use entrywatch::report::NAMES;
 use entrywatch::store::Store;
 use entrywatch::view::{EntryFilter, MemoryModel, ReadModel};
-use entrywatch::web::store_model::{serve_store, StoreModel};
+use entrywatch::web::store_model::{bind_dashboard, serve_store_on, StoreModel};
 use serde_json::Value;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 const NOW: &str = "2026-02-20T09:00:00-05:00";
@@ -118,52 +118,29 @@ fn model(i: &Ingested) -> StoreModel {
 
 // ---------------------------------------------------------------- HTTP
 
-struct Server {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// `serve_store` as the daemon calls it, on a free loopback port.
+/// The dashboard as `run` serves it (`bind_dashboard` before READY, then `serve_store_on`),
+/// on a loopback port the system picks.
 fn start(i: &Ingested) -> Server {
-    // Pick a free port, release it, and hand it to the config.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let cfg = config(i.cfg.data_dir.parent().unwrap(), &format!("127.0.0.1:{port}"));
+    let cfg = config(i.cfg.data_dir.parent().unwrap(), "127.0.0.1:0");
+    let listener = bind_dashboard(&cfg).unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
     let store = i.store();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
-            serve_store(&cfg, store, clock(), async move {
+            serve_store_on(&cfg, listener, store, clock(), async move {
                 let _ = rx.await;
             })
             .await
             .unwrap();
         });
     });
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..200 {
-        if TcpStream::connect(addr).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
     Server { addr, stop: Some(tx), thread: Some(thread) }
 }
 
 mod http;
-use http::get;
+use http::{get, Server};
 
 fn html(addr: SocketAddr, path: &str) -> String {
     let r = get(addr, path);

@@ -15,7 +15,7 @@ use crate::ipc::server::{Backend, Server};
 use crate::logging::{self, LogFormat};
 use crate::source::pipeline::PipelineHandler;
 use crate::source::FileHandler;
-use crate::web::store_model::serve_store;
+use crate::web::store_model::{bind_dashboard, serve_store_on};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -198,6 +198,9 @@ pub fn run_run(args: &RunArgs) -> i32 {
             .with_wake(scheduler_wake.clone());
         let dashboard_enabled = cfg.dashboard.enabled;
         let scheduler_remedies = grammars.remedies.clone();
+        // The dashboard's port is bound now, so it answers as soon as the daemon is ready. A
+        // bind that fails is reported by the dashboard task (the daemon then exits 2).
+        let dashboard_port = dashboard_enabled.then(|| bind_dashboard(cfg));
         // The command socket is bound now, so it answers as soon as the daemon is ready. Without
         // it files still flow; only the CLI cannot reach this daemon (logged).
         let socket = match Server::bind(&cfg.data_dir) {
@@ -240,7 +243,6 @@ pub fn run_run(args: &RunArgs) -> i32 {
                 }
             });
             let scheduler_store = store.clone();
-            let dashboard_store = dashboard_enabled.then(|| store.clone());
             let mailer_wake = wake.clone();
             daemon.add_task("scheduler", move |mut shutdown, config| async move {
                 let cfg = config.borrow().clone();
@@ -259,14 +261,19 @@ pub fn run_run(args: &RunArgs) -> i32 {
                     .await;
                 Ok(())
             });
-            if dashboard_store.is_some() {
-                let web_store = dashboard_store.clone();
+            if let Some(port) = dashboard_port {
+                let store = store.clone();
                 daemon.add_task("dashboard", move |mut shutdown, config| async move {
                     let cfg = config.borrow().clone();
-                    let Some(store) = web_store else { return Ok(()) };
                     // A dashboard that cannot bind (port taken) or read its token file stops the
                     // daemon with a non-zero exit: systemd restarts it and the operator sees why.
-                    if let Err(e) = serve_store(&cfg, store, clock, async move { shutdown.wait().await }).await {
+                    let served = match port {
+                        Ok(listener) => {
+                            serve_store_on(&cfg, listener, store, clock, async move { shutdown.wait().await }).await
+                        }
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = served {
                         tracing::error!(error = %e, listen = %cfg.dashboard.listen, "DashboardFailed");
                         return Err(anyhow::anyhow!("dashboard on {}: {e}", cfg.dashboard.listen));
                     }

@@ -296,10 +296,31 @@ pub async fn serve_store(
     clock: Clock,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
+    serve_store_on(cfg, bind_dashboard(cfg)?, store, clock, shutdown).await
+}
+
+/// Check the dashboard's config (listen rule, credentials) and bind its port. `run` binds it
+/// before it tells systemd it is ready, so the dashboard answers from READY on.
+pub fn bind_dashboard(cfg: &Config) -> Result<std::net::TcpListener, WebError> {
+    let (addr, _) = Auth::from_config(&cfg.dashboard)?;
+    let io = |source| WebError::Io { addr: addr.to_string(), source };
+    let listener = std::net::TcpListener::bind(addr).map_err(io)?;
+    listener.set_nonblocking(true).map_err(io)?;
+    Ok(listener)
+}
+
+/// [`serve_store`] on a port [`bind_dashboard`] bound.
+pub async fn serve_store_on(
+    cfg: &Config,
+    listener: std::net::TcpListener,
+    store: Store,
+    clock: Clock,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), WebError> {
     let (addr, auth): (std::net::SocketAddr, Auth) = Auth::from_config(&cfg.dashboard)?;
     let model: Arc<dyn ReadModel> = Arc::new(StoreModel::new(store, cfg));
-    let listener =
-        tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Io { addr: addr.to_string(), source })?;
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .map_err(|source| WebError::Io { addr: addr.to_string(), source })?;
     tracing::info!(target: "entrywatch", addr = %addr, auth = auth.is_required(), "DashboardListening");
     web::serve_on(listener, web::router(model, clock, auth), shutdown).await
 }

@@ -69,10 +69,11 @@ pub fn get(addr: SocketAddr, path: &str) -> Resp {
 }
 
 /// The dashboard (`web::router`) over a model, served on a free loopback port until dropped.
+/// (`tests/readmodel.rs` builds one around `serve_store_on`, as the daemon serves the dashboard.)
 pub struct Server {
     pub addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Server {
