@@ -512,9 +512,15 @@ pub fn entry_key(s: &str) -> String {
     s.parse::<EntryNumber>().map(|e| e.to_string()).unwrap_or_else(|_| s.trim().to_string())
 }
 
-/// `report anomalies`' statistics: the median effective rate (bp) per HTS with at least two
-/// rated lines; the HTS changed on at least two entries, with those entries.
-pub type HtsStats = (BTreeMap<String, i64>, BTreeMap<String, Vec<String>>);
+/// `report anomalies`' statistics over the entries it reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HtsStats {
+    /// Median effective rate (bp) per HTS, over lines with a value; only with at least 2 lines.
+    pub median_bp: BTreeMap<String, i64>,
+    /// HTS → the entries where it was changed (approved or liquidated HTS differs); only HTS
+    /// changed on at least 2 entries.
+    pub changed: BTreeMap<String, Vec<String>>,
+}
 
 /// A filter over entries (reports, `/entries`, `/api/entries`). Empty fields match all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -504,8 +504,8 @@ fn lookups_and_the_aggregates_follow_new_files() {
         entrywatch::report::write_report(r, entrywatch::report::Format::Csv, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
-    let (medians, _) = m.hts_stats().expect("the store keeps the anomalies' statistics");
-    assert!(!medians.is_empty(), "the samples have HTS with two rated lines");
+    let stats = m.hts_stats().expect("the store keeps the anomalies' statistics");
+    assert!(!stats.median_bp.is_empty(), "the samples have HTS with two rated lines");
     for name in ["liquidation", "rejected", "entry-summary", "anomalies"] {
         let (kept, visited) = (csv(&m, name), csv(&fresh, name));
         assert_eq!(kept, visited, "report {name}");

@@ -354,24 +354,25 @@ fn multiset_percentiles(store: &Store, prefix: &str, pcts: &[u64]) -> Result<Vec
             values.push((v, n.max(0) as u64));
         }
     }
+    Ok(pcts.iter().map(|&pct| nearest_rank(&values, pct)).collect())
+}
+
+/// The nearest-rank percentile (`view::percentile`'s rule) of a multiset given as ascending
+/// (value, count) pairs; `None` when it is empty.
+fn nearest_rank(values: &[(i64, u64)], pct: u64) -> Option<i64> {
     let total: u64 = values.iter().map(|(_, c)| c).sum();
-    Ok(pcts
+    if total == 0 {
+        return None;
+    }
+    let rank = (pct * total).div_ceil(100).max(1);
+    let mut seen = 0;
+    values
         .iter()
-        .map(|&pct| {
-            if total == 0 {
-                return None;
-            }
-            let rank = (pct * total).div_ceil(100).max(1);
-            let mut seen = 0;
-            values
-                .iter()
-                .find(|(_, c)| {
-                    seen += c;
-                    seen >= rank
-                })
-                .map(|(v, _)| *v)
+        .find(|(_, c)| {
+            seen += c;
+            seen >= rank
         })
-        .collect())
+        .map(|(v, _)| *v)
 }
 
 /// `report anomalies`' statistics over every entry, from the index: the median effective
@@ -389,18 +390,12 @@ pub fn hts_stats(store: &Store) -> Result<view::HtsStats, StoreError> {
     }
     let mut medians = BTreeMap::new();
     for (hts, values) in rates {
-        let total: u64 = values.iter().map(|(_, c)| c).sum();
-        if total < 2 {
+        if values.iter().map(|(_, c)| c).sum::<u64>() < 2 {
             continue;
         }
-        // Nearest rank, as view::median: the lower middle for an even count.
-        let rank = (50 * total).div_ceil(100).max(1);
-        let mut seen = 0;
-        if let Some((v, _)) = values.iter().find(|(_, c)| {
-            seen += c;
-            seen >= rank
-        }) {
-            medians.insert(hts, *v);
+        // As view::median: the lower middle for an even count.
+        if let Some(v) = nearest_rank(&values, 50) {
+            medians.insert(hts, v);
         }
     }
     let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -412,7 +407,7 @@ pub fn hts_stats(store: &Store) -> Result<view::HtsStats, StoreError> {
         }
     }
     changed.retain(|_, v| v.len() >= 2);
-    Ok((medians, changed))
+    Ok(view::HtsStats { median_bp: medians, changed })
 }
 
 /// Cycle-time trend per month of arrival, oldest first.

@@ -245,17 +245,22 @@ pub fn roll_forward(store: &Store, rules: &Remedies, cal: &Calendar, today: Naiv
     }
     let keys = due_keys(store, today)?;
     for chunk in keys.chunks(500) {
-        let mut fresh = Vec::new();
-        for k in chunk {
-            let c = match load(store, k, cal)? {
-                Some((e, ds)) => contribution(rules, &e, &ds, today).1,
-                None => Contribution::default(),
-            };
-            fresh.push((k.clone(), c));
-        }
+        // Read and evaluated inside the transaction: a file committing one of these entries
+        // meanwhile makes the transaction run again on its facts, never keep a stale sum.
         store.transaction(|tx| {
-            for (k, c) in &fresh {
-                put_tx(tx, k, c)?;
+            for k in chunk {
+                let facts = match k.parse::<EntryNumber>() {
+                    Ok(en) => crate::store::entries::facts_tx(tx, &en.compact())?.map(|f| (en, f)),
+                    Err(_) => None,
+                };
+                let c = match facts {
+                    Some((en, facts)) => {
+                        let e = Entry::derive(&en, &facts);
+                        contribution(rules, &e, &entry_deadlines(&e, &facts, cal), today).1
+                    }
+                    None => Contribution::default(),
+                };
+                put_tx(tx, k, &c)?;
             }
             Ok(())
         })?;

@@ -7,7 +7,7 @@
 //! per-entry findings; the per-HTS findings follow.
 
 use super::{col, Cell, Params, Report};
-use crate::view::{median, EntryView, ReadModel, SummaryStatus};
+use crate::view::{median, EntryView, HtsStats, ReadModel, SummaryStatus};
 use std::collections::BTreeMap;
 
 /// Effective duty rate in basis points (`None` for a zero value).
@@ -19,19 +19,11 @@ pub fn rate_bp(duty_cents: i64, value_cents: i64) -> Option<i64> {
     i64::try_from((d * 20000 + v) / (2 * v)).ok()
 }
 
-#[derive(Default)]
-struct HtsStats {
-    /// Median effective rate (bp) over lines with a value; only when at least 2 lines.
-    median_bp: BTreeMap<String, i64>,
-    /// HTS → entries where it was changed (approved or liquidated HTS differs).
-    changed: BTreeMap<String, Vec<String>>,
-}
-
 fn first_pass(model: &dyn ReadModel, p: &Params) -> HtsStats {
     // Over every entry, a store's index has them already (query::index::hts_stats).
     if p.filter == crate::view::EntryFilter::default() {
-        if let Some((median_bp, changed)) = model.hts_stats() {
-            return HtsStats { median_bp, changed };
+        if let Some(stats) = model.hts_stats() {
+            return stats;
         }
     }
     let mut rates: BTreeMap<String, Vec<i64>> = BTreeMap::new();
