@@ -48,7 +48,9 @@ pub fn agreements_1520d(codes: &crate::grammar::codes::CodeLists) -> Vec<Agreeme
 /// The embedded `fta_1520d` list, loaded once.
 fn embedded_1520d() -> &'static [Agreement1520d] {
     static LIST: std::sync::OnceLock<Vec<Agreement1520d>> = std::sync::OnceLock::new();
-    LIST.get_or_init(|| crate::grammar::Grammars::embedded().map(|g| agreements_1520d(&g.codes)).unwrap_or_default())
+    LIST.get_or_init(|| {
+        crate::grammar::Grammars::embedded_shared().map(|g| agreements_1520d(&g.codes)).unwrap_or_default()
+    })
 }
 
 /// One ER (entry summary query) report, in canonical fact order.
@@ -311,7 +313,7 @@ pub fn entry_deadlines(entry: &Entry, facts: &[Fact], cal: &Calendar) -> Vec<Dea
 /// The embedded remedies (grammars/remedies/), loaded once.
 pub fn embedded_remedies() -> &'static crate::recovery::Remedies {
     static R: std::sync::OnceLock<crate::recovery::Remedies> = std::sync::OnceLock::new();
-    R.get_or_init(|| crate::grammar::Grammars::embedded().map(|g| g.remedies).unwrap_or_default())
+    R.get_or_init(|| crate::grammar::Grammars::embedded_shared().map(|g| g.remedies.clone()).unwrap_or_default())
 }
 
 /// The same, each with its entry (for listings, reminders, the feed). Empty without an entry number.

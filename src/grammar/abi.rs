@@ -396,20 +396,21 @@ fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<Gra
     for (ri, r) in g.records.iter().enumerate() {
         // The line of this record's `name` (its n-th occurrence, for a duplicate) and of a field.
         let nth = g.records.iter().take(ri).filter(|x| x.name == r.name).count();
-        let rec_line = locate(text, &[("name", &r.name)], nth);
+        // Located only when there is an error to place (a scan per record is quadratic).
+        let rec_line = || locate(text, &[("name", &r.name)], nth);
         let field_line = |fi: usize, name: &str| {
             let k = r.fields.iter().take(fi).filter(|x| x.name == name).count();
-            rec_line.and_then(|l| locate(text_from(text, l), &[("name", name)], k).map(|x| x + l - 1))
+            rec_line().and_then(|l| locate(text_from(text, l), &[("name", name)], k).map(|x| x + l - 1))
         };
         if !names.insert(r.name.as_str()) {
             errors.push(
-                GrammarError::new("G202", file, format!("record {:?} is defined twice", r.name)).at_line(rec_line),
+                GrammarError::new("G202", file, format!("record {:?} is defined twice", r.name)).at_line(rec_line()),
             );
         }
         let before = errors.len();
         check_tiling(file, r, errors);
         for e in errors.iter_mut().skip(before) {
-            e.line = rec_line;
+            e.line = rec_line();
         }
         match r.fields.first() {
             Some(f) if f.name == "record_id" && f.start == 1 && f.length == r.id.len() && !r.id.is_empty() => {}
@@ -419,14 +420,14 @@ fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<Gra
                     file,
                     format!("record {:?}: the first field must be `record_id`, columns 1-{}", r.name, r.id.len()),
                 )
-                .at_line(rec_line),
+                .at_line(rec_line()),
             ),
         }
         if let Some(s) = &r.select {
             if s.start == 0 || s.start + s.value.len() > 81 || s.value.is_empty() {
                 errors.push(
                     GrammarError::new("G207", file, format!("record {:?}: select is outside columns 1-80", r.name))
-                        .at_line(rec_line),
+                        .at_line(rec_line()),
                 );
             }
         }
@@ -471,7 +472,7 @@ fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<Gra
             if !g.records.iter().any(|x| &x.name == p) {
                 errors.push(
                     GrammarError::new("G204", file, format!("record {:?}: unknown parent {:?}", r.name, p))
-                        .at_line(rec_line),
+                        .at_line(rec_line()),
                 );
             }
         } else if !g.transactions.iter().any(|t| t.starts.contains(&r.name))
@@ -483,7 +484,7 @@ fn check_app(g: &AppGrammar, text: &str, codes: &CodeLists, errors: &mut Vec<Gra
                     file,
                     format!("record {:?} neither starts a transaction nor has a parent", r.name),
                 )
-                .at_line(rec_line),
+                .at_line(rec_line()),
             );
         }
     }

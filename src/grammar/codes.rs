@@ -161,7 +161,9 @@ impl CodeLists {
             let mut seen = std::collections::BTreeMap::new();
             for c in &list.codes {
                 let n = seen.entry(c.code.as_str()).or_insert(0usize);
-                let line = locate(&f.text, &[("code", &c.code)], *n);
+                // Located only when there is an error to place (a scan per code is quadratic).
+                let nth = *n;
+                let line = || locate(&f.text, &[("code", &c.code)], nth);
                 *n += 1;
                 if *n == 2 {
                     errors.push(
@@ -170,12 +172,12 @@ impl CodeLists {
                             &f.path,
                             format!("code {:?} appears twice in list {}", c.code, list.name),
                         )
-                        .at_line(line),
+                        .at_line(line()),
                     );
                 }
                 if c.meaning.trim().is_empty() {
                     errors.push(
-                        GrammarError::new("G303", &f.path, format!("code {:?} has no meaning", c.code)).at_line(line),
+                        GrammarError::new("G303", &f.path, format!("code {:?} has no meaning", c.code)).at_line(line()),
                     );
                 }
                 if !c.removes.is_empty() && !matches!(c.effect, Effect::HoldRemoved | Effect::Released) {
@@ -188,7 +190,7 @@ impl CodeLists {
                                 c.code
                             ),
                         )
-                        .at_line(line),
+                        .at_line(line()),
                     );
                 }
             }

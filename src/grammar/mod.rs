@@ -168,7 +168,14 @@ pub fn from_toml<T: serde::de::DeserializeOwned>(file: &GrammarFile) -> Result<T
 impl Grammars {
     /// Load from the embedded copy.
     pub fn embedded() -> Result<Grammars, Vec<GrammarError>> {
-        Self::from_files(&embedded_files())
+        Self::embedded_shared().map(Grammars::clone)
+    }
+
+    /// The embedded grammars, loaded once per process (a load checks every file, which costs
+    /// milliseconds in a release build and far more in a debug one).
+    pub fn embedded_shared() -> Result<&'static Grammars, Vec<GrammarError>> {
+        static SHARED: std::sync::OnceLock<Result<Grammars, Vec<GrammarError>>> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| Self::from_files(&embedded_files())).as_ref().map_err(Clone::clone)
     }
 
     /// Load from a folder, or from the embedded copy when `dir` is `None`.
