@@ -6,10 +6,8 @@
 
 mod common;
 
-// tests/smtp includes tests/support/net.rs as tests/support does (one free_port for both).
 use common::daemon::*;
 use common::*;
-#[allow(clippy::duplicate_mod)]
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::ffi::OsStrExt;

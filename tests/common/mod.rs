@@ -85,8 +85,8 @@ pub fn require_corpus() -> Option<PathBuf> {
 /// feature: without it the binary ignores the variable, so such a test fails here, saying so,
 /// rather than passing on a run that never crashed.
 pub fn require_crash_points() {
-    assert!(
-        cfg!(feature = "crash-points"),
+    #[cfg(not(feature = "crash-points"))]
+    panic!(
         "this test injects crashes with ENTRYWATCH_CRASH_AT, which only a build with the crash-points \
          feature honours: run `cargo test --features crash-points` (scripts/test does)"
     );
