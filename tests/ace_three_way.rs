@@ -3,13 +3,12 @@
 //! and superseding exports, a file of other columns quarantined, and the daemon (`entrywatch run`).
 
 mod common;
-mod support;
 
+use common::{archived, wait_until, RunningDaemon};
 use common::{samples, Env, NOW};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::{archived, wait_until, RunningDaemon};
 
 fn ace_samples() -> PathBuf {
     samples().parent().unwrap().join("ace")

@@ -2,6 +2,10 @@
 //! numbers across restarts, acks read back by our own reader, the shared corpus, inbound acks,
 //! and the pipeline writing acks into an ack dir.
 
+mod common;
+
+use common::{names_in, Env};
+
 use entrywatch::ack::{self, control::Reserved, AckOptions};
 use entrywatch::clock::Clock;
 use entrywatch::config::AckKind;
@@ -176,11 +180,7 @@ fn corpus_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// our reader accepts; files whose envelope is rejected get a TA1 instead.
 #[test]
 fn shared_corpus_files_get_acks_our_reader_accepts() {
-    let dir = root().join("../shared/corpus/x12");
-    if !dir.is_dir() {
-        eprintln!("skipped: {} is absent", dir.display());
-        return;
-    }
+    let Some(dir) = common::require_corpus() else { return };
     let mut files = Vec::new();
     corpus_files(&dir, &mut files);
     files.sort();
@@ -219,35 +219,24 @@ fn shared_corpus_files_get_acks_our_reader_accepts() {
     assert!(with_groups >= 10, "{with_groups} corpus files with groups");
 }
 
-/// A data dir whose `broker` inbox has an ack dir; runs the real binary.
-struct Env {
-    dir: tempfile::TempDir,
-}
-
 const NOW: &str = "2026-03-02T09:30:00-05:00";
 
-impl Env {
-    fn new(ack_kind: &str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        std::fs::create_dir_all(r.join("in/broker")).unwrap();
-        let cfg = format!(
-            "data-dir = {:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\nack-dir = {:?}\nack-kind = \"{ack_kind}\"\n",
-            r.join("data"),
-            r.join("in/broker"),
-            r.join("out"),
-        );
-        std::fs::write(r.join("entrywatch.toml"), cfg).unwrap();
-        Env { dir }
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
-        c.env("ENTRYWATCH_NOW", NOW).env_remove("ENTRYWATCH_CRASH_AT").env_remove("ENTRYWATCH_CONFIG");
-        c
-    }
+/// A data dir whose `broker` inbox acknowledges (`ack_kind`) into `out/`; runs the real binary.
+fn ack_env(ack_kind: &str) -> Env {
+    let env = Env::new().at(NOW);
+    env.inbox_keys("broker", &format!("ack-dir = {:?}\nack-kind = \"{ack_kind}\"", env.path("out")));
+    env
+}
+
+/// What the ack tests do with an env.
+trait AckEnv {
+    fn ingest_sample(&self, name: &str);
+    fn out_files(&self) -> Vec<String>;
+    fn parse_ok(&self, file: &str);
+    fn store(&self) -> entrywatch::store::Store;
+}
+
+impl AckEnv for Env {
     /// Copy a sample into the inbox and ingest it in a new process.
     fn ingest_sample(&self, name: &str) {
         let to = self.path("in/broker").join(name);
@@ -265,18 +254,14 @@ impl Env {
         assert!(matches!(o.status.code(), Some(0 | 1)), "ingest {name}: {}", String::from_utf8_lossy(&o.stderr));
     }
     fn out_files(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.path("out"))
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v
+        names_in(&self.path("out"))
     }
     fn parse_ok(&self, file: &str) {
         let o = self.cmd().arg("parse").arg(self.path("out").join(file)).output().unwrap();
         assert!(o.status.success(), "entrywatch parse {file}: {}", String::from_utf8_lossy(&o.stdout));
     }
     fn store(&self) -> entrywatch::store::Store {
-        entrywatch::store::Store::open(&self.path("data/store")).unwrap()
+        entrywatch::store::Store::open(&self.data().join("store")).unwrap()
     }
 }
 
@@ -286,7 +271,7 @@ fn sha_of(sample: &str) -> String {
 
 #[test]
 fn pipeline_writes_acks_with_numbers_that_survive_restarts() {
-    let env = Env::new("997");
+    let env = ack_env("997");
     env.ingest_sample("350-holds-exam-release.x12");
     assert_eq!(env.out_files(), ["997-ENTRYWATCHTEST-000000001.x12"]);
     {
@@ -355,7 +340,7 @@ fn pipeline_writes_acks_with_numbers_that_survive_restarts() {
 
 #[test]
 fn pipeline_writes_999_when_configured() {
-    let env = Env::new("999");
+    let env = ack_env("999");
     env.ingest_sample("err-st-duplicate.x12");
     assert_eq!(env.out_files(), ["999-ENTRYWATCHTEST-000000001.x12"]);
     let t = std::fs::read_to_string(env.path("out/999-ENTRYWATCHTEST-000000001.x12")).unwrap();
@@ -365,7 +350,7 @@ fn pipeline_writes_999_when_configured() {
 
 #[test]
 fn inbound_acks_are_recorded_and_rejections_become_events() {
-    let env = Env::new("997");
+    let env = ack_env("997");
     env.ingest_sample("997-ack.x12");
     env.ingest_sample("999-ack.x12");
     // Acknowledgment groups are never acknowledged; the second file repeats ISA13 000000101 of
@@ -395,7 +380,7 @@ fn inbound_acks_are_recorded_and_rejections_become_events() {
 /// once: ingesting more files later does not mail it again.
 #[test]
 fn a_rejecting_ack_from_a_partner_is_mailed_once() {
-    let env = Env::new("997");
+    let env = ack_env("997");
     let cfg = std::fs::read_to_string(env.path("entrywatch.toml")).unwrap();
     let cfg = format!(
         "{cfg}[[route]]\nto = [\"edi@example.com\"]\ncategories = [\"rejection\"]\nmin-severity = \"warning\"\n"

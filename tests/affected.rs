@@ -8,9 +8,9 @@
 //! with the entry number changed; the links come from the approved pre-entry CSV.
 
 mod common;
-mod support;
 
-use common::{Env, NOW};
+use common::{archived, run_config_text, wait_until, RunningDaemon};
+use common::{ok, Env, NOW};
 use entrywatch::alert::outbox::Payload;
 use entrywatch::alert::render::{render_alert, RenderContext};
 use entrywatch::alert::store::SledOutbox;
@@ -19,7 +19,6 @@ use entrywatch::entry_number::check_digit;
 use entrywatch::store::Store;
 use std::path::PathBuf;
 use std::time::Duration;
-use support::{archived, run_config_text, wait_until, RunningDaemon};
 
 /// Transaction number and check digit (`12345673`) and the printed number.
 fn entry(n: u32) -> (String, String) {
@@ -82,16 +81,6 @@ const ROUTE: &str = "\n[[route]]\nto = [\"ops@example.com\"]\nmin-severity = \"i
 
 fn with_route(env: &Env, text: String) {
     std::fs::write(env.config(), text + ROUTE).expect("config");
-}
-
-fn ok(o: &std::process::Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 fn outbox(env: &Env) -> Vec<Alert> {

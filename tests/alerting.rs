@@ -1,4 +1,6 @@
-//! Alerts end to end: real sled store through the real pipeline (`entrywatch ingest`), a real SMTP server (aiosmtpd, tests/support/smtp_server.py) over TCP on 127.0.0.1: one mail per exam notice, no resend on re-drop or restart, outage then delivery, give-up, hostile content; the outbox logic on the sled-backed store; the mailer loop.
+//! Alerts end to end: real sled store through the real pipeline (`entrywatch ingest`), a real SMTP server (aiosmtpd, tests/common/smtp_server.py) over TCP on 127.0.0.1: one mail per exam notice, no resend on re-drop or restart, outage then delivery, give-up, hostile content; the outbox logic on the sled-backed store; the mailer loop.
+
+mod common;
 
 use chrono::{DateTime, Duration as CDuration, FixedOffset};
 use entrywatch::alert::hook::AlertHook;
@@ -26,39 +28,8 @@ const NOW: &str = "2026-02-05T10:00:00-05:00";
 
 // ---------------------------------------------------------------- the SMTP server
 
-mod smtp;
-use smtp::{free_port, headers, Server};
-
-fn header(raw: &str, name: &str) -> Vec<String> {
-    headers(raw).into_iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).collect()
-}
-
-/// The body with quoted-printable soft breaks and escapes undone (enough for the checks here).
-fn body_decoded(raw: &str) -> String {
-    let raw = raw.replace("\r\n", "\n");
-    let body = raw.split_once("\n\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    let s = body.replace("=\n", "");
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'=' {
-            if let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(h);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The HTML alternative of a decoded body.
-fn html_part(body: &str) -> &str {
-    body.find("<!DOCTYPE html>").map(|i| &body[i..]).unwrap_or("")
-}
+use common::ok;
+use common::smtp::{body_decoded, free_port, header, html_part, Server};
 
 // ---------------------------------------------------------------- a data dir with a config
 
@@ -118,7 +89,8 @@ impl Env {
         self.root().join("smtp")
     }
 
-    fn server(&self) -> Server {
+    /// aiosmtpd on this env's port (`None`: not installed, see `common::require_aiosmtpd`).
+    fn server(&self) -> Option<Server> {
         Server::start(self.port, &self.mail_dir(), &[])
     }
 
@@ -180,16 +152,6 @@ fn life_to_exam() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
-
 fn t(s: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(s).expect("rfc3339")
 }
@@ -207,7 +169,7 @@ fn row<'a>(rows: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
 #[test]
 fn exam_notice_mails_once_to_the_routed_recipients_and_redrops_send_nothing() {
     let env = Env::new("");
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     let o = env.ingest(NOW, &life_to_exam());
     ok(&o);
     let mails = server.received();
@@ -255,7 +217,7 @@ fn exam_notice_mails_once_to_the_routed_recipients_and_redrops_send_nothing() {
 #[test]
 fn rebuild_keeps_the_outbox_so_nothing_is_mailed_again() {
     let env = Env::new("");
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     ok(&env.ingest(NOW, &life_to_exam()));
     assert_eq!(server.received().len(), 1);
     let before = env.alerts_json();
@@ -281,7 +243,7 @@ fn server_down_alerts_wait_then_go_out_once_and_a_restart_does_not_resend() {
     assert!(env.alerts_text().lines().any(|l| l.starts_with("queued") && l.contains("Exam ordered")));
 
     // Before the next attempt is due nothing is tried, even with the server back.
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     ok(&env.deliver(&at(CDuration::seconds(10))));
     assert!(server.received().is_empty());
     assert_eq!(row(&env.alerts_json(), EXAM_ID)["attempts"], 1);
@@ -322,7 +284,7 @@ fn give_up_after_the_configured_age_shows_failed() {
     assert!(text.lines().nth(1).is_some_and(|l| l.starts_with("failed") && l.contains("Exam ordered")), "{text}");
     assert!(text.contains("0 queued, 0 sent, 1 failed"), "{text}");
     // A server back later changes nothing: failed is final.
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     ok(&env.deliver(&at(CDuration::hours(4))));
     assert!(server.received().is_empty());
 }
@@ -348,7 +310,7 @@ fn so_exam_with_narrative(narrative: &str) -> Vec<u8> {
 #[test]
 fn hostile_content_from_files_is_neutralised() {
     let env = Env::new("");
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     // A CR inside a record never becomes a fact: the file is quarantined, nothing is mailed.
     let o = env.ingest(NOW, &[("cr.abi", so_exam_with_narrative("EXAM\rBcc: evil@example.com"))]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
@@ -430,7 +392,7 @@ async fn hostile_fact_text_cannot_inject_headers_or_html() {
     // Facts can come from other formats (X12 350 narratives) where CR/LF survive parsing:
     // the hook and the mailer must still neutralise them.
     let env = Env::new("");
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     let cfg = env.config();
     let store = Store::open(&env.root().join("data/store")).expect("store");
     let hook = AlertHook::new(&cfg, &grammars(), Clock::Fixed(t(NOW)))
@@ -499,7 +461,7 @@ async fn outbox_logic_on_the_sled_store_dedup_retry_reopen_refusal_give_up() {
         assert_eq!(outbox.get(&a.id).expect("get").map(|i| i.next_attempt), Some(t(NOW) + CDuration::seconds(90)));
     }
     // Reopen (a restart) with the server up: delivered once, then never again.
-    let server = Server::start(port, &mail_dir, &[]);
+    let Some(server) = Server::start(port, &mail_dir, &[]) else { return };
     {
         let outbox = SledOutbox::new(Store::open(&path).expect("reopen"));
         let r = deliver_due(&outbox, &mailer(port), t(NOW) + CDuration::minutes(2)).await;
@@ -511,7 +473,9 @@ async fn outbox_logic_on_the_sled_store_dedup_retry_reopen_refusal_give_up() {
     assert_eq!(server.received().len(), 1);
     drop(server);
     // A 5xx refusal fails at once.
-    let refusing = Server::start(port, &dir.path().join("refused"), &["--reply", "554 5.7.1 refused"]);
+    let Some(refusing) = Server::start(port, &dir.path().join("refused"), &["--reply", "554 5.7.1 refused"]) else {
+        return;
+    };
     let outbox = SledOutbox::new(Store::open(&path).expect("reopen"));
     assert!(enqueue(&outbox, b.clone(), hook.routes(), t(NOW)).expect("b"));
     let r = deliver_due(&outbox, &mailer(port), t(NOW)).await;
@@ -531,7 +495,7 @@ async fn outbox_logic_on_the_sled_store_dedup_retry_reopen_refusal_give_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mailer_loop_delivers_on_wake_and_stops_on_shutdown() {
     let env = Env::new("");
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     let cfg = env.config();
     let g = grammars();
     let clock = Clock::Fixed(t(NOW));
@@ -622,7 +586,7 @@ fn no_release_warning_after_the_configured_days_and_release_confirmation_when_on
 #[test]
 fn digest_holds_non_critical_alerts_until_the_daily_hour_then_sends_one_mail() {
     let env = Env::new("[alerts]\ndigest = true\n[[route]]\nto = [\"desk@example.com\"]\nmin-severity = \"info\"\n");
-    let server = env.server();
+    let Some(server) = env.server() else { return };
     ok(&env.ingest(NOW, &life_to_exam()));
     // The exam is critical: mailed at once (to the desk too).
     let mails = server.received();
@@ -663,9 +627,10 @@ fn digest_holds_non_critical_alerts_until_the_daily_hour_then_sends_one_mail() {
 
 #[test]
 fn a_crash_anywhere_in_ingest_ends_with_exactly_one_mail() {
+    common::require_crash_points();
     for point in ["after-commit:3", "after-flush", "after-journal", "after-archive:3"] {
         let env = Env::new("");
-        let server = env.server();
+        let Some(server) = env.server() else { return };
         let paths: Vec<PathBuf> = life_to_exam()
             .into_iter()
             .map(|(n, b)| {

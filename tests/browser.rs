@@ -2,29 +2,15 @@
 //! and the brokers page render with their SVG charts; screenshots go to docs/screenshots/.
 //! Fails in CI when chromium is missing; elsewhere says it did not run.
 
+mod common;
+
+use common::http::{serve, Server};
 use entrywatch::clock::Clock;
 use entrywatch::view::{EntryView, MemoryModel, ReadModel};
-use entrywatch::web::{self, Auth};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use entrywatch::web::Auth;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-
-/// Debian's chromium (scripts/test installs it). Missing in CI (`CI=true`) is a failure, never a
-/// silent pass; elsewhere the test says why it did not run.
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = ["chromium", "chromium-browser"].iter().find_map(|n| which(n)) {
-        return Some(p);
-    }
-    let why = "chromium is not installed (scripts/test installs it: apt-get install -y chromium)";
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-    eprintln!("NOT RUN: {why}");
-    None
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
-}
 
 fn fixtures() -> Vec<EntryView> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/entries");
@@ -34,7 +20,7 @@ fn fixtures() -> Vec<EntryView> {
         .collect()
 }
 
-fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
+fn start() -> Server {
     // The importer name is made friendly for the screenshots; the narrative keeps its <script>.
     let mut entries = fixtures();
     for e in &mut entries {
@@ -44,21 +30,7 @@ fn start() -> (SocketAddr, tokio::sync::oneshot::Sender<()>, std::thread::JoinHa
     }
     let model: Arc<dyn ReadModel> = Arc::new(MemoryModel::new(entries));
     let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339("2026-03-01T09:00:00-05:00").unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (atx, arx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            atx.send(l.local_addr().unwrap()).unwrap();
-            web::serve_on(l, web::router(model, clock, Auth::default()), async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    (arx.recv().unwrap(), tx, t)
+    serve(model, clock, Auth::default())
 }
 
 fn run_chromium(bin: &Path, profile: &Path, extra: &[String], url: &str) -> std::process::Output {
@@ -85,8 +57,9 @@ fn run_chromium(bin: &Path, profile: &Path, extra: &[String], url: &str) -> std:
 
 #[test]
 fn pages_render_with_charts_in_chromium() {
-    let Some(bin) = chromium() else { return };
-    let (addr, stop, thread) = start();
+    let Some(bin) = common::require_program(&["chromium", "chromium-browser"], "chromium") else { return };
+    let server = start();
+    let addr = server.addr;
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -122,6 +95,5 @@ fn pages_render_with_charts_in_chromium() {
         let bytes = std::fs::read(&png).expect("screenshot written");
         assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000, "{name}: not a real PNG");
     }
-    let _ = stop.send(());
-    let _ = thread.join();
+    drop(server);
 }

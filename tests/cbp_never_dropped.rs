@@ -5,6 +5,9 @@
 //! condition code is a rejection that reaches the entry and alerts. A file whose envelope is
 //! broken, or in which no entry can be identified, is still quarantined.
 
+mod common;
+
+use common::names_in;
 use entrywatch::ingest::sample;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,33 +16,26 @@ const NOW: &str = "2026-03-20T09:00:00-05:00";
 const E: &str = "EEE-1234567-3";
 const TX: u32 = 1_234_567;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+/// The common env with this file's clock and alert routes.
+struct Env(common::Env);
 
 impl Env {
     /// A data dir whose config routes unknown-code, rejection and disposition alerts (no SMTP: they stay queued).
     fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("in/broker")).expect("inbox");
-        let cfg = format!(
-            "data-dir = {:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\n\n\
-             [[route]]\nto = [\"look@example.com\"]\ncategories = [\"unknown-code\"]\nmin-severity = \"info\"\n\n\
+        let env = common::Env::new().at(NOW);
+        env.add_config(
+            "[[route]]\nto = [\"look@example.com\"]\ncategories = [\"unknown-code\"]\nmin-severity = \"info\"\n\n\
              [[route]]\nto = [\"rejections@example.com\"]\ncategories = [\"rejection\"]\nmin-severity = \"info\"\n\n\
              [[route]]\nto = [\"desk@example.com\"]\ncategories = [\"disposition\"]\nmin-severity = \"info\"\n",
-            root.join("data"),
-            root.join("in/broker"),
         );
-        std::fs::write(root.join("entrywatch.toml"), cfg).expect("config");
-        Env { dir }
+        Env(env)
     }
 
     /// The same, reading with a copy of the shipped grammars/ where `edit` changed one file
     /// (an operator's `grammar-dir`).
     fn with_grammars(file: &str, edit: impl Fn(&str) -> String) -> Env {
         let env = Env::new();
-        let root = env.dir.path();
+        let root = env.0.root();
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("grammars");
         copy_dir(&src, &root.join("grammars"));
         let p = root.join("grammars").join(file);
@@ -54,19 +50,16 @@ impl Env {
     }
 
     fn config(&self) -> PathBuf {
-        self.dir.path().join("entrywatch.toml")
+        self.0.config()
     }
 
     fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
-        c.env("ENTRYWATCH_NOW", NOW).env_remove("ENTRYWATCH_CRASH_AT").env_remove("ENTRYWATCH_CONFIG");
-        c
+        self.0.cmd()
     }
 
-    /// Ingest one file; a file that is not quarantined must give exit 0.
+    /// Ingest one file (copied); a file that is not quarantined must give exit 0.
     fn ingest(&self, name: &str, bytes: &[u8]) -> Output {
-        let p = self.dir.path().join("in/broker").join(name);
-        std::fs::write(&p, bytes).expect("drop file");
+        let p = self.0.drop_file("broker", name, bytes);
         let o = self
             .cmd()
             .arg("ingest")
@@ -82,30 +75,20 @@ impl Env {
     }
 
     fn quarantined(&self) -> Vec<String> {
-        let dir = self.dir.path().join("data/quarantine/broker");
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-            .unwrap_or_default();
-        v.sort();
-        v
+        names_in(&self.0.data().join("quarantine/broker"))
     }
 
     fn entry_json(&self) -> serde_json::Value {
-        let o = self.cmd().args(["entry", E, "--json", "--config"]).arg(self.config()).output().expect("entry");
-        assert!(o.status.success(), "entry: {}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).expect("entry json")
+        self.0.entry_json(E)
     }
 
     fn entry_text(&self) -> String {
-        let o = self.cmd().args(["entry", E, "--config"]).arg(self.config()).output().expect("entry");
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        String::from_utf8_lossy(&self.0.run(&["entry", E]).stdout).into_owned()
     }
 
     /// Alert ids in the outbox.
     fn alerts(&self) -> Vec<String> {
-        let o = self.cmd().args(["alerts", "--json", "--config"]).arg(self.config()).output().expect("alerts");
-        assert!(o.status.success(), "alerts: {}", String::from_utf8_lossy(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("alerts json");
+        let v = self.0.json(&["alerts", "--json"]);
         v.as_array().expect("array").iter().map(|r| r["id"].as_str().unwrap_or_default().to_string()).collect()
     }
 

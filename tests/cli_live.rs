@@ -5,15 +5,14 @@
 //! from nothing. Also: ingest copies unless `--move`, and the error when nothing can be reached.
 
 mod common;
-mod support;
 
+use common::{run_config_text, wait_until, RunningDaemon};
 use common::{samples, Env, NOW};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
-use support::{run_config_text, wait_until, RunningDaemon};
 
 const E: &str = "EEE-1234567-3";
 
@@ -237,7 +236,7 @@ fn ingest_move_removes_the_file_and_plain_ingest_keeps_it() {
     let kept = ingest(&env, "broker", &broker[2..3], &[]);
     assert_eq!(kept.code, Some(0), "{kept:?}");
     assert!(broker[2].is_file(), "plain ingest removed the user's file");
-    let archived = support::archived(&env.data());
+    let archived = common::archived(&env.data());
     for p in &broker[..3] {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         assert!(archived.contains(&("broker".to_string(), name.clone())), "{name} not archived: {archived:?}");

@@ -1,11 +1,11 @@
 //! The daemon end to end, as a real process: bursts processed exactly once (also through the overflow rescan), SIGKILL and restart, SIGHUP reload, SIGTERM, bad config, and the systemd unit.
 
-mod support;
+mod common;
 
+use common::daemon::*;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::*;
 
 /// The daemon process used by these tests: this test binary, re-run with only
 /// `child_daemon` selected, which runs `entrywatch::daemon::Daemon` with the [`LogHandler`].
@@ -26,63 +26,18 @@ fn child_daemon() {
     rt.block_on(daemon.run()).expect("daemon run");
 }
 
-struct Child_ {
-    child: Child,
-    stderr: PathBuf,
-}
-
-impl Child_ {
-    fn start(dir: &Path, config: &Path, root: &Path, env: &[(&str, &str)]) -> Child_ {
-        let n = std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0);
-        let stderr = dir.join(format!("child-{n}.log"));
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.args(["child_daemon", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-            .env("EW_CHILD_CONFIG", config)
-            .env("EW_CHILD_ROOT", root)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let c = Child_ { child: cmd.spawn().unwrap(), stderr };
-        assert!(c.wait_log("DaemonReady", Duration::from_secs(20)), "daemon did not start:\n{}", c.log());
-        c
+/// The child daemon (this test binary running `child_daemon`), its log in `dir`.
+fn start_child(dir: &Path, config: &Path, root: &Path, env: &[(&str, &str)]) -> RunningDaemon {
+    let n = std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0);
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["child_daemon", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("EW_CHILD_CONFIG", config)
+        .env("EW_CHILD_ROOT", root)
+        .env("RUST_LOG", "info");
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
-    }
-
-    fn wait_log(&self, what: &str, timeout: Duration) -> bool {
-        wait_until(timeout, || self.log().contains(what))
-    }
-
-    fn signal(&self, sig: &str) {
-        let st = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
-        assert!(st.success());
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let end = std::time::Instant::now() + timeout;
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return Some(st);
-            }
-            if std::time::Instant::now() > end {
-                let _ = self.child.kill();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Child_ {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    RunningDaemon::spawn(cmd, &dir.join(format!("child-{n}.log")))
 }
 
 struct Setup {
@@ -140,7 +95,7 @@ fn assert_exactly_once(root: &Path, inbox: &Path, expected: &[(String, String)])
 #[test]
 fn thousand_files_at_once_are_processed_exactly_once() {
     let s = setup(0, 30);
-    let child = Child_::start(s.dir.path(), &s.config, &s.root, &[]);
+    let child = start_child(s.dir.path(), &s.config, &s.root, &[]);
     let files = drop_files(&s.inbox, 0, 1000);
     assert!(
         wait_until(Duration::from_secs(120), || read_log(&s.root).len() >= 1000),
@@ -160,7 +115,7 @@ fn thousand_files_at_once_are_processed_exactly_once() {
 #[test]
 fn thousand_files_through_an_overflowing_event_queue() {
     let s = setup(1, 3600);
-    let child = Child_::start(s.dir.path(), &s.config, &s.root, &[("ENTRYWATCH_EVENT_QUEUE", "8")]);
+    let child = start_child(s.dir.path(), &s.config, &s.root, &[("ENTRYWATCH_EVENT_QUEUE", "8")]);
     let files = drop_files(&s.inbox, 0, 1000);
     assert!(
         wait_until(Duration::from_secs(120), || read_log(&s.root).len() >= 1000),
@@ -169,14 +124,14 @@ fn thousand_files_through_an_overflowing_event_queue() {
     );
     std::thread::sleep(Duration::from_millis(300));
     assert_exactly_once(&s.root, &s.inbox, &files);
-    assert!(child.log().contains("EventsLost"), "the overflow path was not taken:\n{}", child.log());
+    assert!(child.log_text().contains("EventsLost"), "the overflow path was not taken:\n{}", child.log_text());
 }
 
 #[test]
 fn sigkill_mid_burst_and_restart_loses_and_repeats_nothing() {
     let s = setup(0, 30);
     let mut expected = Vec::new();
-    let mut child = Child_::start(s.dir.path(), &s.config, &s.root, &[("EW_CHILD_DELAY_MS", "3")]);
+    let mut child = start_child(s.dir.path(), &s.config, &s.root, &[("EW_CHILD_DELAY_MS", "3")]);
     expected.extend(drop_files(&s.inbox, 0, 600));
     for round in 0..2 {
         let seen = read_log(&s.root).len();
@@ -187,7 +142,7 @@ fn sigkill_mid_burst_and_restart_loses_and_repeats_nothing() {
         assert!(done < expected.len(), "round {round}: the burst was over before the kill ({done})");
         // More files arrive while the daemon is down.
         expected.extend(drop_files(&s.inbox, 1000 + round * 100, 100));
-        child = Child_::start(s.dir.path(), &s.config, &s.root, &[("EW_CHILD_DELAY_MS", "3")]);
+        child = start_child(s.dir.path(), &s.config, &s.root, &[("EW_CHILD_DELAY_MS", "3")]);
     }
     assert!(
         wait_until(Duration::from_secs(120), || read_log(&s.root).len() >= expected.len()),
@@ -205,7 +160,7 @@ fn sigkill_mid_burst_and_restart_loses_and_repeats_nothing() {
 fn sighup_adds_an_inbox_keeps_the_old_config_when_invalid_and_sigterm_exits_0() {
     let s = setup(0, 3600);
     let second = s.dir.path().join("inbox2");
-    let mut child = Child_::start(s.dir.path(), &s.config, &s.root, &[("EW_CHILD_DELAY_MS", "1500")]);
+    let mut child = start_child(s.dir.path(), &s.config, &s.root, &[("EW_CHILD_DELAY_MS", "1500")]);
     std::fs::write(s.inbox.join("one.csv"), "entry_number\n1\n").unwrap();
     assert!(wait_until(Duration::from_secs(10), || counts(&s.root).contains_key(&("a".into(), "one.csv".into()))));
 
@@ -213,19 +168,19 @@ fn sighup_adds_an_inbox_keeps_the_old_config_when_invalid_and_sigterm_exits_0() 
     std::fs::write(&s.config, config_text(&s.dir.path().join("data"), &[("a", &s.inbox), ("b", &second)], 0, 5, 3600))
         .unwrap();
     child.signal("HUP");
-    assert!(child.wait_log("ConfigReloaded", Duration::from_secs(10)), "{}", child.log());
-    assert!(child.wait_log("InboxWatched inbox=b", Duration::from_secs(10)), "{}", child.log());
+    assert!(child.wait_log("ConfigReloaded", Duration::from_secs(10)), "{}", child.log_text());
+    assert!(child.wait_log("InboxWatched inbox=b", Duration::from_secs(10)), "{}", child.log_text());
     std::fs::write(second.join("two.csv"), "entry_number\n2\n").unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || counts(&s.root).contains_key(&("b".into(), "two.csv".into()))),
         "the new inbox is not watched:\n{}",
-        child.log()
+        child.log_text()
     );
 
     // An invalid config: logged, the old one kept.
     std::fs::write(&s.config, "data-dir = \"x\"\nbogus-key = 1\n").unwrap();
     child.signal("HUP");
-    assert!(child.wait_log("ConfigReloadFailed", Duration::from_secs(10)), "{}", child.log());
+    assert!(child.wait_log("ConfigReloadFailed", Duration::from_secs(10)), "{}", child.log_text());
     std::fs::write(second.join("three.csv"), "entry_number\n3\n").unwrap();
     assert!(wait_until(Duration::from_secs(10), || counts(&s.root).contains_key(&("b".into(), "three.csv".into()))));
 
@@ -234,7 +189,7 @@ fn sighup_adds_an_inbox_keeps_the_old_config_when_invalid_and_sigterm_exits_0() 
     assert!(wait_until(Duration::from_secs(10), || std::fs::read_dir(s.root.join("work")).unwrap().count() == 1));
     child.signal("TERM");
     let st = child.wait_exit(Duration::from_secs(15));
-    assert_eq!(st.and_then(|s| s.code()), Some(0), "{}", child.log());
+    assert_eq!(st.and_then(|s| s.code()), Some(0), "{}", child.log_text());
     assert!(counts(&s.root).contains_key(&("a".into(), "four.csv".into())), "the file in hand was not finished");
     assert_eq!(std::fs::read_dir(s.root.join("work")).unwrap().count(), 0);
 }
@@ -271,10 +226,7 @@ fn bad_config_is_one_line_and_exit_2_and_check_config_lists_every_problem() {
 /// keys), and `systemd-analyze security --offline=yes` scores it.
 #[test]
 fn systemd_unit_verifies_and_scores() {
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
-        let why = "systemd-analyze is not installed (scripts/test installs systemd)";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-        eprintln!("NOT RUN: {why}");
+    if common::require_program(&["systemd-analyze"], "systemd").is_none() {
         return;
     }
     let unit =

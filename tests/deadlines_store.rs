@@ -1,4 +1,8 @@
-//! Deadlines on the real store: ABI files through the real pipeline into sled, each deadline kind computed from the ingested facts (worked examples below), `entry --json` / `deadlines --json` / `--ics` from the binary under ENTRYWATCH_NOW, and reminders reaching a real SMTP server (aiosmtpd, tests/support/smtp_server.py, 127.0.0.1) exactly once while time moves forward across restarts, following moved deadlines, silent once done.
+//! Deadlines on the real store: ABI files through the real pipeline into sled, each deadline kind computed from the ingested facts (worked examples below), `entry --json` / `deadlines --json` / `--ics` from the binary under ENTRYWATCH_NOW, and reminders reaching a real SMTP server (aiosmtpd, tests/common/smtp_server.py, 127.0.0.1) exactly once while time moves forward across restarts, following moved deadlines, silent once done.
+
+mod common;
+
+use common::smtp::Server;
 
 use chrono::{DateTime, FixedOffset};
 use entrywatch::alert::mailer::Mailer;
@@ -12,12 +16,9 @@ use entrywatch::grammar::Grammars;
 use entrywatch::ingest::sample::{entry_display, entry_field, pf, record};
 use entrywatch::ingest::{Outcome, Pipeline};
 use entrywatch::store::{Store, Table};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-
-mod smtp;
 
 const FILER: &str = "EEE";
 /// Released 2026-02-09, no entry summary yet.
@@ -123,61 +124,14 @@ fn ms(due: &str) -> Vec<u8> {
 
 // ---------------------------------------------------------------- the SMTP server
 
-/// aiosmtpd on 127.0.0.1 (a child process, stopped by its PID on drop).
-struct Server {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Server {
-    fn start(port: u16, dir: &Path) -> Server {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
-        let mut child = Command::new("python3")
-            .arg(&script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs (the SMTP test server needs aiosmtpd: python3 -m pip install aiosmtpd)");
-        let mut line = String::new();
-        let n = child.stdout.take().map(|s| BufReader::new(s).read_line(&mut line).unwrap_or(0)).unwrap_or(0);
-        if n == 0 || line.trim() != "READY" {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("SMTP test server did not start (is aiosmtpd installed?): {line:?}");
-        }
-        Server { child, dir: dir.to_path_buf() }
-    }
-
-    /// Raw messages received so far, in arrival order.
-    fn received(&self) -> Vec<String> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
-            .unwrap_or_default();
-        files.sort();
-        files
-            .iter()
-            .map(|p| {
-                let v: serde_json::Value =
-                    serde_json::from_str(&std::fs::read_to_string(p).expect("read message")).expect("message json");
-                v["data"].as_str().unwrap_or_default().to_string()
-            })
-            .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-    }
+/// The raw messages aiosmtpd received so far, in arrival order.
+fn raw_mails(server: &Server) -> Vec<String> {
+    server.received().into_iter().map(|m| m.data).collect()
 }
 
 /// One unfolded header of a raw message.
 fn header(raw: &str, name: &str) -> Option<String> {
-    smtp::headers(raw).into_iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    common::smtp::header(raw, name).into_iter().next()
 }
 
 // ---------------------------------------------------------------- a data dir
@@ -191,7 +145,7 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = smtp::free_port();
+        let port = common::smtp::free_port();
         let root = dir.path();
         std::fs::create_dir_all(root.join("in")).expect("inbox");
         let cfg = format!(
@@ -485,7 +439,7 @@ fn deliver(env: &Env, store: &Store, now: &str) -> tokio::task::JoinHandle<usize
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_stop_when_done() {
     let env = Env::new();
-    let server = Server::start(env.port, &env.dir.path().join("smtp"));
+    let Some(server) = Server::start(env.port, &env.dir.path().join("smtp"), &[]) else { return };
     let config = env.config();
     let id = |tx: u32, kind: &str, due: &str, lead: u32| format!("reminder/{}/{kind}/{due}/{lead}", compact(tx));
 
@@ -523,7 +477,7 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         assert_eq!(pass, Pass { queued: 0, next: Some(t("2026-02-17T08:00:00-05:00")) });
         assert_eq!(deliver(&env, p.store(), now).await.expect("join"), 1);
     }
-    let mails = server.received();
+    let mails = raw_mails(&server);
     assert_eq!(mails.len(), 1);
     assert_eq!(header(&mails[0], "X-Entrywatch-Alert-Id"), Some(id(F, "statement-payment", "2026-02-20", 7)));
     let subject = header(&mails[0], "Subject").expect("subject");
@@ -564,7 +518,7 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         // not replace the first) closes 2026-02-23 + 180 days = Sat 2026-08-22 → Fri 2026-08-21.
         env.ingest(&p, &[("er-d-reliq.abi", er(D, "022326", "3", "022326", &[], "", "NO", "100124"))]);
     }
-    let mails = server.received();
+    let mails = raw_mails(&server);
     assert_eq!(mails.len(), 6);
     let late = mails
         .iter()
@@ -628,7 +582,7 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
         assert_eq!(deliver(&env, &store, now).await.expect("join"), 2);
     }
 
-    let mails = server.received();
+    let mails = raw_mails(&server);
     let mut ids: Vec<String> = mails.iter().filter_map(|m| header(m, "X-Entrywatch-Alert-Id")).collect();
     ids.sort();
     let mut want = vec![
@@ -651,5 +605,5 @@ async fn reminders_reach_smtp_once_across_restarts_follow_moved_deadlines_and_st
     assert_eq!(ledger, want);
     assert_eq!(remind_once(p.store(), &config, t(now)).expect("pass"), 0);
     assert_eq!(deliver(&env, p.store(), now).await.expect("join"), 0);
-    assert_eq!(server.received().len(), 8);
+    assert_eq!(raw_mails(&server).len(), 8);
 }

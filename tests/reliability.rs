@@ -1,6 +1,7 @@
 //! Kill-and-restart: `entrywatch ingest` is aborted at named crash points (ENTRYWATCH_CRASH_AT)
 //! and SIGKILLed after random delays, restarted until done, and the store must equal an
-//! uninterrupted run's: no file lost, none applied twice. Bounded to well under 60 s.
+//! uninterrupted run's: no file lost, none applied twice. Bounded to well under 60 s. The crash
+//! points need the `crash-points` feature (`cargo test --features crash-points`, as scripts/test).
 
 mod common;
 
@@ -88,6 +89,7 @@ impl Lcg {
 
 #[test]
 fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
+    common::require_crash_points();
     let start = Instant::now();
     let base = setup();
     let t0 = Instant::now();
@@ -149,6 +151,7 @@ fn killed_ingest_loses_nothing_and_applies_nothing_twice() {
 
 #[test]
 fn rebuild_after_an_interrupted_run_matches() {
+    common::require_crash_points();
     let env = setup();
     run_interrupted(&env, Interrupt::CrashAt("after-journal:3".into()), 2);
     let before = env.dump();
@@ -242,6 +245,7 @@ fn ingest_chunked(env: &Env, files: &[PathBuf], crash: Option<&str>) -> std::pro
 
 #[test]
 fn a_file_of_many_entries_killed_between_its_chunks_ends_as_a_clean_run() {
+    common::require_crash_points();
     let body: Vec<u8> = many_entries().into_iter().flat_map(|(_, b)| b).collect();
     let clean = env_with_routes();
     let f = clean.drop_file("broker", "many.abi", &body);

@@ -4,14 +4,13 @@
 //! daemon holds it (sled locks it), so every comparison is made after SIGTERM.
 
 mod common;
-mod support;
 
+use common::{archived, files_under, names_in, run_config_text, wait_until, RunningDaemon};
 use common::{samples, Env, NOW};
 use entrywatch::ingest::sample;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::{archived, files_under, names_in, run_config_text, wait_until, RunningDaemon};
 
 const E: &str = "EEE-1234567-3";
 
@@ -147,7 +146,7 @@ fn life_and_x12_samples_through_run_equal_ingest() {
 #[test]
 fn the_daemon_serves_the_dashboard_over_its_store() {
     let env = daemon_env(0, 300);
-    let port = support::net::free_port();
+    let port = common::net::free_port();
     let text = std::fs::read_to_string(env.config())
         .unwrap()
         .replace("[dashboard]\nenabled = false\n", &format!("[dashboard]\nlisten = \"127.0.0.1:{port}\"\n"));
@@ -160,25 +159,17 @@ fn the_daemon_serves_the_dashboard_over_its_store() {
     let mut want = pairs("approved", std::slice::from_ref(&pre));
     want.extend(pairs("broker", &life));
     wait_archived(&env, &d, &want, 40);
-    let get = |path: &str| -> (String, String) {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("dashboard listening");
-        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-        (head.to_string(), body.to_string())
-    };
-    let (head, body) = get("/entries/EEE-1234567-3");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let get = |path: &str| common::http::get_port(port, path);
+    let (status, body) = get("/entries/EEE-1234567-3");
+    assert_eq!(status, 200, "{body}");
     assert!(body.contains("EEE-1234567-3") && body.contains("<svg"), "entry page without its timeline chart");
     assert!(body.contains("life-01-ae-filed.abi"), "the audit trail names the source file");
     // The approved pre-entry differs on line 2's HTS: the page shows the variance as `entry` does.
     assert!(body.contains("major"), "the entry page shows the major variance");
     let (_, api) = get("/api/entries/EEE-1234567-3");
     assert!(api.contains("\"major\""), "the API carries the variance status: {api}");
-    let (head, body) = get("/");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (status, body) = get("/");
+    assert_eq!(status, 200, "{body}");
     assert!(body.matches("<svg").count() >= 2, "overview charts");
     let (_, metrics) = get("/metrics");
     let processed = metrics

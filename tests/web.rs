@@ -41,11 +41,11 @@ fn hostile() -> EntryView {
     e
 }
 
-fn start(model: Arc<dyn ReadModel>, auth: Auth) -> http::Server {
-    http::serve(model, Clock::Fixed(chrono::DateTime::parse_from_rfc3339(NOW).unwrap()), auth)
+fn start(model: Arc<dyn ReadModel>, auth: Auth) -> Server {
+    serve(model, Clock::Fixed(chrono::DateTime::parse_from_rfc3339(NOW).unwrap()), auth)
 }
 
-fn fixture_server() -> http::Server {
+fn fixture_server() -> Server {
     let m = MemoryModel::new(fixtures()).with_metrics(Metrics {
         files_processed: 42,
         files_quarantined: 2,
@@ -59,8 +59,8 @@ fn fixture_server() -> http::Server {
     start(Arc::new(m), Auth::default())
 }
 
-mod http;
-use http::{get, req, Resp};
+mod common;
+use common::http::{get, req, serve, Resp, Server};
 
 fn html_ok(r: &Resp) {
     assert_eq!(r.status, 200, "{}", r.body);

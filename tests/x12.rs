@@ -1,6 +1,8 @@
 //! X12 reader tests: grammar loading, golden `parse --json` per sample, per-sample verdicts and
 //! codes, the streaming API, the shared corpus verdicts, and property tests (no panics).
 
+mod common;
+
 use entrywatch::grammar::{GrammarFile, Grammars};
 use entrywatch::parse::x12::{read, summarize, AckStatus, X12Event};
 use entrywatch::parse::{parse_file, ParsedFile};
@@ -278,11 +280,7 @@ fn summary_tree_and_multi_interchange() {
 /// The shared corpus, judged as SOURCES.md says (differences explained in docs/x12.md).
 #[test]
 fn shared_corpus_verdicts() {
-    let dir = root().join("../shared/corpus/x12");
-    if !dir.is_dir() {
-        eprintln!("skipping: {} not found", dir.display());
-        return;
-    }
+    let Some(dir) = common::require_corpus() else { return };
     // (file, ok, codes that must appear)
     let table: &[(&str, bool, &[&str])] = &[
         ("staedi/simple997.edi", true, &[]),
@@ -321,10 +319,7 @@ fn shared_corpus_verdicts() {
     ];
     for (f, ok, want) in table {
         let p = dir.join(f);
-        let Ok(bytes) = std::fs::read(&p) else {
-            eprintln!("skipping missing {f}");
-            continue;
-        };
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("corpus file {}: {e}", p.display()));
         let r = parse_file(f, &bytes, grammars());
         let got = codes(&r);
         assert_eq!(r.ok, *ok, "{f}: {:#?}", r.errors);

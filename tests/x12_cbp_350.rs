@@ -3,74 +3,48 @@
 //! that keeps every hold and release of the set, raises one alert and is acknowledged "accepted,
 //! errors noted" (AK5 E), while a partner's code error still rejects.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-const NOW: &str = "2026-02-20T09:00:00-05:00";
+use common::{files_under, Env};
+use std::process::Output;
+
 const E: &str = "EEE-1234567-3";
 
-struct Env {
-    dir: tempfile::TempDir,
+/// A data dir whose broker inbox acknowledges (997) into `out/`; every alert is routed to one person.
+fn env() -> Env {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("out")).unwrap();
+    env.inbox_keys("broker", &format!("ack-dir = {:?}\nack-kind = \"997\"", env.path("out")));
+    env.add_config("[[route]]\nto = [\"ops@example.com\"]\nmin-severity = \"info\"\n");
+    env
 }
 
-impl Env {
-    /// A data dir with one broker inbox whose acks go to `out/`; every alert is routed to one person.
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let r = dir.path();
-        std::fs::create_dir_all(r.join("in/broker")).unwrap();
-        std::fs::create_dir_all(r.join("out")).unwrap();
-        let cfg = format!(
-            "data-dir = {:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\nack-dir = {:?}\nack-kind = \"997\"\n[[route]]\nto = [\"ops@example.com\"]\nmin-severity = \"info\"\n",
-            r.join("data"),
-            r.join("in/broker"),
-            r.join("out"),
-        );
-        std::fs::write(r.join("entrywatch.toml"), cfg).unwrap();
-        Env { dir }
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
-        c.env("ENTRYWATCH_NOW", NOW).env_remove("ENTRYWATCH_CRASH_AT").env_remove("ENTRYWATCH_CONFIG");
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd().args(args).arg("--config").arg(self.path("entrywatch.toml")).output().unwrap()
-    }
-    fn ingest(&self, name: &str, text: &str) -> Output {
-        let p = self.path("in/broker").join(name);
-        std::fs::write(&p, text).unwrap();
-        let mut c = self.cmd();
-        c.arg("ingest").arg("--config").arg(self.path("entrywatch.toml")).args(["--inbox", "broker", "--json"]).arg(&p);
-        c.output().unwrap()
-    }
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let o = self.run(args);
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).unwrap()
-    }
-    fn acks(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(self.path("out"))
-            .unwrap()
-            .flatten()
-            .map(|e| std::fs::read_to_string(e.path()).unwrap())
-            .collect();
-        v.sort();
-        v
-    }
-    fn quarantined(&self) -> usize {
-        let q = self.path("data/quarantine");
-        walk(&q)
-    }
+/// Ingest `text` as broker file `name` (copied, `--json`).
+fn ingest(env: &Env, name: &str, text: &str) -> Output {
+    let p = env.drop_file("broker", name, text.as_bytes());
+    env.cmd()
+        .arg("ingest")
+        .arg("--config")
+        .arg(env.config())
+        .args(["--inbox", "broker", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap()
 }
 
-fn walk(d: &Path) -> usize {
-    std::fs::read_dir(d)
-        .map(|rd| rd.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
-        .unwrap_or(0)
+/// The acks written, sorted.
+fn acks(env: &Env) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(env.path("out"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+fn quarantined(env: &Env) -> usize {
+    files_under(&env.data().join("quarantine")).len()
 }
 
 /// A 350 from CBP with one X4 (+ K1 narrative) per disposition, all for entry EEE-1234567-3.
@@ -109,18 +83,18 @@ fn event_codes(j: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn appendix_n_codes_4a_and_1t_apply_as_exam_and_seizure() {
-    let env = Env::new();
+    let env = env();
     // 1C released, then 4A withdraws it for an intensive exam, then 1T seized.
-    let o = env.ingest("350-4a-1t.x12", &x350(&[("1C", "0900"), ("4A", "1000"), ("1T", "1100")]));
+    let o = ingest(&env, "350-4a-1t.x12", &x350(&[("1C", "0900"), ("4A", "1000"), ("1T", "1100")]));
     assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert_eq!(env.quarantined(), 0);
+    assert_eq!(quarantined(&env), 0);
     let j = env.json(&["entry", E, "--json"]);
     assert_eq!(event_codes(&j), ["X407:1C", "X407:4A", "X407:1T"], "{j}");
     let holds = open_holds(&j);
     assert!(holds.contains(&"4A".to_string()) && holds.contains(&"1T".to_string()), "{holds:?}");
     assert_ne!(j["release"]["status"], "released", "{}", j["release"]);
     // Our 997 to CBP's side accepts the set.
-    let acks = env.acks();
+    let acks = acks(&env);
     assert_eq!(acks.len(), 1);
     assert!(acks[0].contains("AK2*350*0001~") && acks[0].contains("AK5*A~"), "{}", acks[0]);
     // A later 1B (released after the intensive exam) lifts the 4A exam; the seizure stays.
@@ -128,7 +102,7 @@ fn appendix_n_codes_4a_and_1t_apply_as_exam_and_seizure() {
         .replace("000000101", "000000102")
         .replace("*101*", "*102*")
         .replace("GE*1*101", "GE*1*102");
-    let o = env.ingest("350-1b.x12", &text);
+    let o = ingest(&env, "350-1b.x12", &text);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let j = env.json(&["entry", E, "--json"]);
     assert_eq!(open_holds(&j), ["1T"], "{}", j["release"]);
@@ -136,12 +110,12 @@ fn appendix_n_codes_4a_and_1t_apply_as_exam_and_seizure() {
 
 #[test]
 fn an_unknown_cbp_code_is_a_warning_and_the_set_is_applied() {
-    let env = Env::new();
+    let env = env();
     let text = x350(&[("1H", "0900"), ("Q7", "0930"), ("1C", "1000")]);
     std::fs::write(env.path("copy.x12"), &text).unwrap();
-    let o = env.ingest("350-unknown.x12", &text);
+    let o = ingest(&env, "350-unknown.x12", &text);
     assert!(o.status.success(), "{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert_eq!(env.quarantined(), 0);
+    assert_eq!(quarantined(&env), 0);
     // The warning names code, line and segment (`parse` shows a file's diagnostics).
     let o = env.cmd().args(["parse", "--json"]).arg(env.path("copy.x12")).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
@@ -164,7 +138,7 @@ fn an_unknown_cbp_code_is_a_warning_and_the_set_is_applied() {
     assert_eq!(about_q7.len(), 1, "{alerts}");
     assert!(about_q7[0].to_string().contains("not in the x407 code list"), "{}", about_q7[0]);
     // The 997 to CBP's side says "accepted, errors noted", naming the element.
-    let acks = env.acks();
+    let acks = acks(&env);
     assert_eq!(acks.len(), 1);
     assert!(acks[0].contains("AK3*X4*6*X4*8~") && acks[0].contains("AK4*7*35*7*Q7~"), "{}", acks[0]);
     assert!(acks[0].contains("AK5*E~") && acks[0].contains("AK9*E*1*1*1~"), "{}", acks[0]);
@@ -172,21 +146,21 @@ fn an_unknown_cbp_code_is_a_warning_and_the_set_is_applied() {
 
 #[test]
 fn a_partner_code_error_still_rejects_and_a_broken_cbp_envelope_still_quarantines() {
-    let env = Env::new();
+    let env = env();
     // A partner's 999 with an IK5 code that X12 does not define: the set is rejected (IK5 is
     // validated like AK5) and the file is quarantined: our strictness stays on partner X12.
     let partner = "ISA*00*          *00*          *ZZ*PARTNER        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*000000201*0*T*:~\n\
                    GS*FA*PARTNER*ENTRYWATCHTEST*20260203*1012*201*X*005010X231A1~\n\
                    ST*999*0001*005010X231A1~\nAK1*PO*17*005010X231A1~\nAK2*850*0001~\nIK5*Q~\nAK9*A*1*1*1~\nSE*6*0001~\n\
                    GE*1*201~\nIEA*1*000000201~\n";
-    let o = env.ingest("partner-999.x12", partner);
+    let o = ingest(&env, "partner-999.x12", partner);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("X12E066"), "{out}");
-    assert_eq!(env.quarantined(), 2, "the file and its error report");
+    assert_eq!(quarantined(&env), 2, "the file and its error report");
     // CBP's 350 with an unknown code but a wrong SE count: the envelope is broken, quarantined.
     let broken = x350(&[("Q7", "0930")]).replace("SE*6*0001", "SE*9*0001");
-    let o = env.ingest("350-broken.x12", &broken);
+    let o = ingest(&env, "350-broken.x12", &broken);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
-    assert_eq!(env.quarantined(), 4);
+    assert_eq!(quarantined(&env), 4);
 }

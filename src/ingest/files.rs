@@ -141,6 +141,7 @@ impl Pipeline {
         std::fs::create_dir_all(&dir).map_err(ioe(&dir))?;
         let target = free_path_with(&dir, name, Some(REPORT_SUFFIX));
         let report_path = report_path(&target);
+        remove_orphan_report(&report_path);
         write_report(
             &report_path,
             name,
@@ -173,6 +174,7 @@ impl Pipeline {
             ),
             Position::default(),
         );
+        remove_orphan_report(&report_path(&target));
         write_report(
             &report_path(&target),
             name,
@@ -202,6 +204,14 @@ fn report_path(target: &Path) -> PathBuf {
     let mut o = target.as_os_str().to_os_string();
     o.push(REPORT_SUFFIX);
     PathBuf::from(o)
+}
+
+/// A report at the path [`free_path_with`] chose is an orphan (its file never moved beside it:
+/// an interrupted quarantine); remove it so the report can be written new.
+fn remove_orphan_report(report: &Path) {
+    if report.is_file() {
+        let _ = std::fs::remove_file(report);
+    }
 }
 
 /// Keep at most [`MAX_DIAGNOSTICS`] diagnostics (errors first, in file order), and say how

@@ -2,7 +2,8 @@
 //! chunk of [`CHUNK_ENTRIES`] entries; one for most files) → flush → journal → archive (or quarantine with `<name>.error.txt`). Also recovery of claimed files and
 //! `rebuild` (replay the archive in original order into a fresh store).
 //!
-//! Crash points for the reliability tests: `ENTRYWATCH_CRASH_AT=<point>` aborts the process at
+//! Crash points for the reliability tests (compiled only with the cargo feature `crash-points`,
+//! never in the shipped binary): `ENTRYWATCH_CRASH_AT=<point>` aborts the process at
 //! `after-claim`, `after-commit` (before flush), `after-flush` (before journal and archive),
 //! `after-journal` (before archive move), `after-archive`, `after-chunk` (after each intermediate
 //! chunk of a file of many entries is committed). Optional `<point>:<n>` aborts at the
@@ -35,6 +36,7 @@ use crate::store::{Store, StoreError, StoreTx, TxError};
 use chrono::{Datelike, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "crash-points")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -127,7 +129,9 @@ pub struct Pipeline {
     hooks: Vec<Arc<dyn IngestHook>>,
     variance: crate::config::Variance,
     index: crate::query::IndexCtx,
+    #[cfg(feature = "crash-points")]
     crash: Option<(String, usize)>,
+    #[cfg(feature = "crash-points")]
     crash_count: AtomicUsize,
     journal_lock: Mutex<()>,
 }
@@ -138,6 +142,8 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// `ENTRYWATCH_CRASH_AT`, read only in a build with the `crash-points` feature (tests).
+#[cfg(feature = "crash-points")]
 fn crash_setting() -> Option<(String, usize)> {
     let v = std::env::var("ENTRYWATCH_CRASH_AT").ok()?;
     let v = v.trim();
@@ -175,7 +181,9 @@ impl Pipeline {
             hooks: Vec::new(),
             variance: config.variance.clone(),
             index: crate::query::IndexCtx::from_config(config).with_remedies(&grammars.remedies).with_clock(clock),
+            #[cfg(feature = "crash-points")]
             crash: crash_setting(),
+            #[cfg(feature = "crash-points")]
             crash_count: AtomicUsize::new(0),
             journal_lock: Mutex::new(()),
         })
@@ -199,6 +207,8 @@ impl Pipeline {
         self.tz
     }
 
+    /// Abort here when `ENTRYWATCH_CRASH_AT` names this point (a `crash-points` build only).
+    #[cfg(feature = "crash-points")]
     fn crash_point(&self, point: &str) {
         if let Some((p, n)) = &self.crash {
             if p == point && self.crash_count.fetch_add(1, Ordering::SeqCst) + 1 >= *n {
@@ -207,6 +217,12 @@ impl Pipeline {
             }
         }
     }
+
+    /// Without the `crash-points` feature there are no crash points: `ENTRYWATCH_CRASH_AT` is
+    /// never read.
+    #[cfg(not(feature = "crash-points"))]
+    #[inline(always)]
+    fn crash_point(&self, _point: &str) {}
 
     /// Files claimed by an earlier run that did not finish (under `<data-dir>/work/<inbox>/`).
     pub fn pending_work(&self, inbox: &Inbox) -> Vec<PathBuf> {

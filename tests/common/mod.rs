@@ -1,131 +1,93 @@
-//! Helpers shared by the ingest and reliability tests: a data dir with a config, running the real binary.
-#![allow(dead_code)]
+//! The one helper module of the integration tests (`mod common;` in each test file), by concern:
+//! `env` (a temp data dir with a config, running the real binary, files under a folder),
+//! `daemon` (`entrywatch run` children, waiting for READY, the test file handler), `http` (the
+//! dashboard client and server), `smtp` (aiosmtpd and reading the mail it received), `net`
+//! (loopback ports); here: prerequisites that may be missing, and the crash-points feature.
+#![allow(dead_code, unused_imports)]
+
+pub mod daemon;
+pub mod env;
+pub mod http;
+pub mod net;
+pub mod smtp;
+
+pub use daemon::{config_text, run_config_text, wait_until, RunningDaemon};
+pub use env::{abi_insert, archived, files_under, life_names, names_in, ok, samples, Env, NOW};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-pub const NOW: &str = "2026-02-20T09:00:00-05:00";
-
-pub struct Env {
-    pub dir: tempfile::TempDir,
+/// True under CI (`CI=true`): there a missing prerequisite fails the test.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-impl Env {
-    pub fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        for d in ["broker", "approved"] {
-            std::fs::create_dir_all(root.join("in").join(d)).unwrap();
-        }
-        let cfg = format!(
-            "data-dir = {:?}\n[[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\n[[inbox]]\nname = \"approved\"\npath = {:?}\nrole = \"approved\"\n",
-            root.join("data"),
-            root.join("in/broker"),
-            root.join("in/approved")
-        );
-        std::fs::write(root.join("entrywatch.toml"), cfg).unwrap();
-        Env { dir }
+/// Whether a test's prerequisite is here. `why` says what is missing and how to get it. Missing
+/// under CI (`CI=true`) panics (CI installs everything: scripts/test); elsewhere it prints
+/// `NOT RUN: <test>: <why>` and the test returns at once, so it never passes silently.
+/// Use as `if !common::require(present, "why") { return; }`.
+pub fn require(present: bool, why: &str) -> bool {
+    if present {
+        return true;
     }
-    pub fn root(&self) -> &Path {
-        self.dir.path()
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    assert!(!in_ci(), "{test}: CI is set, so this test must run, but {why}");
+    eprintln!("NOT RUN: {test}: {why}");
+    false
+}
+
+/// An executable on PATH (or an absolute path), if there is one.
+pub fn which(name: &str) -> Option<PathBuf> {
+    if name.starts_with('/') {
+        return Path::new(name).is_file().then(|| PathBuf::from(name));
     }
-    pub fn data(&self) -> PathBuf {
-        self.root().join("data")
-    }
-    pub fn inbox(&self, name: &str) -> PathBuf {
-        self.root().join("in").join(name)
-    }
-    pub fn config(&self) -> PathBuf {
-        self.root().join("entrywatch.toml")
-    }
-    /// Write a file into an inbox folder; returns its path.
-    pub fn drop_file(&self, inbox: &str, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.inbox(inbox).join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-    pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
-        c.env("ENTRYWATCH_NOW", NOW).env_remove("ENTRYWATCH_CRASH_AT").env_remove("ENTRYWATCH_CONFIG");
-        c
-    }
-    /// `ingest --move` of files in an inbox folder: claimed as the daemon claims them (moved
-    /// into work/, then archive/ or quarantine/).
-    pub fn ingest(&self, inbox: &str, files: &[PathBuf]) -> Output {
-        let mut c = self.cmd();
-        c.arg("ingest").arg("--move").arg("--config").arg(self.config()).arg("--inbox").arg(inbox).args(files);
-        c.output().unwrap()
-    }
-    pub fn entry_json(&self, entry: &str) -> serde_json::Value {
-        let o = self.cmd().args(["entry", entry, "--json", "--config"]).arg(self.config()).output().unwrap();
-        assert!(o.status.success(), "entry {entry}: {}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).unwrap()
-    }
-    pub fn entries(&self) -> Vec<String> {
-        let o = self.cmd().args(["entries", "--json", "--config"]).arg(self.config()).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        v.as_array().unwrap().iter().map(|r| r["entry"].as_str().unwrap().to_string()).collect()
-    }
-    /// Every entry's `entry --json`, keyed by entry.
-    pub fn dump(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
-        self.entries().into_iter().map(|e| (e.clone(), self.entry_json(&e))).collect()
-    }
-    /// Files under a folder, recursively (relative names).
-    pub fn files_under(&self, rel: &str) -> Vec<String> {
-        fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
-            if let Ok(rd) = std::fs::read_dir(d) {
-                for e in rd.flatten() {
-                    let p = e.path();
-                    if p.is_dir() {
-                        walk(root, &p, out);
-                    } else {
-                        out.push(p.strip_prefix(root).unwrap().display().to_string());
-                    }
-                }
-            }
-        }
-        let mut out = Vec::new();
-        let root = self.data().join(rel);
-        walk(&root, &root, &mut out);
-        out.sort();
-        out
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+/// A program the test runs: `require`d, its path when present.
+pub fn require_program(names: &[&str], package: &str) -> Option<PathBuf> {
+    let found = names.iter().find_map(|n| which(n));
+    let why =
+        format!("{} is not installed (scripts/test installs it: apt-get install -y {package})", names.join(" or "));
+    if require(found.is_some(), &why) {
+        found
+    } else {
+        None
     }
 }
 
-/// The repo's samples/abi folder.
-pub fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/abi")
+/// Python's aiosmtpd, the SMTP server of the mail tests (tests/common/smtp_server.py).
+pub fn require_aiosmtpd() -> bool {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require(have, "python3 with aiosmtpd is not installed (scripts/test installs it: python3 -m pip install aiosmtpd)")
 }
 
-/// The names of one entry's whole life in samples/abi, in order: life-00 (the approved
-/// pre-entry) and life-01..09 (the broker's and CBP's files).
-pub fn life_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(samples())
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
-        .unwrap_or_default();
-    names.retain(|n| n.starts_with("life-"));
-    names.sort();
-    assert_eq!(names.len(), 10, "samples/abi life-00..09 missing: {names:?}");
-    names
-}
-
-/// An ABI file with `extra` records inserted after each record whose first characters are
-/// `after` (the n-th such record gets `extra(n)`, which may be empty), the Y-record count
-/// (positions 13-17) updated to the records between B and Y.
-pub fn abi_insert(text: &str, after: &str, extra: &dyn Fn(usize) -> Vec<String>) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut n = 0;
-    for l in text.lines() {
-        out.push(l.to_string());
-        if l.starts_with(after) {
-            out.extend(extra(n).into_iter().map(|r| format!("{r:<80}")));
-            n += 1;
-        }
+/// The shared X12 corpus (never copied into the repository): `ENTRYWATCH_X12_CORPUS` when set,
+/// else `shared/corpus/x12` beside the checkout or one of its parents (a worktree); `None`
+/// (after [`require`]: a failure under CI) when absent.
+pub fn require_corpus() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let found = match std::env::var_os("ENTRYWATCH_X12_CORPUS") {
+        Some(d) => Some(PathBuf::from(d)).filter(|d| d.is_dir()),
+        None => root.ancestors().skip(1).map(|a| a.join("shared/corpus/x12")).find(|d| d.is_dir()),
+    };
+    let why = "the shared X12 corpus is absent (shared/corpus/x12 beside the checkout, or ENTRYWATCH_X12_CORPUS)";
+    if require(found.is_some(), why) {
+        found
+    } else {
+        None
     }
-    let b = out.iter().position(|l| l.starts_with('B')).expect("B record");
-    let y = out.iter().position(|l| l.starts_with('Y')).expect("Y record");
-    let count = format!("{:05}", y - b - 1);
-    out[y].replace_range(12..17, &count);
-    out.join("\n") + "\n"
+}
+
+/// Tests that inject crashes (`ENTRYWATCH_CRASH_AT`) need a build with the `crash-points`
+/// feature: without it the binary ignores the variable, so such a test fails here, saying so,
+/// rather than passing on a run that never crashed.
+pub fn require_crash_points() {
+    #[cfg(not(feature = "crash-points"))]
+    panic!(
+        "this test injects crashes with ENTRYWATCH_CRASH_AT, which only a build with the crash-points \
+         feature honours: run `cargo test --features crash-points` (scripts/test does)"
+    );
 }

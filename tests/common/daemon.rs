@@ -1,12 +1,11 @@
-//! Test support shared by tests/daemon.rs, tests/sftp.rs and tests/run.rs: a small real file handler that claims by rename, logs each file's SHA-256, and moves it out; and the real `entrywatch run` as a child process.
-#![allow(dead_code)]
-
-pub mod net;
+//! Daemons in tests: the real `entrywatch run` as a child process (waiting for `DaemonReady`,
+//! signals, stop and kill), its config text, polling until a condition holds, and the small real
+//! file handler of tests/daemon.rs and tests/sftp.rs (claims by rename, logs each file's SHA-256,
+//! moves it out).
 
 use entrywatch::config::Inbox;
 use entrywatch::source::complete::{check, Completeness};
 use entrywatch::source::{FileHandler, HandleOutcome};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,9 +32,7 @@ pub struct LogHandler {
     delay: Duration,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use entrywatch::ingest::sha256_hex;
 
 impl LogHandler {
     pub fn new(root: &Path, delay: Duration) -> std::io::Result<LogHandler> {
@@ -186,24 +183,34 @@ impl RunningDaemon {
     /// Start `entrywatch run --config CONFIG` (stderr appended to `log`) with extra
     /// environment, and wait (bounded) until it logs `DaemonReady`.
     pub fn start(config: &Path, log: &Path, env: &[(&str, &str)]) -> RunningDaemon {
-        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_entrywatch"));
         cmd.args(["run", "--config"])
             .arg(config)
             .env("RUST_LOG", "info")
             .env_remove("ENTRYWATCH_CONFIG")
             .env_remove("ENTRYWATCH_CRASH_AT")
-            .env_remove("NOTIFY_SOCKET")
-            .stdout(Stdio::null())
-            .stderr(stderr);
+            .env_remove("NOTIFY_SOCKET");
         for (k, v) in env {
             cmd.env(k, v);
         }
+        RunningDaemon::spawn(cmd, log)
+    }
+
+    /// Spawn `cmd`, a daemon that logs `DaemonReady` on stderr, with stderr appended to `log`,
+    /// and wait (bounded) until it is ready.
+    pub fn spawn(mut cmd: Command, log: &Path) -> RunningDaemon {
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        cmd.stdout(Stdio::null()).stderr(stderr);
         let before = std::fs::read_to_string(log).map(|s| s.matches("DaemonReady").count()).unwrap_or(0);
         let d = RunningDaemon { child: cmd.spawn().unwrap(), log: log.to_path_buf() };
         let up = wait_until(Duration::from_secs(30), || d.log_text().matches("DaemonReady").count() > before);
-        assert!(up, "entrywatch run did not become ready within 30 s:\n{}", d.log_tail());
+        assert!(up, "the daemon did not become ready within 30 s:\n{}", d.log_tail());
         d
+    }
+
+    /// Wait (bounded) until the log contains `what`.
+    pub fn wait_log(&self, what: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.log_text().contains(what))
     }
 
     pub fn log_text(&self) -> String {
@@ -235,7 +242,8 @@ impl RunningDaemon {
         assert!(self.wait_exit(Duration::from_secs(10)).is_some(), "the daemon survived SIGKILL");
     }
 
-    fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+    /// Wait (bounded) for the exit; killed when it does not come.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let end = Instant::now() + timeout;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
@@ -256,48 +264,6 @@ impl Drop for RunningDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The file names under `<data-dir>/archive/YYYY/MM/DD/<inbox>/`, as (inbox, name).
-pub fn archived(data_dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for f in files_under(&data_dir.join("archive")) {
-        let parts: Vec<&str> = f.split('/').collect();
-        if let [_, _, _, inbox, name] = parts.as_slice() {
-            out.push((inbox.to_string(), name.to_string()));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Every file under a folder, recursively, as paths relative to it (sorted; none when absent).
-pub fn files_under(root: &Path) -> Vec<String> {
-    fn walk(root: &Path, d: &Path, out: &mut Vec<String>) {
-        if let Ok(rd) = std::fs::read_dir(d) {
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(root, &p, out);
-                } else if let Ok(rel) = p.strip_prefix(root) {
-                    out.push(rel.display().to_string());
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
-/// The names in a folder (sorted; none when absent).
-pub fn names_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// A config for `entrywatch run` with a `broker` and an `approved` inbox, the dashboard off.

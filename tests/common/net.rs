@@ -17,3 +17,8 @@ pub fn free_port() -> u16 {
     }
     panic!("no free loopback port in 20000-32767")
 }
+
+/// Wait (bounded, polling every 50 ms) until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_for_port(port: u16, timeout: std::time::Duration) -> bool {
+    super::wait_until(timeout, || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok())
+}
