@@ -6,7 +6,10 @@
 //! The store holds `ENTRYWATCH_BENCH_ENTRIES` (default 1,000,000) entries whose facts are those
 //! of real ingested files (the sample life of an entry through the pipeline), re-keyed and
 //! written with their index entries exactly as a file's transaction writes them (one
-//! transaction per 1,000 entries); every 100th entry keeps an open FDA hold. `ENTRYWATCH_BENCH_DIR` (default target/bench-readmodel) holds the data;
+//! transaction per 1,000 entries); every 100th entry keeps an open FDA hold, one in ten
+//! declares IEEPA duty (refund program CAPE), one in twenty is liquidated higher than filed
+//! (samples/abi/life-09-er-liquidated.abi) and one in twenty has its entry summary rejected
+//! and not corrected (AE then a rejecting AX), so each report's first page has rows. `ENTRYWATCH_BENCH_DIR` (default target/bench-readmodel) holds the data;
 //! `ENTRYWATCH_BENCH_REUSE=1` reuses a store built by an earlier run.
 //!
 //! Run: `cargo bench --bench readmodel` (or `ENTRYWATCH_BENCH_ENTRIES=20000 cargo bench --bench readmodel`).
@@ -41,6 +44,16 @@ fn pct(v: &mut [Duration], p: f64) -> Duration {
 /// Entries built with the IEEPA template: one in ten (every 100th keeps the FDA hold).
 fn is_cape(i: usize) -> bool {
     i % 100 != 0 && i % 10 == 5
+}
+
+/// Entries liquidated higher than filed (`report liquidation`, `report anomalies`).
+fn is_liquidated(i: usize) -> bool {
+    i % 100 != 0 && i % 20 == 7
+}
+
+/// Entries whose summary was rejected and not corrected (`report rejected`, `report anomalies`).
+fn is_rejected(i: usize) -> bool {
+    i % 100 != 0 && i % 20 == 3
 }
 
 fn number(i: usize) -> EntryNumber {
@@ -113,6 +126,18 @@ fn main() {
             vec![("ae-unliquidated.abi".into(), std::fs::read(cape_ae).expect("samples/recovery"))],
             3_000_001,
         );
+        // The life of the samples up to an ER liquidating it higher than filed.
+        let abi = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/abi");
+        let mut liq_files: Vec<(String, Vec<u8>)> =
+            sample::life_files("EEE", 1234567).into_iter().filter(|(n, _)| !n.starts_with("er-")).collect();
+        let er = std::fs::read(format!("{abi}/life-09-er-liquidated.abi")).expect("samples/abi");
+        liq_files.push(("life-09-er-liquidated.abi".into(), er));
+        let liquidated = template(&root, "liquidated", liq_files, 1234567);
+        let rej_files = vec![
+            ("ae.abi".into(), sample::ae("EEE", 2222222, "A")),
+            ("ax.abi".into(), sample::ax("EEE", 2222222, false, "020226")),
+        ];
+        let rejected = template(&root, "rejected", rej_files, 2222222);
         let store = Store::open(&cfg.data_dir.join("store")).expect("store");
         let t0 = Instant::now();
         let mut k = 0usize;
@@ -123,6 +148,8 @@ fn main() {
                     let facts = match i % 100 {
                         0 => &held,
                         _ if is_cape(i) => &cape,
+                        _ if is_liquidated(i) => &liquidated,
+                        _ if is_rejected(i) => &rejected,
                         _ => &life,
                     };
                     let en = number(i);
@@ -247,6 +274,7 @@ fn main() {
             rows = w.out.iter().filter(|b| **b == b'\n').count().saturating_sub(1).min(50);
         });
         println!("  (report {name}: {rows} rows on the first page)");
+        assert!(rows > 0, "report {name}: the first page has rows");
     }
     let mut out = Vec::new();
     let t = Instant::now();

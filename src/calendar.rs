@@ -99,11 +99,6 @@ impl Calendar {
         Calendar { closures: closures.into_iter().collect() }
     }
 
-    /// From config `[deadlines] closures`.
-    pub fn from_config(d: &crate::config::Deadlines) -> Calendar {
-        Calendar::new(d.closures.iter().copied())
-    }
-
     /// The federal holiday observed on `d` (its name, with " (observed)" when moved off a
     /// weekend), or [`CLOSURE_NAME`] for a configured closure; `None` on other days.
     pub fn holiday_name(&self, d: NaiveDate) -> Option<String> {

@@ -667,6 +667,19 @@ pub trait ReadModel: Send + Sync {
     fn hts_stats(&self) -> Option<HtsStats> {
         None
     }
+    /// `report anomalies` over every entry: the entries that can have rows (liquidated higher
+    /// than filed, a rejection not corrected, a hold open since before `hold_before`, a line
+    /// rate more than `tolerance_bp` from its HTS's median in `stats`), in entry-number order,
+    /// when the model indexes them (a superset: the report decides each row); `None` means
+    /// every entry.
+    fn anomaly_candidates(
+        &self,
+        _stats: &HtsStats,
+        _hold_before: DateTime<FixedOffset>,
+        _tolerance_bp: i64,
+    ) -> Option<Box<dyn Iterator<Item = EntryView> + '_>> {
+        None
+    }
     /// One entry by any accepted spelling of its number.
     fn entry(&self, key: &str) -> Option<EntryView>;
     fn metrics(&self) -> Metrics;

@@ -470,6 +470,21 @@ fn lookups_and_the_aggregates_follow_new_files() {
         std::fs::write(&p, sample::ae("EEE", tx, "A")).unwrap();
         assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }));
     }
+    // `report anomalies`' other kinds: a line filed at 26.5 % where the HTS's median is 16.5 %
+    // (AE 50 record, duty amount at column 14), and the ER of the samples' life on another
+    // entry, liquidating fees of 70.71 where 47.14 were filed (liquidated higher).
+    let ae = String::from_utf8(sample::ae("EEE", 3456789, "A")).unwrap();
+    let ae: String = ae
+        .split_inclusive('\n')
+        .map(|l| if l.starts_with("50") { l.replacen("0000165000", "0000265000", 1) } else { l.to_string() })
+        .collect();
+    let er = std::fs::read_to_string(samples().join("life-09-er-liquidated.abi")).unwrap();
+    let er = er.replace(&sample::entry_field("EEE", 1234567), &sample::entry_field("EEE", 4567890));
+    for (name, bytes) in [("ae-3.abi", ae), ("er-4.abi", er)] {
+        let p = i.cfg.data_dir.parent().unwrap().join("in/broker").join(name);
+        std::fs::write(&p, bytes).unwrap();
+        assert!(matches!(i.pipeline.process(&broker, &p).unwrap(), Outcome::Applied { .. }), "{name}");
+    }
     // The aggregates kept in each file's transaction equal a fresh in-memory model of the same entries.
     let fresh = MemoryModel::new(m.entries(&EntryFilter::default()).collect());
     assert_eq!(m.open_holds(false, 100), fresh.open_holds(false, 100));
@@ -500,6 +515,33 @@ fn lookups_and_the_aggregates_follow_new_files() {
         let (kept, visited) = (csv(&m, name), csv(&fresh, name));
         assert_eq!(kept, visited, "report {name}");
         assert!(kept.lines().count() > 1, "report {name} has rows:\n{kept}");
+    }
+    // `report anomalies` reads only the candidates the index names (no filter): the same rows
+    // as a visit of every entry, for each kind and for other cut-offs and tolerances.
+    let anomalies = |model: &dyn ReadModel, hold_days: i64, tol: i64| {
+        let mut p = entrywatch::report::Params::new(EntryFilter::default(), clock().now());
+        (p.hold_days, p.rate_tolerance_bp) = (hold_days, tol);
+        let mut out = Vec::new();
+        let r = entrywatch::report::build("anomalies", model, &p).unwrap();
+        entrywatch::report::write_report(r, entrywatch::report::Format::Csv, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let kept = anomalies(&m, 5, 50);
+    for kind in ["duty-rate", "liquidated-higher", "rejection-uncorrected", "hold-open"] {
+        assert!(kept.lines().any(|l| l.starts_with(&format!("{kind},"))), "anomalies has {kind} rows:\n{kept}");
+    }
+    // The store reads only its candidates: the entry known only from a UC notice is none.
+    let hold_before = clock().now() - chrono::Duration::days(5);
+    let candidates: Vec<String> = m.anomaly_candidates(&stats, hold_before, 50).unwrap().map(|e| e.entry).collect();
+    assert!(!candidates.is_empty() && !candidates.contains(&NOTICE_ONLY.to_string()), "{candidates:?}");
+    for (hold_days, tol) in
+        [(0, 0), (-1, -1), (14, 1), (15, 10_000), (20, 50), (i64::MAX, i64::MAX), (i64::MIN, i64::MIN)]
+    {
+        assert_eq!(
+            anomalies(&m, hold_days, tol),
+            anomalies(&fresh, hold_days, tol),
+            "hold {hold_days} tolerance {tol}"
+        );
     }
     // A filter (here one that keeps every entry) makes the store visit the entries instead.
     let every = EntryFilter { from: NaiveDate::from_ymd_opt(1900, 1, 1), ..EntryFilter::default() };

@@ -47,15 +47,8 @@ pub fn list_name(short: &str) -> &str {
     SHORT_NAMES.iter().find(|(s, _)| *s == short).map_or(short, |(_, l)| l)
 }
 
-/// Alert severity of a fact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertSeverity {
-    #[default]
-    Info,
-    Warning,
-    Critical,
-}
+/// Alert severity of a fact (declared with the configuration, which names it).
+pub use crate::config::AlertSeverity;
 
 /// The default alert severity of a code with this effect, when the list does not say.
 pub fn default_severity(effect: Effect) -> AlertSeverity {

@@ -7,9 +7,8 @@
 //! `links`, key formats in [`crate::store::links`]) is written in each file's own transaction
 //! by the ingest pipeline ([`index_tx`]), so `rebuild` recreates it and no query scans.
 
-pub mod rules;
-
 use crate::calendar::Calendar;
+pub use crate::config::affected::{AffectedConfig, ImpactRule, LinkKind, Scope, Trigger};
 use crate::deadline::DeadlineKind;
 use crate::domain::{Entry, Fact, FactKind, LiquidationStatus, SummaryStatus};
 use crate::entry_number::EntryNumber;
@@ -17,62 +16,8 @@ use crate::grammar::codes::Effect;
 use crate::store::links as table;
 use crate::store::{Store, StoreError, StoreTx, TxError};
 use chrono::NaiveDate;
-pub use rules::{AffectedConfig, ImpactRule, Scope, Trigger};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// The kinds of link between entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LinkKind {
-    /// Bill of lading (or air waybill) number.
-    Bill,
-    /// Container (equipment) number.
-    Container,
-    /// Purchase order number.
-    Po,
-    /// Purchase order line (`PO#line`).
-    PoLine,
-    /// The importer's HTS number (`importer|hts`).
-    Hts,
-    /// The importer's manufacturer ID (`importer|MID`).
-    Manufacturer,
-}
-
-impl LinkKind {
-    pub const ALL: [LinkKind; 6] =
-        [LinkKind::Bill, LinkKind::Container, LinkKind::Po, LinkKind::PoLine, LinkKind::Hts, LinkKind::Manufacturer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkKind::Bill => "bill",
-            LinkKind::Container => "container",
-            LinkKind::Po => "po",
-            LinkKind::PoLine => "po-line",
-            LinkKind::Hts => "hts",
-            LinkKind::Manufacturer => "manufacturer",
-        }
-    }
-
-    /// Words for listings (`same bill of lading`).
-    pub fn title(self) -> &'static str {
-        match self {
-            LinkKind::Bill => "bill of lading",
-            LinkKind::Container => "container",
-            LinkKind::Po => "purchase order",
-            LinkKind::PoLine => "PO line",
-            LinkKind::Hts => "HTS number",
-            LinkKind::Manufacturer => "manufacturer",
-        }
-    }
-}
-
-impl std::str::FromStr for LinkKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        LinkKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown link kind {s:?}"))
-    }
-}
 
 /// One link of an entry.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -13,6 +13,11 @@
 //!   entry order, for filtered lists).
 //! - `b|<broker>|<counter>` → the broker scorecard's sums; `bm|<broker>|<metric>|<value>` →
 //!   how many of the broker's entries took that many minutes (days for liquidation).
+//! - `f|anomaly|liquidated-higher|<entry>`, `f|anomaly|rejection-uncorrected|<entry>` → `()`,
+//!   `ah|<entry>` → the oldest open hold's start (Unix seconds), `al|<hts>|<rate bp>|<entry>`
+//!   → `()`: `report anomalies`' candidates ([`anomaly_candidates`]); with `ar|<hts>|<rate
+//!   bp>` → how many lines have that rate and `ac|<hts>|<entry>` → the entry whose HTS was
+//!   changed, its per-HTS statistics ([`hts_stats`]).
 //! - `n|<name>` and `n|<facet>|<value>` → counts: entries, files, holds, critical holds; entries
 //!   by importer, port, broker, status and entry day. `nd|<due>` → open deadlines due that day.
 //!
@@ -182,11 +187,24 @@ fn contribution_of(
     for l in &v.lines {
         if let Some(r) = crate::report::anomalies::rate_bp(l.duty_cents, l.value_cents) {
             counts.push(format!("ar|{}|{}", l.hts, enc(r)));
+            // The line by (HTS, rate): a median's tails are ranges (anomaly_candidates).
+            keys.push((format!("al|{}|{}|{key}", l.hts, enc(r)), unit.clone()));
         }
         let differs = |o: &Option<String>| o.as_deref().is_some_and(|h| h != l.hts);
         if differs(&l.approved_hts) || differs(&l.liquidated_hts) {
             keys.push((format!("ac|{}|{key}", l.hts), serde_json::Value::String(v.entry.clone())));
         }
+    }
+    // `report anomalies`' per-entry candidates: the oldest open hold (the cut-off in days is
+    // the report's, applied when it is read), liquidated higher, rejection not corrected.
+    if let Some(since) = v.release.open_holds.iter().map(|h| h.since.timestamp()).min() {
+        keys.push((format!("ah|{key}"), serde_json::Value::from(since)));
+    }
+    if crate::report::anomalies::liquidated_higher(v).is_some() {
+        facets.push(("anomaly", "liquidated-higher".to_string()));
+    }
+    if crate::report::anomalies::rejection_uncorrected(v) {
+        facets.push(("anomaly", "rejection-uncorrected".to_string()));
     }
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     keys.dedup_by(|a, b| a.0 == b.0);
@@ -410,6 +428,81 @@ pub fn hts_stats(store: &Store) -> Result<view::HtsStats, StoreError> {
     Ok(view::HtsStats { median_bp: medians, changed })
 }
 
+/// `report anomalies`' candidate entries over every entry, in entry order: those with a hold
+/// open since before `hold_before` (Unix seconds), liquidated higher than filed, a rejection
+/// not corrected, or a line whose rate is more than `tolerance_bp` from its HTS's median in
+/// `stats`. A superset of the entries with rows (the report decides each). The rate tails
+/// are read as key ranges per HTS and sorted (their cost is the lines far from the median,
+/// not the entries); the other three are postings in entry order, merged lazily, so a first
+/// page stops after about as many candidates as it has rows.
+pub fn anomaly_candidates<'a>(
+    store: &'a Store,
+    stats: &view::HtsStats,
+    hold_before: i64,
+    tolerance_bp: i64,
+) -> Result<impl Iterator<Item = String> + 'a, StoreError> {
+    let mut rated = std::collections::BTreeSet::new();
+    for (hts, &m) in &stats.median_bp {
+        let prefix = format!("al|{hts}|");
+        let below = format!("{prefix}{}", enc(m.saturating_sub(tolerance_bp)));
+        let above = m.saturating_add(tolerance_bp).checked_add(1).map(|v| format!("{prefix}{}", enc(v)));
+        let mut tails: Vec<(Vec<u8>, Vec<u8>)> = vec![(prefix.as_bytes().to_vec(), below.into_bytes())];
+        if let Some(a) = above {
+            tails.push((a.into_bytes(), after(&prefix)));
+        }
+        for (a, b) in tails {
+            for item in store.range::<()>(Table::Index, &a, &b) {
+                let (k, ()) = item?;
+                // `<20-digit rate>|<entry>`; another HTS sharing the prefix fails to decode.
+                let rest = k.get(prefix.len()..).unwrap_or_default();
+                let (r, e) = (rest.get(..20), rest.get(21..));
+                if let (Some(r), Some(e)) = (r, e) {
+                    let r = std::str::from_utf8(r).ok().and_then(dec);
+                    if r.is_some_and(|r| r.saturating_sub(m).saturating_abs() > tolerance_bp)
+                        && rest.get(20) == Some(&b'|')
+                    {
+                        rated.insert(String::from_utf8_lossy(e).into_owned());
+                    }
+                }
+            }
+        }
+    }
+    let held = store.scan_prefix::<i64>(Table::Index, b"ah|").filter_map(move |item| match item {
+        Ok((k, since)) => {
+            (since < hold_before).then(|| String::from_utf8_lossy(k.get(3..).unwrap_or_default()).into_owned())
+        }
+        Err(err) => {
+            tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+            None
+        }
+    });
+    let streams: Vec<Box<dyn Iterator<Item = String> + 'a>> = vec![
+        Box::new(rated.into_iter()),
+        Box::new(held),
+        Box::new(entries_with(store, "anomaly", "liquidated-higher")),
+        Box::new(entries_with(store, "anomaly", "rejection-uncorrected")),
+    ];
+    Ok(MergeSorted { streams: streams.into_iter().map(Iterator::peekable).collect() })
+}
+
+/// The union of ascending streams, ascending, each value once.
+struct MergeSorted<'a> {
+    streams: Vec<std::iter::Peekable<Box<dyn Iterator<Item = String> + 'a>>>,
+}
+
+impl Iterator for MergeSorted<'_> {
+    type Item = String;
+    fn next(&mut self) -> Option<String> {
+        let least = self.streams.iter_mut().filter_map(|s| s.peek().cloned()).min()?;
+        for s in &mut self.streams {
+            while s.peek() == Some(&least) {
+                s.next();
+            }
+        }
+        Some(least)
+    }
+}
+
 /// Cycle-time trend per month of arrival, oldest first.
 pub fn cycle_trend(store: &Store) -> Result<Vec<TrendPoint>, StoreError> {
     let mut out = Vec::new();
@@ -496,6 +589,20 @@ pub fn is_empty(store: &Store) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidate_streams_merge_in_order_once_each() {
+        let s = |v: &[&str]| -> Box<dyn Iterator<Item = String>> {
+            Box::new(v.iter().map(|x| x.to_string()).collect::<Vec<_>>().into_iter())
+        };
+        let m = MergeSorted {
+            streams: vec![s(&["b", "d", "f"]), s(&[]), s(&["a", "b", "c", "f"]), s(&["f", "g"])]
+                .into_iter()
+                .map(Iterator::peekable)
+                .collect(),
+        };
+        assert_eq!(m.collect::<Vec<_>>(), ["a", "b", "c", "d", "f", "g"]);
+    }
 
     #[test]
     fn signed_numbers_sort_as_numbers() {

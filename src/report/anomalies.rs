@@ -4,7 +4,9 @@
 //!
 //! Two passes over the model: the first keeps one rate list and one change count per HTS
 //! (a store answers it from its index when the report is not filtered), the second streams
-//! per-entry findings; the per-HTS findings follow.
+//! per-entry findings; the per-HTS findings follow. Unfiltered, a store gives the second pass
+//! only the entries its index names as candidates ([`ReadModel::anomaly_candidates`]), so
+//! the first page reads about as many entries as it has rows.
 
 use super::{col, Cell, Params, Report};
 use crate::view::{median, EntryView, HtsStats, ReadModel, SummaryStatus};
@@ -54,6 +56,21 @@ fn first_pass(model: &dyn ReadModel, p: &Params) -> HtsStats {
     HtsStats { median_bp, changed }
 }
 
+/// `liquidated-higher`: the liquidated duty and fees against the filed ones, when higher
+/// (the liquidated fees default to the filed fees when the liquidation has none).
+pub fn liquidated_higher(e: &EntryView) -> Option<(i64, i64)> {
+    let t = e.filed_totals();
+    let d = e.liquidation.duty_cents?;
+    let f = e.liquidation.fees_cents.unwrap_or(t.fees_cents);
+    let (liq, filed) = (d.saturating_add(f), t.duty_cents.saturating_add(t.fees_cents));
+    (liq > filed).then_some((liq, filed))
+}
+
+/// `rejection-uncorrected`: the entry's summary stands rejected.
+pub fn rejection_uncorrected(e: &EntryView) -> bool {
+    e.summary.status == SummaryStatus::Rejected
+}
+
 fn pct_bp(bp: i64) -> String {
     Cell::pct(bp, 10000).render()
 }
@@ -72,7 +89,7 @@ fn entry_rows(e: &EntryView, p: &Params, stats: &HtsStats) -> Vec<Vec<Cell>> {
     };
     for l in e.lines.iter().filter(|l| p.filter.hts_matches(&l.hts)) {
         if let (Some(r), Some(&m)) = (rate_bp(l.duty_cents, l.value_cents), stats.median_bp.get(&l.hts)) {
-            if (r - m).abs() > p.rate_tolerance_bp {
+            if r.saturating_sub(m).saturating_abs() > p.rate_tolerance_bp {
                 out.push(row(
                     "duty-rate",
                     &l.hts,
@@ -81,23 +98,19 @@ fn entry_rows(e: &EntryView, p: &Params, stats: &HtsStats) -> Vec<Vec<Cell>> {
             }
         }
     }
-    let t = e.filed_totals();
-    if let (Some(d), f) = (e.liquidation.duty_cents, e.liquidation.fees_cents.unwrap_or(t.fees_cents)) {
-        let (liq, filed) = (d + f, t.duty_cents + t.fees_cents);
-        if liq > filed {
-            out.push(row(
-                "liquidated-higher",
-                "",
-                format!(
-                    "liquidated {} against filed {} (+{})",
-                    super::money(liq),
-                    super::money(filed),
-                    super::money(liq - filed)
-                ),
-            ));
-        }
+    if let Some((liq, filed)) = liquidated_higher(e) {
+        out.push(row(
+            "liquidated-higher",
+            "",
+            format!(
+                "liquidated {} against filed {} (+{})",
+                super::money(liq),
+                super::money(filed),
+                super::money(liq - filed)
+            ),
+        ));
     }
-    if e.summary.status == SummaryStatus::Rejected {
+    if rejection_uncorrected(e) {
         let since = e.summary_history.iter().rev().find_map(|v| v.rejected);
         let detail = match since {
             Some(s) => format!("summary {} rejected {} and not corrected", e.summary.version, s.format("%Y-%m-%d")),
@@ -131,6 +144,16 @@ pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
         })
         .collect();
     let p2 = p.clone();
+    // Unfiltered, the store's index names the entries that can have rows (a superset: each
+    // candidate is still decided by `entry_rows`), in entry order.
+    // (Hold dates come from files' two-digit years: a million days either side covers them.)
+    let hold_before = p.now - chrono::Duration::days(p.hold_days.clamp(-1_000_000, 1_000_000));
+    let candidates = if p.filter == crate::view::EntryFilter::default() {
+        model.anomaly_candidates(&stats, hold_before, p.rate_tolerance_bp)
+    } else {
+        None
+    };
+    let entries = candidates.unwrap_or_else(|| model.entries(&p.filter));
     Report {
         name: "anomalies",
         columns: vec![
@@ -141,6 +164,6 @@ pub fn report<'a>(model: &'a dyn ReadModel, p: &Params) -> Report<'a> {
             col("hts", 10),
             col("detail", 6),
         ],
-        rows: Box::new(model.entries(&p.filter).flat_map(move |e| entry_rows(&e, &p2, &stats)).chain(changed)),
+        rows: Box::new(entries.flat_map(move |e| entry_rows(&e, &p2, &stats)).chain(changed)),
     }
 }

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 /// refused at open with the advice to run `entrywatch rebuild`.
 /// Version 2 added the `links` table (the affected-entries index); version 3 the `index`
 /// table (the query side's indexes and aggregates, `query::index`); version 4 the recovery
-/// sums in it (`query::recovery`).
-pub const SCHEMA_VERSION: u32 = 4;
+/// sums in it (`query::recovery`); version 5 `report anomalies`' candidate postings in it.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The logical tables. Values are JSON-encoded serde types; keys are UTF-8 strings or
 /// big-endian integers (see each table).

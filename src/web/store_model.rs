@@ -197,6 +197,21 @@ impl ReadModel for StoreModel {
         }
     }
 
+    fn anomaly_candidates(
+        &self,
+        stats: &crate::view::HtsStats,
+        hold_before: DateTime<FixedOffset>,
+        tolerance_bp: i64,
+    ) -> Option<Box<dyn Iterator<Item = EntryView> + '_>> {
+        match crate::query::index::anomaly_candidates(&self.store, stats, hold_before.timestamp(), tolerance_bp) {
+            Ok(keys) => Some(Box::new(keys.filter_map(move |key| self.load(key.as_bytes())))),
+            Err(err) => {
+                tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+                None
+            }
+        }
+    }
+
     fn entries_marked(
         &self,
         facet: &str,
