@@ -168,7 +168,7 @@ pub fn from_toml<T: serde::de::DeserializeOwned>(file: &GrammarFile) -> Result<T
 impl Grammars {
     /// Load from the embedded copy.
     pub fn embedded() -> Result<Grammars, Vec<GrammarError>> {
-        Self::embedded_shared().map(Grammars::clone)
+        Self::embedded_shared().cloned()
     }
 
     /// The embedded grammars, loaded once per process (a load checks every file, which costs
