@@ -328,13 +328,17 @@ impl<'a> Tokenizer<'a> {
             return false;
         }
         let Some(k) = find_byte(t, rest) else { return false };
-        let raw = rest.get(..k).unwrap_or(&[]);
+        // `raw` by a branch, not a select: its address then does not wait for the terminator
+        // search, nor does the id scan (read from `rest`, bounded by `k` after the fact).
+        let Some(raw) = rest.get(..k) else { return false };
         let e = self.element;
-        let id_len = raw
-            .iter()
-            .take(4)
-            .position(|&b| b == e)
-            .unwrap_or_else(|| raw.get(4..).and_then(|r| memchr::memchr(e, r)).map(|k| k + 4).unwrap_or(raw.len()));
+        let id_len =
+            match rest.iter().take(4).position(|&b| b == e) {
+                Some(p) if p < k => p,
+                _ => raw.iter().take(4).position(|&b| b == e).unwrap_or_else(|| {
+                    raw.get(4..).and_then(|r| memchr::memchr(e, r)).map(|k| k + 4).unwrap_or(raw.len())
+                }),
+            };
         if matches!(raw.first(), Some(b'I' | b'G' | b'S')) && is_envelope_id(raw.get(..id_len).unwrap_or(&[])) {
             return false;
         }

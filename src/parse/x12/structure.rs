@@ -489,6 +489,10 @@ pub struct StructureValidator<'g> {
     def_cache: [(SegId, u32, Option<&'g SegmentDef>); DEF_SLOTS],
     /// Remembered placements (see [`Step`]).
     steps: Vec<Step<'g>>,
+    /// The slot of the step replayed or stored for the previous segment ([`NO_SLOT`]: none).
+    prev: usize,
+    /// The slot tried first for this segment: the one that followed `prev` last time.
+    pred: usize,
     /// The contexts seen (set, dictionary and envelope addresses); a context's tag is one more
     /// than its index. Cached definitions and placements carry the tag of the context they were
     /// found in, so a read that alternates sets or versions keeps them all.
@@ -503,6 +507,9 @@ const MAX_CONTEXTS: usize = 64;
 /// Slots of the placement memo (a power of two).
 const STEP_SLOTS: usize = 512;
 
+/// No slot of the placement memo (see [`Step::next`]).
+const NO_SLOT: usize = u16::MAX as usize;
+
 /// A remembered placement. Where a segment goes depends only on the innermost open frame (its
 /// node slice and position: the frames around it are fixed by the structure) and the segment id,
 /// and so do the mandatory segments skipped on the way (a frame's nodes after its position have
@@ -516,12 +523,16 @@ struct Step<'g> {
     id: SegId,
     pops: u16,
     j: u16,
-    /// The context tag (see [`StructureValidator::contexts`]).
-    tag: u32,
+    /// The context tag (see [`StructureValidator::contexts`]; at most [`MAX_CONTEXTS`]).
+    tag: u16,
+    /// The slot of the step that followed this one last time ([`NO_SLOT`]: none yet): tried
+    /// first for the next segment, so that its load does not wait for the next segment's id
+    /// and hash. Only a guess: the slot is used only when its whole key matches.
+    next: u16,
     def: Option<&'g SegmentDef>,
 }
 
-const NO_STEP: Step<'static> = Step { nodes: 0, pos: 0, id: 0, pops: 0, j: 0, tag: 0, def: None };
+const NO_STEP: Step<'static> = Step { nodes: 0, pos: 0, id: 0, pops: 0, j: 0, tag: 0, next: NO_SLOT as u16, def: None };
 
 /// The placement memo slot of (node slice address, position, segment id): one multiply.
 #[inline]
@@ -546,6 +557,8 @@ impl<'g> StructureValidator<'g> {
             }),
             def_cache: [(0, 0, None); DEF_SLOTS],
             steps: vec![NO_STEP; STEP_SLOTS],
+            prev: NO_SLOT,
+            pred: NO_SLOT,
             contexts: Vec::new(),
             tag: 0,
         };
@@ -645,9 +658,17 @@ impl<'g> StructureValidator<'g> {
             _ => None,
         };
         if let Some((nodes, pos)) = key {
-            let h = step_slot(nodes, pos, id);
+            let tag = self.tag;
+            let matches =
+                |st: &Step<'_>| st.nodes == nodes && st.pos as usize == pos && st.id == id && st.tag as u32 == tag;
+            let pred = self.pred;
+            let h = match self.steps.get(pred) {
+                Some(st) if matches(st) => pred,
+                _ => step_slot(nodes, pos, id),
+            };
             if let Some(&st) = self.steps.get(h) {
-                if st.nodes == nodes && st.pos as usize == pos && st.id == id && st.tag == self.tag {
+                if matches(&st) {
+                    self.link(h);
                     for _ in 0..st.pops {
                         if let Some(f) = self.stack.pop() {
                             self.counts.truncate(f.base);
@@ -670,19 +691,38 @@ impl<'g> StructureValidator<'g> {
                 d
             }
         };
+        let mut stored = None;
         if self.ctx.set.is_some() {
             let placed = self.place(id, seg, def.is_some(), out);
             if let (Some((nodes, pos)), Some((pops, j))) = (key, placed) {
                 let fits = |n: usize| u16::try_from(n).ok();
-                let tag = self.tag;
-                if let (Ok(pos32), Some(pops), Some(j), Some(slot)) =
-                    (u32::try_from(pos), fits(pops), fits(j), self.steps.get_mut(step_slot(nodes, pos, id)))
+                let h = step_slot(nodes, pos, id);
+                if let (Ok(pos32), Some(pops), Some(j), Some(tag), Some(slot)) =
+                    (u32::try_from(pos), fits(pops), fits(j), fits(self.tag as usize), self.steps.get_mut(h))
                 {
-                    *slot = Step { nodes, pos: pos32, id, pops, j, tag, def };
+                    *slot = Step { nodes, pos: pos32, id, pops, j, tag, next: NO_SLOT as u16, def };
+                    stored = Some(h);
                 }
             }
         }
+        match stored {
+            Some(h) => self.link(h),
+            None => (self.prev, self.pred) = (NO_SLOT, NO_SLOT),
+        }
         self.check_elements_of(def, seg, ext, out);
+    }
+
+    /// Step slot `h` is used for this segment: remember it as the successor of the previous
+    /// segment's slot, and try its own successor first for the next segment.
+    #[inline]
+    fn link(&mut self, h: usize) {
+        if let Some(p) = self.steps.get_mut(self.prev) {
+            if p.next as usize != h {
+                p.next = h as u16;
+            }
+        }
+        self.prev = h;
+        self.pred = self.steps.get(h).map_or(NO_SLOT, |s| s.next as usize);
     }
 
     #[inline]
@@ -948,6 +988,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A validator whose placement memo and successor guesses are warm (reused across sets that
+    /// share states but go different ways) reports exactly what a fresh validator reports.
+    #[test]
+    fn warm_validator_matches_fresh() {
+        use super::super::segment::Tokenizer;
+        let g = crate::grammar::Grammars::embedded_shared().expect("grammars");
+        let x = &g.x12;
+        let (dict, _) = x.dictionary("004010").expect("004010 dictionary");
+        let ctx = SetContext { set: x.sets.get("850"), dict, envelope: &x.envelope };
+        let base = crate::parse::x12::standard::purchase_order(1, 3);
+        let variants = [
+            base.clone(),
+            base.replace("CTP*RS*RES*15.00~", ""),
+            base.replace("PO4*12*1*EA~", "PO4*12*1*EA~CTP*RS*RES*15.00~"),
+            base.replace("SPI*00~", "SPI*00~PO1*9*1*EA~"),
+            base.replacen("MSG*LINE NOTE~", "ZZZ*1~MSG*LINE NOTE~", 2),
+            base.replacen("PID*F****MENS SWEATERS COTTON~", "", 1),
+            base.replace("BEG*00*SA", "BEG*00*QQ"),
+            base.replacen("TD5*B*2*MAEU~", "TD5*B*2*MAEU~TD5*B*2*MAEU~", 1),
+            base.replace("N1*ST*", "N1*ST*~N1*ST*"),
+            base.replacen("CUR*BY*USD~", "CUR*BY*USD~BEG*00*SA*PO-2**20260110~", 1),
+            base.replace("CTT*3~", "").replacen("PO1*", "CTT*3~PO1*", 1),
+            base.replacen("PO1*1*", "QQ1*1*", 1),
+        ];
+        let run = |v: &mut StructureValidator<'_>, text: &str| {
+            v.reset(ctx);
+            let mut out = Vec::new();
+            let mut t = Tokenizer::new(text.as_bytes(), 0, 1, crate::parse::x12::delimiters::Delimiters::default());
+            let mut last = None;
+            let mut index = 0;
+            while let Some(mut seg) = t.next_segment() {
+                index += 1;
+                seg.index = index;
+                v.segment(&seg, &mut out);
+                last = Some(seg);
+            }
+            if let Some(seg) = last {
+                v.finish(&seg, &mut out);
+            }
+            out
+        };
+        let mut warm = StructureValidator::new(ctx);
+        let mut faulty = 0;
+        for _ in 0..3 {
+            for text in variants.iter().chain(variants.iter().rev()) {
+                let fresh = run(&mut StructureValidator::new(ctx), text);
+                assert_eq!(run(&mut warm, text), fresh, "{text}");
+                faulty += usize::from(!fresh.is_empty());
+            }
+        }
+        // Six runs of each variant: at least half of the variants have findings.
+        assert!(faulty >= 6 * 6, "{faulty} faulty runs");
     }
 
     #[test]
