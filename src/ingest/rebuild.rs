@@ -57,8 +57,8 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
             };
             // The ingest path: ABI streamed in two passes (a file with errors today, under a
             // newer grammar, is replayed whole as before), the rest read whole.
-            let streamed = streamable(&path, j.role).map_err(ioe(&path))?
-                && !validate(&path, &ctx, grammars)?.has_errors();
+            let streamed =
+                streamable(&path, j.role).map_err(ioe(&path))? && !validate(&path, &ctx, grammars)?.has_errors();
             if streamed {
                 let chunks = Chunks::new(&fresh, &[], &j.sha256, (&config.variance, grammars), &index, &|| {});
                 apply_file(&path, &ctx, grammars, chunks, rec)?;

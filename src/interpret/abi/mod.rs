@@ -27,7 +27,8 @@ pub fn interpret_read(
     grammars: &Grammars,
     sink: &mut FactSink<'_>,
 ) -> std::io::Result<Interpretation> {
-    let mut read = |on: &mut dyn FnMut(crate::parse::abi::AbiEvent<'_, '_>)| crate::parse::abi::read_from(r, grammars, on);
+    let mut read =
+        |on: &mut dyn FnMut(crate::parse::abi::AbiEvent<'_, '_>)| crate::parse::abi::read_from(r, grammars, on);
     file::run_with(&mut read, ctx, grammars, Some(sink))
 }
 
