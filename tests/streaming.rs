@@ -143,3 +143,73 @@ fn an_x12_file_of_two_interchanges_is_read_whole_as_before() {
     assert_eq!(got["release"]["released"], serde_json::Value::Bool(true), "{got}");
     assert_eq!(got, chunked.entry_json("EEE-1234567-3"));
 }
+
+/// Everything the ABI reader reports, as text: each event with its records' places and images,
+/// then the diagnostics.
+fn trace(events: &mut Vec<String>, ev: entrywatch::parse::abi::AbiEvent<'_, '_>) {
+    use entrywatch::parse::abi::{AbiEvent, Record};
+    let rec = |r: &Record<'_>| format!("{} {} {} {} {}", r.name, r.index, r.line, r.byte, r.as_text());
+    events.push(match ev {
+        AbiEvent::BatchStart(r) => format!("A {}", rec(r)),
+        AbiEvent::BlockStart(r) => format!("B {}", rec(r)),
+        AbiEvent::Transaction(t) => format!(
+            "T {} {:?} {:?} {:?}",
+            t.kind,
+            t.entry,
+            t.records.iter().map(rec).collect::<Vec<_>>(),
+            t.diagnostics
+        ),
+        AbiEvent::BlockEnd(r) => format!("Y {:?}", r.map(rec)),
+        AbiEvent::BatchEnd(r) => format!("Z {:?}", r.map(rec)),
+    });
+}
+
+/// A reader that hands over at most `n` bytes per read (buffer edges everywhere).
+struct Trickle<'a>(&'a [u8], usize);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn the_streamed_abi_reader_reports_what_the_whole_file_reader_does() {
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let ae = sample::ae("EEE", 2_000_001, "A");
+    let text = String::from_utf8(ae.clone()).unwrap();
+    let padded: String = text.lines().map(|l| format!("{l:<80}")).collect();
+    let crlf = text.replace('\n', "\r\n");
+    let long = text.replacen('\n', &format!("{}\n", "X".repeat(70_000)), 3);
+    let blank = text.replacen('\n', "\n\n", 2);
+    let lower = text.to_lowercase();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("lines", [ae.clone(), sample::so_exam_fda_release("EEE", 2_000_001)].concat()),
+        ("crlf", crlf.into_bytes()),
+        ("stream", padded.clone().into_bytes()),
+        ("stream + LF", format!("{padded}\n").into_bytes()),
+        ("stream + CRLF", format!("{padded}\r\n").into_bytes()),
+        ("stream, short last", padded.as_bytes()[..padded.len() - 30].to_vec()),
+        ("a 70,000-column line", long.into_bytes()),
+        ("blank lines", blank.into_bytes()),
+        ("lowercase", lower.into_bytes()),
+        ("no final newline", text.trim_end().as_bytes().to_vec()),
+        ("nothing", Vec::new()),
+        ("garbage", b"\x00\x01\x02 not an ABI file\n\xff\xfe".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let mut whole = Vec::new();
+        let d = entrywatch::parse::abi::read(&bytes, &g, &mut |ev| trace(&mut whole, ev));
+        whole.push(format!("{d:?}"));
+        for n in [1, 7, 80, 81, 4096, usize::MAX] {
+            let mut streamed = Vec::new();
+            let d = entrywatch::parse::abi::read_from(&mut Trickle(&bytes, n), &g, &mut |ev| trace(&mut streamed, ev))
+                .expect("read");
+            streamed.push(format!("{d:?}"));
+            assert_eq!(whole, streamed, "{what}, {n} bytes per read");
+        }
+    }
+}
