@@ -71,6 +71,10 @@ fn monthly_fact(link: &MonthlyLink) -> Fact {
 /// `ENTRYWATCH_INGEST_CHUNK=N` to change it (tests use small chunks).
 pub const CHUNK_ENTRIES: usize = 1000;
 
+/// Facts held for one chunk at most: a file whose transactions keep naming the same few
+/// entries is cut into chunks by this too (memory bound; a chunk then holds fewer entries).
+const CHUNK_FACTS: usize = 100_000;
+
 fn chunk_entries() -> usize {
     std::env::var("ENTRYWATCH_INGEST_CHUNK")
         .ok()
@@ -113,7 +117,7 @@ pub(super) fn apply(
 /// there was committed by an interrupted run: it is skipped, so a retry writes (and alerts)
 /// nothing twice, and the file counts as processed only once its record is written.
 /// `after_chunk` runs after each intermediate commit (a crash point). Memory: one chunk's facts
-/// (and the entry numbers the file touched, for its record).
+/// (at most [`CHUNK_FACTS`]) and the entry numbers the file touched, for its record.
 pub(super) struct Chunks<'c> {
     store: &'c Store,
     hooks: &'c [Arc<dyn IngestHook>],
@@ -123,6 +127,8 @@ pub(super) struct Chunks<'c> {
     after_chunk: &'c dyn Fn(),
     size: usize,
     held: Work,
+    /// Facts in `held`.
+    held_facts: usize,
     /// Intermediate chunks done (committed now or by an earlier run).
     done: usize,
     /// The store already has the file's record (another run finished it).
@@ -148,6 +154,7 @@ impl<'c> Chunks<'c> {
             after_chunk,
             size: chunk_entries(),
             held: BTreeMap::new(),
+            held_facts: 0,
             done: 0,
             duplicate: false,
             error: None,
@@ -162,19 +169,23 @@ impl<'c> Chunks<'c> {
                 return;
             }
             let key = e.compact();
-            if !self.held.contains_key(&key) && self.held.len() >= self.size {
+            let full =
+                (!self.held.contains_key(&key) && self.held.len() >= self.size) || self.held_facts >= CHUNK_FACTS;
+            if full {
                 if let Err(err) = self.commit_chunk() {
                     self.error = Some(err);
                     return;
                 }
             }
             self.held.entry(key).or_insert_with(|| (e, Vec::new())).1.push(f);
+            self.held_facts += 1;
         }
     }
 
     fn commit_chunk(&mut self) -> Result<(), IngestError> {
         let (store, sha, size, i) = (self.store, self.sha, self.size, self.done);
         let work = std::mem::take(&mut self.held);
+        self.held_facts = 0;
         let (hooks, variance, index) = (self.hooks, self.variance, self.index);
         let done = store.transaction(|tx| {
             if files::record_tx(tx, sha)?.is_some() {
