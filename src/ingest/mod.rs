@@ -2,6 +2,11 @@
 //! chunk of [`CHUNK_ENTRIES`] entries; one for most files) → flush → journal → archive (or quarantine with `<name>.error.txt`). Also recovery of claimed files and
 //! `rebuild` (replay the archive in original order into a fresh store).
 //!
+//! ABI files are never held whole: they are read twice from disk, a validation pass (a file
+//! with an error is quarantined before anything is committed) then an apply pass whose facts
+//! are committed a chunk at a time ([`stream`]). Memory is one chunk and one transaction, not
+//! the file.
+//!
 //! Crash points for the reliability tests (compiled only with the cargo feature `crash-points`,
 //! never in the shipped binary): `ENTRYWATCH_CRASH_AT=<point>` aborts the process at
 //! `after-claim`, `after-commit` (before flush), `after-flush` (before journal and archive),
@@ -15,6 +20,7 @@ mod apply;
 mod files;
 mod journal;
 mod rebuild;
+mod stream;
 
 pub use apply::CHUNK_ENTRIES;
 pub use files::{fit_name, move_file, sha256_file, sha256_hex, MAX_STORED_NAME, REPORT_SUFFIX};
@@ -386,24 +392,38 @@ impl Pipeline {
             let interp = Interpretation { diagnostics: vec![d], ..Interpretation::default() };
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
-        let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
-        let sha = sha256_hex(&bytes);
+        // ABI: streamed, two passes (no whole-file buffer). Other formats: read whole (small by
+        // nature, or X12 whose acknowledgments read the whole file; docs/performance.md).
+        let streamed = stream::streamable(claimed, inbox.role).map_err(ioe(claimed))?;
+        let (sha, bytes) = if streamed {
+            (sha256_file(claimed).map_err(ioe(claimed))?, None)
+        } else {
+            let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
+            (sha256_hex(&bytes), Some(bytes))
+        };
         if batch_shas.contains(&sha) || crate::store::files::record(&self.store, &sha)?.is_some() {
             return Ok(Staged::Known);
         }
         let now = self.clock.now();
         let received = now.with_timezone(&self.tz).naive_local();
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
-        let mut interp = interpret(&bytes, &ctx, &self.grammars);
+        let mut interp = match &bytes {
+            Some(bytes) => interpret(bytes, &ctx, &self.grammars),
+            None => stream::validate(claimed, &ctx, &self.grammars)?,
+        };
         cap_diagnostics(&mut interp.diagnostics);
         // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox has an ack-dir.
-        let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
-        ack_entries.sort();
-        ack_entries.dedup();
-        let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
-        crate::ack::on_received_file(&self.store, inbox, &self.grammars, &bytes, &ack_file)
-            .map_err(IngestError::from)
-            .inspect_err(note_store_failure)?;
+        // (A streamed file is ABI: nothing to acknowledge.)
+        if let Some(bytes) = &bytes {
+            let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
+            ack_entries.sort();
+            ack_entries.dedup();
+            let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
+            crate::ack::on_received_file(&self.store, inbox, &self.grammars, bytes, &ack_file)
+                .map_err(IngestError::from)
+                .inspect_err(note_store_failure)?;
+        }
+        drop(bytes);
         if interp.has_errors() {
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
@@ -432,7 +452,22 @@ impl Pipeline {
             entries: Vec::new(),
             duplicates: Vec::new(),
         };
-        match self.apply(&interp, rec).inspect_err(note_store_failure)? {
+        let applied = if streamed {
+            drop(interp);
+            let after_chunk = || self.crash_point("after-chunk");
+            let chunks = apply::Chunks::new(
+                &self.store,
+                &self.hooks,
+                &sha,
+                (&self.variance, &self.grammars),
+                &self.index,
+                &after_chunk,
+            );
+            stream::apply_file(claimed, &ctx, &self.grammars, chunks, rec)
+        } else {
+            self.apply(&interp, rec)
+        };
+        match applied.inspect_err(note_store_failure)? {
             Applied::Duplicate => Ok(Staged::Known),
             Applied::Done(entries, rec) => {
                 targets.insert(target.clone());

@@ -1,6 +1,8 @@
 //! `rebuild` (replay the archive into a fresh store) and reading an entry back.
 
-use super::{apply, fsync_dir, ioe, read_journal, sha256_hex, FileRecord, IngestError, Layout};
+use super::apply::{apply, Chunks};
+use super::stream::{apply_file, streamable, validate};
+use super::{fsync_dir, ioe, read_journal, sha256_file, FileRecord, IngestError, Layout};
 use crate::config::Config;
 use crate::domain::{Entry, Fact};
 use crate::entry_number::EntryNumber;
@@ -32,17 +34,16 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
         let fresh = Store::open(&fresh_path)?;
         for j in read_journal(&layout.journal()) {
             let path = layout.data_dir.join(&j.archive);
-            let Ok(bytes) = std::fs::read(&path) else {
+            let Ok(sha) = sha256_file(&path) else {
                 report.missing.push(j.archive.clone());
                 continue;
             };
-            if sha256_hex(&bytes) != j.sha256 {
+            if sha != j.sha256 {
                 report.missing.push(format!("{} (content changed)", j.archive));
                 continue;
             }
             let ctx =
                 FileContext { name: &j.name, inbox: &j.inbox, role: j.role, sha256: &j.sha256, received: j.received };
-            let interp = interpret(&bytes, &ctx, grammars);
             let rec = FileRecord {
                 sha256: j.sha256.clone(),
                 name: j.name.clone(),
@@ -54,7 +55,18 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
                 entries: Vec::new(),
                 duplicates: Vec::new(),
             };
-            apply(&fresh, &[], &interp, rec, (&config.variance, grammars), &index, &|| {})?;
+            // The ingest path: ABI streamed in two passes (a file with errors today, under a
+            // newer grammar, is replayed whole as before), the rest read whole.
+            let streamed =
+                streamable(&path, j.role).map_err(ioe(&path))? && !validate(&path, &ctx, grammars)?.has_errors();
+            if streamed {
+                let chunks = Chunks::new(&fresh, &[], &j.sha256, (&config.variance, grammars), &index, &|| {});
+                apply_file(&path, &ctx, grammars, chunks, rec)?;
+            } else {
+                let bytes = std::fs::read(&path).map_err(ioe(&path))?;
+                let interp = interpret(&bytes, &ctx, grammars);
+                apply(&fresh, &[], &interp, rec, (&config.variance, grammars), &index, &|| {})?;
+            }
             report.files += 1;
         }
         // What is not in the archive is kept from the old store: acknowledgment control numbers

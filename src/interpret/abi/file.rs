@@ -9,7 +9,8 @@ use super::ms::Ms;
 use super::pf::Pf;
 use super::so::So;
 use super::uc::Uc;
-use crate::domain::FactKind;
+use crate::domain::{Fact, FactKind};
+use crate::entry_number::EntryNumber;
 use crate::grammar::Grammars;
 use crate::interpret::{FileContext, Interpretation};
 use crate::parse::abi::{self, AbiEvent, Record};
@@ -80,12 +81,43 @@ struct Open {
 /// only the reader's diagnostics (no facts); otherwise the facts, this module's diagnostics, then the
 /// reader's (warnings).
 pub(super) fn run(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
+    let mut read = |on: &mut dyn FnMut(AbiEvent<'_, '_>)| Ok(abi::read(bytes, grammars, on));
+    run_with(&mut read, ctx, grammars, None).unwrap_or_default()
+}
+
+/// Where the facts of a streamed pass go, a transaction at a time (see [`run_with`]).
+pub type FactSink<'s> = dyn FnMut(Vec<(EntryNumber, Fact)>) + 's;
+
+type Source<'s> = dyn FnMut(&mut dyn FnMut(AbiEvent<'_, '_>)) -> std::io::Result<Vec<Diagnostic>> + 's;
+
+/// [`run`] over any source of reader events. With a `sink`, the facts are handed over after each
+/// transaction (and block end) instead of kept: the result then holds no facts, and memory
+/// holds one transaction's. A block cut short takes its facts back only while they are kept:
+/// the validation pass hands them to a sink that counts nothing, and the apply pass streams only
+/// a file the validation pass found clean (where no block is cut short).
+pub(super) fn run_with(
+    read_events: &mut Source<'_>,
+    ctx: &FileContext<'_>,
+    grammars: &Grammars,
+    mut sink: Option<&mut FactSink<'_>>,
+) -> std::io::Result<Interpretation> {
     let mut cx = Cx { ctx, grammars, out: Interpretation::default(), batch_date: None, loose: Vec::new() };
+    // Facts already handed to the sink.
+    let mut drained = 0usize;
+    let mut drain = |cx: &mut Cx<'_, '_>, drained: &mut usize| {
+        if let Some(s) = sink.as_mut() {
+            if !cx.out.facts.is_empty() {
+                let v = std::mem::take(&mut cx.out.facts);
+                *drained += v.len();
+                s(v);
+            }
+        }
+    };
     let mut open: Option<Open> = None;
     let (mut saw_a, mut saw_z, mut stop) = (false, false, false);
     let mut untied = 0usize;
     let mut last = Place { line: 1, byte: 0, index: 1 };
-    let read = abi::read(bytes, grammars, &mut |ev| {
+    let read = read_events(&mut |ev| {
         if stop {
             return;
         }
@@ -110,7 +142,7 @@ pub(super) fn run(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> I
                     return;
                 }
                 let app = cx.string(b, "application_id");
-                let marks = (cx.out.facts.len(), cx.out.monthly.len(), cx.out.diagnostics.len());
+                let marks = (drained + cx.out.facts.len(), cx.out.monthly.len(), cx.out.diagnostics.len());
                 let block = Block::start(&mut cx, b, &app);
                 open = Some(Open { block, app, b: Place::of(b), marks });
             }
@@ -133,6 +165,7 @@ pub(super) fn run(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> I
                     }
                 }
                 findings(&mut cx, t, mark, facts_before);
+                drain(&mut cx, &mut drained);
             }
             AbiEvent::BlockEnd(y) => {
                 let Some(o) = open.take() else { return };
@@ -144,10 +177,13 @@ pub(super) fn run(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> I
                         if y_app != o.app {
                             cx.err("I210", format!("block {} ends with a Y for {y_app:?}", o.app), Place::of(y));
                         }
+                        drain(&mut cx, &mut drained);
                     }
                     None => {
                         // A block cut short is not interpreted at all, nor anything after it.
-                        cx.out.facts.truncate(o.marks.0);
+                        // Facts of this block already handed over are taken back from the count.
+                        cx.out.facts.truncate(o.marks.0.saturating_sub(drained));
+                        drained = drained.min(o.marks.0);
                         cx.out.monthly.truncate(o.marks.1);
                         cx.out.diagnostics.truncate(o.marks.2);
                         cx.err("I210", format!("block {} has no Y trailer", o.app), o.b);
@@ -156,13 +192,14 @@ pub(super) fn run(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> I
                 }
             }
         }
-    });
+    })?;
+    drain(&mut cx, &mut drained);
     let envelope_broken = read.iter().any(|d| d.is_error() && envelope_fault(&d.code));
-    let applied = !cx.out.facts.is_empty() || !cx.out.monthly.is_empty();
+    let applied = drained > 0 || !cx.out.facts.is_empty() || !cx.out.monthly.is_empty();
     if envelope_broken || (untied > 0 && !applied) {
         // A broken envelope, or nothing in the file can be tied to an entry: no facts, only
         // what the reader found (the file is quarantined).
-        return Interpretation { diagnostics: read, ..Interpretation::default() };
+        return Ok(Interpretation { diagnostics: read, ..Interpretation::default() });
     }
     if saw_a && !saw_z {
         cx.err("I209", "the batch has no Z trailer (truncated file?)", last);
@@ -179,7 +216,7 @@ pub(super) fn run(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> I
         d.severity = crate::parse::error::Severity::Warning;
         d
     }));
-    cx.out
+    Ok(cx.out)
 }
 
 /// Reader codes about the file's envelope or framing (a record longer than 80 columns or with a

@@ -17,6 +17,23 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
     file::run(bytes, ctx, grammars)
 }
 
+/// Interpret an ABI file read from `r` (front to back, once), handing the facts to `sink` a
+/// transaction at a time: the result holds the diagnostics, monthly statement links and
+/// unmatched pre-entries, never the facts. Given the same bytes, `sink` receives exactly the
+/// facts [`interpret`] returns, in the same order, when the file has no error.
+pub fn interpret_read(
+    r: &mut dyn std::io::Read,
+    ctx: &FileContext<'_>,
+    grammars: &Grammars,
+    sink: &mut FactSink<'_>,
+) -> std::io::Result<Interpretation> {
+    let mut read =
+        |on: &mut dyn FnMut(crate::parse::abi::AbiEvent<'_, '_>)| crate::parse::abi::read_from(r, grammars, on);
+    file::run_with(&mut read, ctx, grammars, Some(sink))
+}
+
+pub use file::FactSink;
+
 mod ae;
 mod ax;
 mod cx;

@@ -5,6 +5,7 @@
 //! * [`read`] streams a file: it calls back with [`AbiEvent`]s (batch/block start and end,
 //!   one complete [`Transaction`] at a time, records borrowed from the input) and returns
 //!   every [`Diagnostic`]. Memory use does not grow with the file.
+//! * [`read_from`] does the same from a reader (`ingest` streams ABI files this way).
 //! * [`summarize`] builds the [`AbiSummary`] printed by `entrywatch parse`.
 //!
 //! Diagnostic codes are `ABIEnnn` (see docs/abi.md); where CATAIR names a condition for the
@@ -158,6 +159,17 @@ pub enum AbiEvent<'e, 'a> {
 /// diagnostic (file-level and per transaction, at most 10,000).
 pub fn read(bytes: &[u8], grammars: &Grammars, on: &mut dyn FnMut(AbiEvent<'_, '_>)) -> Vec<Diagnostic> {
     reader::run(bytes, &grammars.abi, on)
+}
+
+/// [`read`] from a reader (a file read once, front to back): the same events and diagnostics,
+/// holding a bounded read-ahead and one transaction at a time whatever the input's size (a
+/// record longer than 80 columns is counted, not kept). An I/O error ends the read.
+pub fn read_from(
+    r: &mut dyn std::io::Read,
+    grammars: &Grammars,
+    on: &mut dyn FnMut(AbiEvent<'_, '_>),
+) -> std::io::Result<Vec<Diagnostic>> {
+    reader::run_read(r, &grammars.abi, on)
 }
 
 /// The `abi` key of `parse --json`.

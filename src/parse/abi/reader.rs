@@ -23,9 +23,18 @@ fn image80(i: &[u8]) -> IResult<&[u8], &[u8]> {
 
 /// One framed image before checks.
 struct Framed<'a> {
-    bytes: &'a [u8],
+    /// The record's bytes: all of them when it is at most 80 long, else at least its first 80.
+    bytes: Cow<'a, [u8]>,
+    /// The record's length as read (its line without the line break).
+    len: usize,
     line: usize,
     byte: usize,
+}
+
+impl<'a> Framed<'a> {
+    fn borrowed(bytes: &'a [u8], line: usize, byte: usize) -> Framed<'a> {
+        Framed { bytes: Cow::Borrowed(bytes), len: bytes.len(), line, byte }
+    }
 }
 
 /// Split the input into images: newline-separated when a LF appears within the first
@@ -46,14 +55,14 @@ fn frames<'a>(input: &'a [u8], mut each: impl FnMut(Framed<'a>, bool)) {
             });
             if let Some((r, used)) = fast {
                 rest = rest.get(used..).unwrap_or_default();
-                each(Framed { bytes: r, line: line_no, byte }, rest.is_empty());
+                each(Framed::borrowed(r, line_no, byte), rest.is_empty());
                 line_no += 1;
                 continue;
             }
             let Ok((after, l)) = line(rest) else { break };
             let l = l.strip_suffix(b"\r").unwrap_or(l);
             rest = after.strip_prefix(b"\n").unwrap_or(after);
-            each(Framed { bytes: l, line: line_no, byte }, rest.is_empty());
+            each(Framed::borrowed(l, line_no, byte), rest.is_empty());
             line_no += 1;
         }
     } else {
@@ -66,15 +75,140 @@ fn frames<'a>(input: &'a [u8], mut each: impl FnMut(Framed<'a>, bool)) {
             match image80(rest) {
                 Ok((after, img)) => {
                     rest = after;
-                    each(Framed { bytes: img, line: 1, byte }, rest.is_empty());
+                    each(Framed::borrowed(img, 1, byte), rest.is_empty());
                 }
                 Err(_) => {
-                    each(Framed { bytes: rest, line: 1, byte }, true);
+                    each(Framed::borrowed(rest, 1, byte), true);
                     break;
                 }
             }
         }
     }
+}
+
+/// Bytes read ahead of the framer at most (plus one record head): the memory of
+/// [`frames_read`] whatever the file's size or line lengths.
+const READ_AHEAD: usize = 64 * 1024;
+
+/// A read-ahead buffer over a reader: what is left of the input from `consumed` on.
+struct Input<'r> {
+    r: &'r mut dyn std::io::Read,
+    buf: Vec<u8>,
+    start: usize,
+    eof: bool,
+    consumed: usize,
+}
+
+impl Input<'_> {
+    fn avail(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+
+    /// Read until at least `want` bytes are available (`want` at most [`READ_AHEAD`]) or the input ends.
+    fn fill(&mut self, want: usize) -> std::io::Result<()> {
+        while !self.eof && self.avail().len() < want {
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            let have = self.buf.len();
+            self.buf.resize(have + READ_AHEAD, 0);
+            let n = loop {
+                match self.r.read(self.buf.get_mut(have..).unwrap_or_default()) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.buf.truncate(have);
+                        return Err(e);
+                    }
+                }
+            };
+            self.buf.truncate(have + n);
+            self.eof = n == 0;
+        }
+        Ok(())
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.avail().len());
+        self.start += n;
+        self.consumed += n;
+    }
+}
+
+/// [`frames`] over a reader: the same images, line numbers, offsets and `last` flags, holding at
+/// most [`READ_AHEAD`] bytes of input and the first 81 bytes of a record (a longer record is
+/// counted, not kept: ABIE003 needs its length and first 80 columns only).
+fn frames_read<'a>(r: &mut dyn std::io::Read, mut each: impl FnMut(Framed<'a>, bool)) -> std::io::Result<()> {
+    let mut input = Input { r, buf: Vec::new(), start: 0, eof: false, consumed: 0 };
+    input.fill(161)?;
+    let lines = input.avail().iter().take(161).any(|&c| c == b'\n');
+    if lines {
+        let mut line_no = 1usize;
+        loop {
+            input.fill(1)?;
+            if input.avail().is_empty() {
+                break;
+            }
+            let byte = input.consumed;
+            let mut head: Vec<u8> = Vec::with_capacity(81);
+            let (mut len, mut last_byte) = (0usize, None);
+            loop {
+                input.fill(1)?;
+                let a = input.avail();
+                if a.is_empty() {
+                    break;
+                }
+                let (part, used, nl) = match a.iter().position(|&c| c == b'\n') {
+                    Some(i) => (a.get(..i).unwrap_or_default(), i + 1, true),
+                    None => (a, a.len(), false),
+                };
+                let room = 81usize.saturating_sub(head.len());
+                head.extend_from_slice(part.get(..room.min(part.len())).unwrap_or_default());
+                len += part.len();
+                if let Some(&b) = part.last() {
+                    last_byte = Some(b);
+                }
+                input.consume(used);
+                if nl {
+                    break;
+                }
+            }
+            if last_byte == Some(b'\r') {
+                len -= 1;
+                head.truncate(len);
+            }
+            input.fill(1)?;
+            let last = input.avail().is_empty();
+            each(Framed { bytes: Cow::Owned(head), len, line: line_no, byte }, last);
+            line_no += 1;
+        }
+    } else {
+        let mut byte = 0usize;
+        loop {
+            input.fill(83)?;
+            let a = input.avail();
+            if a.len() >= 83 {
+                let img = a.get(..80).unwrap_or_default().to_vec();
+                each(Framed { bytes: Cow::Owned(img), len: 80, line: 1, byte }, false);
+                input.consume(80);
+                byte += 80;
+                continue;
+            }
+            // The end of the input: what is left, less one final line break.
+            let t = a.strip_suffix(b"\n").unwrap_or(a);
+            let mut rest = t.strip_suffix(b"\r").unwrap_or(t);
+            while !rest.is_empty() {
+                let n = rest.len().min(80);
+                let img = rest.get(..n).unwrap_or_default();
+                rest = rest.get(n..).unwrap_or_default();
+                each(Framed { bytes: Cow::Owned(img.to_vec()), len: n, line: 1, byte }, rest.is_empty());
+                byte += n;
+            }
+            break;
+        }
+    }
+    Ok(())
 }
 
 struct Block<'a> {
@@ -115,6 +249,30 @@ fn is_envelope_id(c: u8) -> bool {
 }
 
 pub(super) fn run<'a>(bytes: &'a [u8], g: &'a AbiGrammars, on: &mut dyn FnMut(AbiEvent<'_, '_>)) -> Vec<Diagnostic> {
+    let mut feed = |each: &mut dyn FnMut(Framed<'a>, bool)| {
+        frames(bytes, each);
+        Ok(())
+    };
+    run_frames(g, on, &mut feed).unwrap_or_default()
+}
+
+/// [`run`] over a reader, holding one transaction (and the envelope records around it) at a time.
+pub(super) fn run_read<'a>(
+    r: &mut dyn std::io::Read,
+    g: &'a AbiGrammars,
+    on: &mut dyn FnMut(AbiEvent<'_, '_>),
+) -> std::io::Result<Vec<Diagnostic>> {
+    let mut feed = |each: &mut dyn FnMut(Framed<'a>, bool)| frames_read(r, each);
+    run_frames(g, on, &mut feed)
+}
+
+type Feed<'x, 'a> = dyn FnMut(&mut dyn FnMut(Framed<'a>, bool)) -> std::io::Result<()> + 'x;
+
+fn run_frames<'a>(
+    g: &'a AbiGrammars,
+    on: &mut dyn FnMut(AbiEvent<'_, '_>),
+    feed: &mut Feed<'_, 'a>,
+) -> std::io::Result<Vec<Diagnostic>> {
     let mut st = State {
         g,
         on,
@@ -133,8 +291,8 @@ pub(super) fn run<'a>(bytes: &'a [u8], g: &'a AbiGrammars, on: &mut dyn FnMut(Ab
         records: 0,
     };
     let mut pending_blank: Option<Position> = None;
-    frames(bytes, |f, last| {
-        if f.bytes.is_empty() {
+    feed(&mut |f, last| {
+        if f.len == 0 {
             if !last {
                 pending_blank = Some(Position { line: f.line, byte: f.byte, segment: None, record: None });
             }
@@ -144,7 +302,7 @@ pub(super) fn run<'a>(bytes: &'a [u8], g: &'a AbiGrammars, on: &mut dyn FnMut(Ab
             st.push(Diagnostic::warning("ABIE006", "empty line between records (ignored)", p));
         }
         st.image(f, last);
-    });
+    })?;
     st.finish();
     if st.dropped > 0 {
         let n = st.dropped;
@@ -154,7 +312,7 @@ pub(super) fn run<'a>(bytes: &'a [u8], g: &'a AbiGrammars, on: &mut dyn FnMut(Ab
             Position { line: 1, byte: 0, segment: None, record: None },
         ));
     }
-    st.diags
+    Ok(st.diags)
 }
 
 impl<'a, 'f> State<'a, 'f> {
@@ -183,24 +341,30 @@ impl<'a, 'f> State<'a, 'f> {
         let index = self.records;
         let p = Position { line: f.line, byte: f.byte, segment: None, record: Some(index) };
         let mut early = Vec::new();
-        let mut img: Cow<'a, [u8]> = Cow::Borrowed(f.bytes);
-        if f.bytes.len() < 80 {
+        let mut img: Cow<'a, [u8]> = f.bytes;
+        if f.len < 80 {
             let what = if last { "X42 LAST RECORD LESS THAN 80-CHAR LENGTH" } else { "short record" };
             early.push(Diagnostic::warning(
                 "ABIE002",
-                format!("{what}: {} characters, padded with spaces to 80", f.bytes.len()),
+                format!("{what}: {} characters, padded with spaces to 80", f.len),
                 p,
             ));
-            let mut v = f.bytes.to_vec();
+            let mut v = img.into_owned();
             v.resize(80, b' ');
             img = Cow::Owned(v);
-        } else if f.bytes.len() > 80 {
+        } else if f.len > 80 {
             early.push(Diagnostic::error(
                 "ABIE003",
-                format!("record longer than 80 characters ({}); columns after 80 ignored", f.bytes.len()),
+                format!("record longer than 80 characters ({}); columns after 80 ignored", f.len),
                 p,
             ));
-            img = Cow::Borrowed(f.bytes.get(..80).unwrap_or(f.bytes));
+            img = match img {
+                Cow::Borrowed(b) => Cow::Borrowed(b.get(..80).unwrap_or(b)),
+                Cow::Owned(mut v) => {
+                    v.truncate(80);
+                    Cow::Owned(v)
+                }
+            };
         }
         // One branch-free pass for both checks; positions only when something is wrong.
         let (bad, lower) =

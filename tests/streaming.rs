@@ -1,0 +1,215 @@
+//! ABI files are read in two streamed passes (validation, then facts committed a chunk at a
+//! time): a large file gives the store its entries in many small files give, a bad record in
+//! its last batch keeps everything out, and X12 files of several interchanges read as before.
+
+mod common;
+
+use common::Env;
+use entrywatch::ingest::sample;
+use std::path::PathBuf;
+
+/// `entry --json` without where each fact came from (file, line, digest): what the entry is.
+fn content(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => serde_json::Value::Object(
+            m.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "source" | "sources" | "files" | "file" | "sha256"))
+                .map(|(k, x)| (k.clone(), content(x)))
+                .collect(),
+        ),
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(content).collect()),
+        other => other.clone(),
+    }
+}
+
+fn entry_content(env: &Env, entry: &str) -> serde_json::Value {
+    content(&env.entry_json(entry))
+}
+
+/// AE batches for `n` entries, then an SO for the first and last (an entry whose facts come
+/// from two places in the file, across chunks).
+fn batches(n: u32) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = (0..n).map(|k| sample::ae("EEE", 2_000_000 + k, "A")).collect();
+    v.push(sample::so_exam_fda_release("EEE", 2_000_000));
+    v.push(sample::so_exam_fda_release("EEE", 2_000_000 + n - 1));
+    v
+}
+
+fn ingest_ok(env: &Env, files: &[PathBuf]) -> String {
+    let o = env.ingest("broker", files);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success(), "ingest: {out}\n{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn a_large_abi_file_gives_the_store_of_many_small_files() {
+    const N: u32 = 5_000;
+    let all = batches(N);
+    // One file of 5,000 entries (five chunks of 1,000) ...
+    let big = Env::new();
+    let p = big.drop_file("broker", "big.abi", &all.concat());
+    let out = ingest_ok(&big, &[p]);
+    assert!(!out.contains("quarantined"), "{out}");
+    // ... and the same batches in 50 files.
+    let small = Env::new();
+    let paths: Vec<PathBuf> = all
+        .chunks(101)
+        .enumerate()
+        .map(|(i, part)| small.drop_file("broker", &format!("part-{i:03}.abi"), &part.concat()))
+        .collect();
+    ingest_ok(&small, &paths);
+    let entries = big.entries();
+    assert_eq!(entries.len(), N as usize);
+    assert_eq!(entries, small.entries());
+    // Entries at the ends, across chunk boundaries and with facts from two batches.
+    for k in [0, 1, 998, 999, 1000, 1001, 2500, 3999, 4000, N - 2, N - 1] {
+        let e = sample::entry_display("EEE", 2_000_000 + k);
+        assert_eq!(entry_content(&big, &e), entry_content(&small, &e), "{e}");
+    }
+    assert_eq!(big.files_under("archive").iter().filter(|f| f.ends_with(".abi")).count(), 1);
+}
+
+#[test]
+fn small_chunks_give_the_same_store() {
+    // Chunks of 7 entries: the streamed apply commits 43 chunks, crash-safe markers included.
+    let all = batches(300);
+    let one = Env::new();
+    let p = one.drop_file("broker", "big.abi", &all.concat());
+    let mut c = one.cmd();
+    c.arg("ingest").arg("--move").arg("--config").arg(one.config()).args(["--inbox", "broker"]).arg(&p);
+    c.env("ENTRYWATCH_INGEST_CHUNK", "7");
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let whole = Env::new();
+    let p = whole.drop_file("broker", "big.abi", &all.concat());
+    ingest_ok(&whole, &[p]);
+    assert_eq!(one.entries().len(), 300);
+    assert_eq!(one.dump(), whole.dump());
+}
+
+#[test]
+fn a_bad_record_in_the_last_batch_applies_nothing() {
+    // Records padded to 80 columns (no ABIE002 warnings: the error below is among the first
+    // 1,000 diagnostics the reader keeps).
+    let pad = |b: &[u8]| -> Vec<u8> {
+        let text = String::from_utf8(b.to_vec()).unwrap();
+        text.lines().map(|l| format!("{l:<80}\n")).collect::<String>().into_bytes()
+    };
+    let mut all: Vec<Vec<u8>> = batches(3_000).iter().map(|b| pad(b)).collect();
+    // The last AE batch: its first body record made 81 columns long (ABIE003, framing: the
+    // file cannot be read as a whole).
+    let k = all.len() - 3;
+    let text = String::from_utf8(all[k].clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = format!("{:<80}X", lines[2]);
+    all[k] = (lines.join("\n") + "\n").into_bytes();
+    let env = Env::new();
+    let p = env.drop_file("broker", "big.abi", &all.concat());
+    let o = env.ingest("broker", &[p]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("quarantined"), "{}", out.get(..2000).unwrap_or(&out));
+    // Nothing was committed: not one entry of the 2,999 good batches before it.
+    assert!(env.entries().is_empty());
+    assert!(env.files_under("archive").iter().all(|f| !f.ends_with(".abi")));
+    let q = env.files_under("quarantine");
+    assert!(q.iter().any(|f| f.ends_with("big.abi")), "{q:?}");
+    let report = q.iter().find(|f| f.ends_with(".error.txt")).expect("a report");
+    let text = std::fs::read_to_string(env.data().join("quarantine").join(report)).unwrap();
+    assert!(text.contains("ABIE003"), "{text}");
+}
+
+#[test]
+fn an_x12_file_of_two_interchanges_is_read_whole_as_before() {
+    // X12 files are not streamed (their acknowledgments read the whole file): a file of two
+    // interchanges gives the same entry whether its facts are committed at once or one entry
+    // per transaction.
+    let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
+    let first = std::fs::read_to_string(x12.join("350-holds-exam-release.x12")).unwrap();
+    let second = first.replace("000000101", "000000102").replace("*101*", "*102*").replace("GE*1*101", "GE*1*102");
+    let two = format!("{first}{second}");
+    let whole = Env::new();
+    let p = whole.drop_file("broker", "two.x12", two.as_bytes());
+    ingest_ok(&whole, &[p]);
+    let chunked = Env::new();
+    let p = chunked.drop_file("broker", "two.x12", two.as_bytes());
+    let mut c = chunked.cmd();
+    c.arg("ingest").arg("--move").arg("--config").arg(chunked.config()).args(["--inbox", "broker"]).arg(&p);
+    c.env("ENTRYWATCH_INGEST_CHUNK", "1");
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(whole.entries(), vec!["EEE-1234567-3".to_string()]);
+    let got = whole.entry_json("EEE-1234567-3");
+    assert_eq!(got["release"]["released"], serde_json::Value::Bool(true), "{got}");
+    assert_eq!(got, chunked.entry_json("EEE-1234567-3"));
+}
+
+/// Everything the ABI reader reports, as text: each event with its records' places and images,
+/// then the diagnostics.
+fn trace(events: &mut Vec<String>, ev: entrywatch::parse::abi::AbiEvent<'_, '_>) {
+    use entrywatch::parse::abi::{AbiEvent, Record};
+    let rec = |r: &Record<'_>| format!("{} {} {} {} {}", r.name, r.index, r.line, r.byte, r.as_text());
+    events.push(match ev {
+        AbiEvent::BatchStart(r) => format!("A {}", rec(r)),
+        AbiEvent::BlockStart(r) => format!("B {}", rec(r)),
+        AbiEvent::Transaction(t) => format!(
+            "T {} {:?} {:?} {:?}",
+            t.kind,
+            t.entry,
+            t.records.iter().map(rec).collect::<Vec<_>>(),
+            t.diagnostics
+        ),
+        AbiEvent::BlockEnd(r) => format!("Y {:?}", r.map(rec)),
+        AbiEvent::BatchEnd(r) => format!("Z {:?}", r.map(rec)),
+    });
+}
+
+/// A reader that hands over at most `n` bytes per read (buffer edges everywhere).
+struct Trickle<'a>(&'a [u8], usize);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn the_streamed_abi_reader_reports_what_the_whole_file_reader_does() {
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let ae = sample::ae("EEE", 2_000_001, "A");
+    let text = String::from_utf8(ae.clone()).unwrap();
+    let padded: String = text.lines().map(|l| format!("{l:<80}")).collect();
+    let crlf = text.replace('\n', "\r\n");
+    let long = text.replacen('\n', &format!("{}\n", "X".repeat(70_000)), 3);
+    let blank = text.replacen('\n', "\n\n", 2);
+    let lower = text.to_lowercase();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("lines", [ae.clone(), sample::so_exam_fda_release("EEE", 2_000_001)].concat()),
+        ("crlf", crlf.into_bytes()),
+        ("stream", padded.clone().into_bytes()),
+        ("stream + LF", format!("{padded}\n").into_bytes()),
+        ("stream + CRLF", format!("{padded}\r\n").into_bytes()),
+        ("stream, short last", padded.as_bytes()[..padded.len() - 30].to_vec()),
+        ("a 70,000-column line", long.into_bytes()),
+        ("blank lines", blank.into_bytes()),
+        ("lowercase", lower.into_bytes()),
+        ("no final newline", text.trim_end().as_bytes().to_vec()),
+        ("nothing", Vec::new()),
+        ("garbage", b"\x00\x01\x02 not an ABI file\n\xff\xfe".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let mut whole = Vec::new();
+        let d = entrywatch::parse::abi::read(&bytes, &g, &mut |ev| trace(&mut whole, ev));
+        whole.push(format!("{d:?}"));
+        for n in [1, 7, 80, 81, 4096, usize::MAX] {
+            let mut streamed = Vec::new();
+            let d = entrywatch::parse::abi::read_from(&mut Trickle(&bytes, n), &g, &mut |ev| trace(&mut streamed, ev))
+                .expect("read");
+            streamed.push(format!("{d:?}"));
+            assert_eq!(whole, streamed, "{what}, {n} bytes per read");
+        }
+    }
+}
