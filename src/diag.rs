@@ -151,6 +151,7 @@ pub const CODES: &[DiagCode] = &[
     c("X12E069", E, "AK403:12", "too many repetitions"),
     c("X12E070", E, "AK403:13", "too many components"),
     c("X12E071", E, "AK403:n", "other element error (reserved)"),
+    c("X12E098", E, "", "errors past the first 1,000 diagnostics were not kept: the file is not applied"),
     c("X12E099", W, "", "further diagnostics were not kept (the first 1,000 are listed)"),
     c("X12W066", W, "", "a code CBP sent is not in our list: CBP's set is applied, not rejected"),
     // ABI
@@ -182,6 +183,7 @@ pub const CODES: &[DiagCode] = &[
     c("ABIE047", E, "X19", "block application id conflicts with the batch's"),
     c("ABIE048", E, "X12", "application id with no grammar"),
     c("ABIE049", E, "X03", "record outside a block"),
+    c("ABIE098", E, "", "errors past the first 1,000 diagnostics were not kept: the file is not applied"),
     c("ABIE099", W, "", "further diagnostics were not kept (the first 1,000 are listed)"),
     // Interpretation
     c("I001", E, "", "a pre-entry CSV arrived on an inbox whose role is not `approved`"),

@@ -213,3 +213,30 @@ fn the_streamed_abi_reader_reports_what_the_whole_file_reader_does() {
         }
     }
 }
+
+#[test]
+fn an_error_past_the_first_thousand_warnings_still_keeps_the_file_from_being_applied() {
+    // Regression: the reader keeps the first 1,000 diagnostics; a framing error after 1,000
+    // short-record warnings (ABIE002) was dropped with them, and the file was applied without
+    // its broken transaction. Now the dropped error is counted (ABIE098) and the file is
+    // quarantined, nothing committed.
+    let mut all: Vec<Vec<u8>> = batches(3_000);
+    let k = all.len() - 3;
+    let text = String::from_utf8(all[k].clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[2] = format!("{:<80}X", lines[2]);
+    all[k] = (lines.join("\n") + "\n").into_bytes();
+    let bytes = all.concat();
+    let short = String::from_utf8_lossy(&bytes).lines().filter(|l| l.len() < 80).count();
+    assert!(short > 1_000, "the file must carry more than 1,000 short records ({short})");
+    let env = Env::new();
+    let p = env.drop_file("broker", "big.abi", &bytes);
+    let o = env.ingest("broker", &[p]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("quarantined"), "{}", out.get(..2000).unwrap_or(&out));
+    assert!(env.entries().is_empty());
+    let q = env.files_under("quarantine");
+    let report = q.iter().find(|f| f.ends_with(".error.txt")).expect("a report");
+    let text = std::fs::read_to_string(env.data().join("quarantine").join(report)).unwrap();
+    assert!(text.contains("ABIE098"), "{}", text.get(..3000).unwrap_or(&text));
+}

@@ -105,6 +105,17 @@ impl fmt::Display for Diagnostic {
 pub const MAX_DIAGNOSTICS: usize = 1_000;
 
 /// The closing warning of a file whose diagnostics were capped: how many were not kept.
+/// Errors among the diagnostics past the cap: an error of its own, so a file whose first
+/// [`MAX_DIAGNOSTICS`] diagnostics are warnings is still not applied when a later one is an
+/// error (a broken envelope after 1,000 short records).
+pub fn errors_not_kept(code: &str, errors: usize) -> Diagnostic {
+    Diagnostic::error(
+        code,
+        format!("{errors} errors past the first {MAX_DIAGNOSTICS} diagnostics were not kept: the file is not applied"),
+        Position { line: 1, byte: 0, segment: None, record: None },
+    )
+}
+
 pub fn not_kept(code: &str, dropped: usize) -> Diagnostic {
     Diagnostic::warning(
         code,

@@ -194,7 +194,7 @@ pub(super) fn run_with(
         }
     })?;
     drain(&mut cx, &mut drained);
-    let envelope_broken = read.iter().any(|d| d.is_error() && envelope_fault(&d.code));
+    let envelope_broken = read.iter().any(|d| d.is_error() && crate::parse::abi::envelope_fault(&d.code));
     let applied = drained > 0 || !cx.out.facts.is_empty() || !cx.out.monthly.is_empty();
     if envelope_broken || (untied > 0 && !applied) {
         // A broken envelope, or nothing in the file can be tied to an entry: no facts, only
@@ -217,26 +217,6 @@ pub(super) fn run_with(
         d
     }));
     Ok(cx.out)
-}
-
-/// Reader codes about the file's envelope or framing (a record longer than 80 columns or with a
-/// control byte in it): these make a file unreadable as a whole (docs/abi.md). Every other
-/// reader finding is about one transaction.
-fn envelope_fault(code: &str) -> bool {
-    matches!(
-        code,
-        "ABIE001"
-            | "ABIE003"
-            | "ABIE004"
-            | "ABIE041"
-            | "ABIE042"
-            | "ABIE044"
-            | "ABIE045"
-            | "ABIE046"
-            | "ABIE047"
-            | "ABIE048"
-            | "ABIE049"
-    )
 }
 
 /// Reader and interpreter codes that are a finding about what a message says (not about its

@@ -16,6 +16,7 @@
 #![deny(clippy::indexing_slicing)]
 
 mod reader;
+pub use reader::envelope_fault;
 pub mod value;
 
 use super::error::Diagnostic;

@@ -227,6 +227,11 @@ struct State<'a, 'f> {
     on: &'f mut dyn FnMut(AbiEvent<'_, '_>),
     diags: Vec<Diagnostic>,
     dropped: usize,
+    /// Of the dropped diagnostics, the errors: one is enough to keep the file from being
+    /// applied, kept or not.
+    dropped_errors: usize,
+    /// The open transaction's diagnostics past the cap: (all, envelope or framing errors).
+    tx_dropped: (usize, usize),
     batch: Option<Batch<'a>>,
     block: Option<Block<'a>>,
     warned_no_batch: bool,
@@ -278,6 +283,8 @@ fn run_frames<'a>(
         on,
         diags: Vec::new(),
         dropped: 0,
+        dropped_errors: 0,
+        tx_dropped: (0, 0),
         batch: None,
         block: None,
         warned_no_batch: false,
@@ -312,6 +319,9 @@ fn run_frames<'a>(
             Position { line: 1, byte: 0, segment: None, record: None },
         ));
     }
+    if st.dropped_errors > 0 {
+        st.diags.push(crate::parse::error::errors_not_kept("ABIE098", st.dropped_errors));
+    }
     Ok(st.diags)
 }
 
@@ -321,6 +331,7 @@ impl<'a, 'f> State<'a, 'f> {
             self.diags.push(d);
         } else {
             self.dropped += 1;
+            self.dropped_errors += usize::from(d.is_error() && envelope_fault(&d.code));
         }
     }
 
@@ -329,6 +340,9 @@ impl<'a, 'f> State<'a, 'f> {
         if self.tx_open {
             if self.tx.diagnostics.len() < MAX_DIAGNOSTICS {
                 self.tx.diagnostics.push(d);
+            } else {
+                self.tx_dropped.0 += 1;
+                self.tx_dropped.1 += usize::from(d.is_error() && envelope_fault(&d.code));
             }
         } else {
             self.push(d);
@@ -578,6 +592,9 @@ impl<'a, 'f> State<'a, 'f> {
             return;
         }
         self.tx_open = false;
+        let (all, envelope) = std::mem::take(&mut self.tx_dropped);
+        self.dropped += all;
+        self.dropped_errors += envelope;
         if self.tx_tied() {
             for d in self.tx.diagnostics.iter_mut().filter(|d| !framing_fault(&d.code)) {
                 d.severity = Severity::Warning;
@@ -758,6 +775,28 @@ impl<'a, 'f> State<'a, 'f> {
 
 /// A record the transport damaged (longer than 80 columns, a control byte in it): the file's
 /// framing is broken, whatever transaction the record is in, and it stays an error.
+/// Reader codes about the file's envelope or framing (a record longer than 80 columns or with a
+/// control byte in it, a broken batch or block, an envelope error past the diagnostics cap):
+/// these make a file unreadable as a whole (docs/abi.md). Every other reader finding is about
+/// one transaction.
+pub fn envelope_fault(code: &str) -> bool {
+    matches!(
+        code,
+        "ABIE001"
+            | "ABIE003"
+            | "ABIE004"
+            | "ABIE041"
+            | "ABIE042"
+            | "ABIE044"
+            | "ABIE045"
+            | "ABIE046"
+            | "ABIE047"
+            | "ABIE048"
+            | "ABIE049"
+            | "ABIE098"
+    )
+}
+
 pub(super) fn framing_fault(code: &str) -> bool {
     matches!(code, "ABIE003" | "ABIE004")
 }

@@ -118,6 +118,8 @@ struct Reader<'g, 'cb> {
     out: ReadOutcome,
     /// Diagnostics past [`MAX_DIAGNOSTICS`], counted, not kept.
     dropped: usize,
+    /// Of the file-level diagnostics past the cap, the errors.
+    dropped_errors: usize,
     base: usize,
     seen_isa: HashSet<(String, String, String)>,
     warned_versions: HashSet<String>,
@@ -137,6 +139,7 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         on,
         out: ReadOutcome::default(),
         dropped: 0,
+        dropped_errors: 0,
         base: 0,
         seen_isa: HashSet::new(),
         warned_versions: HashSet::new(),
@@ -165,6 +168,9 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
     if r.dropped > 0 {
         r.out.diagnostics.push(not_kept("X12E099", r.dropped));
     }
+    if r.dropped_errors > 0 {
+        r.out.diagnostics.push(crate::parse::error::errors_not_kept("X12E098", r.dropped_errors));
+    }
     r.out
 }
 
@@ -176,6 +182,7 @@ impl<'g> Reader<'g, '_> {
             self.out.diagnostics.push(d);
         } else {
             self.dropped += 1;
+            self.dropped_errors += usize::from(d.is_error());
         }
     }
 
