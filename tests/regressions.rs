@@ -217,3 +217,36 @@ fn journal_lines_are_whole_and_each_names_its_file() {
     }
     assert_eq!(lines, files.len(), "one journal line per file");
 }
+
+/// A fact's identity is its file and record; an X12 fact's record was its segment's place in
+/// its own transaction set, so in a file of two interchanges (or two sets) the second one's
+/// X4 at the same place, with the same code but a later date, was taken for the first one's
+/// and dropped: CBP's later release never reached the entry.
+#[test]
+fn a_later_disposition_in_a_second_interchange_of_one_file_is_not_dropped() {
+    let first = std::fs::read_to_string(repo().join("samples/x12/350-holds-exam-release.x12")).unwrap();
+    let later = "*20260210*0800*1C**";
+    let second = first
+        .replace("000000101", "000000102")
+        .replace("*101*", "*102*")
+        .replace("GE*1*101", "GE*1*102")
+        .replace("*20260203*1012*1C**", later);
+    assert!(second.contains(later), "the sample's 1C release moved to 2026-02-10");
+    let env = Env::new();
+    let p = env.drop_file("broker", "two.x12", format!("{first}{second}").as_bytes());
+    let o = env.ingest("broker", &[p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = env.entry_json(LIFE);
+    let releases: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "X407:1C")
+        .filter_map(|e| e["at"].as_str())
+        .collect();
+    assert!(releases.iter().any(|a| a.starts_with("2026-02-03T10:12")), "{releases:?}");
+    assert!(
+        releases.iter().any(|a| a.starts_with("2026-02-10T08:00")),
+        "the second interchange's release: {releases:?}"
+    );
+}

@@ -67,8 +67,16 @@ impl X4Names {
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     let mut facts = Vec::new();
     let mut warnings = Vec::new();
+    // A fact's identity is its file and record (domain::Fact::identity): the record of an X12
+    // fact is its segment's position among the file's transaction-set segments (the segments
+    // of earlier sets, then its place in its own set), so two sets or interchanges of one file
+    // never share one. The position in the set alone made a second set's X4 at the same place
+    // (a later release of the same code) look like the first one's, and it was dropped.
+    let mut earlier_sets = 0usize;
     let outcome = read(bytes, grammars, &mut |ev| {
         let X12Event::Transaction(t) = ev else { return };
+        let offset = earlier_sets;
+        earlier_sets += t.segments.len();
         if t.set != "350" {
             return;
         }
@@ -136,14 +144,14 @@ pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> In
                 release_date: None,
                 release_origin: String::new(),
             };
-            facts.push((en.clone(), Fact { at, kind, source: ctx.source(s.line, s.index) }));
+            facts.push((en.clone(), Fact { at, kind, source: ctx.source(s.line, offset + s.index) }));
             if let Some([bill, scac, master, scac2, ei, eq]) = names.refs {
                 let el = |i: usize| s.element_str(i).trim().to_string();
                 let slot = refs.entry(en.compact()).or_insert_with(|| {
                     let f = Fact {
                         at,
                         kind: FactKind::CargoRefs { bills: Vec::new(), containers: Vec::new() },
-                        source: ctx.source(s.line, s.index),
+                        source: ctx.source(s.line, offset + s.index),
                     };
                     (en.clone(), f)
                 });
