@@ -18,15 +18,7 @@ fn batch_size() -> usize {
     std::env::var("ENTRYWATCH_INGEST_BATCH").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(BATCH)
 }
 
-fn load_config(path: Option<&Path>) -> Result<Config, i32> {
-    match Config::discover(path) {
-        Ok((c, _)) => Ok(c),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(EXIT_USAGE)
-        }
-    }
-}
+use super::dispatch::load_config;
 
 fn load_grammars(config: &Config) -> Result<Grammars, i32> {
     super::parse::load_grammars(config.grammar_dir.as_deref())
