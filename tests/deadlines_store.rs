@@ -13,7 +13,7 @@ use entrywatch::deadline::scheduler::{
     next_reminder, remind_once, remind_pass, run_scheduler, Pass, ReminderRecord, Scheduler,
 };
 use entrywatch::grammar::Grammars;
-use entrywatch::ingest::sample::{entry_display, entry_field, pf, record};
+use entrywatch::ingest::sample::{entry_display, entry_field, pf, record, AeSpec};
 use entrywatch::ingest::{Outcome, Pipeline};
 use entrywatch::store::{Store, Table};
 use std::path::{Path, PathBuf};
@@ -40,39 +40,18 @@ fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String]) -> V
 
 /// An AE entry summary transmitted on `day` (MMDDYY), one line from `origin`.
 fn ae(tx: u32, day: &str, entry_date: &str, import_date: &str, origin: &str, recon_issue: &str) -> Vec<u8> {
-    let en = entry_field(FILER, tx);
-    let bref = format!("BR{:07}", tx % 10_000_000);
-    let body = vec![
-        record(&[
-            (1, "10"),
-            (3, "A"),
-            (4, FILER),
-            (9, &en),
-            (18, "2704"),
-            (22, &bref),
-            (34, "01"),
-            (36, "11"),
-            (39, "X"),
-            (47, recon_issue),
-            (51, "2"),
-            (52, day),
-        ]),
-        record(&[(1, "11"), (3, "12-345678900"), (42, entry_date), (48, import_date), (61, "CA")]),
-        record(&[(1, "40"), (5, "001"), (9, origin), (11, origin), (13, "010526")]),
-        record(&[
-            (1, "50"),
-            (3, "6110202079"),
-            (14, "0000165000"),
-            (25, "0000010000"),
-            (36, "000000010000"),
-            (48, "DOZ"),
-        ]),
-        record(&[(1, "62"), (3, "499"), (6, "00003464")]),
-        record(&[(1, "62"), (3, "501"), (6, "00001250")]),
-        record(&[(1, "89"), (3, "499"), (6, "00000003464"), (17, "501"), (20, "00000001250")]),
-        record(&[(1, "90"), (3, "00000165000"), (15, "00000004714")]),
-    ];
-    batch("AE", day, &[], &body)
+    AeSpec {
+        filer: FILER,
+        tx,
+        recon_issue,
+        day,
+        statement_date: day,
+        entry_date,
+        import_date,
+        origin,
+        ..AeSpec::default()
+    }
+    .build()
 }
 
 /// A cargo release (SO60 98) on `day` (MMDDYY).

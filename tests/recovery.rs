@@ -4,7 +4,7 @@ mod common;
 
 use common::Env;
 use entrywatch::entry_number::EntryNumber;
-use entrywatch::ingest::sample::{batch, entry_display, entry_field, record};
+use entrywatch::ingest::sample::{batch, entry_display, entry_field, record, AeSpec};
 use entrywatch::recovery::{export_chunks, EntryRecovery, RemedyState, RemedyStatus};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -26,42 +26,21 @@ const OPEN: u32 = 2_000_006;
 
 /// An AE filed on 2026-01-12: one line, an ordinary 50 record and optionally an IEEPA one.
 fn ae(tx: u32, entry_type: &str, recon_issue: &str, ieepa_cents: Option<u64>) -> Vec<u8> {
-    let en = entry_field(FILER, tx);
-    let bref = format!("BR{:07}", tx % 10_000_000);
-    let mut body = vec![
-        record(&[
-            (1, "10"),
-            (3, "A"),
-            (4, FILER),
-            (9, &en),
-            (18, "2704"),
-            (22, &bref),
-            (34, entry_type),
-            (36, "11"),
-            (39, "X"),
-            (47, recon_issue),
-            (51, "2"),
-            (52, "011226"),
-        ]),
-        record(&[(1, "11"), (3, "12-345678900"), (42, "011226"), (48, "011026"), (61, "CN")]),
-        record(&[(1, "40"), (5, "001"), (9, "CN"), (11, "CN"), (13, "010526")]),
-        record(&[
-            (1, "50"),
-            (3, "6110202079"),
-            (14, "0000165000"),
-            (25, "0000010000"),
-            (36, "000000010000"),
-            (48, "DOZ"),
-        ]),
-    ];
-    let mut total = 165_000u64;
-    if let Some(c) = ieepa_cents {
-        let duty = format!("{c:010}");
-        body.push(record(&[(1, "50"), (3, "9903012500"), (14, &duty), (25, "0000000000")]));
-        total += c;
+    AeSpec {
+        filer: FILER,
+        tx,
+        entry_type,
+        recon_issue,
+        day: "011226",
+        statement_date: "011226",
+        entry_date: "011226",
+        import_date: "011026",
+        r11_61: "CN",
+        fees: false,
+        ieepa_cents,
+        ..AeSpec::default()
     }
-    body.push(record(&[(1, "90"), (3, &format!("{total:011}")), (15, "00000000000")]));
-    batch("AE", "011226", &[], &body, FILER)
+    .build()
 }
 
 /// An ER (sent 2026-06-08) saying the entry liquidated on `date` (MMDDYY), protest `protest`.

@@ -46,38 +46,104 @@ pub fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String], 
 
 /// AE entry summary (one line, one tariff, MPF + HMF), payment type 2 on the 02/10/26 statement.
 pub fn ae(filer: &str, tx: u32, action: &str) -> Vec<u8> {
-    let en = entry_field(filer, tx);
-    let bref = format!("BR{:07}", tx % 10_000_000);
-    let body = vec![
-        record(&[
+    AeSpec { filer, tx, action, ..AeSpec::default() }.build()
+}
+
+/// The AE entry summaries tests and benchmarks need, field by field: one line of HTS
+/// 6110.20.2079 (duty 1,650.00), with MPF and HMF or with an IEEPA chapter 99 line instead.
+#[derive(Debug, Clone)]
+pub struct AeSpec<'a> {
+    pub filer: &'a str,
+    pub tx: u32,
+    /// Record 10 action code (`A` add, `R` replace, ...).
+    pub action: &'a str,
+    pub entry_type: &'a str,
+    /// Record 10 reconciliation issue code (blank: none).
+    pub recon_issue: &'a str,
+    /// The transmission date (MMDDYY): the batch's date.
+    pub day: &'a str,
+    /// Record 10 column 52, the statement (payment) date (MMDDYY).
+    pub statement_date: &'a str,
+    /// Record 11 entry and import dates (MMDDYY).
+    pub entry_date: &'a str,
+    pub import_date: &'a str,
+    /// Record 11 column 61.
+    pub r11_61: &'a str,
+    /// Record 40 origin and export countries.
+    pub origin: &'a str,
+    /// MPF and HMF lines (62, 89) with the totals; without them the 90 record carries no fees.
+    pub fees: bool,
+    /// An IEEPA line (9903.01.25) with this duty, in cents.
+    pub ieepa_cents: Option<u64>,
+}
+
+impl Default for AeSpec<'_> {
+    fn default() -> Self {
+        AeSpec {
+            filer: "EEE",
+            tx: 1_234_567,
+            action: "A",
+            entry_type: "01",
+            recon_issue: "",
+            day: "020226",
+            statement_date: "021026",
+            entry_date: "020226",
+            import_date: "013126",
+            r11_61: "CA",
+            origin: "CN",
+            fees: true,
+            ieepa_cents: None,
+        }
+    }
+}
+
+impl AeSpec<'_> {
+    /// The whole batch.
+    pub fn build(&self) -> Vec<u8> {
+        let en = entry_field(self.filer, self.tx);
+        let bref = format!("BR{:07}", self.tx % 10_000_000);
+        let mut ten = vec![
             (1, "10"),
-            (3, action),
-            (4, filer),
-            (9, &en),
+            (3, self.action),
+            (4, self.filer),
+            (9, en.as_str()),
             (18, "2704"),
-            (22, &bref),
-            (34, "01"),
+            (22, bref.as_str()),
+            (34, self.entry_type),
             (36, "11"),
             (39, "X"),
-            (51, "2"),
-            (52, "021026"),
-        ]),
-        record(&[(1, "11"), (3, "12-345678900"), (42, "020226"), (48, "013126"), (61, "CA")]),
-        record(&[(1, "40"), (5, "001"), (9, "CN"), (11, "CN"), (13, "010526")]),
-        record(&[
-            (1, "50"),
-            (3, "6110202079"),
-            (14, "0000165000"),
-            (25, "0000010000"),
-            (36, "000000010000"),
-            (48, "DOZ"),
-        ]),
-        record(&[(1, "62"), (3, "499"), (6, "00003464")]),
-        record(&[(1, "62"), (3, "501"), (6, "00001250")]),
-        record(&[(1, "89"), (3, "499"), (6, "00000003464"), (17, "501"), (20, "00000001250")]),
-        record(&[(1, "90"), (3, "00000165000"), (15, "00000004714")]),
-    ];
-    batch("AE", "020226", &[], &body, filer)
+        ];
+        if !self.recon_issue.is_empty() {
+            ten.push((47, self.recon_issue));
+        }
+        ten.extend([(51, "2"), (52, self.statement_date)]);
+        let mut body = vec![
+            record(&ten),
+            record(&[(1, "11"), (3, "12-345678900"), (42, self.entry_date), (48, self.import_date), (61, self.r11_61)]),
+            record(&[(1, "40"), (5, "001"), (9, self.origin), (11, self.origin), (13, "010526")]),
+            record(&[
+                (1, "50"),
+                (3, "6110202079"),
+                (14, "0000165000"),
+                (25, "0000010000"),
+                (36, "000000010000"),
+                (48, "DOZ"),
+            ]),
+        ];
+        let mut duty = 165_000u64;
+        if let Some(c) = self.ieepa_cents {
+            body.push(record(&[(1, "50"), (3, "9903012500"), (14, &format!("{c:010}")), (25, "0000000000")]));
+            duty += c;
+        }
+        if self.fees {
+            body.push(record(&[(1, "62"), (3, "499"), (6, "00003464")]));
+            body.push(record(&[(1, "62"), (3, "501"), (6, "00001250")]));
+            body.push(record(&[(1, "89"), (3, "499"), (6, "00000003464"), (17, "501"), (20, "00000001250")]));
+        }
+        let fees = if self.fees { "00000004714" } else { "00000000000" };
+        body.push(record(&[(1, "90"), (3, &format!("{duty:011}")), (15, fees)]));
+        batch("AE", self.day, &[], &body, self.filer)
+    }
 }
 
 /// AX: accepted (version 00100) or rejected (condition 408).

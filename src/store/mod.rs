@@ -330,8 +330,23 @@ impl Store {
     /// `PageCache::start` at open; `Config::snapshot_after_ops` is a no-op there (config.rs).
     pub fn checkpoint(path: &Path) -> Result<std::time::Duration, StoreError> {
         let t = std::time::Instant::now();
-        drop(Store::open(path)?);
+        drop(Store::open_when_released(path, std::time::Duration::from_secs(5))?);
         Ok(t.elapsed())
+    }
+
+    /// [`Store::open`], waiting up to `max` while the store is still locked: sled releases its
+    /// file lock when its last handle is gone, and its flusher thread holds one for a moment
+    /// after this process dropped its own (a reopen in the same process can race it).
+    pub fn open_when_released(path: &Path, max: std::time::Duration) -> Result<Store, StoreError> {
+        let t = std::time::Instant::now();
+        loop {
+            match Store::open(path) {
+                Err(StoreError::InUse { .. }) if t.elapsed() < max => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Run `f` as ONE transaction over every table. The closure may run more than once
@@ -480,7 +495,7 @@ mod tests {
             s.trees[Table::Meta.index()].insert(b"schema_version", &b"999"[..]).unwrap();
             s.flush().unwrap();
         }
-        let e = Store::open(&p).unwrap_err();
+        let e = Store::open_when_released(&p, std::time::Duration::from_secs(10)).unwrap_err();
         assert!(e.to_string().contains("entrywatch rebuild"), "{e}");
     }
 
