@@ -441,30 +441,31 @@ pub fn anomaly_candidates<'a>(
     hold_before: i64,
     tolerance_bp: i64,
 ) -> Result<impl Iterator<Item = String> + 'a, StoreError> {
-    let mut rated = std::collections::BTreeSet::new();
+    // One stream per (HTS, rate) beyond the tolerance: the rates are the HTS's multiset
+    // (`ar|`, a key per distinct rate), each rate's lines (`al|<hts>|<rate>|<entry>`) are in
+    // entry order, so the merge below reads only as far as the page needs.
+    let mut streams: Vec<Box<dyn Iterator<Item = String> + 'a>> = Vec::new();
     for (hts, &m) in &stats.median_bp {
-        let prefix = format!("al|{hts}|");
-        let below = format!("{prefix}{}", enc(m.saturating_sub(tolerance_bp)));
-        let above = m.saturating_add(tolerance_bp).checked_add(1).map(|v| format!("{prefix}{}", enc(v)));
-        let mut tails: Vec<(Vec<u8>, Vec<u8>)> = vec![(prefix.as_bytes().to_vec(), below.into_bytes())];
-        if let Some(a) = above {
-            tails.push((a.into_bytes(), after(&prefix)));
-        }
-        for (a, b) in tails {
-            for item in store.range::<()>(Table::Index, &a, &b) {
-                let (k, ()) = item?;
-                // `<20-digit rate>|<entry>`; another HTS sharing the prefix fails to decode.
-                let rest = k.get(prefix.len()..).unwrap_or_default();
-                let (r, e) = (rest.get(..20), rest.get(21..));
-                if let (Some(r), Some(e)) = (r, e) {
-                    let r = std::str::from_utf8(r).ok().and_then(dec);
-                    if r.is_some_and(|r| r.saturating_sub(m).saturating_abs() > tolerance_bp)
-                        && rest.get(20) == Some(&b'|')
-                    {
-                        rated.insert(String::from_utf8_lossy(e).into_owned());
+        let rates_prefix = format!("ar|{hts}|");
+        for item in store.scan_prefix::<i64>(Table::Index, rates_prefix.as_bytes()) {
+            let (k, _) = item?;
+            let Some(r) = k.get(rates_prefix.len()..).and_then(|r| std::str::from_utf8(r).ok()).and_then(dec) else {
+                continue;
+            };
+            if r.saturating_sub(m).saturating_abs() <= tolerance_bp {
+                continue;
+            }
+            let lines = format!("al|{hts}|{}|", enc(r));
+            let skip = lines.len();
+            streams.push(Box::new(store.scan_prefix::<()>(Table::Index, lines.as_bytes()).filter_map(move |item| {
+                match item {
+                    Ok((k, ())) => Some(String::from_utf8_lossy(k.get(skip..).unwrap_or_default()).into_owned()),
+                    Err(err) => {
+                        tracing::warn!(target: "entrywatch", error = %err, "IndexUnreadable");
+                        None
                     }
                 }
-            }
+            })));
         }
     }
     let held = store.scan_prefix::<i64>(Table::Index, b"ah|").filter_map(move |item| match item {
@@ -476,27 +477,45 @@ pub fn anomaly_candidates<'a>(
             None
         }
     });
-    let streams: Vec<Box<dyn Iterator<Item = String> + 'a>> = vec![
-        Box::new(rated.into_iter()),
-        Box::new(held),
-        Box::new(entries_with(store, "anomaly", "liquidated-higher")),
-        Box::new(entries_with(store, "anomaly", "rejection-uncorrected")),
-    ];
-    Ok(MergeSorted { streams: streams.into_iter().map(Iterator::peekable).collect() })
+    streams.push(Box::new(held));
+    streams.push(Box::new(entries_with(store, "anomaly", "liquidated-higher")));
+    streams.push(Box::new(entries_with(store, "anomaly", "rejection-uncorrected")));
+    Ok(MergeSorted::new(streams))
 }
 
-/// The union of ascending streams, ascending, each value once.
+/// The union of ascending streams, ascending, each value once (a heap of each stream's next
+/// value: many rate streams cost a logarithm per value, not a pass over the streams).
 struct MergeSorted<'a> {
-    streams: Vec<std::iter::Peekable<Box<dyn Iterator<Item = String> + 'a>>>,
+    streams: Vec<Box<dyn Iterator<Item = String> + 'a>>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(String, usize)>>,
+}
+
+impl<'a> MergeSorted<'a> {
+    fn new(mut streams: Vec<Box<dyn Iterator<Item = String> + 'a>>) -> MergeSorted<'a> {
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, s) in streams.iter_mut().enumerate() {
+            if let Some(v) = s.next() {
+                heap.push(std::cmp::Reverse((v, i)));
+            }
+        }
+        MergeSorted { streams, heap }
+    }
 }
 
 impl Iterator for MergeSorted<'_> {
     type Item = String;
     fn next(&mut self) -> Option<String> {
-        let least = self.streams.iter_mut().filter_map(|s| s.peek().cloned()).min()?;
-        for s in &mut self.streams {
-            while s.peek() == Some(&least) {
-                s.next();
+        let std::cmp::Reverse((least, _)) = self.heap.peek()?.clone();
+        while let Some(std::cmp::Reverse((v, i))) = self.heap.peek().cloned() {
+            if v != least {
+                break;
+            }
+            self.heap.pop();
+            // The next value of that stream greater than `least` (a stream may repeat one).
+            if let Some(s) = self.streams.get_mut(i) {
+                if let Some(n) = s.find(|n| *n != least) {
+                    self.heap.push(std::cmp::Reverse((n, i)));
+                }
             }
         }
         Some(least)
@@ -595,12 +614,13 @@ mod tests {
         let s = |v: &[&str]| -> Box<dyn Iterator<Item = String>> {
             Box::new(v.iter().map(|x| x.to_string()).collect::<Vec<_>>().into_iter())
         };
-        let m = MergeSorted {
-            streams: vec![s(&["b", "d", "f"]), s(&[]), s(&["a", "b", "c", "f"]), s(&["f", "g"])]
-                .into_iter()
-                .map(Iterator::peekable)
-                .collect(),
-        };
+        let m = MergeSorted::new(vec![
+            s(&["b", "d", "f"]),
+            s(&[]),
+            s(&["a", "b", "c", "f"]),
+            s(&["f", "g"]),
+            s(&["a", "a", "g"]),
+        ]);
         assert_eq!(m.collect::<Vec<_>>(), ["a", "b", "c", "d", "f", "g"]);
     }
 
