@@ -163,25 +163,7 @@ pub enum GrammarsCommand {
 
 /// Every value `entries --status` matches: summary, release, liquidation and variance states
 /// (src/domain/view.rs, src/variance). Anything else is a usage error, not an empty list.
-pub const STATUSES: [&str; 17] = [
-    "none",
-    "filed",
-    "accepted",
-    "rejected",
-    "deleted",
-    "pending",
-    "held",
-    "released",
-    "cancelled",
-    "unliquidated",
-    "scheduled",
-    "liquidated",
-    "extended",
-    "suspended",
-    "minor",
-    "major",
-    "no-pre-entry",
-];
+pub use crate::query::STATUSES;
 
 /// Run the command line; returns the process exit code.
 pub fn main() -> i32 {

@@ -265,6 +265,15 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A stored value of table `t` under `key`, decoded (an error names both).
+fn decode<T: DeserializeOwned>(t: Table, key: &[u8], v: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(v).map_err(|e| StoreError::Decode {
+        table: t.name(),
+        key: String::from_utf8_lossy(key).into(),
+        err: e.to_string(),
+    })
+}
+
 fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
@@ -381,11 +390,7 @@ impl Store {
     pub fn get<T: DeserializeOwned>(&self, t: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
         match self.trees[t.index()].get(key).map_err(io)? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| StoreError::Decode {
-                table: t.name(),
-                key: String::from_utf8_lossy(key).into(),
-                err: e.to_string(),
-            }),
+            Some(v) => decode(t, key, &v).map(Some),
         }
     }
 
@@ -393,12 +398,7 @@ impl Store {
     pub fn scan<T: DeserializeOwned>(&self, t: Table) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
         self.trees[t.index()].iter().map(move |kv| {
             let (k, v) = kv.map_err(io)?;
-            let val = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
-                table: t.name(),
-                key: String::from_utf8_lossy(&k).into(),
-                err: e.to_string(),
-            })?;
-            Ok((k.to_vec(), val))
+            Ok((k.to_vec(), decode(t, &k, &v)?))
         })
     }
 
@@ -410,12 +410,7 @@ impl Store {
     ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
         self.trees[t.index()].scan_prefix(prefix).map(move |kv| {
             let (k, v) = kv.map_err(io)?;
-            let val = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
-                table: t.name(),
-                key: String::from_utf8_lossy(&k).into(),
-                err: e.to_string(),
-            })?;
-            Ok((k.to_vec(), val))
+            Ok((k.to_vec(), decode(t, &k, &v)?))
         })
     }
 
@@ -428,12 +423,7 @@ impl Store {
     ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
         self.trees[t.index()].range(start.to_vec()..end.to_vec()).map(move |kv| {
             let (k, v) = kv.map_err(io)?;
-            let val = serde_json::from_slice(&v).map_err(|e| StoreError::Decode {
-                table: t.name(),
-                key: String::from_utf8_lossy(&k).into(),
-                err: e.to_string(),
-            })?;
-            Ok((k.to_vec(), val))
+            Ok((k.to_vec(), decode(t, &k, &v)?))
         })
     }
 

@@ -220,25 +220,6 @@ impl EntriesQuery {
     }
 }
 
-const STATUSES: &[&str] = &[
-    "",
-    "filed",
-    "accepted",
-    "rejected",
-    "held",
-    "released",
-    "pending",
-    "unliquidated",
-    "scheduled",
-    "liquidated",
-    "extended",
-    "suspended",
-    "minor",
-    "major",
-    "no-pre-entry",
-    "open-holds",
-];
-
 pub fn entries_html(model: &dyn ReadModel, now: DateTime<FixedOffset>, q: &EntriesQuery) -> String {
     let (f, problems) = q.filter();
     let pageno: usize = q.page.as_deref().and_then(|p| p.trim().parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
@@ -257,8 +238,8 @@ pub fn entries_html(model: &dyn ReadModel, now: DateTime<FixedOffset>, q: &Entri
         let _ = write!(b, "<label>{label}<input name=\"{name}\" value=\"{}\" placeholder=\"{ph}\"></label>", val(v));
     }
     b.push_str("<label>Status<select name=\"status\">");
-    for s in STATUSES {
-        let sel = if q.status.as_deref() == Some(*s) { " selected" } else { "" };
+    for s in std::iter::once("").chain(crate::query::STATUSES) {
+        let sel = if q.status.as_deref() == Some(s) { " selected" } else { "" };
         let _ = write!(b, "<option value=\"{s}\"{sel}>{}</option>", if s.is_empty() { "any" } else { s });
     }
     b.push_str("</select></label><button type=\"submit\">Filter</button> <a href=\"/entries\">clear</a></form>");
