@@ -431,10 +431,9 @@ pub fn hts_stats(store: &Store) -> Result<view::HtsStats, StoreError> {
 /// `report anomalies`' candidate entries over every entry, in entry order: those with a hold
 /// open since before `hold_before` (Unix seconds), liquidated higher than filed, a rejection
 /// not corrected, or a line whose rate is more than `tolerance_bp` from its HTS's median in
-/// `stats`. A superset of the entries with rows (the report decides each). The rate tails
-/// are read as key ranges per HTS and sorted (their cost is the lines far from the median,
-/// not the entries); the other three are postings in entry order, merged lazily, so a first
-/// page stops after about as many candidates as it has rows.
+/// `stats`. A superset of the entries with rows (the report decides each). Each (HTS, rate)
+/// beyond the tolerance is a posting in entry order, as are the other three; all are merged
+/// lazily, so a first page stops after about as many candidates as it has rows.
 pub fn anomaly_candidates<'a>(
     store: &'a Store,
     stats: &view::HtsStats,
