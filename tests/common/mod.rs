@@ -65,13 +65,19 @@ pub fn require_aiosmtpd() -> bool {
 }
 
 /// The shared X12 corpus (never copied into the repository): `ENTRYWATCH_X12_CORPUS` when set,
-/// else `shared/corpus/x12` beside the checkout or one of its parents (a worktree); `None`
+/// else `shared/corpus/x12` beside the checkout or one of its parents (a worktree), else the
+/// workplace's `/work/shared/corpus/x12` (a clone made elsewhere on the same machine); `None`
 /// (after [`require`]: a failure under CI) when absent.
 pub fn require_corpus() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let found = match std::env::var_os("ENTRYWATCH_X12_CORPUS") {
         Some(d) => Some(PathBuf::from(d)).filter(|d| d.is_dir()),
-        None => root.ancestors().skip(1).map(|a| a.join("shared/corpus/x12")).find(|d| d.is_dir()),
+        None => root
+            .ancestors()
+            .skip(1)
+            .map(|a| a.join("shared/corpus/x12"))
+            .chain([PathBuf::from("/work/shared/corpus/x12")])
+            .find(|d| d.is_dir()),
     };
     let why = "the shared X12 corpus is absent (shared/corpus/x12 beside the checkout, or ENTRYWATCH_X12_CORPUS)";
     if require(found.is_some(), why) {
