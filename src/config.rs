@@ -1061,7 +1061,9 @@ mod tests {
 
     #[test]
     fn problems_are_listed() {
-        let text = "data-dir = \"x\"\n[[inbox]]\nname=\"a b\"\npath=\"/tmp\"\nrole=\"broker\"\n[deadlines]\ntimezone=\"Mars/Base\"\n";
+        // Absolute paths apart from each other: a relative data-dir resolves against the
+        // working directory, which a checkout under the inbox's folder would overlap.
+        let text = "data-dir = \"/srv/entrywatch-test/data\"\n[[inbox]]\nname=\"a b\"\npath=\"/srv/entrywatch-test/in\"\nrole=\"broker\"\n[deadlines]\ntimezone=\"Mars/Base\"\n";
         match Config::from_toml(text, "t") {
             Err(ConfigError::Invalid { problems, .. }) => assert_eq!(problems.len(), 2, "{problems:?}"),
             other => panic!("expected invalid, got {other:?}"),
