@@ -30,10 +30,13 @@ struct Setup {
 impl Setup {
     /// A data dir, a `broker` inbox and the dashboard on a free loopback port.
     fn new(extra: &str) -> Setup {
+        Setup::on_port(extra, common::net::free_port())
+    }
+    /// The daemon's dashboard on `port`.
+    fn on_port(extra: &str, port: u16) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
         std::fs::create_dir_all(root.join("in")).unwrap();
-        let port = common::net::free_port();
         let cfg = format!(
             "data-dir = {:?}\n[daemon]\nrescan-secs = 1\n[dashboard]\nlisten = \"127.0.0.1:{port}\"\n\
              [[inbox]]\nname = \"broker\"\npath = {:?}\nrole = \"broker\"\nsettle-secs = 1\ntruncated-grace-secs = 2\n{extra}",
@@ -239,8 +242,9 @@ fn run_until_exit(s: &Setup) -> (Option<i32>, String) {
 
 #[test]
 fn a_dashboard_port_taken_stops_the_daemon_with_a_failure() {
-    let s = Setup::new("");
-    let _taken = std::net::TcpListener::bind(("127.0.0.1", s.port)).unwrap();
+    // The port is taken first (by the kernel's choice), so no other test can hold it.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let s = Setup::on_port("", taken.local_addr().unwrap().port());
     let (code, log) = run_until_exit(&s);
     assert_eq!(code, Some(2), "exit code; log:\n{log}");
     assert!(log.contains("DashboardFailed") && log.contains("DaemonFailed"), "{log}");
