@@ -104,7 +104,6 @@ impl fmt::Display for Diagnostic {
 /// millions of bad segments costs the same as one of a thousand.
 pub const MAX_DIAGNOSTICS: usize = 1_000;
 
-/// The closing warning of a file whose diagnostics were capped: how many were not kept.
 /// Errors among the diagnostics past the cap: an error of its own, so a file whose first
 /// [`MAX_DIAGNOSTICS`] diagnostics are warnings is still not applied when a later one is an
 /// error (a broken envelope after 1,000 short records).
@@ -116,6 +115,7 @@ pub fn errors_not_kept(code: &str, errors: usize) -> Diagnostic {
     )
 }
 
+/// The closing warning of a file whose diagnostics were capped: how many were not kept.
 pub fn not_kept(code: &str, dropped: usize) -> Diagnostic {
     Diagnostic::warning(
         code,

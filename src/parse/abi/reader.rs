@@ -312,12 +312,7 @@ fn run_frames<'a>(
     })?;
     st.finish();
     if st.dropped > 0 {
-        let n = st.dropped;
-        st.diags.push(Diagnostic::warning(
-            "ABIE099",
-            format!("{n} further diagnostics were not kept"),
-            Position { line: 1, byte: 0, segment: None, record: None },
-        ));
+        st.diags.push(crate::parse::error::not_kept("ABIE099", st.dropped));
     }
     if st.dropped_errors > 0 {
         st.diags.push(crate::parse::error::errors_not_kept("ABIE098", st.dropped_errors));
