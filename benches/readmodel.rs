@@ -12,6 +12,10 @@
 //! and not corrected (AE then a rejecting AX), so each report's first page has rows. `ENTRYWATCH_BENCH_DIR` (default target/bench-readmodel) holds the data;
 //! `ENTRYWATCH_BENCH_REUSE=1` reuses a store built by an earlier run.
 //!
+//! Last, the start after a crash: the store closed without a checkpoint (as a SIGKILL leaves
+//! it) K files after the daemon's last live checkpoint (`Store::checkpoint_live`), reopened.
+//! `ENTRYWATCH_BENCH_CRASH_ONLY=1` measures only that (and the opens before it).
+//!
 //! Run: `cargo bench --bench readmodel` (or `ENTRYWATCH_BENCH_ENTRIES=20000 cargo bench --bench readmodel`).
 
 #![forbid(unsafe_code)]
@@ -197,6 +201,11 @@ fn main() {
     assert!(html.contains("<svg"));
     let entries = model.metrics().entries as usize;
     assert_eq!(entries, n, "every entry is counted");
+    if std::env::var("ENTRYWATCH_BENCH_CRASH_ONLY").is_ok_and(|v| v == "1") {
+        drop(model);
+        crash_starts(store, &ctx, n);
+        return;
+    }
 
     // Entry page: lookup + view + render.
     let mut x: u64 = 0x2545F4914F6CDD1D;
@@ -214,15 +223,7 @@ fn main() {
     // A file changing one entry, written as the pipeline writes it; then the overview.
     let life = load_entry(&store, &number(1)).expect("load").expect("entry").1;
     timed("a file committed (one entry, with its index) + overview", 20, |round| {
-        let en = number((round * 7919 + 1) % n);
-        let e = EntryState::unevaluated(Entry::derive(&en, &life));
-        store
-            .transaction(|tx| {
-                index::entry_tx(tx, &ctx, &en, &e, &life)?;
-                entries::put_tx(tx, &entries::key(&en), &life, &e)?;
-                index::file_tx(tx)
-            })
-            .expect("tx");
+        commit_one(&store, &ctx, &number((round * 7919 + 1) % n), &life);
         pages::overview_html(&model, now)
     });
 
@@ -287,6 +288,77 @@ fn main() {
         rows as f64 / el.as_secs_f64(),
         out.len() as f64 / 1e6 / el.as_secs_f64()
     );
+    drop(model);
+    crash_starts(store, &ctx, n);
+}
+
+/// One file's transaction changing one entry (its facts and index), as the pipeline writes it.
+fn commit_one(store: &Store, ctx: &IndexCtx, en: &EntryNumber, facts: &[Fact]) {
+    let e = EntryState::unevaluated(Entry::derive(en, facts));
+    store
+        .transaction(|tx| {
+            index::entry_tx(tx, ctx, en, &e, facts)?;
+            entries::put_tx(tx, &entries::key(en), facts, &e)?;
+            index::file_tx(tx)
+        })
+        .expect("tx");
+}
+
+/// The start after a crash, K files after the daemon's last live checkpoint: a live
+/// checkpoint (timed: the store is closed that long), K files committed, the store closed
+/// without a checkpoint (sled writes nothing more at close than a SIGKILL after the last
+/// flush leaves), then opened again (timed: the start after the crash).
+fn crash_starts(mut store: Store, ctx: &IndexCtx, n: usize) {
+    let path = store.path().to_path_buf();
+    let life = load_entry(&store, &number(1)).expect("load").expect("entry").1;
+    let mut round = 0usize;
+    for k in [0usize, 1, 10, 100, 1_000] {
+        let closed = store.checkpoint_live(Duration::from_secs(10)).expect("checkpoint").expect("the store is idle");
+        for _ in 0..k {
+            round += 1;
+            commit_one(&store, ctx, &number((round * 7919 + 3) % n), &life);
+        }
+        store.flush().expect("flush");
+        let w = store.written();
+        drop(store);
+        let t = Instant::now();
+        store = Store::open_when_released(&path, Duration::from_secs(60)).expect("store");
+        let opened = t.elapsed();
+        println!(
+            "start after a crash {k} files after a live checkpoint ({} commits, {:.1} MB written since): store opened in {opened:?} (the live checkpoint closed the store for {closed:?})",
+            w.commits,
+            w.bytes as f64 / 1e6
+        );
+    }
+    // Large files (1,000 entries each, as a broker's backfill or a big statement brings):
+    // what the log costs per MB written, to set `checkpoint-after-mb`.
+    for files in [10usize, 50] {
+        store.checkpoint_live(Duration::from_secs(10)).expect("checkpoint").expect("the store is idle");
+        for f in 0..files {
+            let ens: Vec<EntryNumber> = (0..1_000).map(|i| number((f * 1_000 + i) * 13 % n)).collect();
+            let states: Vec<EntryState> =
+                ens.iter().map(|en| EntryState::unevaluated(Entry::derive(en, &life))).collect();
+            store
+                .transaction(|tx| {
+                    for (en, e) in ens.iter().zip(&states) {
+                        index::entry_tx(tx, ctx, en, e, &life)?;
+                        entries::put_tx(tx, &entries::key(en), &life, e)?;
+                    }
+                    index::file_tx(tx)
+                })
+                .expect("tx");
+        }
+        store.flush().expect("flush");
+        let w = store.written();
+        drop(store);
+        let t = Instant::now();
+        store = Store::open_when_released(&path, Duration::from_secs(60)).expect("store");
+        println!(
+            "start after a crash {files} files of 1,000 entries after a live checkpoint ({:.1} MB written since): store opened in {:?}",
+            w.bytes as f64 / 1e6,
+            t.elapsed()
+        );
+    }
 }
 
 /// A writer that takes the first `left` lines, then fails (as a closed pipe does).

@@ -484,12 +484,31 @@ pub struct Daemon {
     /// Files processed at once across inboxes (each inbox stays in order).
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
+    /// Checkpoint the store (close and reopen it in place) once no file has been committed
+    /// for this long: a start after a crash then reads only the log written since.
+    #[serde(default = "default_checkpoint_idle")]
+    pub checkpoint_idle_secs: u64,
+    /// ... or once this much has been written since the last checkpoint, idle or not (MiB of
+    /// keys and values committed).
+    #[serde(default = "default_checkpoint_after_mb")]
+    pub checkpoint_after_mb: u64,
 }
 
 impl Default for Daemon {
     fn default() -> Self {
-        Daemon { rescan_secs: default_rescan(), concurrency: default_concurrency() }
+        Daemon {
+            rescan_secs: default_rescan(),
+            concurrency: default_concurrency(),
+            checkpoint_idle_secs: default_checkpoint_idle(),
+            checkpoint_after_mb: default_checkpoint_after_mb(),
+        }
     }
+}
+fn default_checkpoint_idle() -> u64 {
+    60
+}
+fn default_checkpoint_after_mb() -> u64 {
+    32
 }
 fn default_rescan() -> u64 {
     30

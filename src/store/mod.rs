@@ -16,6 +16,9 @@ pub mod statements;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The schema version written under `meta/schema_version`. A store with another version is
 /// refused at open with the advice to run `entrywatch rebuild`.
@@ -164,6 +167,9 @@ impl std::fmt::Display for TxError {
 /// A view of every table inside one transaction.
 pub struct StoreTx<'a> {
     trees: &'a [sled::transaction::TransactionalTree],
+    /// Bytes of keys and values written by this run of the closure (the checkpoint policy's
+    /// measure of the log a crash would make the next start read).
+    written: u64,
     /// Sorted string sets (posting lists) changed in this transaction, kept decoded and
     /// written once when the closure returns: a file adding 10,000 entries to one list costs
     /// 10,000 set inserts, not 10,000 reads and writes of a growing list.
@@ -188,11 +194,13 @@ impl StoreTx<'_> {
     /// Write a typed value.
     pub fn put<T: Serialize>(&mut self, t: Table, key: &[u8], value: &T) -> Result<(), TxError> {
         let bytes = serde_json::to_vec(value).map_err(|e| TxError::abort(e.to_string()))?;
+        self.written += (key.len() + bytes.len()) as u64;
         self.tree(t)?.insert(key, bytes)?;
         Ok(())
     }
 
     pub fn remove(&mut self, t: Table, key: &[u8]) -> Result<(), TxError> {
+        self.written += key.len() as u64;
         self.tree(t)?.remove(key)?;
         Ok(())
     }
@@ -235,10 +243,12 @@ impl StoreTx<'_> {
         for ((t, key), set) in std::mem::take(&mut self.sets) {
             let tree = self.trees.get(t).ok_or_else(|| TxError::abort("table missing"))?;
             if set.is_empty() {
+                self.written += key.len() as u64;
                 tree.remove(key)?;
             } else {
                 let list: Vec<&String> = set.iter().collect();
                 let bytes = serde_json::to_vec(&list).map_err(|e| TxError::abort(e.to_string()))?;
+                self.written += (key.len() + bytes.len()) as u64;
                 tree.insert(key, bytes)?;
             }
         }
@@ -251,12 +261,43 @@ impl StoreTx<'_> {
     }
 }
 
-/// The entry store.
-#[derive(Clone)]
-pub struct Store {
+/// The open engine: the database and one tree per table.
+struct Engine {
     db: sled::Db,
     trees: Vec<sled::Tree>,
+}
+
+impl Engine {
+    fn tree(&self, t: Table) -> &sled::Tree {
+        // `Engine::open` opens every table of `Table::ALL`, in that order.
+        &self.trees[t.index()]
+    }
+}
+
+/// What every clone of a [`Store`] shares: the open engine, which [`Store::checkpoint_live`]
+/// closes and reopens in place, and what was written since it was last opened.
+struct Shared {
+    /// `None` only after a live checkpoint failed to reopen the store: every call is then an
+    /// error (the daemon reports it and exits for systemd to restart it).
+    engine: std::sync::RwLock<Option<Arc<Engine>>>,
+    /// Bytes of keys and values committed since the engine was opened.
+    written: AtomicU64,
+    /// Transactions committed since the engine was opened.
+    commits: AtomicU64,
+}
+
+/// The entry store. Clones share one open engine.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
     path: PathBuf,
+}
+
+/// What was committed since the store was last opened (or checkpointed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Written {
+    pub commits: u64,
+    pub bytes: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -278,11 +319,9 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
-impl Store {
-    /// Open (or create) the store at `path` and check its schema version. A store that does
-    /// not open, or has another schema version, is an error whose message says to run
-    /// `entrywatch rebuild`.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+impl Engine {
+    /// Open (or create) the engine at `path` and check its schema version.
+    fn open(path: &Path) -> Result<Engine, StoreError> {
         let open_err = |e: &dyn std::fmt::Display| StoreError::Open { path: path.to_path_buf(), reason: e.to_string() };
         // sled panics on some corrupt files: contain it so the operator gets the message.
         let p = path.to_path_buf();
@@ -302,11 +341,11 @@ impl Store {
         for t in Table::ALL {
             trees.push(db.open_tree(t.name()).map_err(|e| open_err(&e))?);
         }
-        let store = Store { db, trees, path: path.to_path_buf() };
-        let meta = &store.trees[Table::Meta.index()];
+        let engine = Engine { db, trees };
+        let meta = engine.tree(Table::Meta);
         match meta.get(b"schema_version").map_err(|e| open_err(&e))? {
             None => {
-                let is_empty = store.trees.iter().all(|t| t.is_empty());
+                let is_empty = engine.trees.iter().all(|t| t.is_empty());
                 if !is_empty {
                     return Err(StoreError::Schema {
                         path: path.to_path_buf(),
@@ -315,7 +354,7 @@ impl Store {
                     });
                 }
                 meta.insert(b"schema_version", SCHEMA_VERSION.to_string().as_bytes()).map_err(|e| open_err(&e))?;
-                store.flush()?;
+                engine.db.flush().map_err(io)?;
             }
             Some(v) => {
                 let found = String::from_utf8_lossy(&v).to_string();
@@ -324,11 +363,65 @@ impl Store {
                 }
             }
         }
-        Ok(store)
+        Ok(engine)
+    }
+
+    /// [`Engine::open`], waiting up to `max` while the store is still locked: sled releases its
+    /// file lock when its last handle is gone, and its flusher thread holds one for a moment
+    /// after this process dropped its own (a reopen in the same process can race it).
+    fn open_when_released(path: &Path, max: Duration) -> Result<Engine, StoreError> {
+        let t = Instant::now();
+        loop {
+            match Engine::open(path) {
+                Err(StoreError::InUse { .. }) if t.elapsed() < max => std::thread::sleep(Duration::from_millis(20)),
+                r => return r,
+            }
+        }
+    }
+}
+
+/// The items of `r`'s iterator, or `r`'s error as the one item.
+fn or_error<I, X>(r: Result<I, StoreError>) -> impl Iterator<Item = Result<X, StoreError>>
+where
+    I: Iterator<Item = Result<X, StoreError>>,
+{
+    let (ok, err) = match r {
+        Ok(it) => (Some(it), None),
+        Err(e) => (None, Some(Err(e))),
+    };
+    ok.into_iter().flatten().chain(err)
+}
+
+impl Store {
+    /// Open (or create) the store at `path` and check its schema version. A store that does
+    /// not open, or has another schema version, is an error whose message says to run
+    /// `entrywatch rebuild`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Engine::open(path).map(|e| Store::with_engine(path, e))
+    }
+
+    fn with_engine(path: &Path, engine: Engine) -> Store {
+        Store {
+            shared: Arc::new(Shared {
+                engine: std::sync::RwLock::new(Some(Arc::new(engine))),
+                written: AtomicU64::new(0),
+                commits: AtomicU64::new(0),
+            }),
+            path: path.to_path_buf(),
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The open engine (held by the caller for the length of one call or iteration).
+    fn engine(&self) -> Result<Arc<Engine>, StoreError> {
+        let slot = self.shared.engine.read().unwrap_or_else(|p| p.into_inner());
+        slot.clone().ok_or_else(|| StoreError::Open {
+            path: self.path.clone(),
+            reason: "it was closed for a checkpoint and did not open again".into(),
+        })
     }
 
     /// Open the store at `path` once more and close it, once every handle of this process is
@@ -336,26 +429,66 @@ impl Store {
     /// open is read now (at shutdown) rather than at the next start, which then opens in a
     /// fraction of a second (`cargo bench --bench readmodel` measures both opens). sled 0.34.7
     /// writes a snapshot only in `pagecache::snapshot::read_snapshot_or_default`, called by
-    /// `PageCache::start` at open; `Config::snapshot_after_ops` is a no-op there (config.rs).
-    pub fn checkpoint(path: &Path) -> Result<std::time::Duration, StoreError> {
-        let t = std::time::Instant::now();
-        drop(Store::open_when_released(path, std::time::Duration::from_secs(5))?);
+    /// `PageCache::start` at open; `Config::snapshot_after_ops` is a no-op there (config.rs),
+    /// and `PageCache::take_fuzzy_snapshot` is never called (pagecache/mod.rs).
+    pub fn checkpoint(path: &Path) -> Result<Duration, StoreError> {
+        let t = Instant::now();
+        drop(Store::open_when_released(path, Duration::from_secs(5))?);
         Ok(t.elapsed())
+    }
+
+    /// The same checkpoint while the store is in use: wait (up to `wait`) for a moment when no
+    /// call of any clone holds the engine, then flush, close and reopen it in place; calls
+    /// made meanwhile wait for the reopen. Returns how long the store was closed, or `None`
+    /// when it stayed busy for `wait` (nothing was done; try again later). A start after a
+    /// crash then reads only the log written since this checkpoint ([`Store::written`]).
+    /// If the store does not open again, every later call fails with [`StoreError::Open`].
+    pub fn checkpoint_live(&self, wait: Duration) -> Result<Option<Duration>, StoreError> {
+        let t = Instant::now();
+        loop {
+            let slot = match self.shared.engine.try_write() {
+                Ok(g) => Some(g),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            if let Some(mut slot) = slot {
+                let idle = match slot.as_ref() {
+                    Some(e) => Arc::strong_count(e) == 1,
+                    None => return Err(self.engine().err().unwrap_or(StoreError::Io("store closed".into()))),
+                };
+                if idle {
+                    let closed = Instant::now();
+                    if let Some(e) = slot.as_ref() {
+                        e.db.flush().map_err(io)?;
+                    }
+                    drop(slot.take());
+                    let engine = Engine::open_when_released(&self.path, Duration::from_secs(30))?;
+                    *slot = Some(Arc::new(engine));
+                    self.shared.written.store(0, Ordering::Relaxed);
+                    self.shared.commits.store(0, Ordering::Relaxed);
+                    return Ok(Some(closed.elapsed()));
+                }
+            }
+            if t.elapsed() >= wait {
+                return Ok(None);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// What was committed since the store was opened or last checkpointed in place.
+    pub fn written(&self) -> Written {
+        Written {
+            commits: self.shared.commits.load(Ordering::Relaxed),
+            bytes: self.shared.written.load(Ordering::Relaxed),
+        }
     }
 
     /// [`Store::open`], waiting up to `max` while the store is still locked: sled releases its
     /// file lock when its last handle is gone, and its flusher thread holds one for a moment
     /// after this process dropped its own (a reopen in the same process can race it).
-    pub fn open_when_released(path: &Path, max: std::time::Duration) -> Result<Store, StoreError> {
-        let t = std::time::Instant::now();
-        loop {
-            match Store::open(path) {
-                Err(StoreError::InUse { .. }) if t.elapsed() < max => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                r => return r,
-            }
-        }
+    pub fn open_when_released(path: &Path, max: Duration) -> Result<Store, StoreError> {
+        Engine::open_when_released(path, max).map(|e| Store::with_engine(path, e))
     }
 
     /// Run `f` as ONE transaction over every table. The closure may run more than once
@@ -366,16 +499,21 @@ impl Store {
     {
         use sled::transaction::{ConflictableTransactionError as C, TransactionError};
         use sled::Transactional;
-        let r = self.trees.as_slice().transaction(|trees| {
-            let mut tx = StoreTx { trees: trees.as_slice(), sets: std::collections::HashMap::new() };
-            f(&mut tx).and_then(|v| tx.write_sets().map(|_| v)).map_err(|e| match e.0 {
+        let engine = self.engine()?;
+        let r = engine.trees.as_slice().transaction(|trees| {
+            let mut tx = StoreTx { trees: trees.as_slice(), written: 0, sets: std::collections::HashMap::new() };
+            f(&mut tx).and_then(|v| tx.write_sets().map(|_| (v, tx.written))).map_err(|e| match e.0 {
                 TxErrorInner::Engine(sled::transaction::UnabortableTransactionError::Conflict) => C::Conflict,
                 TxErrorInner::Engine(sled::transaction::UnabortableTransactionError::Storage(s)) => C::Storage(s),
                 TxErrorInner::Abort(s) => C::Abort(s),
             })
         });
         match r {
-            Ok(v) => Ok(v),
+            Ok((v, written)) => {
+                self.shared.written.fetch_add(written, Ordering::Relaxed);
+                self.shared.commits.fetch_add(1, Ordering::Relaxed);
+                Ok(v)
+            }
             Err(TransactionError::Abort(s)) => Err(StoreError::Aborted(s)),
             Err(TransactionError::Storage(e)) => Err(io(e)),
         }
@@ -383,23 +521,37 @@ impl Store {
 
     /// Make every committed transaction durable. Called before any side effect.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(io)
+        self.engine()?.db.flush().map(|_| ()).map_err(io)
     }
 
     /// Read one typed value outside a transaction.
     pub fn get<T: DeserializeOwned>(&self, t: Table, key: &[u8]) -> Result<Option<T>, StoreError> {
-        match self.trees[t.index()].get(key).map_err(io)? {
+        match self.engine()?.tree(t).get(key).map_err(io)? {
             None => Ok(None),
             Some(v) => decode(t, key, &v).map(Some),
         }
     }
 
+    /// The (key, value) pairs an engine iterator gives, decoded; the engine stays held (a
+    /// live checkpoint waits) until the iterator is dropped.
+    fn pairs<T: DeserializeOwned>(
+        &self,
+        t: Table,
+        iter: impl FnOnce(&sled::Tree) -> sled::Iter,
+    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> {
+        or_error(self.engine().map(|engine| {
+            let it = iter(engine.tree(t));
+            it.map(move |kv| {
+                let _held = &engine;
+                let (k, v) = kv.map_err(io)?;
+                Ok((k.to_vec(), decode(t, &k, &v)?))
+            })
+        }))
+    }
+
     /// Every (key, value) of a table in key order; values that do not decode are errors.
-    pub fn scan<T: DeserializeOwned>(&self, t: Table) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
-        self.trees[t.index()].iter().map(move |kv| {
-            let (k, v) = kv.map_err(io)?;
-            Ok((k.to_vec(), decode(t, &k, &v)?))
-        })
+    pub fn scan<T: DeserializeOwned>(&self, t: Table) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> {
+        self.pairs(t, |tree| tree.iter())
     }
 
     /// Keys starting with `prefix`, in order.
@@ -407,11 +559,9 @@ impl Store {
         &self,
         t: Table,
         prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
-        self.trees[t.index()].scan_prefix(prefix).map(move |kv| {
-            let (k, v) = kv.map_err(io)?;
-            Ok((k.to_vec(), decode(t, &k, &v)?))
-        })
+    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> {
+        let prefix = prefix.to_vec();
+        self.pairs(t, move |tree| tree.scan_prefix(prefix))
     }
 
     /// The (key, value) pairs with `start <= key < end`, in key order.
@@ -420,34 +570,38 @@ impl Store {
         t: Table,
         start: &[u8],
         end: &[u8],
-    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + '_ {
-        self.trees[t.index()].range(start.to_vec()..end.to_vec()).map(move |kv| {
-            let (k, v) = kv.map_err(io)?;
-            Ok((k.to_vec(), decode(t, &k, &v)?))
-        })
+    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> {
+        let (start, end) = (start.to_vec(), end.to_vec());
+        self.pairs(t, move |tree| tree.range(start..end))
     }
 
     /// The keys (values not read) starting with `prefix`, in key order.
-    pub fn keys_with_prefix(&self, t: Table, prefix: &[u8]) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> + '_ {
-        self.trees[t.index()].scan_prefix(prefix).keys().map(|k| k.map(|k| k.to_vec()).map_err(io))
+    pub fn keys_with_prefix(&self, t: Table, prefix: &[u8]) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> {
+        or_error(self.engine().map(|engine| {
+            let it = engine.tree(t).scan_prefix(prefix).keys();
+            it.map(move |k| {
+                let _held = &engine;
+                k.map(|k| k.to_vec()).map_err(io)
+            })
+        }))
     }
 
     /// The greatest key of a table (a cheap change marker for append-only tables such as `order`).
     pub fn last_key(&self, t: Table) -> Option<Vec<u8>> {
-        self.trees[t.index()].last().ok().flatten().map(|(k, _)| k.to_vec())
+        self.engine().ok()?.tree(t).last().ok().flatten().map(|(k, _)| k.to_vec())
     }
 
     pub fn len(&self, t: Table) -> usize {
-        self.trees[t.index()].len()
+        self.engine().map(|e| e.tree(t).len()).unwrap_or(0)
     }
 
     pub fn is_empty(&self, t: Table) -> bool {
-        self.trees[t.index()].is_empty()
+        self.engine().map(|e| e.tree(t).is_empty()).unwrap_or(true)
     }
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.engine().ok().and_then(|e| e.db.size_on_disk().ok()).unwrap_or(0)
     }
 }
 
@@ -477,12 +631,62 @@ mod tests {
     }
 
     #[test]
+    fn a_live_checkpoint_waits_for_every_reader_and_keeps_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("store")).unwrap();
+        let other = s.clone();
+        assert_eq!(s.written(), Written::default());
+        for i in 0..3u32 {
+            s.transaction(|tx| tx.put(Table::Entries, format!("k{i}").as_bytes(), &i)).unwrap();
+        }
+        let w = s.written();
+        assert_eq!(w.commits, 3);
+        assert!(w.bytes >= 3 * 3, "{w:?}");
+        // A reader in the middle of its scan holds the engine: the checkpoint waits, then gives up.
+        let mut held = other.scan::<u32>(Table::Entries);
+        assert_eq!(held.next().unwrap().unwrap().1, 0);
+        assert_eq!(s.checkpoint_live(Duration::from_millis(50)).unwrap(), None);
+        assert_eq!(s.written().commits, 3, "nothing was done");
+        assert_eq!(held.next().unwrap().unwrap().1, 1, "the scan goes on over the same engine");
+        drop(held);
+        assert!(s.checkpoint_live(Duration::from_secs(5)).unwrap().is_some());
+        assert_eq!(s.written(), Written::default());
+        // Every clone reads and writes the reopened store.
+        let all: Vec<u32> = other.scan::<u32>(Table::Entries).map(|r| r.unwrap().1).collect();
+        assert_eq!(all, vec![0, 1, 2]);
+        other.transaction(|tx| tx.put(Table::Entries, b"k3", &3u32)).unwrap();
+        assert_eq!(s.get::<u32>(Table::Entries, b"k3").unwrap(), Some(3));
+        assert_eq!(s.written().commits, 1);
+        // Closed and opened again: everything is there.
+        let path = s.path().to_path_buf();
+        drop((s, other));
+        let again = Store::open_when_released(&path, Duration::from_secs(10)).unwrap();
+        assert_eq!(again.len(Table::Entries), 4);
+    }
+
+    #[test]
+    fn a_live_checkpoint_that_cannot_reopen_fails_every_later_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("store");
+        let s = Store::open(&p).unwrap();
+        s.transaction(|tx| tx.put(Table::Entries, b"a", &1u32)).unwrap();
+        // Another schema on disk: the reopen refuses it.
+        s.engine().unwrap().tree(Table::Meta).insert(b"schema_version", &b"999"[..]).unwrap();
+        let e = s.checkpoint_live(Duration::from_secs(5)).unwrap_err();
+        assert!(e.to_string().contains("entrywatch rebuild"), "{e}");
+        let later = s.get::<u32>(Table::Entries, b"a").unwrap_err();
+        assert!(later.to_string().contains("did not open again"), "{later}");
+        assert!(s.scan::<u32>(Table::Entries).next().unwrap().is_err());
+        assert!(s.transaction(|tx| tx.put(Table::Entries, b"b", &2u32)).is_err());
+    }
+
+    #[test]
     fn wrong_schema_version_says_rebuild() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("store");
         {
             let s = Store::open(&p).unwrap();
-            s.trees[Table::Meta.index()].insert(b"schema_version", &b"999"[..]).unwrap();
+            s.engine().unwrap().tree(Table::Meta).insert(b"schema_version", &b"999"[..]).unwrap();
             s.flush().unwrap();
         }
         let e = Store::open_when_released(&p, std::time::Duration::from_secs(10)).unwrap_err();
