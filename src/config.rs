@@ -492,6 +492,9 @@ pub struct Daemon {
     /// keys and values committed).
     #[serde(default = "default_checkpoint_after_mb")]
     pub checkpoint_after_mb: u64,
+    /// The store's page cache, MiB (sled's `cache_capacity`; its memory use is a few times this).
+    #[serde(default = "default_store_cache_mb")]
+    pub store_cache_mb: u64,
 }
 
 impl Default for Daemon {
@@ -501,11 +504,15 @@ impl Default for Daemon {
             concurrency: default_concurrency(),
             checkpoint_idle_secs: default_checkpoint_idle(),
             checkpoint_after_mb: default_checkpoint_after_mb(),
+            store_cache_mb: default_store_cache_mb(),
         }
     }
 }
 fn default_checkpoint_idle() -> u64 {
     60
+}
+fn default_store_cache_mb() -> u64 {
+    256
 }
 fn default_checkpoint_after_mb() -> u64 {
     32

@@ -93,4 +93,31 @@ fn a_checkpoint_is_due_after_a_quiet_spell_or_enough_written() {
     assert_eq!(checkpoint_due(few, quiet(60), &cfg), Some("idle"));
     let much = Written { commits: 900, bytes: 64 << 20 };
     assert_eq!(checkpoint_due(much, quiet(0), &cfg), Some("written"));
+    let never = entrywatch::config::Daemon { checkpoint_after_mb: 0, ..cfg };
+    assert_eq!(checkpoint_due(much, quiet(0), &never), None, "0: only when quiet");
+}
+
+/// One `ingest` of a 3,000-entry file: with a checkpoint every MiB written (between its chunks
+/// and batches) the store is the same as with none.
+#[test]
+fn checkpoints_between_the_chunks_of_a_large_file_change_nothing() {
+    let mut file = Vec::new();
+    for k in 0..3_000u32 {
+        file.extend(sample::ae("EEE", 4_000_000 + k, "A"));
+    }
+    let mut dumps = Vec::new();
+    for after_mb in [0, 1] {
+        let env = Env::new();
+        env.add_config(&format!("[daemon]\ncheckpoint-after-mb = {after_mb}\nstore-cache-mb = 8\n"));
+        let f = env.root().join("big.abi");
+        std::fs::write(&f, &file).unwrap();
+        let o = env.ingest("broker", &[f]);
+        common::ok(&o);
+        let entries = env.entries();
+        assert_eq!(entries.len(), 3_000);
+        let some: Vec<serde_json::Value> =
+            [0u32, 1_499, 2_999].iter().map(|k| env.entry_json(&sample::entry_display("EEE", 4_000_000 + k))).collect();
+        dumps.push((some, env.json(&["entries", "--json"])));
+    }
+    assert!(dumps[0] == dumps[1], "the store differs with checkpoints between chunks");
 }

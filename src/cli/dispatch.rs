@@ -101,7 +101,10 @@ pub fn daemon_may_hold(e: &StoreError) -> bool {
 /// Load the configuration, printing the problem (exit 2) when it does not load.
 pub fn load_config(path: Option<&Path>) -> Result<Config, i32> {
     match Config::discover(path) {
-        Ok((c, _)) => Ok(c),
+        Ok((c, _)) => {
+            crate::store::set_cache_capacity(c.daemon.store_cache_mb.saturating_mul(1 << 20));
+            Ok(c)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             Err(EXIT_USAGE)

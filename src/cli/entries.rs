@@ -96,7 +96,8 @@ fn checkpoint_after(pipeline: Pipeline, config: &Config) {
     let path = pipeline.store().path().to_path_buf();
     let written = pipeline.store().written();
     drop(pipeline);
-    if written.bytes >= config.daemon.checkpoint_after_mb.saturating_mul(1 << 20) {
+    let after = config.daemon.checkpoint_after_mb.saturating_mul(1 << 20);
+    if after > 0 && written.bytes >= after {
         if let Err(e) = crate::store::Store::checkpoint(&path) {
             eprintln!("warning: the store was not checkpointed ({e}); the next start reads its log");
         }
@@ -144,6 +145,10 @@ pub fn ingest_items(
         }
         for (slot, (_, r)) in slots.into_iter().zip(pipeline.process_batch(ib, &present)) {
             results[slot].1 = r.map_err(|e| e.to_string());
+        }
+        // Many files: keep sled's memory and the log a crash leaves bounded.
+        if let Err(e) = pipeline.store().checkpoint_if_written() {
+            let _ = writeln!(err, "warning: store checkpoint: {e}");
         }
         done += chunk.len();
         if tty {

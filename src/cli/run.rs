@@ -310,7 +310,7 @@ pub fn checkpoint_due(
 ) -> Option<&'static str> {
     if w.commits == 0 {
         None
-    } else if w.bytes >= d.checkpoint_after_mb.saturating_mul(1 << 20) {
+    } else if d.checkpoint_after_mb > 0 && w.bytes >= d.checkpoint_after_mb.saturating_mul(1 << 20) {
         Some("written")
     } else if quiet.as_secs() >= d.checkpoint_idle_secs {
         Some("idle")

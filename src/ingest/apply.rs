@@ -205,6 +205,8 @@ impl<'c> Chunks<'c> {
         }
         self.done += 1;
         (self.after_chunk)();
+        // A file of many chunks: keep sled's memory and the log a crash leaves bounded.
+        store.checkpoint_if_written()?;
         Ok(())
     }
 

@@ -177,7 +177,9 @@ impl Pipeline {
     pub fn open(config: &Config, grammars: &Grammars, clock: Clock) -> Result<Pipeline, IngestError> {
         let layout = Layout { data_dir: config.data_dir.clone() };
         std::fs::create_dir_all(&layout.data_dir).map_err(ioe(&layout.data_dir))?;
+        crate::store::set_cache_capacity(config.daemon.store_cache_mb.saturating_mul(1 << 20));
         let store = Store::open(&layout.store())?;
+        store.set_checkpoint_after(config.daemon.checkpoint_after_mb.saturating_mul(1 << 20));
         Ok(Pipeline {
             store,
             grammars: grammars.clone(),
