@@ -250,3 +250,46 @@ fn a_later_disposition_in_a_second_interchange_of_one_file_is_not_dropped() {
         "the second interchange's release: {releases:?}"
     );
 }
+
+/// An X12 file of N interchanges, one entry each, on an inbox with an `ack-dir` wrote under
+/// every entry the list of all N replies: N x N names (a 10 MB file of 350s, 28,000
+/// interchanges: 28 GB of store, and a full disk). The per-entry index is its keys alone.
+#[test]
+fn the_ack_index_of_a_file_of_many_interchanges_grows_with_the_file_not_its_square() {
+    const N: u32 = 300;
+    let mut file = String::new();
+    for k in 0..N {
+        let isa13 = format!("{:09}", k + 1);
+        let gs06 = k + 1;
+        file.push_str(&format!(
+            "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
+             GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
+             M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
+             X4*MAEU{:09}*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+             SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
+            k + 1,
+            entrywatch::ingest::sample::entry_field("EEE", 3_000_000 + k)
+        ));
+    }
+    let env = Env::new();
+    let acks = env.root().join("acks");
+    std::fs::create_dir_all(&acks).unwrap();
+    let cfg = std::fs::read_to_string(env.config())
+        .unwrap()
+        .replace("role = \"broker\"\n", &format!("role = \"broker\"\nack-dir = {:?}\n", acks.display().to_string()));
+    std::fs::write(env.config(), cfg).unwrap();
+    let p = env.drop_file("broker", "many.x12", file.as_bytes());
+    let o = env.ingest("broker", &[p]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(names_in(&acks).len(), N as usize, "one 997 per interchange");
+    let store = entrywatch::store::Store::open(&env.data().join("store")).unwrap();
+    let index: Vec<(Vec<u8>, Value)> =
+        store.scan_prefix::<Value>(entrywatch::store::Table::Acks, b"entry|").collect::<Result<_, _>>().unwrap();
+    assert_eq!(index.len(), N as usize, "one index key per entry");
+    for (k, v) in &index {
+        assert!(v.to_string().len() < 16, "{}: {v}", String::from_utf8_lossy(k));
+    }
+    // Every entry still finds its file's acknowledgments.
+    let first = entrywatch::ingest::sample::entry_field("EEE", 3_000_000);
+    assert_eq!(entrywatch::ack::acks_for_entry(&store, &format!("EEE{first}")).unwrap().len(), 1);
+}
