@@ -1,6 +1,7 @@
 //! Peak memory (resident set high-water mark, `VmHWM`) of reading one large file, against its
-//! size: a valid ABI file of many entries (AE batches back to back) and an invalid X12 file of
-//! millions of bad segments, each read by the real binary in a child process (`entrywatch
+//! size: a valid ABI file of many entries (AE batches back to back), a valid X12 file of many
+//! 350 interchanges (one X4 disposition per entry) and an invalid X12 file of millions of bad
+//! segments, each read by the real binary in a child process (`entrywatch
 //! parse`, and with `ENTRYWATCH_BENCH_RSS_INGEST=1` also `entrywatch ingest` with
 //! `max-file-bytes` raised above the file).
 //!
@@ -32,6 +33,31 @@ fn abi_file(path: &Path, size: u64) -> (u64, u64) {
     }
     w.flush().expect("flush");
     (n, u64::from(tx - 1_000_000))
+}
+
+/// Write a valid X12 file of about `size` bytes: one 350 interchange per entry, each an X4 hold
+/// and its K1 (samples/x12/350-holds-exam-release.x12 for the layout). Returns (bytes, entries).
+fn x12_valid_file(path: &Path, size: u64) -> (u64, u64) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let (mut n, mut k) = (0u64, 0u64);
+    while n < size {
+        let tx = 3_000_000 + k as u32;
+        let isa13 = format!("{:09}", k + 1);
+        let gs06 = (k % 999_999_999) + 1;
+        let b = format!(
+            "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
+             GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
+             M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
+             X4*MAEU123456789*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+             SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
+            sample::entry_field("EEE", tx)
+        );
+        w.write_all(b.as_bytes()).expect("write");
+        n += b.len() as u64;
+        k += 1;
+    }
+    w.flush().expect("flush");
+    (n, k)
 }
 
 /// Write an invalid X12 file of about `size` bytes: one 350 whose body is bad `K1` segments.
@@ -95,9 +121,13 @@ fn main() {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("in")).expect("dir");
         let size = mb * 1_000_000;
-        for (kind, name) in [("valid ABI", "big.abi"), ("invalid X12", "bad.x12")] {
+        for (kind, name) in [("valid ABI", "big.abi"), ("valid X12 (350s)", "ok.x12"), ("invalid X12", "bad.x12")] {
             let f = root.join(name);
-            let (n, entries) = if kind == "valid ABI" { abi_file(&f, size) } else { (x12_bad_file(&f, size), 0) };
+            let (n, entries) = match kind {
+                "valid ABI" => abi_file(&f, size),
+                "valid X12 (350s)" => x12_valid_file(&f, size),
+                _ => (x12_bad_file(&f, size), 0),
+            };
             let mut runs = vec![("parse", Command::new(exe))];
             runs[0].1.arg("parse").arg(&f);
             if ingest {
