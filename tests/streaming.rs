@@ -240,3 +240,156 @@ fn an_error_past_the_first_thousand_warnings_still_keeps_the_file_from_being_app
     let text = std::fs::read_to_string(env.data().join("quarantine").join(report)).unwrap();
     assert!(text.contains("ABIE098"), "{}", text.get(..3000).unwrap_or(&text));
 }
+
+/// Everything the X12 reader reports, as text: each event (headers, segments with their
+/// line, byte and index, results) then the outcome.
+fn x12_trace(
+    bytes: &[u8],
+    read: &mut dyn FnMut(&mut dyn FnMut(entrywatch::parse::x12::X12Event<'_>)) -> entrywatch::parse::x12::ReadOutcome,
+) -> Vec<String> {
+    let mut events = Vec::new();
+    let outcome = read(&mut |ev| events.push(format!("{ev:?}")));
+    events.push(format!("{outcome:?}"));
+    assert!(!bytes.is_empty() || events.len() == 1);
+    events
+}
+
+/// X12 inputs built from the 350 sample: several interchanges, a missing IEA, garbage and
+/// white space between interchanges, a BOM, other delimiters in a later interchange, errors
+/// across the diagnostic cap, a truncated ISA, a BIN segment.
+fn x12_cases() -> Vec<(String, Vec<u8>)> {
+    let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
+    let one = std::fs::read_to_string(x12.join("350-holds-exam-release.x12")).unwrap();
+    let nth = |n: u32| one.replace("000000101", &format!("{:09}", 100 + n)).replace("*101*", &format!("*{}*", 100 + n));
+    let nth = |n: u32| nth(n).replace("GE*1*101", &format!("GE*1*{}", 100 + n));
+    let two = format!("{}{}", nth(1), nth(2));
+    let three = format!("{}{}{}", nth(1), nth(2), nth(3));
+    let no_iea = format!("{}{}{}", nth(1), nth(2).replace("IEA*1*000000102~\n", ""), nth(3));
+    let no_iea_last = format!("{}{}", nth(1), nth(2).replace("IEA*1*000000102~\n", ""));
+    let other_delims =
+        format!("{}{}", nth(1), nth(2).replace('*', "|").replace('~', "\u{85}").replace("\u{85}\n", "'\n"));
+    let bad = |n: u32, k: usize| nth(n).replace("K1*INTENSIVE EXAM REQUIRED~\n", &"K1*BAD~\n".repeat(k));
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
+        ("one".into(), one.clone().into_bytes()),
+        ("two interchanges".into(), two.clone().into_bytes()),
+        ("three interchanges".into(), three.clone().into_bytes()),
+        ("three on one line".into(), three.replace('\n', "").into_bytes()),
+        ("three, CRLF".into(), three.replace('\n', "\r\n").into_bytes()),
+        ("missing IEA in the middle".into(), no_iea.into_bytes()),
+        ("missing IEA at the end".into(), no_iea_last.into_bytes()),
+        ("garbage between".into(), format!("{}GARBAGE*1~\n{}", nth(1), nth(2)).into_bytes()),
+        ("white space and NULs between".into(), format!("{}\n\n \t\0\0\r\n{}\n\n", nth(1), nth(2)).into_bytes()),
+        ("BOM".into(), [b"\xEF\xBB\xBF".as_slice(), two.as_bytes()].concat()),
+        ("other delimiters later".into(), other_delims.into_bytes()),
+        ("repeated ISA13".into(), format!("{}{}", nth(1), nth(1)).into_bytes()),
+        ("errors across the cap".into(), format!("{}{}{}", bad(1, 600), bad(2, 600), bad(3, 600)).into_bytes()),
+        ("truncated ISA".into(), format!("{}{}", nth(1), &nth(2)[..60]).into_bytes()),
+        ("no terminator at the end".into(), two.trim_end().trim_end_matches('~').as_bytes().to_vec()),
+        ("BIN segment".into(), nth(1).replace("K1*INTENSIVE EXAM REQUIRED~", "BIN*12*AB~IEA*1*00~~").into_bytes()),
+        ("empty".into(), Vec::new()),
+        ("white space only".into(), b"\n \r\n\t".to_vec()),
+        ("not X12".into(), b"hello, world\n".to_vec()),
+        ("UTF-16".into(), {
+            let mut v = vec![0xFF, 0xFE];
+            for u in two.encode_utf16() {
+                v.extend_from_slice(&u.to_le_bytes());
+            }
+            v
+        }),
+    ];
+    // Every X12 file among the repository's samples and fixtures, and the shared corpus.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("samples"), root.join("tests")];
+    dirs.extend(common::require_corpus());
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+                continue;
+            }
+            let bytes = std::fs::read(&p).unwrap();
+            let corpus = !p.starts_with(root);
+            if corpus || entrywatch::parse::sniff(&bytes) == entrywatch::parse::Format::X12 {
+                cases.push((p.display().to_string(), bytes));
+            }
+        }
+    }
+    cases
+}
+
+/// Two traces are the same; else the first difference is shown.
+fn same(whole: &[String], streamed: &[String], what: &str) {
+    if let Some(i) = (0..whole.len().max(streamed.len())).find(|&i| whole.get(i) != streamed.get(i)) {
+        panic!("{what}: event {i} differs\nwhole:    {:?}\nstreamed: {:?}", whole.get(i), streamed.get(i));
+    }
+}
+
+#[test]
+fn the_streamed_x12_reader_reports_what_the_whole_file_reader_does() {
+    use entrywatch::parse::x12::{read_from_sized, read_with, ReadOptions, MAX_INTERCHANGE_BYTES};
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let cases = x12_cases();
+    assert!(cases.len() > 60, "{} inputs", cases.len());
+    for (what, bytes) in &cases {
+        for validate in [true, false] {
+            let opts = ReadOptions { validate };
+            let whole = x12_trace(bytes, &mut |on| read_with(bytes, &g, opts, on));
+            // Chunks of 1, 7 and 4,096 bytes asked of the source, and a source that gives
+            // short reads under the default chunk.
+            for n in [1u64, 7, 4096] {
+                let streamed = x12_trace(bytes, &mut |on| {
+                    read_from_sized(&mut Trickle(bytes, usize::MAX), &g, opts, on, n, MAX_INTERCHANGE_BYTES)
+                        .expect("read")
+                });
+                same(&whole, &streamed, &format!("{what}, chunks of {n} bytes"));
+            }
+            for n in [1usize, 7, 4096] {
+                let streamed = x12_trace(bytes, &mut |on| {
+                    entrywatch::parse::x12::read_from(&mut Trickle(bytes, n), &g, opts, on).expect("read")
+                });
+                same(&whole, &streamed, &format!("{what}, {n} bytes per read"));
+            }
+            if !validate && bytes.len() > 100_000 {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn an_x12_interchange_above_the_bound_is_an_error_not_an_allocation() {
+    use entrywatch::parse::x12::{read_from_sized, read_with, ReadOptions, X12Event};
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
+    let one = std::fs::read_to_string(x12.join("350-holds-exam-release.x12")).unwrap();
+    let big =
+        one.replace("000000101", "000000102").replace("K1*INTENSIVE EXAM REQUIRED~\n", &"K1*FILLER~\n".repeat(400));
+    let file = format!("{one}{big}{one}");
+    // Whole: three interchanges read.
+    let mut starts = 0;
+    let whole = read_with(file.as_bytes(), &g, ReadOptions::default(), &mut |ev| {
+        starts += usize::from(matches!(ev, X12Event::InterchangeStart(_)));
+    });
+    assert_eq!((starts, whole.interchanges), (3, 3));
+    // Streamed with a 2,048-byte bound: the first is read, the second (about 4,800 bytes) is
+    // X12E025 at its ISA and nothing after it is read.
+    let mut starts = Vec::new();
+    let out = read_from_sized(
+        &mut file.as_bytes(),
+        &g,
+        ReadOptions::default(),
+        &mut |ev| {
+            if let X12Event::InterchangeStart(h) = ev {
+                starts.push(h.control_number.clone());
+            }
+        },
+        512,
+        2048,
+    )
+    .expect("read");
+    assert_eq!(starts, vec!["000000101".to_string()]);
+    let e = out.diagnostics.iter().find(|d| d.code == "X12E025").expect("X12E025");
+    assert!(e.is_error());
+    assert_eq!((e.line, e.byte), (17, one.len()), "{e:?}");
+}

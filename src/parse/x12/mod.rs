@@ -204,6 +204,39 @@ pub fn read_with(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnM
     envelope::read(bytes, g, opts, on)
 }
 
+/// Read X12 from a source in chunks, holding at most one interchange (ISA..IEA, or up to the
+/// next ISA or the end when the IEA is missing) and the read-ahead of one chunk: memory does not
+/// grow with the file. Positions (line, byte) are the file's; the per-file state (the cap of
+/// [`crate::parse::error::MAX_DIAGNOSTICS`] and its closing warnings, repeated ISA control
+/// numbers, versions warned about, the validator's caches) carries across interchanges, so the
+/// outcome and the events are exactly those of [`read_with`] on the whole bytes, except that an
+/// interchange larger than [`MAX_INTERCHANGE_BYTES`] is the error `X12E025` (the file is then
+/// not read further). UTF-16 input (decoded as a whole) is read whole.
+pub fn read_from(
+    r: &mut dyn std::io::Read,
+    g: &Grammars,
+    opts: ReadOptions,
+    on: &mut dyn FnMut(X12Event<'_>),
+) -> std::io::Result<ReadOutcome> {
+    envelope::read_from(r, g, opts, on)
+}
+
+pub use envelope::MAX_INTERCHANGE_BYTES;
+
+/// [`read_from`] asking the source for `chunk` bytes at a time and holding interchanges of up to
+/// `limit` bytes: for tests of the chunk boundaries and the bound.
+#[doc(hidden)]
+pub fn read_from_sized(
+    r: &mut dyn std::io::Read,
+    g: &Grammars,
+    opts: ReadOptions,
+    on: &mut dyn FnMut(X12Event<'_>),
+    chunk: u64,
+    limit: usize,
+) -> std::io::Result<ReadOutcome> {
+    envelope::read_from_sized(r, g, opts, on, chunk, limit)
+}
+
 /// One transaction set in the summary.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct TransactionSummary {
