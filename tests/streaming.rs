@@ -393,3 +393,144 @@ fn an_x12_interchange_above_the_bound_is_an_error_not_an_allocation() {
     assert!(e.is_error());
     assert_eq!((e.line, e.byte), (17, one.len()), "{e:?}");
 }
+
+/// One 350 interchange (ISA13 `n`) with an X4 for each `(entry, code, time)` and its K1
+/// (samples/x12/350-holds-exam-release.x12 for the layout).
+fn interchange_350(n: u32, ack_requested: bool, x4s: &[(u32, &str, &str)]) -> String {
+    let mut body = String::new();
+    for (tx, code, time) in x4s {
+        body += &format!(
+            "X4*MAEU123456789*100*01*EEE{}*20260203*{time}*{code}**MAEU~\nK1*CBP {code} AT {time}~\n",
+            sample::entry_field("EEE", *tx)
+        );
+    }
+    let segs = 4 + 2 * x4s.len();
+    format!(
+        "ISA*00*          *00*          *ZZ*ENTRYWATCHTEST *ZZ*CBPTEST        *260203*1012*^*00501*{n:09}*{}*T*:~\n\
+         GS*AU*ENTRYWATCHTEST*CBPTEST*20260203*1012*{n}*X*005010~\nST*350*0001~\n\
+         M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n{body}SE*{segs}*0001~\n\
+         GE*1*{n}~\nIEA*1*{n:09}~\n",
+        u8::from(ack_requested)
+    )
+}
+
+/// Interchanges for entries 2,000,000 + 0..n: a hold for each, its release in a later
+/// interchange, and one interchange naming the same entry twice with the same code (a second
+/// release, which must not be taken for the first).
+fn interchanges_350(n: u32) -> Vec<String> {
+    let mut v: Vec<String> = (0..n).map(|k| interchange_350(k + 1, false, &[(2_000_000 + k, "1H", "1012")])).collect();
+    v.extend((0..n).map(|k| interchange_350(n + k + 1, false, &[(2_000_000 + k, "1C", "1530")])));
+    v.push(interchange_350(2 * n + 1, false, &[(2_000_000, "1C", "1600"), (2_000_001, "1C", "1600")]));
+    v
+}
+
+#[test]
+fn an_x12_file_of_many_interchanges_gives_the_store_of_separate_files() {
+    const N: u32 = 25;
+    let aes: Vec<Vec<u8>> = (0..N).map(|k| sample::ae("EEE", 2_000_000 + k, "A")).collect();
+    let x12 = interchanges_350(N);
+    // One X12 file of 51 interchanges, its facts committed in chunks of 7 entries ...
+    let one = Env::new();
+    let p = one.drop_file("broker", "entries.abi", &aes.concat());
+    ingest_ok(&one, &[p]);
+    let p = one.drop_file("broker", "all.x12", x12.concat().as_bytes());
+    let mut c = one.cmd();
+    c.arg("ingest").arg("--move").arg("--config").arg(one.config()).args(["--inbox", "broker"]).arg(&p);
+    c.env("ENTRYWATCH_INGEST_CHUNK", "7");
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("quarantined"));
+    // ... and the same interchanges in 51 files.
+    let many = Env::new();
+    let p = many.drop_file("broker", "entries.abi", &aes.concat());
+    ingest_ok(&many, &[p]);
+    let paths: Vec<PathBuf> = x12
+        .iter()
+        .enumerate()
+        .map(|(i, ic)| many.drop_file("broker", &format!("ic-{i:03}.x12"), ic.as_bytes()))
+        .collect();
+    ingest_ok(&many, &paths);
+    assert_eq!(one.entries().len(), N as usize);
+    assert_eq!(one.entries(), many.entries());
+    for k in 0..N {
+        let e = sample::entry_display("EEE", 2_000_000 + k);
+        let got = entry_content(&one, &e);
+        assert_eq!(got["release"]["released"], serde_json::Value::Bool(true), "{e}: {got}");
+        assert_eq!(got, entry_content(&many, &e), "{e}");
+    }
+    // The repeated release of one interchange is a fact of its own, with its own record.
+    let first = one.entry_json(&sample::entry_display("EEE", 2_000_000)).to_string();
+    assert!(first.matches("1600").count() >= 1, "{first}");
+    assert_eq!(one.files_under("archive").iter().filter(|f| f.ends_with("all.x12")).count(), 1);
+}
+
+#[test]
+fn a_bad_set_in_the_last_x12_interchange_applies_nothing() {
+    let mut x12 = interchanges_350(20);
+    // The last interchange's X4 has an invalid date (X12E067): the file is quarantined.
+    let last = x12.pop().unwrap().replace("*20260203*1600*", "*20261303*1600*");
+    x12.push(last);
+    let env = Env::new();
+    let p = env.drop_file("broker", "all.x12", x12.concat().as_bytes());
+    let mut c = env.cmd();
+    c.arg("ingest").arg("--move").arg("--config").arg(env.config()).args(["--inbox", "broker"]).arg(&p);
+    c.env("ENTRYWATCH_INGEST_CHUNK", "1");
+    let o = c.output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("quarantined"), "{out}");
+    assert!(env.entries().is_empty(), "nothing of the 40 good interchanges was committed");
+    assert!(env.files_under("archive").iter().all(|f| !f.ends_with(".x12")));
+    let q = env.files_under("quarantine");
+    let report = q.iter().find(|f| f.ends_with(".error.txt")).expect("a report");
+    let text = std::fs::read_to_string(env.data().join("quarantine").join(report)).unwrap();
+    assert!(text.contains("X12E067"), "{text}");
+}
+
+#[test]
+fn acks_of_a_streamed_x12_file_are_those_of_the_whole_file() {
+    // Several interchanges: plain, one asking for a TA1, one with a set error (AK3/AK4, the
+    // file is quarantined but acknowledged), one without its IEA, a segment outside a set
+    // (TA105 024 from a diagnostic), a repeated ISA13 (TA105 025).
+    let plain = interchange_350(1, false, &[(2_000_000, "1H", "1012")]);
+    let ta1 = interchange_350(2, true, &[(2_000_001, "1H", "1012")]);
+    let bad = interchange_350(3, false, &[(2_000_002, "1H", "1012")]).replace("*20260203*1012*1H", "*20261303*1012*1H");
+    let stray = interchange_350(4, false, &[(2_000_003, "1H", "1012")]).replace("GE*1*4~\n", "GE*1*4~\nREF*XX~\n");
+    let no_iea = interchange_350(5, false, &[(2_000_004, "1C", "1012")]).replace("IEA*1*000000005~\n", "");
+    let repeated = interchange_350(1, true, &[(2_000_005, "1H", "1012")]);
+    let file = [plain, ta1, bad, stray, no_iea, repeated].concat();
+    let env = Env::new().at("2026-03-02T09:30:00-05:00");
+    env.inbox_keys("broker", &format!("ack-dir = {:?}\nack-kind = \"997\"", env.path("out")));
+    let p = env.drop_file("broker", "many.x12", file.as_bytes());
+    let o = env.ingest("broker", &[p]);
+    assert_eq!(o.status.code(), Some(1), "quarantined: {}", String::from_utf8_lossy(&o.stderr));
+    let streamed: Vec<(String, Vec<u8>)> = common::names_in(&env.path("out"))
+        .into_iter()
+        .map(|n| {
+            let b = std::fs::read(env.path("out").join(&n)).unwrap();
+            (n, b)
+        })
+        .collect();
+    // The whole-file path: the bytes handed to the acknowledgment module, into a fresh store.
+    let dir = tempfile::tempdir().unwrap();
+    let store = entrywatch::store::Store::open(&dir.path().join("store")).unwrap();
+    let inbox: entrywatch::config::Inbox = toml::from_str(&format!(
+        "name = \"broker\"\npath = \"/nonexistent\"\nrole = \"broker\"\nack-dir = {:?}\nack-kind = \"997\"\n",
+        dir.path().join("out")
+    ))
+    .unwrap();
+    let received = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).and_then(|d| d.and_hms_opt(9, 30, 0)).unwrap();
+    let sha = entrywatch::ingest::sha256_hex(file.as_bytes());
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let f = entrywatch::ack::ReceivedFile { name: "many.x12", sha256: &sha, received, entries: Vec::new() };
+    let sent = entrywatch::ack::acknowledge_file(&store, &inbox, &g, file.as_bytes(), &f).unwrap();
+    let mut whole: Vec<(String, Vec<u8>)> = sent.into_iter().map(|a| (a.file, a.bytes)).collect();
+    whole.sort();
+    assert!(whole.len() >= 5, "{:?}", whole.iter().map(|w| &w.0).collect::<Vec<_>>());
+    let text = |v: &[(String, Vec<u8>)]| -> Vec<(String, String)> {
+        v.iter().map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).to_string())).collect()
+    };
+    assert_eq!(text(&streamed), text(&whole));
+    let all: String = whole.iter().map(|(_, b)| String::from_utf8_lossy(b).to_string()).collect();
+    assert!(all.contains("TA1*000000002") && all.contains("*025~") && all.contains("*024~"), "{all}");
+    assert!(all.contains("AK5*R"), "{all}");
+}
