@@ -8,6 +8,8 @@
 //! Environment:
 //! - `ENTRYWATCH_BENCH_RSS_MB` (default `100,1000`): file sizes in MB.
 //! - `ENTRYWATCH_BENCH_RSS_INGEST` (default off): also measure `ingest`.
+//! - `ENTRYWATCH_BENCH_RSS_FILES` (default `abi,x12,bad`): which files (valid ABI, valid X12 of
+//!   350s, X12 of bad segments).
 //! - `ENTRYWATCH_BENCH_DIR` (default target/bench-rss): where the files go.
 //!
 //! Run: `cargo bench --bench ingest_rss` (needs `/usr/bin/time`, GNU time, for the peak).
@@ -114,6 +116,8 @@ fn main() {
         std::env::var("ENTRYWATCH_BENCH_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-rss").to_string()),
     );
+    let files = std::env::var("ENTRYWATCH_BENCH_RSS_FILES").unwrap_or_else(|_| "abi,x12,bad".into());
+    let files: Vec<&str> = files.split(',').map(str::trim).collect();
     let exe = env!("CARGO_BIN_EXE_entrywatch");
     println!("peak memory of reading one file (VmHWM via GNU time), release build");
     println!("{:<28} {:>10} {:>12} {:>8} {:>8}", "file / command", "size MB", "peak MB", "x size", "secs");
@@ -121,7 +125,12 @@ fn main() {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("in")).expect("dir");
         let size = mb * 1_000_000;
-        for (kind, name) in [("valid ABI", "big.abi"), ("valid X12 (350s)", "ok.x12"), ("invalid X12", "bad.x12")] {
+        for (kind, name, key) in
+            [("valid ABI", "big.abi", "abi"), ("valid X12 (350s)", "ok.x12", "x12"), ("invalid X12", "bad.x12", "bad")]
+        {
+            if !files.contains(&key) {
+                continue;
+            }
             let f = root.join(name);
             let (n, entries) = match kind {
                 "valid ABI" => abi_file(&f, size),
