@@ -534,3 +534,27 @@ fn acks_of_a_streamed_x12_file_are_those_of_the_whole_file() {
     assert!(all.contains("TA1*000000002") && all.contains("*025~") && all.contains("*024~"), "{all}");
     assert!(all.contains("AK5*R"), "{all}");
 }
+
+#[test]
+fn parse_of_a_file_on_disk_is_parse_of_its_bytes() {
+    // `entrywatch parse` reads ABI and X12 streamed: its result (text and JSON) is the one of
+    // the whole bytes, for every X12 input above and the ABI samples.
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases = x12_cases();
+    let abi = std::fs::read_dir(common::samples()).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file());
+    cases.extend(abi.map(|p| (p.display().to_string(), std::fs::read(&p).unwrap())));
+    cases.push(("many ABI batches".into(), batches(300).concat()));
+    for (i, (what, bytes)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("f{i}"));
+        std::fs::write(&p, bytes).unwrap();
+        let whole = entrywatch::parse::parse_file("f", bytes, &g);
+        let streamed = entrywatch::parse::parse_path("f", &p, &g).expect("read");
+        assert_eq!(serde_json::to_string(&whole).unwrap(), serde_json::to_string(&streamed).unwrap(), "{what}");
+        assert_eq!(
+            entrywatch::cli::parse::render_text(&whole),
+            entrywatch::cli::parse::render_text(&streamed),
+            "{what}"
+        );
+    }
+}

@@ -274,37 +274,55 @@ pub struct X12Summary {
 /// Read a whole X12 file and summarise it for `parse`.
 pub fn summarize(bytes: &[u8], grammars: &Grammars) -> (X12Summary, Vec<Diagnostic>) {
     let mut s = X12Summary::default();
-    let outcome = read(bytes, grammars, &mut |ev| match ev {
-        X12Event::InterchangeStart(h) => s.interchanges.push(InterchangeSummary {
-            control_number: h.control_number.clone(),
-            sender: h.sender_id.clone(),
-            receiver: h.receiver_id.clone(),
-            version: h.version.clone(),
-            groups: Vec::new(),
-        }),
-        X12Event::GroupStart(gh) => {
-            if let Some(i) = s.interchanges.last_mut() {
-                i.groups.push(GroupSummary {
-                    functional_id: gh.functional_id.clone(),
-                    control_number: gh.control_number.clone(),
-                    version: gh.version.clone(),
-                    transactions: Vec::new(),
-                });
-            }
-        }
-        X12Event::Transaction(t) => {
-            if let Some(gs) = s.interchanges.last_mut().and_then(|i| i.groups.last_mut()) {
-                gs.transactions.push(TransactionSummary {
-                    set: t.set.clone(),
-                    control_number: t.control_number.clone(),
-                    segments: t.segments.len(),
-                    ok: t.result.status != AckStatus::Rejected,
-                });
-            }
-        }
-        _ => {}
-    });
+    let outcome = read(bytes, grammars, &mut |ev| s.add(ev));
     (s, outcome.diagnostics)
+}
+
+/// [`summarize`] of a file read from `r` ([`read_from`]: one interchange held at a time).
+pub fn summarize_read(
+    r: &mut dyn std::io::Read,
+    grammars: &Grammars,
+) -> std::io::Result<(X12Summary, Vec<Diagnostic>)> {
+    let mut s = X12Summary::default();
+    let outcome = read_from(r, grammars, ReadOptions::default(), &mut |ev| s.add(ev))?;
+    Ok((s, outcome.diagnostics))
+}
+
+impl X12Summary {
+    /// One reader event into the summary.
+    fn add(&mut self, ev: X12Event<'_>) {
+        let s = self;
+        match ev {
+            X12Event::InterchangeStart(h) => s.interchanges.push(InterchangeSummary {
+                control_number: h.control_number.clone(),
+                sender: h.sender_id.clone(),
+                receiver: h.receiver_id.clone(),
+                version: h.version.clone(),
+                groups: Vec::new(),
+            }),
+            X12Event::GroupStart(gh) => {
+                if let Some(i) = s.interchanges.last_mut() {
+                    i.groups.push(GroupSummary {
+                        functional_id: gh.functional_id.clone(),
+                        control_number: gh.control_number.clone(),
+                        version: gh.version.clone(),
+                        transactions: Vec::new(),
+                    });
+                }
+            }
+            X12Event::Transaction(t) => {
+                if let Some(gs) = s.interchanges.last_mut().and_then(|i| i.groups.last_mut()) {
+                    gs.transactions.push(TransactionSummary {
+                        set: t.set.clone(),
+                        control_number: t.control_number.clone(),
+                        segments: t.segments.len(),
+                        ok: t.result.status != AckStatus::Rejected,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl X12Summary {
