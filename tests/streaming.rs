@@ -462,6 +462,11 @@ fn an_x12_file_of_many_interchanges_gives_the_store_of_separate_files() {
     let first = one.entry_json(&sample::entry_display("EEE", 2_000_000)).to_string();
     assert!(first.matches("1600").count() >= 1, "{first}");
     assert_eq!(one.files_under("archive").iter().filter(|f| f.ends_with("all.x12")).count(), 1);
+    // `rebuild` replays the archive the same streamed way: the same store, sources included.
+    let before = one.dump();
+    let o = one.cmd().args(["rebuild", "--config"]).arg(one.config()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(one.dump(), before);
 }
 
 #[test]

@@ -409,16 +409,27 @@ impl Pipeline {
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
         // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox
         // has an ack-dir. A streamed X12 file's are gathered from its validation pass.
+        // The entries the facts name go into the acknowledgment record (kept only when the
+        // inbox writes acknowledgments).
         let mut acks = (streamed == Some(stream::Streamed::X12))
             .then(|| crate::ack::AckCollector::new(inbox, &name, &sha, received));
-        let (mut interp, streamed_entries) = match (&bytes, streamed) {
-            (Some(bytes), _) => (interpret(bytes, &ctx, &self.grammars), Default::default()),
-            (None, None) => (interpret(&[], &ctx, &self.grammars), Default::default()),
-            (None, Some(kind)) => stream::validate(claimed, kind, &ctx, &self.grammars, &mut |ev| {
-                if let Some(a) = acks.as_mut() {
-                    a.on(ev);
-                }
-            })?,
+        let mut streamed_entries = std::collections::BTreeSet::new();
+        let want_entries = acks.is_some() && inbox.ack_dir.is_some();
+        let mut interp = match (&bytes, streamed) {
+            (Some(bytes), _) => interpret(bytes, &ctx, &self.grammars),
+            (None, None) => interpret(&[], &ctx, &self.grammars),
+            (None, Some(kind)) => stream::validate(
+                claimed,
+                kind,
+                &ctx,
+                &self.grammars,
+                &mut |ev| {
+                    if let Some(a) = acks.as_mut() {
+                        a.on(ev);
+                    }
+                },
+                want_entries.then_some(&mut streamed_entries),
+            )?,
         };
         let ack_diagnostics = acks.is_some().then(|| interp.diagnostics.clone());
         cap_diagnostics(&mut interp.diagnostics);

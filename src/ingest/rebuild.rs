@@ -58,7 +58,7 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
             // The ingest path: ABI and X12 streamed in two passes (a file with errors today,
             // under a newer grammar, is replayed whole as before), the rest read whole.
             let streamed = match streamable(&path, j.role).map_err(ioe(&path))? {
-                Some(kind) if !validate(&path, kind, &ctx, grammars, &mut |_| {})?.0.has_errors() => Some(kind),
+                Some(kind) if !validate(&path, kind, &ctx, grammars, &mut |_| {}, None)?.has_errors() => Some(kind),
                 _ => None,
             };
             if let Some(kind) = streamed {

@@ -50,7 +50,7 @@ pub(super) fn streamable(path: &Path, role: Role) -> std::io::Result<Option<Stre
 }
 
 /// Pass 1: read the file and keep its diagnostics (and monthly links, unmatched pre-entries);
-/// the facts are dropped, but for X12 the entries they name are returned (the file's
+/// the facts are dropped, the entries they name added to `entries` when asked (an X12 file's
 /// acknowledgment record lists them). Every X12 event is shown to `observe`.
 pub(super) fn validate(
     path: &Path,
@@ -58,20 +58,19 @@ pub(super) fn validate(
     ctx: &FileContext<'_>,
     grammars: &Grammars,
     observe: &mut dyn FnMut(&X12Event<'_>),
-) -> Result<(Interpretation, BTreeSet<String>), IngestError> {
+    mut entries: Option<&mut BTreeSet<String>>,
+) -> Result<Interpretation, IngestError> {
     let mut f = std::fs::File::open(path).map_err(ioe(path))?;
-    let mut entries = BTreeSet::new();
     let mut sink = |facts: Vec<(crate::entry_number::EntryNumber, crate::domain::Fact)>| {
-        if kind == Streamed::X12 {
-            entries.extend(facts.iter().map(|(e, _)| e.compact()));
+        if let Some(e) = entries.as_deref_mut() {
+            e.extend(facts.iter().map(|(e, _)| e.compact()));
         }
     };
-    let interp = match kind {
+    match kind {
         Streamed::Abi => crate::interpret::abi::interpret_read(&mut f, ctx, grammars, &mut sink),
         Streamed::X12 => crate::interpret::x12::interpret_read(&mut f, ctx, grammars, observe, &mut sink),
     }
-    .map_err(ioe(path))?;
-    Ok((interp, entries))
+    .map_err(ioe(path))
 }
 
 /// Pass 2 of a file pass 1 found without error: read it again, hand its facts to `chunks` as
