@@ -38,7 +38,9 @@ fn abi_file(path: &Path, size: u64) -> (u64, u64) {
 }
 
 /// Write a valid X12 file of about `size` bytes: one 350 interchange per entry, each an X4 hold
-/// and its K1 (samples/x12/350-holds-exam-release.x12 for the layout). Returns (bytes, entries).
+/// and its K1 (samples/x12/350-holds-exam-release.x12 for the layout), each entry with a bill
+/// of its own (entries sharing one bill are linked to each other, which is not what is
+/// measured here). Returns (bytes, entries).
 fn x12_valid_file(path: &Path, size: u64) -> (u64, u64) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let (mut n, mut k) = (0u64, 0u64);
@@ -50,8 +52,9 @@ fn x12_valid_file(path: &Path, size: u64) -> (u64, u64) {
             "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
              GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
              M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
-             X4*MAEU123456789*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+             X4*MAEU{:09}*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
              SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
+            k + 1,
             sample::entry_field("EEE", tx)
         );
         w.write_all(b.as_bytes()).expect("write");
