@@ -410,21 +410,20 @@ impl<'g> Reader<'g, '_> {
         }
     }
 
-    /// [`Reader::file`] over a source read in chunks: one interchange held at a time, the
-    /// bytes before it dropped (`origin` keeps positions file-absolute).
+    /// [`Reader::file`] over a source read in chunks: one interchange held at a time (with
+    /// the read-ahead of one chunk), the bytes before it dropped when more must be read
+    /// (`origin` keeps positions file-absolute).
     fn stream(&mut self, feed: &mut Feed<'_>, limit: usize) -> std::io::Result<()> {
         let g = self.g;
         let mut validator =
             StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
+        // Where the next interchange (or the white space before it) starts in the buffer.
         let mut at = 0usize;
         let mut line = 1usize;
         let mut first = true;
         loop {
             // White space and NULs between interchanges, read and dropped as they come.
             loop {
-                self.origin += at;
-                feed.buf.drain(..at);
-                at = 0;
                 while let Some(&b) = feed.buf.get(at) {
                     if !b.is_ascii_whitespace() && b != 0 {
                         break;
@@ -432,7 +431,11 @@ impl<'g> Reader<'g, '_> {
                     line += (b == b'\n') as usize;
                     at += 1;
                 }
-                if at < feed.buf.len() || !feed.more()? {
+                if at < feed.buf.len() {
+                    break;
+                }
+                self.compact(feed, &mut at);
+                if !feed.more()? {
                     break;
                 }
             }
@@ -442,35 +445,37 @@ impl<'g> Reader<'g, '_> {
                 }
                 return Ok(());
             }
-            self.origin += at;
-            feed.buf.drain(..at);
             // Enough of the ISA for `read_isa` to answer as on the whole file.
-            let (mut scanned, mut chars) = (0usize, 0usize);
+            let (mut scanned, mut chars) = (at, 0usize);
             loop {
                 chars += feed.buf.get(scanned..).unwrap_or(&[]).iter().filter(|&&b| b != b'\r' && b != b'\n').count();
                 scanned = feed.buf.len();
                 if chars >= ISA_LOOKAHEAD || feed.eof {
                     break;
                 }
-                if feed.buf.len() > limit {
-                    self.too_large(line, limit);
+                if feed.buf.len() - at > limit {
+                    self.too_large(line, at, limit);
                     return Ok(());
                 }
+                scanned -= self.compact(feed, &mut at);
                 feed.more()?;
             }
-            match read_isa(&feed.buf, 0) {
-                Ok(isa) => {
+            match read_isa(&feed.buf, at) {
+                Ok(mut isa) => {
                     first = false;
                     // The whole interchange in the buffer, then read as `file` reads it.
                     let (mut p, mut l) = (isa.end, line + isa.newlines);
                     while !holds_interchange(&feed.buf, &mut p, &mut l, &isa) && !feed.eof {
-                        if feed.buf.len() > limit {
-                            self.too_large(line, limit);
+                        if feed.buf.len() - at > limit {
+                            self.too_large(line, at, limit);
                             return Ok(());
                         }
+                        let shift = self.compact(feed, &mut at);
+                        p -= shift;
+                        isa.end -= shift;
                         feed.more()?;
                     }
-                    let (next, next_line) = self.interchange(&feed.buf, 0, line, isa, &mut validator);
+                    let (next, next_line) = self.interchange(&feed.buf, at, line, isa, &mut validator);
                     at = next;
                     line = next_line;
                 }
@@ -480,35 +485,45 @@ impl<'g> Reader<'g, '_> {
                     } else {
                         "data after the last IEA is not an interchange"
                     };
-                    self.err("X12E001", msg, pos(line, 0, None), Some("TA105:024".into()));
+                    self.err("X12E001", msg, pos(line, at, None), Some("TA105:024".into()));
                     return Ok(());
                 }
                 Err(IsaError::Truncated) => {
                     self.err(
                         "X12E004",
                         "the file ends inside the ISA segment",
-                        pos(line, 0, None),
+                        pos(line, at, None),
                         Some("TA105:023".into()),
                     );
                     return Ok(());
                 }
                 Err(IsaError::Separators(m)) => {
-                    self.err("X12E006", m, pos(line, 0, None), Some("TA105:026".into()));
+                    self.err("X12E006", m, pos(line, at, None), Some("TA105:026".into()));
                     return Ok(());
                 }
             }
         }
     }
 
+    /// Drop the buffer's bytes before `at` (read and handed over); returns how far positions
+    /// in the buffer moved.
+    fn compact(&mut self, feed: &mut Feed<'_>, at: &mut usize) -> usize {
+        let n = (*at).min(feed.buf.len());
+        feed.buf.drain(..n);
+        self.origin += n;
+        *at -= n;
+        n
+    }
+
     /// The interchange starting here is larger than a streamed read holds: an error, and the
     /// file is not read further.
-    fn too_large(&mut self, line: usize, limit: usize) {
+    fn too_large(&mut self, line: usize, at: usize, limit: usize) {
         self.err(
             "X12E025",
             format!(
                 "the interchange is larger than {limit} bytes (the most a streamed read holds): not read; the file is not applied"
             ),
-            pos(line, 0, None),
+            pos(line, at, None),
             None,
         );
     }
