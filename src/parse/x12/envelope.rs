@@ -448,8 +448,13 @@ impl<'g> Reader<'g, '_> {
             // Enough of the ISA for `read_isa` to answer as on the whole file.
             let (mut scanned, mut chars) = (at, 0usize);
             loop {
-                chars += feed.buf.get(scanned..).unwrap_or(&[]).iter().filter(|&&b| b != b'\r' && b != b'\n').count();
-                scanned = feed.buf.len();
+                for &b in feed.buf.get(scanned..).unwrap_or(&[]) {
+                    if chars >= ISA_LOOKAHEAD {
+                        break;
+                    }
+                    scanned += 1;
+                    chars += usize::from(b != b'\r' && b != b'\n');
+                }
                 if chars >= ISA_LOOKAHEAD || feed.eof {
                     break;
                 }
