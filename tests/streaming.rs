@@ -243,10 +243,10 @@ fn an_error_past_the_first_thousand_warnings_still_keeps_the_file_from_being_app
 
 /// Everything the X12 reader reports, as text: each event (headers, segments with their
 /// line, byte and index, results) then the outcome.
-fn x12_trace(
-    bytes: &[u8],
-    read: &mut dyn FnMut(&mut dyn FnMut(entrywatch::parse::x12::X12Event<'_>)) -> entrywatch::parse::x12::ReadOutcome,
-) -> Vec<String> {
+type X12Read<'r> =
+    dyn FnMut(&mut dyn FnMut(entrywatch::parse::x12::X12Event<'_>)) -> entrywatch::parse::x12::ReadOutcome + 'r;
+
+fn x12_trace(bytes: &[u8], read: &mut X12Read<'_>) -> Vec<String> {
     let mut events = Vec::new();
     let outcome = read(&mut |ev| events.push(format!("{ev:?}")));
     events.push(format!("{outcome:?}"));

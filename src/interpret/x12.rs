@@ -73,7 +73,7 @@ struct X12Facts<'c, 'x> {
     /// I101 / I102 findings, in file order; past [`KEEP`] of a kind they are counted only.
     findings: Vec<Diagnostic>,
     /// Findings of each kind (errors, warnings) kept in `findings`, and those only counted.
-    kept: [usize; 2],
+    kept: (usize, usize),
     skipped: usize,
     /// Keep every finding (the whole-file [`interpret`] keeps them all, as before).
     keep_all: bool,
@@ -85,9 +85,9 @@ const KEEP: usize = MAX_DIAGNOSTICS + 1;
 
 impl X12Facts<'_, '_> {
     fn finding(&mut self, d: Diagnostic) {
-        let k = usize::from(!d.is_error());
-        if self.keep_all || self.kept[k] < KEEP {
-            self.kept[k] += 1;
+        let kept = if d.is_error() { &mut self.kept.0 } else { &mut self.kept.1 };
+        if self.keep_all || *kept < KEEP {
+            *kept += 1;
             self.findings.push(d);
         } else {
             self.skipped += 1;
@@ -220,7 +220,7 @@ impl X12Facts<'_, '_> {
 /// Interpret an X12 file.
 pub fn interpret(bytes: &[u8], ctx: &FileContext<'_>, grammars: &Grammars) -> Interpretation {
     let mut x =
-        X12Facts { ctx, grammars, earlier_sets: 0, findings: Vec::new(), kept: [0; 2], skipped: 0, keep_all: true };
+        X12Facts { ctx, grammars, earlier_sets: 0, findings: Vec::new(), kept: (0, 0), skipped: 0, keep_all: true };
     let mut facts = Vec::new();
     let outcome = read(bytes, grammars, &mut |ev| {
         if let X12Event::Transaction(t) = ev {
@@ -243,7 +243,7 @@ pub fn interpret_read(
     sink: &mut FactSink<'_>,
 ) -> std::io::Result<Interpretation> {
     let mut x =
-        X12Facts { ctx, grammars, earlier_sets: 0, findings: Vec::new(), kept: [0; 2], skipped: 0, keep_all: false };
+        X12Facts { ctx, grammars, earlier_sets: 0, findings: Vec::new(), kept: (0, 0), skipped: 0, keep_all: false };
     let outcome = read_from(r, grammars, ReadOptions::default(), &mut |ev| {
         observe(&ev);
         if let X12Event::Transaction(t) = ev {
