@@ -8,8 +8,8 @@
 //! Environment:
 //! - `ENTRYWATCH_BENCH_RSS_MB` (default `100,1000`): file sizes in MB.
 //! - `ENTRYWATCH_BENCH_RSS_INGEST` (default off): also measure `ingest`.
-//! - `ENTRYWATCH_BENCH_RSS_FILES` (default `abi,x12,bad`): which files (valid ABI, valid X12 of
-//!   350s, X12 of bad segments).
+//! - `ENTRYWATCH_BENCH_RSS_FILES` (default `abi,x12,last,bad`): which files (valid ABI, valid
+//!   X12 of 350s, the same with a bad last interchange, X12 of bad segments).
 //! - `ENTRYWATCH_BENCH_DIR` (default target/bench-rss): where the files go.
 //!
 //! Run: `cargo bench --bench ingest_rss` (needs `/usr/bin/time`, GNU time, for the peak).
@@ -63,6 +63,25 @@ fn x12_valid_file(path: &Path, size: u64) -> (u64, u64) {
     }
     w.flush().expect("flush");
     (n, k)
+}
+
+/// [`x12_valid_file`] with one more interchange at the end whose X4 has an invalid date: the
+/// file is quarantined after the validation pass alone. Returns the bytes.
+fn x12_bad_last_file(path: &Path, size: u64) -> u64 {
+    let (n, k) = x12_valid_file(path, size);
+    let tail = format!(
+        "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{:09}*0*T*:~\n\
+         GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*1*X*005010~\nST*350*0001~\n\
+         M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
+         X4*MAEU999999999*100*01*EEE{}*20261303*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+         SE*6*0001~\nGE*1*1~\nIEA*1*{:09}~\n",
+        k + 1,
+        sample::entry_field("EEE", 2_999_999),
+        k + 1
+    );
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open");
+    f.write_all(tail.as_bytes()).expect("write");
+    n + tail.len() as u64
 }
 
 /// Write an invalid X12 file of about `size` bytes: one 350 whose body is bad `K1` segments.
@@ -119,7 +138,7 @@ fn main() {
         std::env::var("ENTRYWATCH_BENCH_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-rss").to_string()),
     );
-    let files = std::env::var("ENTRYWATCH_BENCH_RSS_FILES").unwrap_or_else(|_| "abi,x12,bad".into());
+    let files = std::env::var("ENTRYWATCH_BENCH_RSS_FILES").unwrap_or_else(|_| "abi,x12,last,bad".into());
     let files: Vec<&str> = files.split(',').map(str::trim).collect();
     let exe = env!("CARGO_BIN_EXE_entrywatch");
     println!("peak memory of reading one file (VmHWM via GNU time), release build");
@@ -128,9 +147,12 @@ fn main() {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("in")).expect("dir");
         let size = mb * 1_000_000;
-        for (kind, name, key) in
-            [("valid ABI", "big.abi", "abi"), ("valid X12 (350s)", "ok.x12", "x12"), ("invalid X12", "bad.x12", "bad")]
-        {
+        for (kind, name, key) in [
+            ("valid ABI", "big.abi", "abi"),
+            ("valid X12 (350s)", "ok.x12", "x12"),
+            ("X12 350s, bad last", "last.x12", "last"),
+            ("invalid X12", "bad.x12", "bad"),
+        ] {
             if !files.contains(&key) {
                 continue;
             }
@@ -138,6 +160,7 @@ fn main() {
             let (n, entries) = match kind {
                 "valid ABI" => abi_file(&f, size),
                 "valid X12 (350s)" => x12_valid_file(&f, size),
+                "X12 350s, bad last" => (x12_bad_last_file(&f, size), 0),
                 _ => (x12_bad_file(&f, size), 0),
             };
             let mut runs = vec![("parse", Command::new(exe))];
@@ -148,7 +171,7 @@ fn main() {
                     &cfg,
                     format!(
                         "data-dir = {:?}\n[[inbox]]\nname = \"b\"\npath = {:?}\nrole = \"broker\"\nmax-file-bytes = {}\n",
-                        root.join("data").display().to_string(),
+                        root.join(format!("data-{key}")).display().to_string(),
                         root.join("in").display().to_string(),
                         n * 2
                     ),
@@ -181,6 +204,9 @@ fn main() {
                 );
             }
             let _ = std::fs::remove_file(&f);
+            // Each file into a store of its own (a store left by the file before would be read
+            // back, and measured, by the next `ingest`).
+            let _ = std::fs::remove_dir_all(root.join(format!("data-{key}")));
         }
     }
     let _ = std::fs::remove_dir_all(&root);
