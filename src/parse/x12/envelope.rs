@@ -126,7 +126,9 @@ struct Reader<'g, 'cb> {
     /// the interchange held for a streamed one ([`read_from`]). Positions inside the buffer
     /// are local; events and diagnostics get this added, so they stay file-absolute.
     origin: usize,
-    seen_isa: HashSet<(String, String, String)>,
+    /// ISA05, ISA06 and ISA13 of the interchanges read so far, as [`isa_key`] digests (16
+    /// bytes each, not the strings: a file of many interchanges keeps them all).
+    seen_isa: HashSet<u128>,
     warned_versions: HashSet<String>,
     /// The last version looked up: (version as written, its dictionary, the dictionary version).
     last_dict: Option<(String, &'g SegmentDict, String)>,
@@ -172,6 +174,22 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
     };
     r.file(&input);
     r.close()
+}
+
+/// An interchange's identity for the repeated-ISA13 check (X12E023): the first 16 bytes of the
+/// SHA-256 of ISA05, ISA06 and ISA13, each with its length (two different triples share a key
+/// with a chance of about 2^-128 per pair).
+fn isa_key(qualifier: &str, sender: &str, control: &str) -> u128 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [qualifier, sender, control] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let d = h.finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
+    u128::from_le_bytes(first)
 }
 
 /// The largest interchange (ISA up to its IEA, or up to the next ISA or the end of the file
@@ -619,7 +637,7 @@ impl<'g> Reader<'g, '_> {
                 codes.push(a.to_string());
             }
         }
-        let key = (header.sender_qualifier.clone(), header.sender_id.clone(), header.control_number.clone());
+        let key = isa_key(&header.sender_qualifier, &header.sender_id, &header.control_number);
         if !self.seen_isa.insert(key) {
             let mut d = Diagnostic::warning(
                 "X12E023",
