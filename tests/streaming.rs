@@ -1,6 +1,7 @@
-//! ABI files are read in two streamed passes (validation, then facts committed a chunk at a
-//! time): a large file gives the store its entries in many small files give, a bad record in
-//! its last batch keeps everything out, and X12 files of several interchanges read as before.
+//! ABI and X12 files are read in two streamed passes (validation, then facts committed a chunk
+//! at a time): a large file gives the store its entries in many small files give, a bad record
+//! in its last batch (or a bad set in its last interchange) keeps everything out, the streamed
+//! readers report what the whole-file readers do, and X12 acknowledgments are unchanged.
 
 mod common;
 
@@ -121,9 +122,8 @@ fn a_bad_record_in_the_last_batch_applies_nothing() {
 
 #[test]
 fn an_x12_file_of_two_interchanges_is_read_whole_as_before() {
-    // X12 files are not streamed (their acknowledgments read the whole file): a file of two
-    // interchanges gives the same entry whether its facts are committed at once or one entry
-    // per transaction.
+    // A file of two interchanges gives the same entry whether its facts are committed at once
+    // or one entry per transaction.
     let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
     let first = std::fs::read_to_string(x12.join("350-holds-exam-release.x12")).unwrap();
     let second = first.replace("000000101", "000000102").replace("*101*", "*102*").replace("GE*1*101", "GE*1*102");
