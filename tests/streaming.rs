@@ -286,6 +286,12 @@ fn x12_cases() -> Vec<(String, Vec<u8>)> {
         ("truncated ISA".into(), format!("{}{}", nth(1), &nth(2)[..60]).into_bytes()),
         ("no terminator at the end".into(), two.trim_end().trim_end_matches('~').as_bytes().to_vec()),
         ("BIN segment".into(), nth(1).replace("K1*INTENSIVE EXAM REQUIRED~", "BIN*12*AB~IEA*1*00~~").into_bytes()),
+        ("100 KB of blank lines between".into(), format!("{}{}{}", nth(1), "\r\n".repeat(50_000), nth(2)).into_bytes()),
+        (
+            "CR/LF inside the ISA".into(),
+            format!("{}{}{}", nth(1), nth(2).replacen("*00*", &format!("*00{}*", "\r\n".repeat(5_000)), 1), nth(3))
+                .into_bytes(),
+        ),
         ("empty".into(), Vec::new()),
         ("white space only".into(), b"\n \r\n\t".to_vec()),
         ("not X12".into(), b"hello, world\n".to_vec()),
