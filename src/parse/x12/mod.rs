@@ -1,10 +1,13 @@
 //! The ANSI X12 reader: delimiters sniffed from each ISA, envelopes, segments, grammar structure.
 //!
-//! Two ways in:
+//! Ways in:
 //! * [`read`] / [`read_with`]: streaming; calls back with [`X12Event`]s (interchange and group
 //!   headers and results, and each transaction set with its segments and its AK5/AK3/AK4 results).
 //!   Only one transaction set's segments are held at a time; they borrow the input bytes.
-//! * [`summarize`]: the `x12` object of `entrywatch parse --json`, plus every diagnostic.
+//! * [`read_from`]: the same events from a file read in chunks, one interchange held at a time
+//!   (what `ingest` and `parse` use: memory does not grow with the file).
+//! * [`summarize`] / [`summarize_read`]: the `x12` object of `entrywatch parse --json`, plus
+//!   every diagnostic.
 //!
 //! Diagnostic codes are `X12Ennn` (documented in docs/x12.md); each envelope or structure error
 //! carries the acknowledgment code it maps to (`TA105:001`, `AK905:4`, `AK502:3`, `AK304:2`, `AK403:1`).
