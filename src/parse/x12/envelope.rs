@@ -193,7 +193,7 @@ fn isa_key(qualifier: &str, sender: &str, control: &str) -> u128 {
 }
 
 /// The largest interchange (ISA up to its IEA, or up to the next ISA or the end of the file
-/// when the IEA is missing) [`read_from`] holds in memory: a larger one is the error
+/// when the IEA is missing) [`super::read_from`] holds in memory: a larger one is the error
 /// `X12E025` at its ISA, and the file is not read further (never an allocation past this).
 /// Real interchanges are far smaller (a CBP 350 is a few hundred bytes; a large partner batch
 /// a few MB). `read` of whole bytes has no such bound: its caller's file size limit is the bound.
