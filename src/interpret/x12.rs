@@ -264,6 +264,42 @@ mod tests {
     use super::*;
     use crate::config::Role;
 
+    /// A 350 of 2,500 X4s whose X404 is not an entry number (I101 each) and one bad date (an
+    /// error): read streamed, the findings kept are what the ingest cap lists of the whole list
+    /// (errors first, the first 1,000, then `P099` counting the rest); facts come as the whole
+    /// read gives them.
+    #[test]
+    fn a_flood_of_findings_is_kept_as_the_cap_keeps_it() {
+        let g = Grammars::embedded().expect("grammars");
+        let received = NaiveDate::from_ymd_opt(2026, 2, 3).and_then(|d| d.and_hms_opt(9, 0, 0)).unwrap_or_default();
+        let ctx = FileContext { name: "350.x12", inbox: "broker", role: Role::Broker, sha256: "00", received };
+        let mut body = String::new();
+        for k in 0..2_500 {
+            body += &format!("X4*MAEU{k:09}*100*01*NOTANENTRY{k}*20260203*1012*1H**MAEU~\n");
+        }
+        body += "X4*MAEU123456789*100*01*EEE12345673*20261303*1012*1H**MAEU~\n";
+        body += "X4*MAEU123456789*100*01*EEE12345673*20260203*1012*1C**MAEU~\n";
+        let text = format!(
+            "ISA*00*          *00*          *ZZ*ENTRYWATCHTEST *ZZ*CBPTEST        *260203*1012*^*00501*000000101*0*T*:~\n\
+             GS*AU*ENTRYWATCHTEST*CBPTEST*20260203*1012*101*X*005010~\nST*350*0001~\n\
+             M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n{body}SE*2506*0001~\n\
+             GE*1*101~\nIEA*1*000000101~\n"
+        );
+        let whole = interpret(text.as_bytes(), &ctx, &g);
+        assert_eq!(whole.diagnostics.iter().filter(|d| d.code == "I101").count(), 2_500);
+        let mut expected = whole.diagnostics.clone();
+        let total = expected.len();
+        expected.sort_by_key(|d| !d.is_error());
+        expected.truncate(MAX_DIAGNOSTICS);
+        expected.push(not_kept("P099", total - MAX_DIAGNOSTICS));
+        let mut facts = Vec::new();
+        let streamed =
+            interpret_read(&mut text.as_bytes(), &ctx, &g, &mut |_| {}, &mut |f| facts.extend(f)).expect("read");
+        assert_eq!(streamed.diagnostics, expected);
+        assert!(streamed.diagnostics.first().is_some_and(Diagnostic::is_error));
+        assert_eq!(facts, whole.facts);
+    }
+
     /// samples/x12/350-holds-exam-release.x12: each X4 names bill MAEU123456789 (or
     /// MAEU987654321) with SCAC MAEU; the bills become the entry's cargo references, the SCAC
     /// not doubled. An X4 with a master bill and equipment initial and number names both.
