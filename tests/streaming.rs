@@ -569,3 +569,26 @@ fn parse_of_a_file_on_disk_is_parse_of_its_bytes() {
         );
     }
 }
+
+#[test]
+fn an_x12_interchange_above_64_mib_is_quarantined_unread() {
+    // A good interchange, then one 350 of 66 MiB of filler K1 segments, on an inbox whose
+    // max-file-bytes lets the file in: the streamed reader stops at the bound (X12E025), the
+    // file is quarantined, nothing is applied.
+    let env = Env::new();
+    env.inbox_keys("broker", "max-file-bytes = 104857600");
+    let good = interchange_350(1, false, &[(2_000_000, "1H", "1012")]);
+    let mut big = interchange_350(2, false, &[(2_000_001, "1H", "1012")]);
+    let filler = "K1*FILLER~\n".repeat(66 * 1024 * 1024 / 11);
+    big = big.replacen("M10*", &format!("{filler}M10*"), 1);
+    let p = env.drop_file("broker", "huge.x12", format!("{good}{big}").as_bytes());
+    let o = env.ingest("broker", &[p]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("quarantined"), "{out}");
+    assert!(env.entries().is_empty());
+    let q = env.files_under("quarantine");
+    let report = q.iter().find(|f| f.ends_with(".error.txt")).expect("a report");
+    let text = std::fs::read_to_string(env.data().join("quarantine").join(report)).unwrap();
+    assert!(text.contains("X12E025"), "{text}");
+    assert!(q.iter().any(|f| f.ends_with("huge.x12")), "the file is kept whole: {q:?}");
+}
