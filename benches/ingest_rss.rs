@@ -1,12 +1,15 @@
 //! Peak memory (resident set high-water mark, `VmHWM`) of reading one large file, against its
-//! size: a valid ABI file of many entries (AE batches back to back) and an invalid X12 file of
-//! millions of bad segments, each read by the real binary in a child process (`entrywatch
+//! size: a valid ABI file of many entries (AE batches back to back), a valid X12 file of many
+//! 350 interchanges (one X4 disposition per entry) and an invalid X12 file of millions of bad
+//! segments, each read by the real binary in a child process (`entrywatch
 //! parse`, and with `ENTRYWATCH_BENCH_RSS_INGEST=1` also `entrywatch ingest` with
 //! `max-file-bytes` raised above the file).
 //!
 //! Environment:
 //! - `ENTRYWATCH_BENCH_RSS_MB` (default `100,1000`): file sizes in MB.
 //! - `ENTRYWATCH_BENCH_RSS_INGEST` (default off): also measure `ingest`.
+//! - `ENTRYWATCH_BENCH_RSS_FILES` (default `abi,x12,last,bad`): which files (valid ABI, valid
+//!   X12 of 350s, the same with a bad last interchange, X12 of bad segments).
 //! - `ENTRYWATCH_BENCH_DIR` (default target/bench-rss): where the files go.
 //!
 //! Run: `cargo bench --bench ingest_rss` (needs `/usr/bin/time`, GNU time, for the peak).
@@ -32,6 +35,53 @@ fn abi_file(path: &Path, size: u64) -> (u64, u64) {
     }
     w.flush().expect("flush");
     (n, u64::from(tx - 1_000_000))
+}
+
+/// Write a valid X12 file of about `size` bytes: one 350 interchange per entry, each an X4 hold
+/// and its K1 (samples/x12/350-holds-exam-release.x12 for the layout), each entry with a bill
+/// of its own (entries sharing one bill are linked to each other, which is not what is
+/// measured here). Returns (bytes, entries).
+fn x12_valid_file(path: &Path, size: u64) -> (u64, u64) {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let (mut n, mut k) = (0u64, 0u64);
+    while n < size {
+        let tx = 3_000_000 + k as u32;
+        let isa13 = format!("{:09}", k + 1);
+        let gs06 = (k % 999_999_999) + 1;
+        let b = format!(
+            "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
+             GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
+             M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
+             X4*MAEU{:09}*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+             SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
+            k + 1,
+            sample::entry_field("EEE", tx)
+        );
+        w.write_all(b.as_bytes()).expect("write");
+        n += b.len() as u64;
+        k += 1;
+    }
+    w.flush().expect("flush");
+    (n, k)
+}
+
+/// [`x12_valid_file`] with one more interchange at the end whose X4 has an invalid date: the
+/// file is quarantined after the validation pass alone. Returns the bytes.
+fn x12_bad_last_file(path: &Path, size: u64) -> u64 {
+    let (n, k) = x12_valid_file(path, size);
+    let tail = format!(
+        "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{:09}*0*T*:~\n\
+         GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*1*X*005010~\nST*350*0001~\n\
+         M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
+         X4*MAEU999999999*100*01*EEE{}*20261303*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+         SE*6*0001~\nGE*1*1~\nIEA*1*{:09}~\n",
+        k + 1,
+        sample::entry_field("EEE", 2_999_999),
+        k + 1
+    );
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open");
+    f.write_all(tail.as_bytes()).expect("write");
+    n + tail.len() as u64
 }
 
 /// Write an invalid X12 file of about `size` bytes: one 350 whose body is bad `K1` segments.
@@ -88,6 +138,8 @@ fn main() {
         std::env::var("ENTRYWATCH_BENCH_DIR")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-rss").to_string()),
     );
+    let files = std::env::var("ENTRYWATCH_BENCH_RSS_FILES").unwrap_or_else(|_| "abi,x12,last,bad".into());
+    let files: Vec<&str> = files.split(',').map(str::trim).collect();
     let exe = env!("CARGO_BIN_EXE_entrywatch");
     println!("peak memory of reading one file (VmHWM via GNU time), release build");
     println!("{:<28} {:>10} {:>12} {:>8} {:>8}", "file / command", "size MB", "peak MB", "x size", "secs");
@@ -95,9 +147,22 @@ fn main() {
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(root.join("in")).expect("dir");
         let size = mb * 1_000_000;
-        for (kind, name) in [("valid ABI", "big.abi"), ("invalid X12", "bad.x12")] {
+        for (kind, name, key) in [
+            ("valid ABI", "big.abi", "abi"),
+            ("valid X12 (350s)", "ok.x12", "x12"),
+            ("X12 350s, bad last", "last.x12", "last"),
+            ("invalid X12", "bad.x12", "bad"),
+        ] {
+            if !files.contains(&key) {
+                continue;
+            }
             let f = root.join(name);
-            let (n, entries) = if kind == "valid ABI" { abi_file(&f, size) } else { (x12_bad_file(&f, size), 0) };
+            let (n, entries) = match kind {
+                "valid ABI" => abi_file(&f, size),
+                "valid X12 (350s)" => x12_valid_file(&f, size),
+                "X12 350s, bad last" => (x12_bad_last_file(&f, size), 0),
+                _ => (x12_bad_file(&f, size), 0),
+            };
             let mut runs = vec![("parse", Command::new(exe))];
             runs[0].1.arg("parse").arg(&f);
             if ingest {
@@ -106,7 +171,7 @@ fn main() {
                     &cfg,
                     format!(
                         "data-dir = {:?}\n[[inbox]]\nname = \"b\"\npath = {:?}\nrole = \"broker\"\nmax-file-bytes = {}\n",
-                        root.join("data").display().to_string(),
+                        root.join(format!("data-{key}")).display().to_string(),
                         root.join("in").display().to_string(),
                         n * 2
                     ),
@@ -139,6 +204,9 @@ fn main() {
                 );
             }
             let _ = std::fs::remove_file(&f);
+            // Each file into a store of its own (a store left by the file before would be read
+            // back, and measured, by the next `ingest`).
+            let _ = std::fs::remove_dir_all(root.join(format!("data-{key}")));
         }
     }
     let _ = std::fs::remove_dir_all(&root);

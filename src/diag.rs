@@ -118,6 +118,12 @@ pub const CODES: &[DiagCode] = &[
     c("X12E022", E, "TA105:023", "interchange ends without IEA (end of file, or a new ISA)"),
     c("X12E023", W, "TA105:025", "ISA13 repeated for the same sender within the file"),
     c("X12E024", W, "", "the last segment has no terminator"),
+    c(
+        "X12E025",
+        E,
+        "",
+        "an interchange larger than the streamed reader holds (64 MiB): not read, the file is not applied",
+    ),
     c("X12E030", E, "AK905:4", "GE02 differs from GS06"),
     c("X12E031", E, "AK905:5", "GE01 differs from the number of sets"),
     c("X12E032", E, "AK905:3", "group without GE"),

@@ -3,6 +3,7 @@
 
 use crate::config::AckKind;
 use crate::grammar::Grammars;
+use crate::parse::error::Diagnostic;
 use crate::parse::x12::{
     read, AckStatus, GroupHeader, GroupResult, InterchangeHeader, InterchangeResult, SegmentError, TransactionResult,
     X12Event,
@@ -54,56 +55,78 @@ impl ReceivedInterchange {
 /// Read X12 bytes and collect, per interchange, what an acknowledgment needs.
 /// Interchanges whose ISA cannot be read at all are absent: nobody to answer.
 pub fn collect(bytes: &[u8], grammars: &Grammars) -> Vec<ReceivedInterchange> {
-    let mut out: Vec<ReceivedInterchange> = Vec::new();
-    let mut seen: HashSet<(String, String, String)> = HashSet::new();
-    let outcome = read(bytes, grammars, &mut |ev| match ev {
-        X12Event::InterchangeStart(h) => {
-            let key = (h.sender_qualifier.clone(), h.sender_id.clone(), h.control_number.clone());
-            let duplicate = !seen.insert(key);
-            out.push(ReceivedInterchange {
-                header: h.clone(),
-                groups: Vec::new(),
-                result: None,
-                duplicate,
-                extra_codes: Vec::new(),
-            });
-        }
-        X12Event::GroupStart(g) => {
-            if let Some(i) = out.last_mut() {
-                i.groups.push(ReceivedGroup { header: g.clone(), transactions: Vec::new(), result: None });
-            }
-        }
-        X12Event::Transaction(t) => {
-            if let Some(g) = out.last_mut().and_then(|i| i.groups.last_mut()) {
-                g.transactions.push(ReceivedTransaction {
-                    set: t.set.clone(),
-                    control_number: t.control_number.clone(),
-                    implementation: t.implementation.clone(),
-                    result: t.result.clone(),
+    let mut c = Collector::default();
+    let outcome = read(bytes, grammars, &mut |ev| c.on(&ev));
+    c.finish(&outcome.diagnostics)
+}
+
+/// [`collect`] fed the reader's events as they come (a streamed read shows them to it), then
+/// the read's diagnostics.
+#[derive(Debug, Default)]
+pub struct Collector {
+    out: Vec<ReceivedInterchange>,
+    seen: HashSet<(String, String, String)>,
+}
+
+impl Collector {
+    /// One reader event.
+    pub fn on(&mut self, ev: &X12Event<'_>) {
+        let out = &mut self.out;
+        match ev {
+            X12Event::InterchangeStart(h) => {
+                let key = (h.sender_qualifier.clone(), h.sender_id.clone(), h.control_number.clone());
+                let duplicate = !self.seen.insert(key);
+                out.push(ReceivedInterchange {
+                    header: (*h).clone(),
+                    groups: Vec::new(),
+                    result: None,
+                    duplicate,
+                    extra_codes: Vec::new(),
                 });
             }
-        }
-        X12Event::GroupEnd(_, r) => {
-            if let Some(g) = out.last_mut().and_then(|i| i.groups.last_mut()) {
-                g.result = Some(r.clone());
+            X12Event::GroupStart(g) => {
+                if let Some(i) = out.last_mut() {
+                    i.groups.push(ReceivedGroup { header: (*g).clone(), transactions: Vec::new(), result: None });
+                }
             }
-        }
-        X12Event::InterchangeEnd(_, r) => {
-            if let Some(i) = out.last_mut() {
-                i.result = Some(r.clone());
+            X12Event::Transaction(t) => {
+                if let Some(g) = out.last_mut().and_then(|i| i.groups.last_mut()) {
+                    g.transactions.push(ReceivedTransaction {
+                        set: t.set.clone(),
+                        control_number: t.control_number.clone(),
+                        implementation: t.implementation.clone(),
+                        result: t.result.clone(),
+                    });
+                }
             }
-        }
-        X12Event::InterchangeSegment(_) => {}
-    });
-    for d in outcome.diagnostics.iter().filter(|d| d.is_error() && (d.code == "X12E045" || d.code == "X12E037")) {
-        let Some(code) = d.ack.as_deref().and_then(|a| a.strip_prefix("TA105:")) else { continue };
-        if let Some(ic) = out.iter_mut().rev().find(|ic| ic.header.byte <= d.byte) {
-            if !ic.extra_codes.iter().any(|c| c == code) {
-                ic.extra_codes.push(code.to_string());
+            X12Event::GroupEnd(_, r) => {
+                if let Some(g) = out.last_mut().and_then(|i| i.groups.last_mut()) {
+                    g.result = Some((*r).clone());
+                }
             }
+            X12Event::InterchangeEnd(_, r) => {
+                if let Some(i) = out.last_mut() {
+                    i.result = Some((*r).clone());
+                }
+            }
+            X12Event::InterchangeSegment(_) => {}
         }
     }
-    out
+
+    /// The interchanges, with the TA105 codes of envelope errors the reader reports only as
+    /// diagnostics (`diagnostics`: those of the read, in file order).
+    pub fn finish(self, diagnostics: &[Diagnostic]) -> Vec<ReceivedInterchange> {
+        let mut out = self.out;
+        for d in diagnostics.iter().filter(|d| d.is_error() && (d.code == "X12E045" || d.code == "X12E037")) {
+            let Some(code) = d.ack.as_deref().and_then(|a| a.strip_prefix("TA105:")) else { continue };
+            if let Some(ic) = out.iter_mut().rev().find(|ic| ic.header.byte <= d.byte) {
+                if !ic.extra_codes.iter().any(|c| c == code) {
+                    ic.extra_codes.push(code.to_string());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The TA1 content.

@@ -67,45 +67,73 @@ pub fn parse_inbound(
     sha256: &str,
     received: NaiveDateTime,
 ) -> Vec<InboundAck> {
-    let mut out = Vec::new();
-    let mut partner = String::new();
-    let base = |kind: &str, partner: &str, level: &str, line: usize| InboundAck {
-        kind: kind.to_string(),
-        partner: partner.to_string(),
-        level: level.to_string(),
-        control_number: String::new(),
-        functional_id: None,
-        set: None,
-        set_control_number: None,
-        status: String::new(),
-        codes: Vec::new(),
-        errors: Vec::new(),
-        counts: None,
-        file: file.to_string(),
-        sha256: sha256.to_string(),
-        line,
-        received,
-    };
-    read(bytes, grammars, &mut |ev| match ev {
-        X12Event::InterchangeStart(h) => {
-            partner = format!("{}:{}", h.sender_qualifier.trim(), h.sender_id.trim());
+    let mut c = InboundCollector::new(file, sha256, received);
+    read(bytes, grammars, &mut |ev| c.on(&ev));
+    c.acks
+}
+
+/// [`parse_inbound`] fed the reader's events as they come (a streamed read shows them to it).
+#[derive(Debug)]
+pub struct InboundCollector {
+    partner: String,
+    file: String,
+    sha256: String,
+    received: NaiveDateTime,
+    /// The acknowledgments read so far.
+    pub acks: Vec<InboundAck>,
+}
+
+impl InboundCollector {
+    pub fn new(file: &str, sha256: &str, received: NaiveDateTime) -> InboundCollector {
+        InboundCollector {
+            partner: String::new(),
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+            received,
+            acks: Vec::new(),
         }
-        X12Event::InterchangeSegment(s) if s.id() == b"TA1" => {
-            let mut a = base("TA1", &partner, "interchange", s.line);
-            a.control_number = s.element_str(1).trim().to_string();
-            a.status = s.element_str(4).trim().to_string();
-            let note = s.element_str(5).trim().to_string();
-            if !note.is_empty() {
-                a.codes.push(note);
+    }
+
+    /// One reader event.
+    pub fn on(&mut self, ev: &X12Event<'_>) {
+        let (file, sha256, received) = (self.file.as_str(), self.sha256.as_str(), self.received);
+        let base = |kind: &str, partner: &str, level: &str, line: usize| InboundAck {
+            kind: kind.to_string(),
+            partner: partner.to_string(),
+            level: level.to_string(),
+            control_number: String::new(),
+            functional_id: None,
+            set: None,
+            set_control_number: None,
+            status: String::new(),
+            codes: Vec::new(),
+            errors: Vec::new(),
+            counts: None,
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+            line,
+            received,
+        };
+        match ev {
+            X12Event::InterchangeStart(h) => {
+                self.partner = format!("{}:{}", h.sender_qualifier.trim(), h.sender_id.trim());
             }
-            out.push(a);
+            X12Event::InterchangeSegment(s) if s.id() == b"TA1" => {
+                let mut a = base("TA1", &self.partner, "interchange", s.line);
+                a.control_number = s.element_str(1).trim().to_string();
+                a.status = s.element_str(4).trim().to_string();
+                let note = s.element_str(5).trim().to_string();
+                if !note.is_empty() {
+                    a.codes.push(note);
+                }
+                self.acks.push(a);
+            }
+            X12Event::Transaction(t) if t.set == "997" || t.set == "999" => {
+                read_ack_set(&t.set, t.segments, &self.partner, &base, &mut self.acks);
+            }
+            _ => {}
         }
-        X12Event::Transaction(t) if t.set == "997" || t.set == "999" => {
-            read_ack_set(&t.set, t.segments, &partner, &base, &mut out);
-        }
-        _ => {}
-    });
-    out
+    }
 }
 
 fn elements_from(s: &Segment<'_>, first: usize) -> Vec<String> {
@@ -202,8 +230,18 @@ pub fn record_inbound(
     if crate::store::acks::inbound_recorded(store, sha256)? {
         return Ok(Vec::new());
     }
-    let acks = parse_inbound(bytes, grammars, file, sha256, received);
-    if acks.is_empty() {
+    record_parsed(store, parse_inbound(bytes, grammars, file, sha256, received), file, sha256)
+}
+
+/// [`record_inbound`] of acknowledgments already read (by an [`InboundCollector`] during the
+/// file's streamed read).
+pub fn record_parsed(
+    store: &Store,
+    acks: Vec<InboundAck>,
+    file: &str,
+    sha256: &str,
+) -> Result<Vec<AckEvent>, StoreError> {
+    if acks.is_empty() || crate::store::acks::inbound_recorded(store, sha256)? {
         return Ok(Vec::new());
     }
     let events: Vec<AckEvent> =

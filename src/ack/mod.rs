@@ -18,5 +18,6 @@ pub use control::{next_control_number, reserve, Reserved};
 pub use envelope::{render, AckOptions};
 pub use inbound::{record_inbound, AckEvent, InboundAck};
 pub use send::{
-    acknowledge_file, acks_for_entry, acks_of, on_received_file, retry_pending, AckFileRecord, ReceivedFile, SentAck,
+    acknowledge_file, acks_for_entry, acks_of, on_received_collected, on_received_file, retry_pending, AckCollector,
+    AckFileRecord, ReceivedFile, SentAck,
 };

@@ -6,11 +6,13 @@
 //! Idempotent: a file already acknowledged is not acknowledged again (a retry after a crash only
 //! writes the replies recorded but not yet written, with the same bytes and control numbers).
 
-use super::build::{collect, plan, AckPlan};
+use super::build::{collect, plan, AckPlan, Collector, ReceivedInterchange};
 use super::control::{take, Reserved};
 use super::envelope::{render, AckOptions};
+use super::inbound::InboundCollector;
 use crate::config::{AckKind, Inbox};
 use crate::grammar::Grammars;
+use crate::parse::x12::X12Event;
 use crate::parse::{self, Format};
 use crate::store::acks;
 use crate::store::{Store, StoreError};
@@ -102,17 +104,29 @@ pub fn acknowledge_file(
     bytes: &[u8],
     file: &ReceivedFile<'_>,
 ) -> Result<Vec<SentAck>, StoreError> {
-    let Some(dir) = inbox.ack_dir.clone() else { return Ok(Vec::new()) };
-    if parse::sniff(bytes) != Format::X12 {
+    if inbox.ack_dir.is_none() || parse::sniff(bytes) != Format::X12 {
         return Ok(Vec::new());
     }
+    acknowledge_with(store, inbox, || collect(bytes, grammars), file)
+}
+
+/// [`acknowledge_file`] of an X12 file whose interchanges `received` gives (read from its
+/// bytes, or collected during a streamed read); called only when the file was not
+/// acknowledged before.
+fn acknowledge_with(
+    store: &Store,
+    inbox: &Inbox,
+    received: impl FnOnce() -> Vec<ReceivedInterchange>,
+    file: &ReceivedFile<'_>,
+) -> Result<Vec<SentAck>, StoreError> {
+    let Some(dir) = inbox.ack_dir.clone() else { return Ok(Vec::new()) };
     if let Some(rec) = acks_of(store, file.sha256)? {
         return write_pending(store, rec);
     }
     let opts = AckOptions::new(inbox.ack_kind);
     let mut plans = Vec::new();
     let mut seen = Vec::new();
-    for ic in collect(bytes, grammars) {
+    for ic in received() {
         let skey = acks::seen_key(&ic.partner(), &ic.header.control_number);
         let seen_before = acks::was_seen(store, &skey)?;
         seen.push(skey);
@@ -225,6 +239,50 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<Pat
         let _ = d.sync_all();
     }
     Ok(target)
+}
+
+/// What the acknowledgment side needs of a received X12 file, gathered from the reader's
+/// events while the file is read once (streamed): partners' acknowledgments in it, and, when
+/// the inbox has an `ack-dir`, each interchange's results (what [`collect`] gives; its size
+/// grows with the number of interchanges and sets, not with their bytes).
+#[derive(Debug)]
+pub struct AckCollector {
+    inbound: InboundCollector,
+    received: Option<Collector>,
+}
+
+impl AckCollector {
+    /// For the file `name` (its SHA-256, when it was received) on `inbox`.
+    pub fn new(inbox: &Inbox, name: &str, sha256: &str, received: NaiveDateTime) -> AckCollector {
+        AckCollector {
+            inbound: InboundCollector::new(name, sha256, received),
+            received: inbox.ack_dir.as_ref().map(|_| Collector::default()),
+        }
+    }
+
+    /// One reader event.
+    pub fn on(&mut self, ev: &X12Event<'_>) {
+        self.inbound.on(ev);
+        if let Some(c) = self.received.as_mut() {
+            c.on(ev);
+        }
+    }
+}
+
+/// [`on_received_file`] for an X12 file read streamed: `collected` saw every event of the read
+/// whose diagnostics are `diagnostics` (the reader's, in file order).
+pub fn on_received_collected(
+    store: &Store,
+    inbox: &Inbox,
+    collected: AckCollector,
+    diagnostics: &[crate::parse::error::Diagnostic],
+    file: &ReceivedFile<'_>,
+) -> Result<(), StoreError> {
+    super::inbound::record_parsed(store, collected.inbound.acks, file.name, file.sha256)?;
+    if let Some(c) = collected.received {
+        acknowledge_with(store, inbox, || c.finish(diagnostics), file)?;
+    }
+    Ok(())
 }
 
 /// The pipeline's call for every received file: record partners' acknowledgments in it, and

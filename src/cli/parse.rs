@@ -2,7 +2,7 @@
 
 use super::{EXIT_INVALID, EXIT_OK, EXIT_USAGE};
 use crate::grammar::Grammars;
-use crate::parse::{parse_file, ParsedFile};
+use crate::parse::{parse_path, ParsedFile};
 use std::io::Write;
 use std::path::Path;
 
@@ -37,8 +37,9 @@ pub fn run_parse(files: &[std::path::PathBuf], json: bool, grammar_dir: Option<&
     let mut results: Vec<ParsedFile> = Vec::new();
     let mut unreadable = false;
     for f in files {
-        match std::fs::read(f) {
-            Ok(bytes) => results.push(parse_file(&f.display().to_string(), &bytes, &grammars)),
+        // ABI and X12 are read streamed, never held whole (docs/performance.md).
+        match parse_path(&f.display().to_string(), f, &grammars) {
+            Ok(parsed) => results.push(parsed),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", f.display());
                 unreadable = true;

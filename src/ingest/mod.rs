@@ -394,10 +394,10 @@ impl Pipeline {
             let interp = Interpretation { diagnostics: vec![d], ..Interpretation::default() };
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }
-        // ABI: streamed, two passes (no whole-file buffer). Other formats: read whole (small by
-        // nature, or X12 whose acknowledgments read the whole file; docs/performance.md).
+        // ABI and X12: streamed, two passes (no whole-file buffer). Other formats: read whole
+        // (small by nature; docs/performance.md).
         let streamed = stream::streamable(claimed, inbox.role).map_err(ioe(claimed))?;
-        let (sha, bytes) = if streamed {
+        let (sha, bytes) = if streamed.is_some() {
             (sha256_file(claimed).map_err(ioe(claimed))?, None)
         } else {
             let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
@@ -409,13 +409,32 @@ impl Pipeline {
         let now = self.clock.now();
         let received = now.with_timezone(&self.tz).naive_local();
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
-        let mut interp = match &bytes {
-            Some(bytes) => interpret(bytes, &ctx, &self.grammars),
-            None => stream::validate(claimed, &ctx, &self.grammars)?,
+        // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox
+        // has an ack-dir. A streamed X12 file's are gathered from its validation pass.
+        // The entries the facts name go into the acknowledgment record (kept only when the
+        // inbox writes acknowledgments).
+        let mut acks = (streamed == Some(stream::Streamed::X12))
+            .then(|| crate::ack::AckCollector::new(inbox, &name, &sha, received));
+        let mut streamed_entries = std::collections::BTreeSet::new();
+        let want_entries = acks.is_some() && inbox.ack_dir.is_some();
+        let mut interp = match (&bytes, streamed) {
+            (Some(bytes), _) => interpret(bytes, &ctx, &self.grammars),
+            (None, None) => interpret(&[], &ctx, &self.grammars),
+            (None, Some(kind)) => stream::validate(
+                claimed,
+                kind,
+                &ctx,
+                &self.grammars,
+                &mut |ev| {
+                    if let Some(a) = acks.as_mut() {
+                        a.on(ev);
+                    }
+                },
+                want_entries.then_some(&mut streamed_entries),
+            )?,
         };
+        let ack_diagnostics = acks.is_some().then(|| interp.diagnostics.clone());
         cap_diagnostics(&mut interp.diagnostics);
-        // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox has an ack-dir.
-        // (A streamed file is ABI: nothing to acknowledge.)
         if let Some(bytes) = &bytes {
             let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
             ack_entries.sort();
@@ -424,6 +443,18 @@ impl Pipeline {
             crate::ack::on_received_file(&self.store, inbox, &self.grammars, bytes, &ack_file)
                 .map_err(IngestError::from)
                 .inspect_err(note_store_failure)?;
+        } else if let Some(collected) = acks {
+            let entries = streamed_entries.into_iter().collect();
+            let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries };
+            crate::ack::on_received_collected(
+                &self.store,
+                inbox,
+                collected,
+                ack_diagnostics.as_deref().unwrap_or_default(),
+                &ack_file,
+            )
+            .map_err(IngestError::from)
+            .inspect_err(note_store_failure)?;
         }
         drop(bytes);
         if interp.has_errors() {
@@ -454,7 +485,7 @@ impl Pipeline {
             entries: Vec::new(),
             duplicates: Vec::new(),
         };
-        let applied = if streamed {
+        let applied = if let Some(kind) = streamed {
             drop(interp);
             let after_chunk = || self.crash_point("after-chunk");
             let chunks = apply::Chunks::new(
@@ -465,7 +496,7 @@ impl Pipeline {
                 &self.index,
                 &after_chunk,
             );
-            stream::apply_file(claimed, &ctx, &self.grammars, chunks, rec)
+            stream::apply_file(claimed, kind, &ctx, &self.grammars, chunks, rec)
         } else {
             self.apply(&interp, rec)
         };

@@ -55,13 +55,15 @@ pub fn rebuild(config: &Config, grammars: &Grammars) -> Result<RebuildReport, In
                 entries: Vec::new(),
                 duplicates: Vec::new(),
             };
-            // The ingest path: ABI streamed in two passes (a file with errors today, under a
-            // newer grammar, is replayed whole as before), the rest read whole.
-            let streamed =
-                streamable(&path, j.role).map_err(ioe(&path))? && !validate(&path, &ctx, grammars)?.has_errors();
-            if streamed {
+            // The ingest path: ABI and X12 streamed in two passes (a file with errors today,
+            // under a newer grammar, is replayed whole as before), the rest read whole.
+            let streamed = match streamable(&path, j.role).map_err(ioe(&path))? {
+                Some(kind) if !validate(&path, kind, &ctx, grammars, &mut |_| {}, None)?.has_errors() => Some(kind),
+                _ => None,
+            };
+            if let Some(kind) = streamed {
                 let chunks = Chunks::new(&fresh, &[], &j.sha256, (&config.variance, grammars), &index, &|| {});
-                apply_file(&path, &ctx, grammars, chunks, rec)?;
+                apply_file(&path, kind, &ctx, grammars, chunks, rec)?;
             } else {
                 let bytes = std::fs::read(&path).map_err(ioe(&path))?;
                 let interp = interpret(&bytes, &ctx, grammars);

@@ -74,6 +74,43 @@ pub struct ParsedFile {
     pub errors: Vec<Diagnostic>,
 }
 
+/// The first bytes of a file [`parse_path`] reads to tell its format.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
+/// [`parse_file`] of a file on disk, reporting it as `file`: an ABI or X12 file is read
+/// streamed (front to back, never held whole; what is kept is the summary, which grows with
+/// its transactions); other formats are read whole. The result is the one [`parse_file`] gives
+/// on the file's bytes (except that an X12 interchange above
+/// [`x12::MAX_INTERCHANGE_BYTES`] is the error `X12E025`).
+pub fn parse_path(file: &str, path: &std::path::Path, grammars: &Grammars) -> std::io::Result<ParsedFile> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)?.take(SNIFF_BYTES).read_to_end(&mut head)?;
+    let b = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    // `sniff` reads at most the first 400 bytes of the first line after leading white space:
+    // when those are in `head`, its answer is the one the whole file would give.
+    let sure = (head.len() as u64) < SNIFF_BYTES || start + 1024 <= b.len();
+    let format = sniff(&head);
+    if !sure || !matches!(format, Format::X12 | Format::Abi) {
+        return Ok(parse_file(file, &std::fs::read(path)?, grammars));
+    }
+    let mut out =
+        ParsedFile { file: file.to_string(), format, ok: true, x12: None, abi: None, csv: None, errors: Vec::new() };
+    let mut f = std::fs::File::open(path)?;
+    if format == Format::X12 {
+        let (summary, errors) = x12::summarize_read(&mut f, grammars)?;
+        out.x12 = Some(summary);
+        out.errors = errors;
+    } else {
+        let (summary, errors) = abi::summarize_read(&mut f, grammars)?;
+        out.abi = Some(summary);
+        out.errors = errors;
+    }
+    out.ok = !out.errors.iter().any(Diagnostic::is_error);
+    Ok(out)
+}
+
 /// Parse one file's bytes with no state: the engine behind `entrywatch parse`.
 pub fn parse_file(file: &str, bytes: &[u8], grammars: &Grammars) -> ParsedFile {
     let format = sniff(bytes);

@@ -207,9 +207,25 @@ pub struct TransactionSummary {
 
 /// Read a whole ABI file and summarise it for `parse`.
 pub fn summarize(bytes: &[u8], grammars: &Grammars) -> (AbiSummary, Vec<Diagnostic>) {
+    let (s, diags) = summarize_with(&mut |on| Ok(read(bytes, grammars, on)));
+    (s, diags.unwrap_or_default())
+}
+
+/// [`summarize`] of a file read from `r` ([`read_from`]: the file is not held whole).
+pub fn summarize_read(
+    r: &mut dyn std::io::Read,
+    grammars: &Grammars,
+) -> std::io::Result<(AbiSummary, Vec<Diagnostic>)> {
+    let (s, diags) = summarize_with(&mut |on| read_from(r, grammars, on));
+    Ok((s, diags?))
+}
+
+type Events<'s> = dyn FnMut(&mut dyn FnMut(AbiEvent<'_, '_>)) -> std::io::Result<Vec<Diagnostic>> + 's;
+
+fn summarize_with(read: &mut Events<'_>) -> (AbiSummary, std::io::Result<Vec<Diagnostic>>) {
     let mut s = AbiSummary::default();
     let mut batch_open = false;
-    let diags = read(bytes, grammars, &mut |ev| match ev {
+    let diags = read(&mut |ev| match ev {
         AbiEvent::BatchStart(a) => {
             s.batches.push(BatchSummary {
                 application: a.text("application_id").unwrap_or_default().to_string(),

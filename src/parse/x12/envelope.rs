@@ -12,6 +12,7 @@ use crate::grammar::x12::{normalize_version, seg_id, SegmentDict, SetGrammar};
 use crate::grammar::Grammars;
 use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
 use std::collections::HashSet;
+use std::io::Read;
 
 fn pos(line: usize, byte: usize, segment: Option<usize>) -> Position {
     Position { line, byte, segment, record: None }
@@ -121,7 +122,13 @@ struct Reader<'g, 'cb> {
     /// Of the file-level diagnostics past the cap, the errors.
     dropped_errors: usize,
     base: usize,
-    seen_isa: HashSet<(String, String, String)>,
+    /// Where the input buffer starts in the (decoded) file: 0 for a whole read; the start of
+    /// the interchange held for a streamed one ([`read_from`]). Positions inside the buffer
+    /// are local; events and diagnostics get this added, so they stay file-absolute.
+    origin: usize,
+    /// ISA05, ISA06 and ISA13 of the interchanges read so far, as [`isa_key`] digests (16
+    /// bytes each, not the strings: a file of many interchanges keeps them all).
+    seen_isa: HashSet<u128>,
     warned_versions: HashSet<String>,
     /// The last version looked up: (version as written, its dictionary, the dictionary version).
     last_dict: Option<(String, &'g SegmentDict, String)>,
@@ -141,6 +148,7 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         dropped: 0,
         dropped_errors: 0,
         base: 0,
+        origin: 0,
         seen_isa: HashSet::new(),
         warned_versions: HashSet::new(),
         last_dict: None,
@@ -165,19 +173,186 @@ pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X1
         }
     };
     r.file(&input);
-    if r.dropped > 0 {
-        r.out.diagnostics.push(not_kept("X12E099", r.dropped));
+    r.close()
+}
+
+/// An interchange's identity for the repeated-ISA13 check (X12E023): the first 16 bytes of the
+/// SHA-256 of ISA05, ISA06 and ISA13, each with its length (two different triples share a key
+/// with a chance of about 2^-128 per pair).
+fn isa_key(qualifier: &str, sender: &str, control: &str) -> u128 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [qualifier, sender, control] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
     }
-    if r.dropped_errors > 0 {
-        r.out.diagnostics.push(crate::parse::error::errors_not_kept("X12E098", r.dropped_errors));
+    let d = h.finalize();
+    let mut first = [0u8; 16];
+    first.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
+    u128::from_le_bytes(first)
+}
+
+/// The largest interchange (ISA up to its IEA, or up to the next ISA or the end of the file
+/// when the IEA is missing) [`super::read_from`] holds in memory: a larger one is the error
+/// `X12E025` at its ISA, and the file is not read further (never an allocation past this).
+/// Real interchanges are far smaller (a CBP 350 is a few hundred bytes; a large partner batch
+/// a few MB). `read` of whole bytes has no such bound: its caller's file size limit is the bound.
+pub const MAX_INTERCHANGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Bytes asked of the source at a time.
+const READ_CHUNK: u64 = 256 * 1024;
+
+/// Bytes other than CR/LF `read_isa` may look at from the ISA's first byte: 105 header
+/// characters (up to 140 when the delimiters are recovered by counting separators), then the
+/// terminator and one byte after it. Holding this many (or the rest of the file) makes its
+/// answer the one the whole file gives.
+const ISA_LOOKAHEAD: usize = 160;
+
+/// The input of a streamed read: a buffer of what has been read and not yet handed over.
+struct Feed<'r> {
+    r: &'r mut dyn Read,
+    buf: Vec<u8>,
+    eof: bool,
+    /// Bytes asked at a time ([`READ_CHUNK`]; tests use small ones).
+    chunk: u64,
+}
+
+impl Feed<'_> {
+    /// Append up to `chunk` bytes (fewer only at the end of the input); false when nothing
+    /// more came.
+    fn more(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let n = (&mut *self.r).take(self.chunk).read_to_end(&mut self.buf)?;
+        self.eof = (n as u64) < self.chunk;
+        Ok(n > 0)
     }
-    r.out
+}
+
+/// Whether decoding would take these first bytes for UTF-16 (as [`decode`] does).
+fn looks_utf16(head: &[u8]) -> bool {
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return false;
+    }
+    head.starts_with(&[0xFF, 0xFE])
+        || head.starts_with(&[0xFE, 0xFF])
+        || matches!(head, [a, 0, _, 0, ..] if *a != 0)
+        || matches!(head, [0, b, 0, _, ..] if *b != 0)
+}
+
+/// `rest` starts a BIN segment whose declared length runs past what is held (or whose length
+/// is still being read): the tokenizer would read it otherwise than the whole file.
+fn bin_beyond(rest: &[u8], element: u8, tlen: usize) -> bool {
+    let Some(digits) = rest.strip_prefix(b"BIN").and_then(|r| r.strip_prefix(&[element])) else { return false };
+    let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    if n == digits.len() {
+        return n <= 12;
+    }
+    if n == 0 || n > 12 || digits.get(n) != Some(&element) {
+        return false;
+    }
+    let Some(len) = std::str::from_utf8(digits.get(..n).unwrap_or(&[])).ok().and_then(|t| t.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    (4 + n + 1).saturating_add(len).saturating_add(tlen) > rest.len()
+}
+
+/// Whether `buf` holds the interchange whose ISA is read, up to the segment that ends it
+/// (its IEA, or the next ISA), every segment with its terminator: then the reader, stopping
+/// there, sees what it sees in the whole file. Otherwise `pos` and `line` are where to go on
+/// once more is read (the start of the last segment, which is not whole yet).
+fn holds_interchange(buf: &[u8], pos: &mut usize, line: &mut usize, isa: &IsaRead) -> bool {
+    let mut tok = Tokenizer::new(buf, *pos, *line, isa.delimiters);
+    tok.strip_crlf = isa.wrapped;
+    let (element, tlen) = (isa.delimiters.element, isa.delimiters.terminator.len());
+    loop {
+        let (p, l) = (tok.pos, tok.line);
+        let mut peek = tok.clone();
+        peek.skip_noise();
+        let seg = if bin_beyond(peek.rest(), element, tlen) { None } else { tok.next_segment() };
+        match seg {
+            Some(seg) if !tok.unterminated => {
+                if matches!(seg.id(), b"ISA" | b"IEA") {
+                    return true;
+                }
+            }
+            _ => {
+                (*pos, *line) = (p, l);
+                return false;
+            }
+        }
+    }
+}
+
+/// Read X12 from `r` (see [`super::read_from`]).
+pub fn read_from(
+    r: &mut dyn Read,
+    g: &Grammars,
+    opts: ReadOptions,
+    on: &mut dyn FnMut(X12Event<'_>),
+) -> std::io::Result<ReadOutcome> {
+    read_from_sized(r, g, opts, on, READ_CHUNK, MAX_INTERCHANGE_BYTES)
+}
+
+/// [`read_from`] with the read size and the interchange bound as parameters (tests use
+/// small ones).
+pub fn read_from_sized(
+    r: &mut dyn Read,
+    g: &Grammars,
+    opts: ReadOptions,
+    on: &mut dyn FnMut(X12Event<'_>),
+    chunk: u64,
+    limit: usize,
+) -> std::io::Result<ReadOutcome> {
+    let mut feed = Feed { r, buf: Vec::new(), eof: false, chunk: chunk.max(1) };
+    // The first four bytes tell a BOM or UTF-16.
+    while feed.buf.len() < 4 && feed.more()? {}
+    if looks_utf16(&feed.buf) {
+        // UTF-16 (rare: no CBP or partner file seen so far): decoded as a whole, so read whole
+        // (the caller's file size limit bounds it; docs/performance.md).
+        let mut all = std::mem::take(&mut feed.buf);
+        feed.r.read_to_end(&mut all)?;
+        return Ok(read(&all, g, opts, on));
+    }
+    let mut rd = Reader {
+        g,
+        opts,
+        on,
+        out: ReadOutcome::default(),
+        dropped: 0,
+        dropped_errors: 0,
+        base: 0,
+        origin: 0,
+        seen_isa: HashSet::new(),
+        warned_versions: HashSet::new(),
+        last_dict: None,
+        last_set: None,
+    };
+    if feed.buf.starts_with(b"\xEF\xBB\xBF") {
+        feed.buf.drain(..3);
+        rd.base = 3;
+    }
+    rd.stream(&mut feed, limit)?;
+    Ok(rd.close())
 }
 
 impl<'g> Reader<'g, '_> {
+    /// The outcome, with the closing warnings of what the cap did not keep.
+    fn close(mut self) -> ReadOutcome {
+        if self.dropped > 0 {
+            self.out.diagnostics.push(not_kept("X12E099", self.dropped));
+        }
+        if self.dropped_errors > 0 {
+            self.out.diagnostics.push(crate::parse::error::errors_not_kept("X12E098", self.dropped_errors));
+        }
+        self.out
+    }
+
     fn diag(&mut self, d: Diagnostic) {
         let mut d = d;
-        d.byte += self.base;
+        d.byte += self.base + self.origin;
         if self.out.diagnostics.len() < MAX_DIAGNOSTICS {
             self.out.diagnostics.push(d);
         } else {
@@ -253,6 +428,129 @@ impl<'g> Reader<'g, '_> {
         }
     }
 
+    /// [`Reader::file`] over a source read in chunks: one interchange held at a time (with
+    /// the read-ahead of one chunk), the bytes before it dropped when more must be read
+    /// (`origin` keeps positions file-absolute).
+    fn stream(&mut self, feed: &mut Feed<'_>, limit: usize) -> std::io::Result<()> {
+        let g = self.g;
+        let mut validator =
+            StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
+        // Where the next interchange (or the white space before it) starts in the buffer.
+        let mut at = 0usize;
+        let mut line = 1usize;
+        let mut first = true;
+        loop {
+            // White space and NULs between interchanges, read and dropped as they come.
+            loop {
+                while let Some(&b) = feed.buf.get(at) {
+                    if !b.is_ascii_whitespace() && b != 0 {
+                        break;
+                    }
+                    line += (b == b'\n') as usize;
+                    at += 1;
+                }
+                if at < feed.buf.len() {
+                    break;
+                }
+                self.compact(feed, &mut at);
+                if !feed.more()? {
+                    break;
+                }
+            }
+            if at >= feed.buf.len() {
+                if first {
+                    self.err("X12E001", "no interchange: the file is empty", pos(line, at, None), None);
+                }
+                return Ok(());
+            }
+            // Enough of the ISA for `read_isa` to answer as on the whole file.
+            let (mut scanned, mut chars) = (at, 0usize);
+            loop {
+                for &b in feed.buf.get(scanned..).unwrap_or(&[]) {
+                    if chars >= ISA_LOOKAHEAD {
+                        break;
+                    }
+                    scanned += 1;
+                    chars += usize::from(b != b'\r' && b != b'\n');
+                }
+                if chars >= ISA_LOOKAHEAD || feed.eof {
+                    break;
+                }
+                if feed.buf.len() - at > limit {
+                    self.too_large(line, at, limit);
+                    return Ok(());
+                }
+                scanned -= self.compact(feed, &mut at);
+                feed.more()?;
+            }
+            match read_isa(&feed.buf, at) {
+                Ok(mut isa) => {
+                    first = false;
+                    // The whole interchange in the buffer, then read as `file` reads it.
+                    let (mut p, mut l) = (isa.end, line + isa.newlines);
+                    while !holds_interchange(&feed.buf, &mut p, &mut l, &isa) && !feed.eof {
+                        if feed.buf.len() - at > limit {
+                            self.too_large(line, at, limit);
+                            return Ok(());
+                        }
+                        let shift = self.compact(feed, &mut at);
+                        p -= shift;
+                        isa.end -= shift;
+                        feed.more()?;
+                    }
+                    let (next, next_line) = self.interchange(&feed.buf, at, line, isa, &mut validator);
+                    at = next;
+                    line = next_line;
+                }
+                Err(IsaError::NotIsa) => {
+                    let msg = if first {
+                        "the file does not start with an ISA segment"
+                    } else {
+                        "data after the last IEA is not an interchange"
+                    };
+                    self.err("X12E001", msg, pos(line, at, None), Some("TA105:024".into()));
+                    return Ok(());
+                }
+                Err(IsaError::Truncated) => {
+                    self.err(
+                        "X12E004",
+                        "the file ends inside the ISA segment",
+                        pos(line, at, None),
+                        Some("TA105:023".into()),
+                    );
+                    return Ok(());
+                }
+                Err(IsaError::Separators(m)) => {
+                    self.err("X12E006", m, pos(line, at, None), Some("TA105:026".into()));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Drop the buffer's bytes before `at` (read and handed over); returns how far positions
+    /// in the buffer moved.
+    fn compact(&mut self, feed: &mut Feed<'_>, at: &mut usize) -> usize {
+        let n = (*at).min(feed.buf.len());
+        feed.buf.drain(..n);
+        self.origin += n;
+        *at -= n;
+        n
+    }
+
+    /// The interchange starting here is larger than a streamed read holds: an error, and the
+    /// file is not read further.
+    fn too_large(&mut self, line: usize, at: usize, limit: usize) {
+        self.err(
+            "X12E025",
+            format!(
+                "the interchange is larger than {limit} bytes (the most a streamed read holds): not read; the file is not applied"
+            ),
+            pos(line, at, None),
+            None,
+        );
+    }
+
     fn check_isa_fields(&mut self, h: &InterchangeHeader) {
         let p = pos(h.line, h.byte, None);
         let f = |i: usize| h.fields.get(i).map(String::as_str).unwrap_or("");
@@ -306,7 +604,7 @@ impl<'g> Reader<'g, '_> {
             fields: isa.fields.clone(),
             delimiters: isa.delimiters,
             line,
-            byte: start + self.base,
+            byte: start + self.base + self.origin,
         };
         self.out.interchanges += 1;
         let p = pos(line, start, None);
@@ -339,7 +637,7 @@ impl<'g> Reader<'g, '_> {
                 codes.push(a.to_string());
             }
         }
-        let key = (header.sender_qualifier.clone(), header.sender_id.clone(), header.control_number.clone());
+        let key = isa_key(&header.sender_qualifier, &header.sender_id, &header.control_number);
         if !self.seen_isa.insert(key) {
             let mut d = Diagnostic::warning(
                 "X12E023",
@@ -453,7 +751,7 @@ impl<'g> Reader<'g, '_> {
                         agency: e(7),
                         version: e(8),
                         line: seg.line,
-                        byte: seg.byte + self.base,
+                        byte: seg.byte + self.base + self.origin,
                     };
                     if !gs_numbers.insert(gh.control_number.clone()) {
                         self.err(
@@ -666,6 +964,8 @@ impl<'g> Reader<'g, '_> {
                         segs.push(seg);
                     } else if group.is_none() && matches!(id, b"TA1" | b"ISB" | b"ISE") {
                         self.check_envelope_segment(&seg, &mut codes);
+                        let mut seg = seg;
+                        seg.byte += self.origin;
                         (self.on)(X12Event::InterchangeSegment(&seg));
                     } else if !skipping {
                         self.err(
@@ -862,6 +1162,16 @@ impl<'g> Reader<'g, '_> {
             AckStatus::AcceptedWithErrors
         };
         let fid = group.as_ref().map(|g| g.header.functional_id.clone()).unwrap_or_default();
+        // File-absolute positions in what the set hands over (the diagnostics above got the
+        // origin in `diag`); validation, which indexes the buffer, is done.
+        if self.origin > 0 {
+            for s in segs.iter_mut() {
+                s.byte += self.origin;
+            }
+            for e in t.errors.iter_mut() {
+                e.byte += self.origin;
+            }
+        }
         let tx = Transaction {
             set: t.set,
             control_number: t.control_number,

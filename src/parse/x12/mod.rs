@@ -1,10 +1,13 @@
 //! The ANSI X12 reader: delimiters sniffed from each ISA, envelopes, segments, grammar structure.
 //!
-//! Two ways in:
+//! Ways in:
 //! * [`read`] / [`read_with`]: streaming; calls back with [`X12Event`]s (interchange and group
 //!   headers and results, and each transaction set with its segments and its AK5/AK3/AK4 results).
 //!   Only one transaction set's segments are held at a time; they borrow the input bytes.
-//! * [`summarize`]: the `x12` object of `entrywatch parse --json`, plus every diagnostic.
+//! * [`read_from`]: the same events from a file read in chunks, one interchange held at a time
+//!   (what `ingest` and `parse` use: memory does not grow with the file).
+//! * [`summarize`] / [`summarize_read`]: the `x12` object of `entrywatch parse --json`, plus
+//!   every diagnostic.
 //!
 //! Diagnostic codes are `X12Ennn` (documented in docs/x12.md); each envelope or structure error
 //! carries the acknowledgment code it maps to (`TA105:001`, `AK905:4`, `AK502:3`, `AK304:2`, `AK403:1`).
@@ -204,6 +207,39 @@ pub fn read_with(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnM
     envelope::read(bytes, g, opts, on)
 }
 
+/// Read X12 from a source in chunks, holding at most one interchange (ISA..IEA, or up to the
+/// next ISA or the end when the IEA is missing) and the read-ahead of one chunk: memory does not
+/// grow with the file. Positions (line, byte) are the file's; the per-file state (the cap of
+/// [`crate::parse::error::MAX_DIAGNOSTICS`] and its closing warnings, repeated ISA control
+/// numbers, versions warned about, the validator's caches) carries across interchanges, so the
+/// outcome and the events are exactly those of [`read_with`] on the whole bytes, except that an
+/// interchange larger than [`MAX_INTERCHANGE_BYTES`] is the error `X12E025` (the file is then
+/// not read further). UTF-16 input (decoded as a whole) is read whole.
+pub fn read_from(
+    r: &mut dyn std::io::Read,
+    g: &Grammars,
+    opts: ReadOptions,
+    on: &mut dyn FnMut(X12Event<'_>),
+) -> std::io::Result<ReadOutcome> {
+    envelope::read_from(r, g, opts, on)
+}
+
+pub use envelope::MAX_INTERCHANGE_BYTES;
+
+/// [`read_from`] asking the source for `chunk` bytes at a time and holding interchanges of up to
+/// `limit` bytes: for tests of the chunk boundaries and the bound.
+#[doc(hidden)]
+pub fn read_from_sized(
+    r: &mut dyn std::io::Read,
+    g: &Grammars,
+    opts: ReadOptions,
+    on: &mut dyn FnMut(X12Event<'_>),
+    chunk: u64,
+    limit: usize,
+) -> std::io::Result<ReadOutcome> {
+    envelope::read_from_sized(r, g, opts, on, chunk, limit)
+}
+
 /// One transaction set in the summary.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct TransactionSummary {
@@ -241,37 +277,55 @@ pub struct X12Summary {
 /// Read a whole X12 file and summarise it for `parse`.
 pub fn summarize(bytes: &[u8], grammars: &Grammars) -> (X12Summary, Vec<Diagnostic>) {
     let mut s = X12Summary::default();
-    let outcome = read(bytes, grammars, &mut |ev| match ev {
-        X12Event::InterchangeStart(h) => s.interchanges.push(InterchangeSummary {
-            control_number: h.control_number.clone(),
-            sender: h.sender_id.clone(),
-            receiver: h.receiver_id.clone(),
-            version: h.version.clone(),
-            groups: Vec::new(),
-        }),
-        X12Event::GroupStart(gh) => {
-            if let Some(i) = s.interchanges.last_mut() {
-                i.groups.push(GroupSummary {
-                    functional_id: gh.functional_id.clone(),
-                    control_number: gh.control_number.clone(),
-                    version: gh.version.clone(),
-                    transactions: Vec::new(),
-                });
-            }
-        }
-        X12Event::Transaction(t) => {
-            if let Some(gs) = s.interchanges.last_mut().and_then(|i| i.groups.last_mut()) {
-                gs.transactions.push(TransactionSummary {
-                    set: t.set.clone(),
-                    control_number: t.control_number.clone(),
-                    segments: t.segments.len(),
-                    ok: t.result.status != AckStatus::Rejected,
-                });
-            }
-        }
-        _ => {}
-    });
+    let outcome = read(bytes, grammars, &mut |ev| s.add(ev));
     (s, outcome.diagnostics)
+}
+
+/// [`summarize`] of a file read from `r` ([`read_from`]: one interchange held at a time).
+pub fn summarize_read(
+    r: &mut dyn std::io::Read,
+    grammars: &Grammars,
+) -> std::io::Result<(X12Summary, Vec<Diagnostic>)> {
+    let mut s = X12Summary::default();
+    let outcome = read_from(r, grammars, ReadOptions::default(), &mut |ev| s.add(ev))?;
+    Ok((s, outcome.diagnostics))
+}
+
+impl X12Summary {
+    /// One reader event into the summary.
+    fn add(&mut self, ev: X12Event<'_>) {
+        let s = self;
+        match ev {
+            X12Event::InterchangeStart(h) => s.interchanges.push(InterchangeSummary {
+                control_number: h.control_number.clone(),
+                sender: h.sender_id.clone(),
+                receiver: h.receiver_id.clone(),
+                version: h.version.clone(),
+                groups: Vec::new(),
+            }),
+            X12Event::GroupStart(gh) => {
+                if let Some(i) = s.interchanges.last_mut() {
+                    i.groups.push(GroupSummary {
+                        functional_id: gh.functional_id.clone(),
+                        control_number: gh.control_number.clone(),
+                        version: gh.version.clone(),
+                        transactions: Vec::new(),
+                    });
+                }
+            }
+            X12Event::Transaction(t) => {
+                if let Some(gs) = s.interchanges.last_mut().and_then(|i| i.groups.last_mut()) {
+                    gs.transactions.push(TransactionSummary {
+                        set: t.set.clone(),
+                        control_number: t.control_number.clone(),
+                        segments: t.segments.len(),
+                        ok: t.result.status != AckStatus::Rejected,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl X12Summary {
