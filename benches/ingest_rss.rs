@@ -45,18 +45,7 @@ fn x12_valid_file(path: &Path, size: u64) -> (u64, u64) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let (mut n, mut k) = (0u64, 0u64);
     while n < size {
-        let tx = 3_000_000 + k as u32;
-        let isa13 = format!("{:09}", k + 1);
-        let gs06 = (k % 999_999_999) + 1;
-        let b = format!(
-            "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
-             GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
-             M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
-             X4*MAEU{:09}*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
-             SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
-            k + 1,
-            sample::entry_field("EEE", tx)
-        );
+        let b = sample::x12_350_hold(k + 1, 3_000_000 + k as u32);
         w.write_all(b.as_bytes()).expect("write");
         n += b.len() as u64;
         k += 1;

@@ -259,17 +259,7 @@ fn the_ack_index_of_a_file_of_many_interchanges_grows_with_the_file_not_its_squa
     const N: u32 = 300;
     let mut file = String::new();
     for k in 0..N {
-        let isa13 = format!("{:09}", k + 1);
-        let gs06 = k + 1;
-        file.push_str(&format!(
-            "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
-             GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
-             M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
-             X4*MAEU{:09}*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
-             SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
-            k + 1,
-            entrywatch::ingest::sample::entry_field("EEE", 3_000_000 + k)
-        ));
+        file.push_str(&entrywatch::ingest::sample::x12_350_hold(u64::from(k) + 1, 3_000_000 + k));
     }
     let env = Env::new();
     let acks = env.root().join("acks");

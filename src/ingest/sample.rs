@@ -29,6 +29,23 @@ pub fn entry_display(filer: &str, tx: u32) -> String {
     format!("{filer}-{}-{}", &f[..7], &f[7..])
 }
 
+/// One CBP 350 interchange (numbered `n` from 1: ISA13, GS06 and the bill) with one X4: a
+/// 1H hold at the port of discharge for entry `tx` of filer EEE, on a bill of its own
+/// (samples/x12/350-holds-exam-release.x12 for the layout).
+pub fn x12_350_hold(n: u64, tx: u32) -> String {
+    let isa13 = format!("{:09}", n % 1_000_000_000);
+    let gs06 = (n.saturating_sub(1) % 999_999_999) + 1;
+    format!(
+        "ISA*00*          *00*          *ZZ*CBPTEST        *ZZ*ENTRYWATCHTEST *260203*1012*^*00501*{isa13}*0*T*:~\n\
+         GS*AU*CBPTEST*ENTRYWATCHTEST*20260203*1012*{gs06}*X*005010~\nST*350*0001~\n\
+         M10*MAEU*11*DK*9321483*MAERSK ESSEX*612W~\nP4*2704*20260201*100*2704~\n\
+         X4*MAEU{:09}*100*01*EEE{}*20260203*1012*1H**MAEU~\nK1*CBP HOLD AT PORT OF DISCHARGE~\n\
+         SE*6*0001~\nGE*1*{gs06}~\nIEA*1*{isa13}~\n",
+        n % 1_000_000_000,
+        entry_field("EEE", tx)
+    )
+}
+
 /// A whole ABI batch: A, B (with `b_extra` fields), the body records, Y with its count, Z.
 pub fn batch(app: &str, date: &str, b_extra: &[(usize, &str)], body: &[String], filer: &str) -> Vec<u8> {
     let mut recs = vec![record(&[(1, "A"), (2, "2704"), (6, filer), (15, date), (26, app)])];

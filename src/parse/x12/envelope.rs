@@ -138,22 +138,29 @@ struct Reader<'g, 'cb> {
 
 static EMPTY_DICT: SegmentDict = SegmentDict::new();
 
+impl<'g, 'o> Reader<'g, 'o> {
+    /// A reader at the start of a file.
+    fn new(g: &'g Grammars, opts: ReadOptions, on: &'o mut dyn FnMut(X12Event<'_>)) -> Self {
+        Reader {
+            g,
+            opts,
+            on,
+            out: ReadOutcome::default(),
+            dropped: 0,
+            dropped_errors: 0,
+            base: 0,
+            origin: 0,
+            seen_isa: HashSet::new(),
+            warned_versions: HashSet::new(),
+            last_dict: None,
+            last_set: None,
+        }
+    }
+}
+
 /// Read the whole input (see [`super::read_with`]).
 pub fn read(bytes: &[u8], g: &Grammars, opts: ReadOptions, on: &mut dyn FnMut(X12Event<'_>)) -> ReadOutcome {
-    let mut r = Reader {
-        g,
-        opts,
-        on,
-        out: ReadOutcome::default(),
-        dropped: 0,
-        dropped_errors: 0,
-        base: 0,
-        origin: 0,
-        seen_isa: HashSet::new(),
-        warned_versions: HashSet::new(),
-        last_dict: None,
-        last_set: None,
-    };
+    let mut r = Reader::new(g, opts, on);
     let input = match decode(bytes) {
         Ok((c, enc)) => {
             match enc {
@@ -316,20 +323,7 @@ pub fn read_from_sized(
         feed.r.read_to_end(&mut all)?;
         return Ok(read(&all, g, opts, on));
     }
-    let mut rd = Reader {
-        g,
-        opts,
-        on,
-        out: ReadOutcome::default(),
-        dropped: 0,
-        dropped_errors: 0,
-        base: 0,
-        origin: 0,
-        seen_isa: HashSet::new(),
-        warned_versions: HashSet::new(),
-        last_dict: None,
-        last_set: None,
-    };
+    let mut rd = Reader::new(g, opts, on);
     if feed.buf.starts_with(b"\xEF\xBB\xBF") {
         feed.buf.drain(..3);
         rd.base = 3;
@@ -371,13 +365,16 @@ impl<'g> Reader<'g, '_> {
         self.diag(Diagnostic::warning(code, msg, p));
     }
 
+    /// The one structure validator of a read, before its first set.
+    fn validator(&self) -> StructureValidator<'g> {
+        StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &self.g.x12.envelope })
+    }
+
     fn file(&mut self, input: &[u8]) {
         // One validator for the whole read: its caches (placements, definitions, code values)
         // are keyed by the grammars, which do not change during a read; `reset` at each ST
         // starts the set's own state afresh.
-        let g = self.g;
-        let mut validator =
-            StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
+        let mut validator = self.validator();
         let mut at = 0usize;
         let mut line = 1usize;
         let mut first = true;
@@ -402,28 +399,7 @@ impl<'g> Reader<'g, '_> {
                     at = next;
                     line = next_line;
                 }
-                Err(IsaError::NotIsa) => {
-                    let msg = if first {
-                        "the file does not start with an ISA segment"
-                    } else {
-                        "data after the last IEA is not an interchange"
-                    };
-                    self.err("X12E001", msg, pos(line, at, None), Some("TA105:024".into()));
-                    return;
-                }
-                Err(IsaError::Truncated) => {
-                    self.err(
-                        "X12E004",
-                        "the file ends inside the ISA segment",
-                        pos(line, at, None),
-                        Some("TA105:023".into()),
-                    );
-                    return;
-                }
-                Err(IsaError::Separators(m)) => {
-                    self.err("X12E006", m, pos(line, at, None), Some("TA105:026".into()));
-                    return;
-                }
+                Err(e) => return self.isa_error(e, first, line, at),
             }
         }
     }
@@ -432,9 +408,7 @@ impl<'g> Reader<'g, '_> {
     /// the read-ahead of one chunk), the bytes before it dropped when more must be read
     /// (`origin` keeps positions file-absolute).
     fn stream(&mut self, feed: &mut Feed<'_>, limit: usize) -> std::io::Result<()> {
-        let g = self.g;
-        let mut validator =
-            StructureValidator::new(SetContext { set: None, dict: &EMPTY_DICT, envelope: &g.x12.envelope });
+        let mut validator = self.validator();
         // Where the next interchange (or the white space before it) starts in the buffer.
         let mut at = 0usize;
         let mut line = 1usize;
@@ -502,29 +476,32 @@ impl<'g> Reader<'g, '_> {
                     at = next;
                     line = next_line;
                 }
-                Err(IsaError::NotIsa) => {
-                    let msg = if first {
-                        "the file does not start with an ISA segment"
-                    } else {
-                        "data after the last IEA is not an interchange"
-                    };
-                    self.err("X12E001", msg, pos(line, at, None), Some("TA105:024".into()));
-                    return Ok(());
-                }
-                Err(IsaError::Truncated) => {
-                    self.err(
-                        "X12E004",
-                        "the file ends inside the ISA segment",
-                        pos(line, at, None),
-                        Some("TA105:023".into()),
-                    );
-                    return Ok(());
-                }
-                Err(IsaError::Separators(m)) => {
-                    self.err("X12E006", m, pos(line, at, None), Some("TA105:026".into()));
+                Err(e) => {
+                    self.isa_error(e, first, line, at);
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// Where an interchange was expected and no readable ISA is: the file is not read further.
+    fn isa_error(&mut self, e: IsaError, first: bool, line: usize, at: usize) {
+        match e {
+            IsaError::NotIsa => {
+                let msg = if first {
+                    "the file does not start with an ISA segment"
+                } else {
+                    "data after the last IEA is not an interchange"
+                };
+                self.err("X12E001", msg, pos(line, at, None), Some("TA105:024".into()));
+            }
+            IsaError::Truncated => self.err(
+                "X12E004",
+                "the file ends inside the ISA segment",
+                pos(line, at, None),
+                Some("TA105:023".into()),
+            ),
+            IsaError::Separators(m) => self.err("X12E006", m, pos(line, at, None), Some("TA105:026".into())),
         }
     }
 

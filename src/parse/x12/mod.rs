@@ -229,16 +229,7 @@ pub use envelope::MAX_INTERCHANGE_BYTES;
 /// [`read_from`] asking the source for `chunk` bytes at a time and holding interchanges of up to
 /// `limit` bytes: for tests of the chunk boundaries and the bound.
 #[doc(hidden)]
-pub fn read_from_sized(
-    r: &mut dyn std::io::Read,
-    g: &Grammars,
-    opts: ReadOptions,
-    on: &mut dyn FnMut(X12Event<'_>),
-    chunk: u64,
-    limit: usize,
-) -> std::io::Result<ReadOutcome> {
-    envelope::read_from_sized(r, g, opts, on, chunk, limit)
-}
+pub use envelope::read_from_sized;
 
 /// One transaction set in the summary.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
