@@ -122,7 +122,7 @@ pub const CODES: &[DiagCode] = &[
         "X12E025",
         E,
         "",
-        "an interchange larger than the streamed reader holds (64 MiB): not read, the file is not applied",
+        "an interchange larger than the streamed reader holds (64 MiB or 2,000,000 segments): not read, the file is not applied",
     ),
     c("X12E030", E, "AK905:4", "GE02 differs from GS06"),
     c("X12E031", E, "AK905:5", "GE01 differs from the number of sets"),

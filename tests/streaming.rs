@@ -400,6 +400,31 @@ fn an_x12_interchange_above_the_bound_is_an_error_not_an_allocation() {
     assert_eq!((e.line, e.byte), (17, one.len()), "{e:?}");
 }
 
+/// An interchange of more segments than a streamed read holds (`MAX_INTERCHANGE_SEGMENTS`)
+/// is X12E025 though its bytes are under the byte bound: 2,000,001 three-byte `K1` segments
+/// would otherwise cost about 150 MB of segments in one set.
+#[test]
+fn an_interchange_of_too_many_segments_is_not_held() {
+    use entrywatch::parse::x12::{read_from, ReadOptions, X12Event, MAX_INTERCHANGE_BYTES, MAX_INTERCHANGE_SEGMENTS};
+    let g = entrywatch::grammar::Grammars::embedded().expect("grammars");
+    let x12 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/x12");
+    let one = std::fs::read_to_string(x12.join("350-holds-exam-release.x12")).unwrap();
+    let filler = "K1~".repeat(MAX_INTERCHANGE_SEGMENTS + 1);
+    let big = one.replace("000000101", "000000102").replace("K1*INTENSIVE EXAM REQUIRED~\n", &filler);
+    assert!(big.len() < MAX_INTERCHANGE_BYTES);
+    let file = format!("{one}{big}");
+    let mut sets = 0;
+    let out = read_from(&mut file.as_bytes(), &g, ReadOptions::default(), &mut |ev| {
+        sets += usize::from(matches!(ev, X12Event::Transaction(_)));
+    })
+    .expect("read");
+    let e = out.diagnostics.iter().find(|d| d.code == "X12E025").expect("X12E025");
+    assert!(e.message.contains("segments"), "{e:?}");
+    assert_eq!(e.byte, one.len(), "at the second interchange's ISA");
+    assert_eq!(out.interchanges, 1, "the first interchange is read, the big one is not");
+    assert!(sets >= 1);
+}
+
 /// One 350 interchange (ISA13 `n`) with an X4 for each `(entry, code, time)` and its K1
 /// (samples/x12/350-holds-exam-release.x12 for the layout).
 fn interchange_350(n: u32, ack_requested: bool, x4s: &[(u32, &str, &str)]) -> String {

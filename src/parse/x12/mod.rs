@@ -224,7 +224,7 @@ pub fn read_from(
     envelope::read_from(r, g, opts, on)
 }
 
-pub use envelope::MAX_INTERCHANGE_BYTES;
+pub use envelope::{MAX_INTERCHANGE_BYTES, MAX_INTERCHANGE_SEGMENTS};
 
 /// [`read_from`] asking the source for `chunk` bytes at a time and holding interchanges of up to
 /// `limit` bytes: for tests of the chunk boundaries and the bound.
