@@ -511,11 +511,15 @@ impl Default for Daemon {
 fn default_checkpoint_idle() -> u64 {
     60
 }
+/// The default of `[daemon] store-cache-mb`.
+pub const DEFAULT_STORE_CACHE_MB: u64 = 256;
+/// The default of `[daemon] checkpoint-after-mb`.
+pub const DEFAULT_CHECKPOINT_AFTER_MB: u64 = 32;
 fn default_store_cache_mb() -> u64 {
-    256
+    DEFAULT_STORE_CACHE_MB
 }
 fn default_checkpoint_after_mb() -> u64 {
-    32
+    DEFAULT_CHECKPOINT_AFTER_MB
 }
 fn default_rescan() -> u64 {
     30

@@ -121,3 +121,53 @@ fn checkpoints_between_the_chunks_of_a_large_file_change_nothing() {
     }
     assert!(dumps[0] == dumps[1], "the store differs with checkpoints between chunks");
 }
+
+/// The same 3,000-entry file through the pipeline, with `checkpoint-after-mb = 1` and with 0
+/// (never): with it the store was checkpointed between chunks (what is written since the last
+/// checkpoint is a fraction of the whole), and every entry is the same.
+#[test]
+fn the_pipeline_checkpoints_between_chunks_once_enough_is_written() {
+    use entrywatch::clock::Clock;
+    use entrywatch::config::Config;
+    use entrywatch::grammar::Grammars;
+    use entrywatch::ingest::{load_entry, Pipeline};
+    let mut file = Vec::new();
+    for k in 0..3_000u32 {
+        file.extend(sample::ae("EEE", 5_000_000 + k, "A"));
+    }
+    let g = Grammars::embedded().unwrap();
+    let clock = Clock::Fixed(chrono::DateTime::parse_from_rfc3339(NOW).unwrap());
+    let mut runs = Vec::new();
+    for after_mb in [0u64, 1] {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("in");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let cfg = Config::from_toml(
+            &format!(
+                "data-dir = {:?}\n[daemon]\ncheckpoint-after-mb = {after_mb}\n[[inbox]]\nname = \"b\"\npath = {inbox:?}\nrole = \"broker\"\n",
+                dir.path().join("data")
+            ),
+            "test",
+        )
+        .unwrap();
+        let p = Pipeline::open(&cfg, &g, clock).unwrap();
+        let f = inbox.join("big.abi");
+        std::fs::write(&f, &file).unwrap();
+        for (_, r) in p.process_batch(cfg.inbox("b").unwrap(), &[f]) {
+            r.unwrap();
+        }
+        let written = p.store().written().bytes;
+        let some: Vec<_> = [0u32, 1_499, 2_999]
+            .iter()
+            .map(|k| {
+                let en = sample::entry_display("EEE", 5_000_000 + k).parse().unwrap();
+                load_entry(p.store(), &en).unwrap().expect("entry").1
+            })
+            .collect();
+        runs.push((written, some, dir));
+    }
+    let (never, with) = (runs[0].0, runs[1].0);
+    assert!(never > 4 << 20, "the file writes several MiB: {never}");
+    assert!(with < never / 2, "checkpointed between chunks: {with} bytes since the last one, {never} in all");
+    assert!(runs[0].1 == runs[1].1, "the entries differ with checkpoints between chunks");
+}

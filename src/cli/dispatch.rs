@@ -102,7 +102,7 @@ pub fn daemon_may_hold(e: &StoreError) -> bool {
 pub fn load_config(path: Option<&Path>) -> Result<Config, i32> {
     match Config::discover(path) {
         Ok((c, _)) => {
-            crate::store::set_cache_capacity(c.daemon.store_cache_mb.saturating_mul(1 << 20));
+            crate::store::configure(&c.daemon);
             Ok(c)
         }
         Err(e) => {

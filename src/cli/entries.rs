@@ -83,25 +83,9 @@ pub fn run_ingest(config: Option<&Path>, inbox: &str, files: &[PathBuf], json: b
     results.extend(ingest_items(&pipeline, &ib, &items, tty, &mut std::io::stderr()));
     drop(staging);
     super::alerts::deliver_after_ingest(&config, &grammars, pipeline.store(), clock);
-    checkpoint_after(pipeline, &config);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     print_outcomes(&results, json, &mut Io { out: &mut out, err: &mut std::io::stderr(), tty })
-}
-
-/// Close the pipeline's store, and checkpoint it when this run wrote at least the daemon's
-/// `checkpoint-after-mb`: sled reads the log written since its last open at the next open,
-/// so a large `ingest` would otherwise slow the daemon's next start.
-fn checkpoint_after(pipeline: Pipeline, config: &Config) {
-    let path = pipeline.store().path().to_path_buf();
-    let written = pipeline.store().written();
-    drop(pipeline);
-    let after = config.daemon.checkpoint_after_mb.saturating_mul(1 << 20);
-    if after > 0 && written.bytes >= after {
-        if let Err(e) = crate::store::Store::checkpoint(&path) {
-            eprintln!("warning: the store was not checkpointed ({e}); the next start reads its log");
-        }
-    }
 }
 
 /// The error for an inbox name the configuration does not have.

@@ -344,6 +344,8 @@ async fn checkpoint_task(
             quiet_since = Instant::now();
         }
         let daemon_cfg = config.borrow().daemon.clone();
+        // A reload's `checkpoint-after-mb` holds between the chunks of a file too.
+        crate::store::configure(&daemon_cfg);
         let Some(reason) = checkpoint_due(now, quiet_since.elapsed(), &daemon_cfg) else { continue };
         let s = store.clone();
         let done = tokio::task::spawn_blocking(move || s.checkpoint_live(Duration::from_secs(2))).await;

@@ -4,7 +4,7 @@
 use super::{ioe, IngestError, Outcome, Pipeline};
 use crate::config::Inbox;
 use crate::interpret::Interpretation;
-use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
+use crate::parse::error::{Diagnostic, Position, MAX_DIAGNOSTICS};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -212,19 +212,6 @@ fn remove_orphan_report(report: &Path) {
     if report.is_file() {
         let _ = std::fs::remove_file(report);
     }
-}
-
-/// Keep at most [`MAX_DIAGNOSTICS`] diagnostics (errors first, in file order), and say how
-/// many more there were.
-pub(super) fn cap_diagnostics(d: &mut Vec<Diagnostic>) {
-    if d.len() <= MAX_DIAGNOSTICS + 1 {
-        return;
-    }
-    let dropped = d.len() - MAX_DIAGNOSTICS;
-    // Stable: errors keep their order, then warnings.
-    d.sort_by_key(|x| !x.is_error());
-    d.truncate(MAX_DIAGNOSTICS);
-    d.push(not_kept("P099", dropped));
 }
 
 /// Write a quarantine report (created new: never over another file's), one line per problem.

@@ -28,7 +28,7 @@ pub use journal::{read_journal, JournalLine};
 pub use rebuild::{load_entry, rebuild, RebuildReport};
 
 use apply::{apply, Applied};
-use files::{cap_diagnostics, free_path, fsync_dir, is_temp, original_name, rename_or_copy};
+use files::{free_path, fsync_dir, is_temp, original_name, rename_or_copy};
 
 use crate::clock::Clock;
 use crate::config::{Config, Inbox, Role};
@@ -162,6 +162,12 @@ fn crash_setting() -> Option<(String, usize)> {
     }
 }
 
+/// How [`Pipeline::stage`] reads a file: streamed in two passes (ABI, X12), or whole.
+enum Source {
+    Streamed(stream::Streamed),
+    Whole(Vec<u8>),
+}
+
 /// Where a claimed file stands after staging.
 enum Staged {
     /// Committed (not yet flushed): archive target, record, entries.
@@ -177,9 +183,8 @@ impl Pipeline {
     pub fn open(config: &Config, grammars: &Grammars, clock: Clock) -> Result<Pipeline, IngestError> {
         let layout = Layout { data_dir: config.data_dir.clone() };
         std::fs::create_dir_all(&layout.data_dir).map_err(ioe(&layout.data_dir))?;
-        crate::store::set_cache_capacity(config.daemon.store_cache_mb.saturating_mul(1 << 20));
+        crate::store::configure(&config.daemon);
         let store = Store::open(&layout.store())?;
-        store.set_checkpoint_after(config.daemon.checkpoint_after_mb.saturating_mul(1 << 20));
         Ok(Pipeline {
             store,
             grammars: grammars.clone(),
@@ -396,12 +401,13 @@ impl Pipeline {
         }
         // ABI and X12: streamed, two passes (no whole-file buffer). Other formats: read whole
         // (small by nature; docs/performance.md).
-        let streamed = stream::streamable(claimed, inbox.role).map_err(ioe(claimed))?;
-        let (sha, bytes) = if streamed.is_some() {
-            (sha256_file(claimed).map_err(ioe(claimed))?, None)
-        } else {
-            let bytes = std::fs::read(claimed).map_err(ioe(claimed))?;
-            (sha256_hex(&bytes), Some(bytes))
+        let source = match stream::streamable(claimed, inbox.role).map_err(ioe(claimed))? {
+            Some(kind) => Source::Streamed(kind),
+            None => Source::Whole(std::fs::read(claimed).map_err(ioe(claimed))?),
+        };
+        let sha = match &source {
+            Source::Streamed(_) => sha256_file(claimed).map_err(ioe(claimed))?,
+            Source::Whole(bytes) => sha256_hex(bytes),
         };
         if batch_shas.contains(&sha) || crate::store::files::record(&self.store, &sha)?.is_some() {
             return Ok(Staged::Known);
@@ -410,19 +416,18 @@ impl Pipeline {
         let received = now.with_timezone(&self.tz).naive_local();
         let ctx = FileContext { name: &name, inbox: &inbox.name, role: inbox.role, sha256: &sha, received };
         // X12 acknowledgments (src/ack): partners' acks recorded; ours written when the inbox
-        // has an ack-dir. A streamed X12 file's are gathered from its validation pass.
-        // The entries the facts name go into the acknowledgment record (kept only when the
+        // has an ack-dir. A streamed X12 file's are gathered from its validation pass, with the
+        // entries its facts name (the acknowledgment record lists them; gathered only when the
         // inbox writes acknowledgments).
-        let mut acks = (streamed == Some(stream::Streamed::X12))
+        let mut acks = matches!(source, Source::Streamed(stream::Streamed::X12))
             .then(|| crate::ack::AckCollector::new(inbox, &name, &sha, received));
         let mut streamed_entries = std::collections::BTreeSet::new();
         let want_entries = acks.is_some() && inbox.ack_dir.is_some();
-        let mut interp = match (&bytes, streamed) {
-            (Some(bytes), _) => interpret(bytes, &ctx, &self.grammars),
-            (None, None) => interpret(&[], &ctx, &self.grammars),
-            (None, Some(kind)) => stream::validate(
+        let mut interp = match &source {
+            Source::Whole(bytes) => interpret(bytes, &ctx, &self.grammars),
+            Source::Streamed(kind) => stream::validate(
                 claimed,
-                kind,
+                *kind,
                 &ctx,
                 &self.grammars,
                 &mut |ev| {
@@ -433,30 +438,31 @@ impl Pipeline {
                 want_entries.then_some(&mut streamed_entries),
             )?,
         };
-        let ack_diagnostics = acks.is_some().then(|| interp.diagnostics.clone());
-        cap_diagnostics(&mut interp.diagnostics);
-        if let Some(bytes) = &bytes {
-            let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
-            ack_entries.sort();
-            ack_entries.dedup();
-            let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
-            crate::ack::on_received_file(&self.store, inbox, &self.grammars, bytes, &ack_file)
-                .map_err(IngestError::from)
-                .inspect_err(note_store_failure)?;
-        } else if let Some(collected) = acks {
-            let entries = streamed_entries.into_iter().collect();
-            let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries };
-            crate::ack::on_received_collected(
-                &self.store,
-                inbox,
-                collected,
-                ack_diagnostics.as_deref().unwrap_or_default(),
-                &ack_file,
-            )
-            .map_err(IngestError::from)
-            .inspect_err(note_store_failure)?;
-        }
-        drop(bytes);
+        let acknowledged = match &source {
+            Source::Whole(bytes) => {
+                let mut ack_entries: Vec<String> = interp.facts.iter().map(|(e, _)| e.compact()).collect();
+                ack_entries.sort();
+                ack_entries.dedup();
+                let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries: ack_entries };
+                crate::ack::on_received_file(&self.store, inbox, &self.grammars, bytes, &ack_file)
+            }
+            Source::Streamed(_) => match acks {
+                // The reader's diagnostics, before the cap below.
+                Some(collected) => {
+                    let entries = streamed_entries.into_iter().collect();
+                    let ack_file = crate::ack::ReceivedFile { name: &name, sha256: &sha, received, entries };
+                    crate::ack::on_received_collected(&self.store, inbox, collected, &interp.diagnostics, &ack_file)
+                }
+                None => Ok(()),
+            },
+        };
+        acknowledged.map_err(IngestError::from).inspect_err(note_store_failure)?;
+        crate::parse::error::cap(&mut interp.diagnostics, 0);
+        // The bytes of a file read whole are not needed past here.
+        let streamed = match source {
+            Source::Streamed(kind) => Some(kind),
+            Source::Whole(_) => None,
+        };
         if interp.has_errors() {
             return self.quarantine(inbox, claimed, &name, &interp).map(Staged::Done);
         }

@@ -31,7 +31,8 @@ pub fn entry_display(filer: &str, tx: u32) -> String {
 
 /// One CBP 350 interchange (numbered `n` from 1: ISA13, GS06 and the bill) with one X4: a
 /// 1H hold at the port of discharge for entry `tx` of filer EEE, on a bill of its own
-/// (samples/x12/350-holds-exam-release.x12 for the layout).
+/// (samples/x12/350-holds-exam-release.x12 for the layout; secondary, reference/x12.md §1.3:
+/// no CBP 350 guide is among the primary texts).
 pub fn x12_350_hold(n: u64, tx: u32) -> String {
     let isa13 = format!("{:09}", n % 1_000_000_000);
     let gs06 = (n.saturating_sub(1) % 999_999_999) + 1;

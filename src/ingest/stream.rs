@@ -12,11 +12,7 @@ use crate::interpret::{FileContext, Interpretation};
 use crate::parse::x12::X12Event;
 use crate::parse::{self, Format};
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::Path;
-
-/// The first bytes of a file read to tell its format.
-const SNIFF_BYTES: u64 = 64 * 1024;
 
 /// A format read streamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,21 +28,29 @@ pub(super) fn streamable(path: &Path, role: Role) -> std::io::Result<Option<Stre
     if matches!(role, Role::Ace | Role::RefundResults) {
         return Ok(None);
     }
-    let mut head = Vec::new();
-    std::fs::File::open(path)?.take(SNIFF_BYTES).read_to_end(&mut head)?;
-    let whole = (head.len() as u64) < SNIFF_BYTES;
-    let b = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    // `sniff` reads at most the first 400 bytes of the first line after leading white space:
-    // when those are in `head`, its answer is the one the whole file would give.
-    if !(whole || start + 1024 <= b.len()) {
-        return Ok(None);
-    }
-    Ok(match parse::sniff(&head) {
-        Format::Abi => Some(Streamed::Abi),
-        Format::X12 => Some(Streamed::X12),
+    Ok(match parse::sniff_path(path)? {
+        Some(Format::Abi) => Some(Streamed::Abi),
+        Some(Format::X12) => Some(Streamed::X12),
         _ => None,
     })
+}
+
+/// Read the file once as `kind`, handing each batch of facts to `sink` and each X12 event
+/// to `observe`.
+fn interpret_read(
+    path: &Path,
+    kind: Streamed,
+    ctx: &FileContext<'_>,
+    grammars: &Grammars,
+    observe: &mut dyn FnMut(&X12Event<'_>),
+    sink: &mut crate::interpret::abi::FactSink<'_>,
+) -> Result<Interpretation, IngestError> {
+    let mut f = std::fs::File::open(path).map_err(ioe(path))?;
+    match kind {
+        Streamed::Abi => crate::interpret::abi::interpret_read(&mut f, ctx, grammars, sink),
+        Streamed::X12 => crate::interpret::x12::interpret_read(&mut f, ctx, grammars, observe, sink),
+    }
+    .map_err(ioe(path))
 }
 
 /// Pass 1: read the file and keep its diagnostics (and monthly links, unmatched pre-entries);
@@ -60,17 +64,12 @@ pub(super) fn validate(
     observe: &mut dyn FnMut(&X12Event<'_>),
     mut entries: Option<&mut BTreeSet<String>>,
 ) -> Result<Interpretation, IngestError> {
-    let mut f = std::fs::File::open(path).map_err(ioe(path))?;
     let mut sink = |facts: Vec<(crate::entry_number::EntryNumber, crate::domain::Fact)>| {
         if let Some(e) = entries.as_deref_mut() {
             e.extend(facts.iter().map(|(e, _)| e.compact()));
         }
     };
-    match kind {
-        Streamed::Abi => crate::interpret::abi::interpret_read(&mut f, ctx, grammars, &mut sink),
-        Streamed::X12 => crate::interpret::x12::interpret_read(&mut f, ctx, grammars, observe, &mut sink),
-    }
-    .map_err(ioe(path))
+    interpret_read(path, kind, ctx, grammars, observe, &mut sink)
 }
 
 /// Pass 2 of a file pass 1 found without error: read it again, hand its facts to `chunks` as
@@ -83,13 +82,7 @@ pub(super) fn apply_file(
     mut chunks: Chunks<'_>,
     rec: FileRecord,
 ) -> Result<Applied, IngestError> {
-    let mut f = std::fs::File::open(path).map_err(ioe(path))?;
-    let mut sink = |facts| chunks.add(facts);
-    let interp = match kind {
-        Streamed::Abi => crate::interpret::abi::interpret_read(&mut f, ctx, grammars, &mut sink),
-        Streamed::X12 => crate::interpret::x12::interpret_read(&mut f, ctx, grammars, &mut |_| {}, &mut sink),
-    }
-    .map_err(ioe(path))?;
+    let interp = interpret_read(path, kind, ctx, grammars, &mut |_| {}, &mut |facts| chunks.add(facts))?;
     if interp.has_errors() {
         return Err(IngestError::Io {
             path: path.to_path_buf(),

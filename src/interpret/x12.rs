@@ -13,7 +13,7 @@ use crate::domain::{Fact, FactKind};
 use crate::entry_number::EntryNumber;
 use crate::grammar::x12::seg_id;
 use crate::grammar::Grammars;
-use crate::parse::error::{not_kept, Diagnostic, Position, MAX_DIAGNOSTICS};
+use crate::parse::error::{Diagnostic, Position, MAX_DIAGNOSTICS};
 use crate::parse::x12::{read, read_from, ReadOptions, Transaction, X12Event};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
@@ -208,10 +208,7 @@ impl X12Facts<'_, '_> {
     fn diagnostics(self, mut reader: Vec<Diagnostic>) -> Vec<Diagnostic> {
         reader.extend(self.findings);
         if self.skipped > 0 {
-            let total = reader.len() + self.skipped;
-            reader.sort_by_key(|d| !d.is_error());
-            reader.truncate(MAX_DIAGNOSTICS);
-            reader.push(not_kept("P099", total - MAX_DIAGNOSTICS));
+            crate::parse::error::cap(&mut reader, self.skipped);
         }
         reader
     }
@@ -263,6 +260,7 @@ pub fn interpret_read(
 mod tests {
     use super::*;
     use crate::config::Role;
+    use crate::parse::error::not_kept;
 
     /// A 350 of 2,500 X4s whose X404 is not an entry number (I101 each) and one bad date (an
     /// error): read streamed, the findings kept are what the ingest cap lists of the whole list

@@ -115,6 +115,20 @@ pub fn errors_not_kept(code: &str, errors: usize) -> Diagnostic {
     )
 }
 
+/// Keep at most [`MAX_DIAGNOSTICS`] of a file's diagnostics (errors first, each kind in file
+/// order) and say in a closing `P099` how many more there were: `unlisted` more were counted
+/// and never held (a streamed read keeps what this keeps of the whole list, no more).
+pub fn cap(d: &mut Vec<Diagnostic>, unlisted: usize) {
+    if unlisted == 0 && d.len() <= MAX_DIAGNOSTICS + 1 {
+        return;
+    }
+    let dropped = (d.len() + unlisted).saturating_sub(MAX_DIAGNOSTICS);
+    // Stable: errors keep their order, then warnings.
+    d.sort_by_key(|x| !x.is_error());
+    d.truncate(MAX_DIAGNOSTICS);
+    d.push(not_kept("P099", dropped));
+}
+
 /// The closing warning of a file whose diagnostics were capped: how many were not kept.
 pub fn not_kept(code: &str, dropped: usize) -> Diagnostic {
     Diagnostic::warning(

@@ -74,15 +74,12 @@ pub struct ParsedFile {
     pub errors: Vec<Diagnostic>,
 }
 
-/// The first bytes of a file [`parse_path`] reads to tell its format.
+/// The first bytes of a file [`sniff_path`] reads to tell its format.
 const SNIFF_BYTES: u64 = 64 * 1024;
 
-/// [`parse_file`] of a file on disk, reporting it as `file`: an ABI or X12 file is read
-/// streamed (front to back, never held whole; what is kept is the summary, which grows with
-/// its transactions); other formats are read whole. The result is the one [`parse_file`] gives
-/// on the file's bytes (except that an X12 interchange above
-/// [`x12::MAX_INTERCHANGE_BYTES`] is the error `X12E025`).
-pub fn parse_path(file: &str, path: &std::path::Path, grammars: &Grammars) -> std::io::Result<ParsedFile> {
+/// [`sniff`] of a file on disk from its first 64 KiB: `None` when those do not settle it as
+/// the whole file would (a file longer than that whose first line starts too late in them).
+pub fn sniff_path(path: &std::path::Path) -> std::io::Result<Option<Format>> {
     use std::io::Read;
     let mut head = Vec::new();
     std::fs::File::open(path)?.take(SNIFF_BYTES).read_to_end(&mut head)?;
@@ -91,10 +88,19 @@ pub fn parse_path(file: &str, path: &std::path::Path, grammars: &Grammars) -> st
     // `sniff` reads at most the first 400 bytes of the first line after leading white space:
     // when those are in `head`, its answer is the one the whole file would give.
     let sure = (head.len() as u64) < SNIFF_BYTES || start + 1024 <= b.len();
-    let format = sniff(&head);
-    if !sure || !matches!(format, Format::X12 | Format::Abi) {
-        return Ok(parse_file(file, &std::fs::read(path)?, grammars));
-    }
+    Ok(sure.then(|| sniff(&head)))
+}
+
+/// [`parse_file`] of a file on disk, reporting it as `file`: an ABI or X12 file is read
+/// streamed (front to back, never held whole; what is kept is the summary, which grows with
+/// its transactions); other formats are read whole. The result is the one [`parse_file`] gives
+/// on the file's bytes (except that an X12 interchange above the streamed reader's bounds,
+/// [`x12::MAX_INTERCHANGE_BYTES`] and [`x12::MAX_INTERCHANGE_SEGMENTS`], is the error `X12E025`).
+pub fn parse_path(file: &str, path: &std::path::Path, grammars: &Grammars) -> std::io::Result<ParsedFile> {
+    let format = match sniff_path(path)? {
+        Some(f @ (Format::X12 | Format::Abi)) => f,
+        _ => return Ok(parse_file(file, &std::fs::read(path)?, grammars)),
+    };
     let mut out =
         ParsedFile { file: file.to_string(), format, ok: true, x12: None, abi: None, csv: None, errors: Vec::new() };
     let mut f = std::fs::File::open(path)?;

@@ -284,25 +284,22 @@ struct Shared {
     written: AtomicU64,
     /// Transactions committed since the engine was opened.
     commits: AtomicU64,
-    /// [`Store::checkpoint_if_written`]'s threshold in bytes (0: never).
-    checkpoint_after: AtomicU64,
 }
 
 /// sled's page cache for stores opened from now on (`[daemon] store-cache-mb`); sled's own
 /// default is 1 GiB, and its memory grows well past the figure (docs/performance.md).
-static CACHE_BYTES: AtomicU64 = AtomicU64::new(DEFAULT_CACHE_MB << 20);
+static CACHE_BYTES: AtomicU64 = AtomicU64::new(crate::config::DEFAULT_STORE_CACHE_MB << 20);
 
-/// The default of `[daemon] store-cache-mb`.
-pub const DEFAULT_CACHE_MB: u64 = 256;
+/// [`Store::checkpoint_if_written`]'s threshold in bytes (`[daemon] checkpoint-after-mb`;
+/// 0: never).
+static CHECKPOINT_AFTER: AtomicU64 = AtomicU64::new(crate::config::DEFAULT_CHECKPOINT_AFTER_MB << 20);
 
-/// Set sled's page cache (bytes) for the stores this process opens from now on.
-pub fn set_cache_capacity(bytes: u64) {
-    CACHE_BYTES.store(bytes.max(1 << 20), Ordering::Relaxed);
+/// Take the store settings of `[daemon]` for this process: the page cache of the stores it
+/// opens from now on, and the amount written after which a store is checkpointed in place.
+pub fn configure(d: &crate::config::Daemon) {
+    CACHE_BYTES.store(d.store_cache_mb.saturating_mul(1 << 20).max(1 << 20), Ordering::Relaxed);
+    CHECKPOINT_AFTER.store(d.checkpoint_after_mb.saturating_mul(1 << 20), Ordering::Relaxed);
 }
-
-/// [`Store::checkpoint_if_written`]'s threshold until [`Store::set_checkpoint_after`] says
-/// otherwise: the default of `[daemon] checkpoint-after-mb`.
-pub const CHECKPOINT_AFTER_BYTES: u64 = 32 << 20;
 
 /// The entry store. Clones share one open engine.
 #[derive(Clone)]
@@ -427,7 +424,6 @@ impl Store {
                 engine: std::sync::RwLock::new(Some(Arc::new(engine))),
                 written: AtomicU64::new(0),
                 commits: AtomicU64::new(0),
-                checkpoint_after: AtomicU64::new(CHECKPOINT_AFTER_BYTES),
             }),
             path: path.to_path_buf(),
         }
@@ -440,10 +436,15 @@ impl Store {
     /// The open engine (held by the caller for the length of one call or iteration).
     fn engine(&self) -> Result<Arc<Engine>, StoreError> {
         let slot = self.shared.engine.read().unwrap_or_else(|p| p.into_inner());
-        slot.clone().ok_or_else(|| StoreError::Open {
+        slot.clone().ok_or_else(|| self.closed())
+    }
+
+    /// The error of every call once a live checkpoint could not open the store again.
+    fn closed(&self) -> StoreError {
+        StoreError::Open {
             path: self.path.clone(),
             reason: "it was closed for a checkpoint and did not open again".into(),
-        })
+        }
     }
 
     /// Open the store at `path` once more and close it, once every handle of this process is
@@ -476,7 +477,7 @@ impl Store {
             if let Some(mut slot) = slot {
                 let idle = match slot.as_ref() {
                     Some(e) => Arc::strong_count(e) == 1,
-                    None => return Err(self.engine().err().unwrap_or(StoreError::Io("store closed".into()))),
+                    None => return Err(self.closed()),
                 };
                 if idle {
                     let closed = Instant::now();
@@ -498,18 +499,13 @@ impl Store {
         }
     }
 
-    /// Set [`Store::checkpoint_if_written`]'s threshold for every clone (bytes; 0: never).
-    pub fn set_checkpoint_after(&self, bytes: u64) {
-        self.shared.checkpoint_after.store(bytes, Ordering::Relaxed);
-    }
-
     /// A live checkpoint if at least the threshold was written since the last one, and only
     /// if no other call holds the store right now (no wait). Called between the chunks of a
     /// large file: sled's memory grows with what was written since it opened, well past its
     /// cache capacity (a 100,000-entry load without it: 1 GB and growing; with a checkpoint
     /// every 32 MiB: 370 MB, flat), and a crash then leaves a short log.
     pub fn checkpoint_if_written(&self) -> Result<Option<Duration>, StoreError> {
-        let after = self.shared.checkpoint_after.load(Ordering::Relaxed);
+        let after = CHECKPOINT_AFTER.load(Ordering::Relaxed);
         if after == 0 || self.written().bytes < after {
             return Ok(None);
         }
@@ -714,6 +710,8 @@ mod tests {
         s.engine().unwrap().tree(Table::Meta).insert(b"schema_version", &b"999"[..]).unwrap();
         let e = s.checkpoint_live(Duration::from_secs(5)).unwrap_err();
         assert!(e.to_string().contains("entrywatch rebuild"), "{e}");
+        let again = s.checkpoint_live(Duration::from_secs(1)).unwrap_err();
+        assert!(again.to_string().contains("did not open again"), "{again}");
         let later = s.get::<u32>(Table::Entries, b"a").unwrap_err();
         assert!(later.to_string().contains("did not open again"), "{later}");
         assert!(s.scan::<u32>(Table::Entries).next().unwrap().is_err());
